@@ -1,0 +1,315 @@
+/* ff_amqp — RabbitMQ connection, topology, confirmed publishing and consuming;
+ * see ff_amqp.h. */
+#include "ff_amqp.h"
+
+#include <amqp.h>
+#include <amqp_tcp_socket.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+
+#include "ff_log.h"
+
+#define MAX_POOLS 32
+
+struct ff_amqp {
+	amqp_connection_state_t conn;
+	int channel_open;
+	uint64_t publish_seq; /* delivery tag of the last publish, for confirms */
+	char consumer_tag[64];
+	char *pools[MAX_POOLS]; /* pools already declared on this connection */
+	size_t npools;
+};
+
+static int reply_error(amqp_rpc_reply_t r, const char *what, struct ff_err *err)
+{
+	switch (r.reply_type) {
+	case AMQP_RESPONSE_NORMAL:
+		return 0;
+	case AMQP_RESPONSE_LIBRARY_EXCEPTION:
+		return ff_err_set(err, FF_EUNAVAIL, "rabbitmq: %s: %s", what,
+				  amqp_error_string2(r.library_error));
+	case AMQP_RESPONSE_SERVER_EXCEPTION:
+		if (r.reply.id == AMQP_CHANNEL_CLOSE_METHOD) {
+			amqp_channel_close_t *c = r.reply.decoded;
+			return ff_err_set(err, FF_EUNAVAIL, "rabbitmq: %s: channel closed: %.*s",
+					  what, (int)c->reply_text.len,
+					  (const char *)c->reply_text.bytes);
+		}
+		if (r.reply.id == AMQP_CONNECTION_CLOSE_METHOD) {
+			amqp_connection_close_t *c = r.reply.decoded;
+			return ff_err_set(err, FF_EUNAVAIL,
+					  "rabbitmq: %s: connection closed: %.*s", what,
+					  (int)c->reply_text.len, (const char *)c->reply_text.bytes);
+		}
+		return ff_err_set(err, FF_EUNAVAIL, "rabbitmq: %s: server exception", what);
+	default:
+		return ff_err_set(err, FF_EUNAVAIL, "rabbitmq: %s: no reply", what);
+	}
+}
+
+static int status_error(int status, const char *what, struct ff_err *err)
+{
+	if (status == AMQP_STATUS_OK)
+		return 0;
+	return ff_err_set(err, FF_EUNAVAIL, "rabbitmq: %s: %s", what, amqp_error_string2(status));
+}
+
+static int declare_exchange(struct ff_amqp *a, const char *name, const char *type,
+			    struct ff_err *err)
+{
+	amqp_exchange_declare(a->conn, 1, amqp_cstring_bytes(name), amqp_cstring_bytes(type), 0, 1,
+			      0, 0, amqp_empty_table);
+	return reply_error(amqp_get_rpc_reply(a->conn), "exchange.declare", err);
+}
+
+static int declare_queue(struct ff_amqp *a, const char *name, amqp_table_t args,
+			 const char *exchange, const char *key, struct ff_err *err)
+{
+	amqp_queue_declare(a->conn, 1, amqp_cstring_bytes(name), 0, 1, 0, 0, args);
+	int rc = reply_error(amqp_get_rpc_reply(a->conn), "queue.declare", err);
+	if (rc < 0)
+		return rc;
+	amqp_queue_bind(a->conn, 1, amqp_cstring_bytes(name), amqp_cstring_bytes(exchange),
+			amqp_cstring_bytes(key), amqp_empty_table);
+	return reply_error(amqp_get_rpc_reply(a->conn), "queue.bind", err);
+}
+
+int ff_amqp_connect(const char *url, int heartbeat_s, struct ff_amqp **out, struct ff_err *err)
+{
+	struct amqp_connection_info info;
+	struct timeval tv = {5, 0};
+	int rc;
+	char *copy = strdup(url);
+	struct ff_amqp *a = calloc(1, sizeof(*a));
+	if (!copy || !a) {
+		rc = ff_err_set(err, FF_ENOMEM, "out of memory");
+		goto out_free;
+	}
+	amqp_default_connection_info(&info);
+	if (amqp_parse_url(copy, &info) != AMQP_STATUS_OK) {
+		rc = ff_err_set(err, FF_EINVAL, "AMQP_URL is not an amqp:// url");
+		goto out_free;
+	}
+	a->conn = amqp_new_connection();
+	amqp_socket_t *sock = amqp_tcp_socket_new(a->conn);
+	if (!sock) {
+		rc = ff_err_set(err, FF_ENOMEM, "out of memory");
+		goto out_free;
+	}
+	rc = status_error(amqp_socket_open_noblock(sock, info.host, info.port, &tv), "connect", err);
+	if (rc < 0)
+		goto out_free;
+	rc = reply_error(amqp_login(a->conn, info.vhost, 0, 131072, heartbeat_s,
+				    AMQP_SASL_METHOD_PLAIN, info.user, info.password),
+			 "login", err);
+	if (rc < 0)
+		goto out_free;
+	amqp_channel_open(a->conn, 1);
+	rc = reply_error(amqp_get_rpc_reply(a->conn), "channel.open", err);
+	if (rc < 0)
+		goto out_free;
+	a->channel_open = 1;
+	if ((rc = declare_exchange(a, FF_AMQP_JOBS_EXCHANGE, "direct", err)) < 0 ||
+	    (rc = declare_exchange(a, FF_AMQP_DEAD_EXCHANGE, "fanout", err)) < 0 ||
+	    (rc = declare_queue(a, FF_AMQP_DEAD_QUEUE, amqp_empty_table, FF_AMQP_DEAD_EXCHANGE, "",
+				err)) < 0)
+		goto out_free;
+	amqp_confirm_select(a->conn, 1);
+	rc = reply_error(amqp_get_rpc_reply(a->conn), "confirm.select", err);
+	if (rc < 0)
+		goto out_free;
+	free(copy);
+	*out = a;
+	return 0;
+out_free:
+	free(copy);
+	ff_amqp_free(a);
+	return rc;
+}
+
+void ff_amqp_free(struct ff_amqp *a)
+{
+	if (!a)
+		return;
+	if (a->conn) {
+		if (a->channel_open)
+			amqp_channel_close(a->conn, 1, AMQP_REPLY_SUCCESS);
+		amqp_connection_close(a->conn, AMQP_REPLY_SUCCESS);
+		amqp_destroy_connection(a->conn);
+	}
+	for (size_t i = 0; i < a->npools; i++)
+		free(a->pools[i]);
+	free(a);
+}
+
+int ff_amqp_declare_pool(struct ff_amqp *a, const char *pool, struct ff_err *err)
+{
+	char queue[128];
+	for (size_t i = 0; i < a->npools; i++)
+		if (strcmp(a->pools[i], pool) == 0)
+			return 0;
+	snprintf(queue, sizeof(queue), FF_AMQP_JOBS_EXCHANGE ".%s", pool);
+	amqp_table_entry_t entries[2] = {
+		{.key = amqp_cstring_bytes("x-max-priority"),
+		 .value = {.kind = AMQP_FIELD_KIND_I32, .value.i32 = FF_AMQP_MAX_PRIORITY}},
+		{.key = amqp_cstring_bytes("x-dead-letter-exchange"),
+		 .value = {.kind = AMQP_FIELD_KIND_UTF8,
+			   .value.bytes = amqp_cstring_bytes(FF_AMQP_DEAD_EXCHANGE)}},
+	};
+	amqp_table_t args = {.num_entries = 2, .entries = entries};
+	int rc = declare_queue(a, queue, args, FF_AMQP_JOBS_EXCHANGE, pool, err);
+	if (rc == 0 && a->npools < MAX_POOLS)
+		a->pools[a->npools++] = strdup(pool);
+	return rc;
+}
+
+/* Reads frames until the broker confirms (or refuses) delivery tag `tag`. */
+static int wait_confirm(struct ff_amqp *a, uint64_t tag, struct ff_err *err)
+{
+	struct timeval tv = {10, 0};
+	for (;;) {
+		amqp_frame_t f;
+		int st = amqp_simple_wait_frame_noblock(a->conn, &f, &tv);
+		if (st != AMQP_STATUS_OK)
+			return status_error(st, "waiting for publish confirm", err);
+		if (f.frame_type != AMQP_FRAME_METHOD)
+			continue;
+		if (f.payload.method.id == AMQP_BASIC_ACK_METHOD) {
+			amqp_basic_ack_t *ack = f.payload.method.decoded;
+			if (ack->delivery_tag >= tag || (ack->multiple && ack->delivery_tag >= tag))
+				return 0;
+		} else if (f.payload.method.id == AMQP_BASIC_NACK_METHOD) {
+			amqp_basic_nack_t *nack = f.payload.method.decoded;
+			if (nack->delivery_tag >= tag)
+				return ff_err_set(err, FF_EUNAVAIL, "rabbitmq refused the message");
+		} else if (f.payload.method.id == AMQP_CHANNEL_CLOSE_METHOD ||
+			   f.payload.method.id == AMQP_CONNECTION_CLOSE_METHOD) {
+			a->channel_open = 0;
+			return ff_err_set(err, FF_EUNAVAIL, "rabbitmq closed the channel");
+		}
+	}
+}
+
+int ff_amqp_publish(struct ff_amqp *a, const char *pool, const void *body, size_t len,
+		    int priority, const char *message_id, struct ff_err *err)
+{
+	amqp_basic_properties_t props = {
+		._flags = AMQP_BASIC_CONTENT_TYPE_FLAG | AMQP_BASIC_DELIVERY_MODE_FLAG |
+			  AMQP_BASIC_PRIORITY_FLAG | AMQP_BASIC_MESSAGE_ID_FLAG,
+		.content_type = amqp_cstring_bytes("application/json"),
+		.delivery_mode = AMQP_DELIVERY_PERSISTENT,
+		.priority = (uint8_t)priority,
+		.message_id = amqp_cstring_bytes(message_id),
+	};
+	amqp_bytes_t b = {.len = len, .bytes = (void *)body};
+	int rc = ff_amqp_declare_pool(a, pool, err);
+	if (rc < 0)
+		return rc;
+	int st = amqp_basic_publish(a->conn, 1, amqp_cstring_bytes(FF_AMQP_JOBS_EXCHANGE),
+				    amqp_cstring_bytes(pool), 0, 0, &props, b);
+	if (st != AMQP_STATUS_OK)
+		return status_error(st, "publish", err);
+	return wait_confirm(a, ++a->publish_seq, err);
+}
+
+int ff_amqp_service(struct ff_amqp *a, struct ff_err *err)
+{
+	struct timeval tv = {0, 0};
+	amqp_frame_t f;
+	int st = amqp_simple_wait_frame_noblock(a->conn, &f, &tv);
+	if (st == AMQP_STATUS_TIMEOUT || st == AMQP_STATUS_OK) {
+		if (st == AMQP_STATUS_OK && f.frame_type == AMQP_FRAME_METHOD &&
+		    (f.payload.method.id == AMQP_CHANNEL_CLOSE_METHOD ||
+		     f.payload.method.id == AMQP_CONNECTION_CLOSE_METHOD))
+			return ff_err_set(err, FF_EUNAVAIL, "rabbitmq closed the connection");
+		return 0;
+	}
+	return status_error(st, "heartbeat", err);
+}
+
+int ff_amqp_consume(struct ff_amqp *a, const char *pool, int prefetch, struct ff_err *err)
+{
+	char queue[128];
+	int rc = ff_amqp_declare_pool(a, pool, err);
+	if (rc < 0)
+		return rc;
+	amqp_basic_qos(a->conn, 1, 0, (uint16_t)prefetch, 0);
+	rc = reply_error(amqp_get_rpc_reply(a->conn), "basic.qos", err);
+	if (rc < 0)
+		return rc;
+	snprintf(queue, sizeof(queue), FF_AMQP_JOBS_EXCHANGE ".%s", pool);
+	amqp_basic_consume_ok_t *ok = amqp_basic_consume(a->conn, 1, amqp_cstring_bytes(queue),
+							 amqp_empty_bytes, 0, 0, 0, amqp_empty_table);
+	rc = reply_error(amqp_get_rpc_reply(a->conn), "basic.consume", err);
+	if (rc < 0)
+		return rc;
+	snprintf(a->consumer_tag, sizeof(a->consumer_tag), "%.*s", (int)ok->consumer_tag.len,
+		 (const char *)ok->consumer_tag.bytes);
+	return 0;
+}
+
+int ff_amqp_cancel(struct ff_amqp *a, struct ff_err *err)
+{
+	if (!a->consumer_tag[0])
+		return 0;
+	amqp_basic_cancel(a->conn, 1, amqp_cstring_bytes(a->consumer_tag));
+	a->consumer_tag[0] = '\0';
+	return reply_error(amqp_get_rpc_reply(a->conn), "basic.cancel", err);
+}
+
+void ff_amqp_delivery_release(struct ff_amqp_delivery *d)
+{
+	free(d->body);
+	memset(d, 0, sizeof(*d));
+}
+
+int ff_amqp_next(struct ff_amqp *a, int timeout_ms, struct ff_amqp_delivery *d,
+		 struct ff_err *err)
+{
+	struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
+	amqp_envelope_t env;
+	amqp_maybe_release_buffers(a->conn);
+	amqp_rpc_reply_t r = amqp_consume_message(a->conn, &env, &tv, 0);
+	if (r.reply_type == AMQP_RESPONSE_NORMAL) {
+		d->tag = env.delivery_tag;
+		d->redelivered = env.redelivered;
+		d->len = env.message.body.len;
+		d->body = malloc(d->len ? d->len : 1);
+		if (d->body)
+			memcpy(d->body, env.message.body.bytes, d->len);
+		amqp_destroy_envelope(&env);
+		return d->body ? 0 : ff_err_set(err, FF_ENOMEM, "out of memory");
+	}
+	if (r.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION &&
+	    r.library_error == AMQP_STATUS_TIMEOUT)
+		return FF_ETIMEOUT;
+	if (r.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION &&
+	    r.library_error == AMQP_STATUS_UNEXPECTED_STATE) {
+		/* Another frame than a delivery: a confirm, a cancel, or a close. */
+		amqp_frame_t f;
+		int st = amqp_simple_wait_frame_noblock(a->conn, &f, &tv);
+		if (st == AMQP_STATUS_TIMEOUT)
+			return FF_ETIMEOUT;
+		if (st != AMQP_STATUS_OK)
+			return status_error(st, "consume", err);
+		if (f.frame_type == AMQP_FRAME_METHOD &&
+		    (f.payload.method.id == AMQP_CHANNEL_CLOSE_METHOD ||
+		     f.payload.method.id == AMQP_CONNECTION_CLOSE_METHOD ||
+		     f.payload.method.id == AMQP_BASIC_CANCEL_METHOD))
+			return ff_err_set(err, FF_EUNAVAIL, "rabbitmq closed the consumer");
+		return FF_ETIMEOUT;
+	}
+	return reply_error(r, "consume", err);
+}
+
+int ff_amqp_ack(struct ff_amqp *a, uint64_t tag, struct ff_err *err)
+{
+	return status_error(amqp_basic_ack(a->conn, 1, tag, 0), "ack", err);
+}
+
+int ff_amqp_nack(struct ff_amqp *a, uint64_t tag, int requeue, struct ff_err *err)
+{
+	return status_error(amqp_basic_nack(a->conn, 1, tag, 0, requeue), "nack", err);
+}

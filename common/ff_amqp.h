@@ -1,0 +1,61 @@
+/* ff_amqp — one AMQP 0-9-1 connection (rabbitmq-c) with one channel, and the platform's
+ * topology:
+ *   exchange ff.jobs (direct)  --pool-->  queue ff.jobs.<pool>  (priority 0-9, dead letters
+ *                                                                 to ff.dead)
+ *   exchange ff.dead (fanout)  ------->  queue ff.dead
+ * A struct ff_amqp belongs to one thread (rabbitmq-c connections are not thread-safe).
+ * There is no automatic recovery: after any FF_EUNAVAIL, free it and connect again. */
+#ifndef FF_AMQP_H
+#define FF_AMQP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ff_err.h"
+
+#define FF_AMQP_JOBS_EXCHANGE "ff.jobs"
+#define FF_AMQP_DEAD_EXCHANGE "ff.dead"
+#define FF_AMQP_DEAD_QUEUE    "ff.dead"
+#define FF_AMQP_MAX_PRIORITY  9
+
+struct ff_amqp;
+
+/* Connects to url (amqp://user:pass@host:port/vhost), opens channel 1 and declares the
+ * shared part of the topology. heartbeat_s 0 disables heartbeats. Caller frees. */
+int ff_amqp_connect(const char *url, int heartbeat_s, struct ff_amqp **out, struct ff_err *err);
+void ff_amqp_free(struct ff_amqp *a); /* NULL-safe */
+
+/* Declares queue ff.jobs.<pool> and its binding (idempotent; remembered per connection). */
+int ff_amqp_declare_pool(struct ff_amqp *a, const char *pool, struct ff_err *err);
+
+/* Publishes a persistent message to ff.jobs with routing key pool and waits for the broker's
+ * confirm. 0 once confirmed; FF_EUNAVAIL on a nack or a broken connection. */
+int ff_amqp_publish(struct ff_amqp *a, const char *pool, const void *body, size_t len,
+		    int priority, const char *message_id, struct ff_err *err);
+
+/* Lets the library send and read heartbeats on an otherwise idle connection. */
+int ff_amqp_service(struct ff_amqp *a, struct ff_err *err);
+
+/* Starts consuming ff.jobs.<pool> with manual acks and the given prefetch. */
+int ff_amqp_consume(struct ff_amqp *a, const char *pool, int prefetch, struct ff_err *err);
+/* Stops the consumer (deliveries already received stay ours to ack). */
+int ff_amqp_cancel(struct ff_amqp *a, struct ff_err *err);
+
+struct ff_amqp_delivery {
+	uint64_t tag;
+	int redelivered;
+	void *body; /* malloc'd copy, owned by the delivery */
+	size_t len;
+};
+void ff_amqp_delivery_release(struct ff_amqp_delivery *d);
+
+/* Waits up to timeout_ms for the next delivery. 0 with *d filled, FF_ETIMEOUT when none
+ * came, FF_EUNAVAIL when the connection or channel is gone. */
+int ff_amqp_next(struct ff_amqp *a, int timeout_ms, struct ff_amqp_delivery *d,
+		 struct ff_err *err);
+
+int ff_amqp_ack(struct ff_amqp *a, uint64_t tag, struct ff_err *err);
+/* requeue 0: the message is dead-lettered to ff.dead. */
+int ff_amqp_nack(struct ff_amqp *a, uint64_t tag, int requeue, struct ff_err *err);
+
+#endif

@@ -1,0 +1,205 @@
+/* ff_db — PostgreSQL connection and migrations; see ff_db.h. */
+#include "ff_db.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ff_log.h"
+
+/* Any constant shared by every FuzzForge process: the advisory lock that serialises
+ * migrations. */
+#define FF_DB_MIGRATION_LOCK "7466001"
+
+struct ff_db {
+	PGconn *conn;
+	char *url;
+};
+
+static void db_notice(void *arg, const char *msg)
+{
+	(void)arg;
+	(void)msg; /* NOTICEs (e.g. "relation already exists, skipping") are noise here */
+}
+
+static int db_open(struct ff_db *db, struct ff_err *err)
+{
+	if (db->conn)
+		PQfinish(db->conn);
+	db->conn = PQconnectdb(db->url);
+	if (!db->conn)
+		return ff_err_set(err, FF_ENOMEM, "out of memory connecting to postgresql");
+	if (PQstatus(db->conn) != CONNECTION_OK) {
+		char msg[256];
+		snprintf(msg, sizeof(msg), "%s", PQerrorMessage(db->conn));
+		msg[strcspn(msg, "\n")] = '\0';
+		return ff_err_set(err, FF_EUNAVAIL, "postgresql unreachable: %s", msg);
+	}
+	PQsetNoticeProcessor(db->conn, db_notice, NULL);
+	return 0;
+}
+
+int ff_db_connect(const char *url, struct ff_db **out, struct ff_err *err)
+{
+	struct ff_db *db = calloc(1, sizeof(*db));
+	if (!db || !(db->url = strdup(url))) {
+		free(db);
+		return ff_err_set(err, FF_ENOMEM, "out of memory");
+	}
+	*out = db;
+	return db_open(db, err);
+}
+
+void ff_db_free(struct ff_db *db)
+{
+	if (!db)
+		return;
+	if (db->conn)
+		PQfinish(db->conn);
+	free(db->url);
+	free(db);
+}
+
+static int result_error(struct ff_db *db, PGresult *res, struct ff_err *err)
+{
+	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+	const char *msg = res ? PQresultErrorMessage(res) : PQerrorMessage(db->conn);
+	char line[400];
+	snprintf(line, sizeof(line), "%s", msg && *msg ? msg : "unknown error");
+	line[strcspn(line, "\n")] = '\0';
+	if (PQstatus(db->conn) != CONNECTION_OK || (state && strncmp(state, "08", 2) == 0) ||
+	    (state && strncmp(state, "57P", 3) == 0))
+		return ff_err_set(err, FF_EUNAVAIL, "postgresql unavailable: %s", line);
+	if (state && strcmp(state, "23505") == 0)
+		return ff_err_set(err, FF_ECONFLICT, "%s", line);
+	return ff_err_set(err, FF_EINTERNAL, "database error: %s", line);
+}
+
+PGresult *ff_db_query_bin(struct ff_db *db, const char *sql, int n, const char *const *values,
+			  const int *lengths, const int *formats, int result_format,
+			  struct ff_err *err)
+{
+	for (int try = 0; try < 2; try++) {
+		/* Re-establishing the connection is only safe outside a transaction: inside one,
+		 * the statements before this one are lost with the old session. */
+		bool idle = !db->conn || PQtransactionStatus(db->conn) == PQTRANS_IDLE ||
+			    PQtransactionStatus(db->conn) == PQTRANS_UNKNOWN;
+		if ((!db->conn || PQstatus(db->conn) != CONNECTION_OK) && idle) {
+			int rc = db_open(db, err);
+			if (rc < 0)
+				return NULL;
+		}
+		PGresult *res =
+			PQexecParams(db->conn, sql, n, NULL, values, lengths, formats, result_format);
+		ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+		if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
+			return res;
+		int rc = result_error(db, res, err);
+		PQclear(res);
+		if (rc != FF_EUNAVAIL || !idle || PQstatus(db->conn) == CONNECTION_OK)
+			return NULL;
+		ff_warn("postgresql connection lost, reconnecting");
+	}
+	return NULL;
+}
+
+PGresult *ff_db_query(struct ff_db *db, const char *sql, int n, const char *const *values,
+		      struct ff_err *err)
+{
+	return ff_db_query_bin(db, sql, n, values, NULL, NULL, 0, err);
+}
+
+int ff_db_exec(struct ff_db *db, const char *sql, int n, const char *const *values,
+	       struct ff_err *err)
+{
+	PGresult *res = ff_db_query(db, sql, n, values, err);
+	if (!res)
+		return err ? err->code : FF_EINTERNAL;
+	PQclear(res);
+	return 0;
+}
+
+int ff_db_begin(struct ff_db *db, struct ff_err *err)
+{
+	return ff_db_exec(db, "BEGIN", 0, NULL, err);
+}
+
+int ff_db_commit(struct ff_db *db, struct ff_err *err)
+{
+	return ff_db_exec(db, "COMMIT", 0, NULL, err);
+}
+
+void ff_db_rollback(struct ff_db *db)
+{
+	if (db->conn && PQstatus(db->conn) == CONNECTION_OK &&
+	    PQtransactionStatus(db->conn) != PQTRANS_IDLE)
+		PQclear(PQexec(db->conn, "ROLLBACK"));
+}
+
+int ff_db_ping(struct ff_db *db, struct ff_err *err)
+{
+	return ff_db_exec(db, "SELECT 1", 0, NULL, err);
+}
+
+static int migration_applied(struct ff_db *db, int version, bool *applied, struct ff_err *err)
+{
+	char v[16];
+	snprintf(v, sizeof(v), "%d", version);
+	const char *params[] = {v};
+	PGresult *res =
+		ff_db_query(db, "SELECT 1 FROM ff_schema_migrations WHERE version = $1", 1, params, err);
+	if (!res)
+		return err->code;
+	*applied = PQntuples(res) > 0;
+	PQclear(res);
+	return 0;
+}
+
+static int migration_apply(struct ff_db *db, const struct ff_db_migration *m, struct ff_err *err)
+{
+	char v[16];
+	snprintf(v, sizeof(v), "%d", m->version);
+	const char *params[] = {v, m->name};
+	int rc = ff_db_begin(db, err);
+	if (rc < 0)
+		return rc;
+	/* PQexec, not PQexecParams: a migration holds several statements. */
+	PGresult *res = PQexec(db->conn, m->sql);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		rc = result_error(db, res, err);
+		PQclear(res);
+		ff_db_rollback(db);
+		return ff_err_set(err, rc, "migration %s failed: %s", m->name, err->msg);
+	}
+	PQclear(res);
+	rc = ff_db_exec(db, "INSERT INTO ff_schema_migrations (version, name) VALUES ($1, $2)", 2,
+			params, err);
+	if (rc < 0) {
+		ff_db_rollback(db);
+		return rc;
+	}
+	rc = ff_db_commit(db, err);
+	if (rc == 0)
+		ff_info("applied migration %s", m->name);
+	return rc;
+}
+
+int ff_db_migrate(struct ff_db *db, struct ff_err *err)
+{
+	int rc = ff_db_exec(db, "SELECT pg_advisory_lock(" FF_DB_MIGRATION_LOCK ")", 0, NULL, err);
+	if (rc < 0)
+		return rc;
+	rc = ff_db_exec(db,
+			"CREATE TABLE IF NOT EXISTS ff_schema_migrations (version int PRIMARY KEY, "
+			"name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())",
+			0, NULL, err);
+	for (const struct ff_db_migration *m = ff_db_migrations; rc == 0 && m->name; m++) {
+		bool applied = false;
+		rc = migration_applied(db, m->version, &applied, err);
+		if (rc == 0 && !applied)
+			rc = migration_apply(db, m, err);
+	}
+	struct ff_err ignored;
+	ff_db_exec(db, "SELECT pg_advisory_unlock(" FF_DB_MIGRATION_LOCK ")", 0, NULL, &ignored);
+	return rc;
+}

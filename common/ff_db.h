@@ -1,0 +1,55 @@
+/* ff_db — one PostgreSQL connection (libpq): connect, reconnect, query helpers that map
+ * failures to FF_E* codes, and the versioned schema migrations every binary carries.
+ * A struct ff_db is used by one thread at a time. */
+#ifndef FF_DB_H
+#define FF_DB_H
+
+#include <libpq-fe.h>
+#include <stdbool.h>
+
+#include "ff_err.h"
+
+struct ff_db;
+
+struct ff_db_migration {
+	int version;
+	const char *name;
+	const char *sql;
+};
+/* Generated from deploy/migrations/ at build time; ends with a {0, NULL, NULL} entry. */
+extern const struct ff_db_migration ff_db_migrations[];
+
+/* Connects to url (a libpq conninfo or postgresql:// URL). The connection is kept even if
+ * the server is down at first (*out is set and FF_EUNAVAIL returned): later queries
+ * reconnect. Caller frees with ff_db_free(). */
+int ff_db_connect(const char *url, struct ff_db **out, struct ff_err *err);
+void ff_db_free(struct ff_db *db); /* NULL-safe */
+
+/* Runs sql with n text parameters (NULL values are SQL NULL). Returns the result (caller
+ * PQclear()s) or NULL with err: FF_EUNAVAIL when the server can't be reached, FF_ECONFLICT
+ * for a unique violation, FF_EINTERNAL otherwise. A broken connection outside a transaction
+ * is re-established and the statement retried once. */
+PGresult *ff_db_query(struct ff_db *db, const char *sql, int n, const char *const *values,
+		      struct ff_err *err);
+/* The same with per-parameter lengths and formats (1 = binary, for bytea) and a result
+ * format (1 = binary). */
+PGresult *ff_db_query_bin(struct ff_db *db, const char *sql, int n, const char *const *values,
+			  const int *lengths, const int *formats, int result_format,
+			  struct ff_err *err);
+/* For statements whose result is not needed: 0 or an FF_E* code. */
+int ff_db_exec(struct ff_db *db, const char *sql, int n, const char *const *values,
+	       struct ff_err *err);
+
+/* BEGIN / COMMIT / ROLLBACK. ff_db_rollback never fails (a broken connection rolls back). */
+int ff_db_begin(struct ff_db *db, struct ff_err *err);
+int ff_db_commit(struct ff_db *db, struct ff_err *err);
+void ff_db_rollback(struct ff_db *db);
+
+/* SELECT 1, reconnecting if needed. */
+int ff_db_ping(struct ff_db *db, struct ff_err *err);
+
+/* Applies every migration not yet recorded, each in its own transaction, under an advisory
+ * lock so that several processes starting at once apply each exactly once. */
+int ff_db_migrate(struct ff_db *db, struct ff_err *err);
+
+#endif

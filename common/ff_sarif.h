@@ -1,0 +1,38 @@
+/* ff_sarif — normalising a SARIF 2.1.0 log into the platform's findings. */
+#ifndef FF_SARIF_H
+#define FF_SARIF_H
+
+#include <stddef.h>
+
+#include "ff_err.h"
+
+struct ff_finding {
+	char *rule_id;	   /* result.ruleId, else rules[ruleIndex].id, else "unknown" */
+	char *level;	   /* error | warning | note | none; result.level, else the rule's
+			      defaultConfiguration.level, else "warning" (SARIF's default) */
+	char *message;	   /* message.text, else the rule's shortDescription.text, else "" */
+	char *path;	   /* first location's artifactLocation.uri, percent-decoded, with any
+			      "file://" scheme and leading "/target/" or "/" stripped; NULL if none */
+	long start_line;   /* region.startLine, 0 if none */
+	long end_line;	   /* region.endLine, else start_line */
+	char *fingerprint; /* first partialFingerprints value (or fingerprints), else the SHA-256
+			      hex of rule_id NUL path NUL start_line NUL message */
+};
+
+struct ff_findings {
+	struct ff_finding *items;
+	size_t n;
+	size_t count_by_level[4]; /* indexed by ff_sarif_level_index() */
+};
+
+/* Parses a SARIF log (every run's results). A log that is not JSON, not version "2.1.0", or
+ * has no "runs" array fails with FF_EVALIDATE. At most max_findings are kept (0 = 100000);
+ * the counts still count all. On success out holds the findings; release with
+ * ff_findings_release(). */
+int ff_sarif_normalise(const char *buf, size_t len, size_t max_findings, struct ff_findings *out,
+		       struct ff_err *err);
+void ff_findings_release(struct ff_findings *f);
+/* error=0 warning=1 note=2 none=3; -1 for anything else */
+int ff_sarif_level_index(const char *level);
+
+#endif

@@ -1,0 +1,151 @@
+/* api_results — what a run produced: findings, the raw SARIF log, logs, artifacts. */
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api.h"
+#include "app.h"
+#include "ff_sarif.h"
+
+#define FINDINGS_DEFAULT_LIMIT 1000
+#define FINDINGS_MAX_LIMIT     10000
+
+static int parse_nonneg(const char *s, long max, long *out)
+{
+	char *end;
+	long v = strtol(s, &end, 10);
+	if (end == s || *end || v < 0 || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+void api_run_findings(struct http_req *r)
+{
+	struct ff_err err;
+	const char *level = http_query(r, "level");
+	const char *limit_s = http_query(r, "limit");
+	const char *offset_s = http_query(r, "offset");
+	long limit = FINDINGS_DEFAULT_LIMIT, offset = 0;
+	char lim[16], off[16];
+
+	if (!api_run_id_ok(r))
+		return;
+	if (level && ff_sarif_level_index(level) < 0)
+		return http_reply_fail(r, FF_EVALIDATE, "level",
+				       "level must be error, warning, note or none");
+	if (limit_s && (parse_nonneg(limit_s, FINDINGS_MAX_LIMIT, &limit) < 0 || limit == 0))
+		return http_reply_fail(r, FF_EVALIDATE, "limit", "limit must be 1 to %d",
+				       FINDINGS_MAX_LIMIT);
+	if (offset_s && parse_nonneg(offset_s, 1L << 30, &offset) < 0)
+		return http_reply_fail(r, FF_EVALIDATE, "offset", "offset must be >= 0");
+	snprintf(lim, sizeof(lim), "%ld", limit);
+	snprintf(off, sizeof(off), "%ld", offset);
+	const char *p[] = {r->params[0], level, lim, off};
+	PGresult *res = ff_db_query(
+		r->app->db,
+		"SELECT json_build_object('run_id', r.id, 'state', r.state, "
+		"'total', (SELECT count(*) FROM findings f WHERE f.run_id = r.id AND "
+		"  ($2::text IS NULL OR f.level = $2)), "
+		"'findings', COALESCE((SELECT json_agg(json_build_object('rule_id', f.rule_id, "
+		"  'level', f.level, 'message', f.message, 'path', f.path, 'start_line', "
+		"  f.start_line, 'end_line', f.end_line, 'fingerprint', f.fingerprint) ORDER BY f.idx) "
+		"  FROM (SELECT * FROM findings f WHERE f.run_id = r.id AND ($2::text IS NULL OR "
+		"  f.level = $2) ORDER BY f.idx LIMIT $3::int OFFSET $4::int) f), '[]'::json)) "
+		"FROM runs r WHERE r.id = $1",
+		4, p, &err);
+	if (!res)
+		return http_reply_error(r, &err);
+	api_reply_row_json(r, res, "run");
+}
+
+/* Fetches one bytea column for the run; replies 404 itself when the run or the value is
+ * missing (naming `what`). Returns the result (caller clears) or NULL once replied. */
+static PGresult *run_blob(struct http_req *r, const char *sql, int n, const char *const *p,
+			  const char *what)
+{
+	struct ff_err err;
+	if (!api_run_id_ok(r))
+		return NULL;
+	PGresult *res = ff_db_query_bin(r->app->db, sql, n, p, NULL, NULL, 1, &err);
+	if (!res) {
+		http_reply_error(r, &err);
+		return NULL;
+	}
+	if (PQntuples(res) < 1 || PQgetisnull(res, 0, 0)) {
+		PQclear(res);
+		http_reply_fail(r, FF_ENOTFOUND, NULL, "run %s has no %s", r->params[0], what);
+		return NULL;
+	}
+	return res;
+}
+
+void api_run_sarif(struct http_req *r)
+{
+	const char *p[] = {r->params[0]};
+	PGresult *res = run_blob(r, "SELECT sarif FROM run_results WHERE run_id = $1", 1, p,
+				 "SARIF log (yet)");
+	if (!res)
+		return;
+	http_reply_bytes(r, 200, "application/sarif+json", PQgetvalue(res, 0, 0),
+			 (size_t)PQgetlength(res, 0, 0));
+	PQclear(res);
+}
+
+void api_run_logs(struct http_req *r)
+{
+	const char *p[] = {r->params[0]};
+	PGresult *res = run_blob(r, "SELECT logs, logs_truncated FROM run_results WHERE run_id = $1",
+				 1, p, "logs (yet)");
+	if (!res)
+		return;
+	size_t len = (size_t)PQgetlength(res, 0, 0);
+	int truncated = *PQgetvalue(res, 0, 1) != 0; /* binary bool */
+	const char *note = "\n[ff: output truncated: only the first bytes shown were kept; "
+			   "the worker's cap is FF_LOG_MAX_KB]\n";
+	size_t total = len + (truncated ? strlen(note) : 0);
+	char *out = malloc(total + 1);
+	if (!out) {
+		PQclear(res);
+		return http_reply_fail(r, FF_ENOMEM, NULL, "out of memory");
+	}
+	memcpy(out, PQgetvalue(res, 0, 0), len);
+	if (truncated)
+		memcpy(out + len, note, strlen(note));
+	evhttp_add_header(evhttp_request_get_output_headers(r->ev), "X-FF-Logs-Truncated",
+			  truncated ? "true" : "false");
+	http_reply_bytes(r, 200, "text/plain; charset=utf-8", out, total);
+	free(out);
+	PQclear(res);
+}
+
+void api_run_artifacts(struct http_req *r)
+{
+	struct ff_err err;
+	if (!api_run_id_ok(r))
+		return;
+	const char *p[] = {r->params[0]};
+	PGresult *res = ff_db_query(
+		r->app->db,
+		"SELECT json_build_object('run_id', r.id, 'artifacts', COALESCE((SELECT "
+		"json_agg(json_build_object('name', a.name, 'size', a.size) ORDER BY a.name) "
+		"FROM artifacts a WHERE a.run_id = r.id), '[]'::json)) FROM runs r WHERE r.id = $1",
+		1, p, &err);
+	if (!res)
+		return http_reply_error(r, &err);
+	api_reply_row_json(r, res, "run");
+}
+
+void api_run_artifact(struct http_req *r)
+{
+	const char *p[] = {r->params[0], r->params[1]};
+	PGresult *res = run_blob(r,
+				 "SELECT content FROM artifacts WHERE run_id = $1 AND name = $2",
+				 2, p, "such artifact");
+	if (!res)
+		return;
+	http_reply_bytes(r, 200, "application/octet-stream", PQgetvalue(res, 0, 0),
+			 (size_t)PQgetlength(res, 0, 0));
+	PQclear(res);
+}

@@ -1,0 +1,318 @@
+/* api_runs — submitting runs and reading their state and history.
+ *
+ * Submit commits the run row (state queued, its job message, its first event) in one
+ * statement, then publishes the job with a broker confirm, then answers 202. If the broker
+ * can't confirm, the row is removed again and the client gets 503: an answer of 202 always
+ * means the job is in the broker. */
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api.h"
+#include "app.h"
+#include "ff_job.h"
+#include "ff_log.h"
+#include "ff_util.h"
+
+#define MAX_LABELS	 32
+#define MAX_LABEL_KEY	 63
+#define MAX_LABEL_VALUE	 255
+#define LIST_DEFAULT	 50
+#define LIST_MAX	 500
+
+/* The run as the API shows it, built by PostgreSQL from a row aliased r. */
+#define RUN_JSON                                                                                   \
+	"json_build_object('id', r.id, 'workflow', r.workflow, 'workflow_version', "               \
+	"r.workflow_version, 'target', r.target, 'parameters', r.parameters, 'priority', "         \
+	"r.priority, 'labels', r.labels, 'state', r.state, 'attempt', r.attempt, "                 \
+	"'max_attempts', r.max_attempts, 'worker', r.worker, 'exit_code', r.exit_code, "           \
+	"'error', r.error, 'progress', r.progress, 'progress_text', r.progress_text, "             \
+	"'findings_summary', r.findings_summary, 'created_at', ff_ts(r.created_at), "              \
+	"'started_at', ff_ts(r.started_at), 'finished_at', ff_ts(r.finished_at))"
+
+int api_run_id_ok(struct http_req *r)
+{
+	if (ff_uuid_valid(r->params[0]))
+		return 1;
+	http_reply_fail(r, FF_ENOTFOUND, NULL, "no run %s", r->params[0]);
+	return 0;
+}
+
+void api_reply_row_json(struct http_req *r, PGresult *res, const char *what)
+{
+	if (PQntuples(res) < 1 || PQgetisnull(res, 0, 0))
+		http_reply_fail(r, FF_ENOTFOUND, NULL, "no %s %s", what, r->params[0]);
+	else
+		http_reply_json_text(r, 200, PQgetvalue(res, 0, 0),
+				     (size_t)PQgetlength(res, 0, 0));
+	PQclear(res);
+}
+
+static int check_labels(const cJSON *labels, struct ff_err *err)
+{
+	if (!cJSON_IsObject(labels))
+		return ff_err_field(err, FF_EVALIDATE, "labels", "labels must be an object");
+	int n = 0;
+	for (const cJSON *l = labels->child; l; l = l->next) {
+		size_t klen = strlen(l->string);
+		if (++n > MAX_LABELS)
+			return ff_err_field(err, FF_EVALIDATE, "labels", "at most %d labels",
+					    MAX_LABELS);
+		if (!klen || klen > MAX_LABEL_KEY)
+			return ff_err_field(err, FF_EVALIDATE, "labels",
+					    "label names are 1 to %d characters", MAX_LABEL_KEY);
+		if (!cJSON_IsString(l) || strlen(l->valuestring) > MAX_LABEL_VALUE)
+			return ff_err_field(err, FF_EVALIDATE, "labels",
+					    "label '%.63s' must be a string of at most %d characters",
+					    l->string, MAX_LABEL_VALUE);
+	}
+	return 0;
+}
+
+struct submit {
+	const struct ff_manifest *m;
+	const char *target;
+	cJSON *params; /* validated, defaults filled */
+	int priority;
+	cJSON *labels; /* owned by the request body */
+};
+
+static int parse_submit(const struct app *app, cJSON *body, struct submit *s, struct ff_err *err)
+{
+	static const char *const known[] = {"workflow", "target", "parameters", "priority",
+					    "labels"};
+	for (const cJSON *f = body->child; f; f = f->next) {
+		size_t i = 0;
+		while (i < 5 && strcmp(f->string, known[i]) != 0)
+			i++;
+		if (i == 5)
+			return ff_err_field(err, FF_EVALIDATE, f->string, "unknown field '%.64s'",
+					    f->string);
+	}
+	const cJSON *wf = cJSON_GetObjectItemCaseSensitive(body, "workflow");
+	if (!cJSON_IsString(wf))
+		return ff_err_field(err, FF_EVALIDATE, "workflow", "workflow (a string) is required");
+	if (!(s->m = ff_catalog_find(app->catalog, wf->valuestring)))
+		return ff_err_field(err, FF_EVALIDATE, "workflow", "unknown workflow '%.64s'",
+				    wf->valuestring);
+	const cJSON *t = cJSON_GetObjectItemCaseSensitive(body, "target");
+	if (!cJSON_IsString(t) || !ff_sha256_hex_valid(t->valuestring))
+		return ff_err_field(err, FF_EVALIDATE, "target",
+				    "target must be the sha256 of an uploaded target");
+	s->target = t->valuestring;
+	const cJSON *pr = cJSON_GetObjectItemCaseSensitive(body, "priority");
+	s->priority = 0;
+	if (pr) {
+		if (!cJSON_IsNumber(pr) || pr->valuedouble != (double)pr->valueint ||
+		    pr->valueint < 0 || pr->valueint > 9)
+			return ff_err_field(err, FF_EVALIDATE, "priority",
+					    "priority must be an integer from 0 to 9");
+		s->priority = pr->valueint;
+	}
+	s->labels = cJSON_GetObjectItemCaseSensitive(body, "labels");
+	if (s->labels && check_labels(s->labels, err) < 0)
+		return err->code;
+	return ff_manifest_validate_params(s->m, cJSON_GetObjectItemCaseSensitive(body,
+										  "parameters"),
+					   &s->params, err);
+}
+
+/* Inserts the run and its first event; returns the run JSON (PQclear it) or NULL. */
+static PGresult *insert_run(struct app *app, const struct submit *s, const char *id,
+			    const char *job, struct ff_err *err)
+{
+	char priority[4], max_attempts[16];
+	char *params = cJSON_PrintUnformatted(s->params);
+	char *labels = s->labels ? cJSON_PrintUnformatted(s->labels) : NULL;
+	snprintf(priority, sizeof(priority), "%d", s->priority);
+	snprintf(max_attempts, sizeof(max_attempts), "%d", s->m->max_attempts);
+	const char *p[] = {id,	   s->m->name, s->m->version, s->target,    params,
+			   priority, labels ? labels : "{}", s->m->pool, job, max_attempts};
+	PGresult *res = ff_db_query(
+		app->db,
+		"WITH r AS (INSERT INTO runs (id, workflow, workflow_version, target, parameters, "
+		"  priority, labels, pool, job, state, max_attempts) "
+		"  SELECT $1, $2, $3, $4, $5::jsonb, $6::smallint, $7::jsonb, $8, $9::jsonb, "
+		"  'queued', $10::int WHERE EXISTS (SELECT 1 FROM targets WHERE sha256 = $4) "
+		"  RETURNING *), "
+		"e AS (INSERT INTO run_events (run_id, state, attempt, message) "
+		"  SELECT id, 'queued', 0, 'submitted' FROM r) "
+		"SELECT " RUN_JSON " FROM r",
+		10, p, err);
+	free(params);
+	free(labels);
+	if (res && PQntuples(res) != 1) {
+		PQclear(res);
+		ff_err_field(err, FF_EVALIDATE, "target", "no target %s has been uploaded",
+			     s->target);
+		return NULL;
+	}
+	return res;
+}
+
+static int publish(struct app *app, const struct submit *s, const char *id, const char *job,
+		   size_t job_len, struct ff_err *err)
+{
+	struct ff_amqp *amqp = app_amqp(app, err);
+	if (!amqp)
+		return err->code;
+	int rc = ff_amqp_publish(amqp, s->m->pool, job, job_len, s->priority, id, err);
+	if (rc < 0)
+		app_amqp_reset(app);
+	return rc;
+}
+
+void api_run_submit(struct http_req *r)
+{
+	struct app *app = r->app;
+	struct submit s = {0};
+	struct ff_err err = {0};
+	struct ff_job *job = NULL;
+	char *job_text = NULL;
+	PGresult *run = NULL;
+	char id[FF_UUID_LEN + 1];
+	size_t job_len = 0;
+
+	cJSON *body = http_json_body(r);
+	if (!body)
+		return;
+	if (parse_submit(app, body, &s, &err) < 0)
+		goto out_error;
+	ff_uuid_new(id);
+	job = ff_job_new(s.m, id, s.target, s.params);
+	job_text = job ? ff_job_encode(job, &job_len) : NULL;
+	if (!job_text) {
+		ff_err_set(&err, FF_ENOMEM, "out of memory");
+		goto out_error;
+	}
+	if (!(run = insert_run(app, &s, id, job_text, &err)))
+		goto out_error;
+	if (publish(app, &s, id, job_text, job_len, &err) < 0) {
+		const char *p[] = {id};
+		struct ff_err ignored;
+		ff_req_log(FF_LOG_WARN, r->id, "run %s not published: %s", id, err.msg);
+		ff_db_exec(app->db, "DELETE FROM runs WHERE id = $1", 1, p, &ignored);
+		ff_err_set(&err, FF_EUNAVAIL, "the job queue is unavailable, nothing was submitted: %s",
+			   err.msg);
+		goto out_error;
+	}
+	{
+		const char *p[] = {id};
+		struct ff_err ignored;
+		/* Only a marker for the dispatcher; the job is already safe in the broker. */
+		ff_db_exec(app->db, "UPDATE runs SET published = true WHERE id = $1", 1, p,
+			   &ignored);
+	}
+	ff_req_log(FF_LOG_INFO, r->id, "run %s submitted (%s)", id, s.m->name);
+	http_reply_json_text(r, 202, PQgetvalue(run, 0, 0), (size_t)PQgetlength(run, 0, 0));
+	goto out;
+out_error:
+	http_reply_error(r, &err);
+out:
+	PQclear(run);
+	free(job_text);
+	ff_job_free(job);
+	cJSON_Delete(s.params);
+	cJSON_Delete(body);
+}
+
+void api_run_get(struct http_req *r)
+{
+	struct ff_err err;
+	if (!api_run_id_ok(r))
+		return;
+	const char *p[] = {r->params[0]};
+	PGresult *res =
+		ff_db_query(r->app->db, "SELECT " RUN_JSON " FROM runs r WHERE r.id = $1", 1, p, &err);
+	if (!res)
+		return http_reply_error(r, &err);
+	api_reply_row_json(r, res, "run");
+}
+
+void api_run_events(struct http_req *r)
+{
+	struct ff_err err;
+	if (!api_run_id_ok(r))
+		return;
+	const char *p[] = {r->params[0]};
+	PGresult *res = ff_db_query(
+		r->app->db,
+		"SELECT json_build_object('run_id', r.id, 'events', COALESCE((SELECT "
+		"json_agg(json_build_object('ts', ff_ts(e.ts), 'state', e.state, 'attempt', "
+		"e.attempt, 'message', e.message) ORDER BY e.id) FROM run_events e "
+		"WHERE e.run_id = r.id), '[]'::json)) FROM runs r WHERE r.id = $1",
+		1, p, &err);
+	if (!res)
+		return http_reply_error(r, &err);
+	api_reply_row_json(r, res, "run");
+}
+
+static int valid_state(const char *s)
+{
+	static const char *const states[] = {"queued",	  "running",   "retrying", "succeeded",
+					     "failed",	  "timed_out", "cancelled"};
+	for (size_t i = 0; i < sizeof(states) / sizeof(states[0]); i++)
+		if (strcmp(s, states[i]) == 0)
+			return 1;
+	return 0;
+}
+
+/* The cursor is "<created_at in epoch microseconds>.<id>" of the last run on the page. */
+static int parse_cursor(const char *c, char micros[24], char id[FF_UUID_LEN + 1])
+{
+	const char *dot = strchr(c, '.');
+	size_t n = dot ? (size_t)(dot - c) : 0;
+	if (!dot || n == 0 || n > 19 || !ff_uuid_valid(dot + 1))
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		if (c[i] < '0' || c[i] > '9')
+			return -1;
+	memcpy(micros, c, n);
+	micros[n] = '\0';
+	memcpy(id, dot + 1, FF_UUID_LEN + 1);
+	return 0;
+}
+
+void api_runs_list(struct http_req *r)
+{
+	struct ff_err err;
+	const char *state = http_query(r, "state");
+	const char *workflow = http_query(r, "workflow");
+	const char *limit_s = http_query(r, "limit");
+	const char *cursor = http_query(r, "cursor");
+	char micros[24] = "", cid[FF_UUID_LEN + 1] = "", limit[16];
+	long lim = LIST_DEFAULT;
+
+	if (state && !valid_state(state))
+		return http_reply_fail(r, FF_EVALIDATE, "state", "unknown state '%.32s'", state);
+	if (limit_s) {
+		char *end;
+		lim = strtol(limit_s, &end, 10);
+		if (*end || end == limit_s || lim < 1 || lim > LIST_MAX)
+			return http_reply_fail(r, FF_EVALIDATE, "limit",
+					       "limit must be an integer from 1 to %d", LIST_MAX);
+	}
+	if (cursor && parse_cursor(cursor, micros, cid) < 0)
+		return http_reply_fail(r, FF_EVALIDATE, "cursor", "malformed cursor");
+	snprintf(limit, sizeof(limit), "%ld", lim);
+	const char *p[] = {state, workflow, cursor ? micros : NULL, cursor ? cid : NULL, limit};
+	PGresult *res = ff_db_query(
+		r->app->db,
+		"WITH page AS (SELECT r.*, (extract(epoch FROM r.created_at) * 1000000)::bigint "
+		"  AS micros FROM runs r "
+		"  WHERE ($1::text IS NULL OR r.state = $1) AND ($2::text IS NULL OR r.workflow = $2) "
+		"  AND ($3::bigint IS NULL OR (r.created_at, r.id) < ('epoch'::timestamptz + "
+		"  $3::bigint * interval '1 microsecond', $4::uuid)) "
+		"  ORDER BY r.created_at DESC, r.id DESC LIMIT $5::int + 1), "
+		"numbered AS (SELECT page.*, row_number() OVER (ORDER BY created_at DESC, id DESC) "
+		"  AS n FROM page) "
+		"SELECT json_build_object('runs', COALESCE((SELECT json_agg(" RUN_JSON
+		" ORDER BY r.n) FROM numbered r WHERE r.n <= $5::int), '[]'::json), 'next_cursor', "
+		"(SELECT r.micros || '.' || r.id FROM numbered r WHERE r.n = $5::int AND "
+		"EXISTS (SELECT 1 FROM numbered x WHERE x.n > $5::int)))",
+		5, p, &err);
+	if (!res)
+		return http_reply_error(r, &err);
+	api_reply_row_json(r, res, "runs");
+}

@@ -1,0 +1,39 @@
+/* app — the controller's process-wide state, shared by every handler. The controller is
+ * single-threaded (one libevent loop), so none of this needs locking. */
+#ifndef APP_H
+#define APP_H
+
+#include <event2/event.h>
+#include <stddef.h>
+
+#include "ff_amqp.h"
+#include "ff_db.h"
+#include "ff_manifest.h"
+
+struct app_config {
+	const char *listen;
+	const char *database_url;
+	const char *amqp_url;
+	const char *workflows_dir;
+	const char *api_key;
+	size_t max_target_bytes;
+	size_t max_json_bytes;
+	long db_wait_s;
+};
+
+struct app {
+	struct app_config cfg;
+	struct event_base *base;
+	struct ff_db *db;
+	struct ff_amqp *amqp; /* NULL while the broker is unreachable; reconnected on use */
+	struct ff_catalog *catalog;
+	char api_key_sha256[65];	  /* from FF_API_KEY, "" if unset */
+	char stored_key_sha256[65]; /* the generated key's digest, "" if none */
+};
+
+/* The broker connection, (re)connecting if needed; NULL with err when unreachable. */
+struct ff_amqp *app_amqp(struct app *app, struct ff_err *err);
+/* Drops a broken broker connection so the next app_amqp() reconnects. */
+void app_amqp_reset(struct app *app);
+
+#endif

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Builds the image of every built-in workflow under workflows/, from Debian packages only
+# (no registry needed). An image whose build context is unchanged is skipped.
+# Workflows whose image holds a binary of this project (a static one, FROM scratch) get it
+# from the build directory: set FF_BUILD_DIR (default build/).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+build=${FF_BUILD_DIR:-$root/build}
+
+build_one() { # build_one <workflow dir>
+	local dir=$1 name image ctx sum out
+	name=$(basename "$dir")
+	image=$(sed -n 's/.*"image": *"\([^"]*\)".*/\1/p' "$dir/workflow.json" | head -n 1)
+	[ -f "$dir/Dockerfile" ] && [ -n "$image" ] || return 0
+	ctx=$(mktemp -d)
+	cp -r "$dir/." "$ctx/"
+	# binaries this project builds for the image, listed one per line in image-binaries
+	if [ -f "$dir/image-binaries" ]; then
+		while read -r bin; do
+			[ -n "$bin" ] || continue
+			found=$(find "$build" -type f -name "$bin" -perm -u+x | head -n 1)
+			[ -n "$found" ] || { echo "build-images: $name needs $bin: build it first" >&2; return 1; }
+			cp "$found" "$ctx/$bin"
+		done <"$dir/image-binaries"
+	fi
+	sum=$(cd "$ctx" && find . -type f | sort | xargs sha256sum | sha256sum | cut -c1-16)
+	if [ "$(docker image inspect -f '{{index .Config.Labels "ff.context"}}' "$image" 2>/dev/null)" = "$sum" ]; then
+		echo "build-images: $image up to date"
+	else
+		out=$(docker build --network host -q --label "ff.context=$sum" -t "$image" "$ctx" 2>&1) ||
+			{ echo "$out" >&2; rm -rf "$ctx"; return 1; }
+		echo "build-images: built $image"
+	fi
+	rm -rf "$ctx"
+}
+
+for dir in "$root"/workflows/*/; do
+	build_one "${dir%/}"
+done

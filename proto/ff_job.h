@@ -1,0 +1,60 @@
+/* ff_job — the job message the controller publishes and a worker consumes (JSON, versioned).
+ * It carries everything a worker needs to run the attempt, so workers need no manifests and
+ * never call the controller:
+ *
+ *   {"v": 1, "run_id": "<uuid>", "attempt": 1, "max_attempts": 3, "backoff_s": 5,
+ *    "workflow": "name", "workflow_version": "1.0.0", "image": "...", "command": ["..."],
+ *    "parameters": {"name": value, ...}, "target": "<sha256 hex>", "pool": "default",
+ *    "network": "none",
+ *    "resources": {"memory_mb": 512, "cpus": 1.0, "pids": 256, "timeout_s": 600}}
+ *
+ * Decoding is strict: a message that fails it is poison and is dead-lettered with the
+ * message from err, so every field is checked (types, ranges, lengths, uuid and hex forms).
+ */
+#ifndef FF_JOB_H
+#define FF_JOB_H
+
+#include <stddef.h>
+#include <cjson/cJSON.h>
+
+#include "ff_err.h"
+#include "ff_manifest.h"
+
+#define FF_JOB_VERSION 1
+
+struct ff_job {
+	char run_id[37]; /* canonical lowercase uuid */
+	int attempt;	 /* 1-based */
+	int max_attempts;
+	long backoff_s;
+	char *workflow;
+	char *workflow_version;
+	char *image;
+	char **command;
+	size_t ncommand;
+	cJSON *parameters; /* object: name -> string/number/bool, validated already */
+	char target[65];   /* sha256 hex of the target archive */
+	char *pool;
+	char *network;
+	long memory_mb;
+	double cpus;
+	long pids;
+	long timeout_s;
+};
+
+/* A job for attempt 1 of a run of manifest m. params is copied. Caller frees. */
+struct ff_job *ff_job_new(const struct ff_manifest *m, const char *run_id, const char *target,
+			  const cJSON *params);
+/* Encodes to JSON text; caller frees with free(). *len gets the length (no NUL). */
+char *ff_job_encode(const struct ff_job *job, size_t *len);
+/* Decodes and checks; on success *out is a new job the caller frees. */
+int ff_job_decode(const char *buf, size_t len, struct ff_job **out, struct ff_err *err);
+void ff_job_free(struct ff_job *job); /* NULL-safe */
+
+/* The container's environment: FF_PARAM_<NAME>=value for each parameter (name upper-cased,
+ * booleans as true/false, integers without a decimal point), FF_RUN_ID, FF_TIMEOUT_S.
+ * Returns a NULL-terminated array; caller frees with ff_job_env_free(). */
+char **ff_job_env(const struct ff_job *job);
+void ff_job_env_free(char **env);
+
+#endif

@@ -1,0 +1,69 @@
+/* ff_manifest — workflow manifests (workflows/<name>/workflow.json), the catalogue of them,
+ * and validation of a run's parameters against a manifest's parameter schema.
+ *
+ * A manifest:
+ *   {"name": "secret-detection", "version": "1.0.0", "description": "...",
+ *    "image": "fuzzforge/secret-detection:1", "command": ["/usr/bin/scan", "--x"],
+ *    "parameters": {"type": "object", "additionalProperties": false, "required": [...],
+ *                   "properties": {"min_entropy": {"type": "number", "default": 3.5,
+ *                                  "minimum": 0, "maximum": 8, "description": "..."},
+ *                                  "mode": {"type": "string", "enum": ["a","b"], "maxLength": 16}}},
+ *    "resources": {"memory_mb": 512, "cpus": 1.0, "pids": 256, "timeout_s": 600},
+ *    "retry": {"max_attempts": 3, "backoff_s": 5},
+ *    "pool": "default", "network": "none"}
+ */
+#ifndef FF_MANIFEST_H
+#define FF_MANIFEST_H
+
+#include <stddef.h>
+#include <cjson/cJSON.h>
+
+#include "ff_err.h"
+
+struct ff_manifest {
+	char *name;	   /* [a-z0-9][a-z0-9._-]{0,63} */
+	char *version;
+	char *description;
+	char *image;
+	char **command;	   /* ncommand strings; may be empty (the image's entrypoint runs) */
+	size_t ncommand;
+	cJSON *parameters; /* the parameter schema, normalised: always an object schema */
+	long memory_mb;	   /* defaults: 512 */
+	double cpus;	   /* 1.0 */
+	long pids;	   /* 256 */
+	long timeout_s;	   /* 600 */
+	int max_attempts;  /* 1 */
+	long backoff_s;	   /* 5 */
+	char *pool;	   /* "default" */
+	char *network;	   /* "none" */
+	char *path;	   /* the file it was loaded from, or NULL */
+};
+
+/* Parses and checks one manifest. On success *out is a new manifest the caller frees with
+ * ff_manifest_free(). On failure err says what is wrong and where (err->field). */
+int ff_manifest_parse(const char *json, size_t len, struct ff_manifest **out, struct ff_err *err);
+int ff_manifest_load_file(const char *path, struct ff_manifest **out, struct ff_err *err);
+void ff_manifest_free(struct ff_manifest *m); /* NULL-safe */
+
+/* Checks a run's parameters (a JSON object, or NULL for none) against m->parameters:
+ * types, enum, minimum/maximum, maxLength, required, unknown names refused. On success
+ * *out is a new object (caller deletes) with every default filled in. On failure
+ * err->code is FF_EVALIDATE (FF_EINVAL if params is not an object) and err->field is
+ * "parameters.<name>". */
+int ff_manifest_validate_params(const struct ff_manifest *m, const cJSON *params, cJSON **out,
+				struct ff_err *err);
+
+/* The manifest as JSON for the API (caller deletes). */
+cJSON *ff_manifest_to_json(const struct ff_manifest *m);
+
+/* The catalogue: every <dir>/<name>/workflow.json, for each dir of a colon-separated
+ * list. Two manifests with one name, or any broken manifest, fail the load (err names the
+ * file). Sorted by name. */
+struct ff_catalog;
+int ff_catalog_load(const char *dirs, struct ff_catalog **out, struct ff_err *err);
+void ff_catalog_free(struct ff_catalog *c); /* NULL-safe */
+size_t ff_catalog_count(const struct ff_catalog *c);
+const struct ff_manifest *ff_catalog_at(const struct ff_catalog *c, size_t i);
+const struct ff_manifest *ff_catalog_find(const struct ff_catalog *c, const char *name);
+
+#endif

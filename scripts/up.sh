@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Brings FuzzForge up on this machine and runs a first real scan:
+# installs what is missing (Debian packages), starts PostgreSQL, RabbitMQ and the Docker
+# engine, builds the binaries and the workflow images, starts one controller and one worker
+# in the background, then scans examples/secrets with the secret-detection workflow and
+# prints its findings. Re-running it reuses what is already up.
+#   scripts/up.sh            bring up + first scan
+#   scripts/up.sh down       stop the controller and worker started here
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+state=${FF_STATE_DIR:-/tmp/fuzzforge}
+mkdir -p "$state"
+export FF_URL=${FF_URL:-http://127.0.0.1:8000}
+export FF_API_KEY=${FF_API_KEY:-$(cat "$state/api-key" 2>/dev/null || head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')}
+echo "$FF_API_KEY" >"$state/api-key"
+chmod 600 "$state/api-key"
+
+stop() {
+	for p in worker controller; do
+		if [ -f "$state/$p.pid" ]; then
+			kill "$(cat "$state/$p.pid")" 2>/dev/null || true
+			rm -f "$state/$p.pid"
+		fi
+	done
+}
+if [ "${1:-}" = down ]; then stop; echo "up: stopped"; exit 0; fi
+
+bash deploy/install-deps.sh
+bash deploy/services.sh start
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build -j"$(nproc)" >"$state/build.log" 2>&1 || { cat "$state/build.log"; exit 1; }
+echo "up: built build/"
+bash deploy/build-images.sh
+
+running() { [ -f "$state/$1.pid" ] && kill -0 "$(cat "$state/$1.pid")" 2>/dev/null; }
+if ! running controller; then
+	nohup build/controller/ff-controller >"$state/controller.log" 2>&1 &
+	echo $! >"$state/controller.pid"
+fi
+if ! running worker; then
+	nohup build/worker/ff-worker >"$state/worker.log" 2>&1 &
+	echo $! >"$state/worker.pid"
+fi
+for i in $(seq 1 300); do
+	curl -fs "$FF_URL/readyz" >/dev/null && break
+	[ "$i" = 300 ] && { echo "up: controller not ready; see $state/controller.log" >&2; exit 1; }
+	sleep 0.2
+done
+echo "up: controller ready at $FF_URL (API key in $state/api-key); logs in $state/"
+echo "up: first scan: ff scan secret-detection examples/secrets"
+build/cli/ff scan secret-detection examples/secrets --timeout 300

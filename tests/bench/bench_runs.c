@@ -1,0 +1,191 @@
+/* bench_runs — what the platform adds on top of Docker. Not a test: it prints figures.
+ *
+ * (a) the floor: create + start + wait + remove of the trivial test image through the raw
+ *     Engine API (network none, hardened), over a kept-open connection, 1 and 4 at a time;
+ * (b) the same work through the platform: runs of the test-noop workflow submitted over the
+ *     REST API to a real controller and worker, 1 and 4 at a time, latency from the run's
+ *     own timestamps (created_at → finished_at).
+ * Usage: bench_runs [runs per series, default 40] */
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cmocka.h>
+
+#include "docker.h"
+#include "ff_util.h"
+#include "itest.h"
+
+#define IMAGE "fuzzforge/test-busybox:1"
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+struct series {
+	const char *name;
+	double *ms;
+	int n;
+	double wall_ms;
+};
+
+static void report(const struct series *s, const struct series *floor)
+{
+	qsort(s->ms, (size_t)s->n, sizeof(double), cmp_double);
+	double p50 = s->ms[s->n / 2], p95 = s->ms[(s->n * 95) / 100 < s->n ? (s->n * 95) / 100 : s->n - 1];
+	double rate = s->n / (s->wall_ms / 1000.0);
+	printf("%-34s n=%-4d p50 %7.1f ms  p95 %7.1f ms  %6.2f runs/s", s->name, s->n, p50, p95,
+	       rate);
+	if (floor) {
+		double fp50 = floor->ms[floor->n / 2];
+		double frate = floor->n / (floor->wall_ms / 1000.0);
+		printf("  | p50 x%.2f (+%.1f ms), rate x%.2f", p50 / fp50, p50 - fp50, rate / frate);
+	}
+	printf("\n");
+}
+
+/* --- (a) the raw Engine floor ------------------------------------------------------------ */
+
+struct floor_job {
+	int count;
+	double *ms;
+};
+
+static void *floor_thread(void *arg)
+{
+	struct floor_job *j = arg;
+	struct docker *d;
+	struct ff_err err;
+	if (docker_new("unix:///var/run/docker.sock", &d, &err) < 0)
+		return NULL;
+	cJSON *spec = cJSON_Parse("{\"Image\":\"" IMAGE "\",\"Cmd\":[\"true\"],\"User\":\"65534:65534\","
+				  "\"HostConfig\":{\"NetworkMode\":\"none\",\"CapDrop\":[\"ALL\"],"
+				  "\"SecurityOpt\":[\"no-new-privileges\"],\"ReadonlyRootfs\":true,"
+				  "\"Memory\":67108864,\"MemorySwap\":67108864,\"PidsLimit\":64}}");
+	for (int i = 0; i < j->count; i++) {
+		char id[65], name[64];
+		int code;
+		snprintf(name, sizeof(name), "ff-bench-%s", "x");
+		ff_uuid_new(name + 9);
+		int64_t t0 = ff_now_ms();
+		if (docker_container_create(d, name, spec, id, &err) < 0 ||
+		    docker_container_start(d, id, &err) < 0 ||
+		    docker_container_wait(d, id, 60000, &code, &err) < 0 ||
+		    docker_container_remove(d, id, &err) < 0) {
+			fprintf(stderr, "floor: %s\n", err.msg);
+			exit(1);
+		}
+		j->ms[i] = (double)(ff_now_ms() - t0);
+	}
+	cJSON_Delete(spec);
+	docker_free(d);
+	return NULL;
+}
+
+static void run_floor(struct series *s, int total, int parallel)
+{
+	pthread_t th[8];
+	struct floor_job jobs[8];
+	s->ms = calloc((size_t)total, sizeof(double));
+	s->n = total;
+	int64_t t0 = ff_now_ms();
+	for (int i = 0; i < parallel; i++) {
+		jobs[i] = (struct floor_job){total / parallel, s->ms + i * (total / parallel)};
+		pthread_create(&th[i], NULL, floor_thread, &jobs[i]);
+	}
+	for (int i = 0; i < parallel; i++)
+		pthread_join(th[i], NULL);
+	s->wall_ms = (double)(ff_now_ms() - t0);
+}
+
+/* --- (b) through the platform -------------------------------------------------------------- */
+
+static void run_platform(struct itest *t, const char *target, struct series *s, int total,
+			 int parallel)
+{
+	char body[256];
+	char (*ids)[37] = calloc((size_t)total, 37);
+	s->ms = calloc((size_t)total, sizeof(double));
+	s->n = total;
+	snprintf(body, sizeof(body), "{\"workflow\":\"test-noop\",\"target\":\"%s\"}", target);
+	int64_t t0 = ff_now_ms();
+	for (int i = 0; i < total; i += parallel) {
+		for (int k = i; k < i + parallel && k < total; k++)
+			if (itest_submit(t, body, ids[k]) != 202)
+				exit(1);
+		for (int k = i; k < i + parallel && k < total; k++)
+			cJSON_Delete(itest_wait_terminal(t, ids[k], 120000));
+	}
+	s->wall_ms = (double)(ff_now_ms() - t0);
+	for (int k = 0; k < total; k++) {
+		char sql[512];
+		snprintf(sql, sizeof(sql),
+			 "SELECT (extract(epoch FROM finished_at - created_at) * 1000000)::bigint "
+			 "FROM runs WHERE id = $1 AND state = 'succeeded'");
+		s->ms[k] = (double)itest_sql_long(t, sql, ids[k]) / 1000.0;
+	}
+	free(ids);
+}
+
+static void phase_breakdown(struct itest *t)
+{
+	printf("\nwhere a platform run's time goes (p50 over the last series, ms):\n");
+	static const char *const q[][2] = {
+		{"submit → running (queue + pickup)",
+		 "SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM "
+		 "started_at - created_at) * 1000) FROM runs WHERE state = 'succeeded'"},
+		{"running → finished (volumes, container, results)",
+		 "SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM "
+		 "finished_at - started_at) * 1000) FROM runs WHERE state = 'succeeded'"},
+	};
+	for (size_t i = 0; i < 2; i++)
+		printf("  %-50s %ld\n", q[i][0], itest_sql_long(t, q[i][1], NULL));
+}
+
+static int per_series = 40;
+
+static void bench(void **state)
+{
+	(void)state;
+	struct series f1 = {"engine floor, 1 at a time"}, f4 = {"engine floor, 4 at a time"};
+	struct series p1 = {"platform, 1 at a time"}, p4 = {"platform, 4 at a time"};
+	run_floor(&f1, per_series, 1);
+	run_floor(&f4, per_series, 4);
+
+	struct itest t;
+	char target[65];
+	itest_setup(&t, "bench");
+	itest_start_controller(&t, NULL);
+	const char *env1[] = {"FF_WORKER_CONCURRENCY=4", "FF_LOG_LEVEL=warn", NULL};
+	itest_start_worker(&t, env1);
+	const char *files[] = {"a.txt", "hello\n", NULL};
+	itest_upload(&t, files, target);
+	run_platform(&t, target, &p1, per_series, 1);
+	run_platform(&t, target, &p4, per_series, 4);
+
+	printf("\n");
+	report(&f1, NULL);
+	report(&f4, NULL);
+	report(&p1, &f1);
+	report(&p4, &f4);
+	phase_breakdown(&t);
+	itest_teardown(&t);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc > 1) {
+		long n = strtol(argv[1], NULL, 10);
+		per_series = n >= 4 && n <= 10000 ? (int)n : per_series;
+	}
+	per_series -= per_series % 4;
+	const struct CMUnitTest tests[] = {cmocka_unit_test(bench)};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,389 @@
+/* itest — integration-test harness; see itest.h. */
+#include "itest.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#define ADMIN_DB_URL "postgresql://fuzzforge:fuzzforge@127.0.0.1:5432/postgres"
+#define POLL_MS	     20
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void pause_ms(int ms)
+{
+	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+	nanosleep(&ts, NULL);
+}
+
+static void admin_sql(const char *sql)
+{
+	PGconn *c = PQconnectdb(ADMIN_DB_URL);
+	if (PQstatus(c) != CONNECTION_OK)
+		fail_msg("postgresql: %s", PQerrorMessage(c));
+	PGresult *r = PQexec(c, sql);
+	if (PQresultStatus(r) != PGRES_COMMAND_OK)
+		fail_msg("%s: %s", sql, PQerrorMessage(c));
+	PQclear(r);
+	PQfinish(c);
+}
+
+static int free_port(void)
+{
+	int s = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t len = sizeof(a);
+	assert_int_equal(bind(s, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(getsockname(s, (struct sockaddr *)&a, &len), 0);
+	close(s);
+	return ntohs(a.sin_port);
+}
+
+int itest_setup(struct itest *t, const char *name)
+{
+	char sql[256];
+	memset(t, 0, sizeof(*t));
+	snprintf(t->name, sizeof(t->name), "%s", name);
+	snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS ff_it_%s WITH (FORCE)", name);
+	admin_sql(sql);
+	snprintf(sql, sizeof(sql), "CREATE DATABASE ff_it_%s", name);
+	admin_sql(sql);
+	snprintf(t->db_url, sizeof(t->db_url),
+		 "postgresql://fuzzforge:fuzzforge@127.0.0.1:5432/ff_it_%s", name);
+	t->port = free_port();
+	snprintf(t->base_url, sizeof(t->base_url), "http://127.0.0.1:%d", t->port);
+	snprintf(t->pool, sizeof(t->pool), "default");
+	t->curl = curl_easy_init();
+	mkdir(ITEST_LOG_DIR, 0755);
+	return 0;
+}
+
+void itest_teardown(struct itest *t)
+{
+	for (int i = t->nprocs - 1; i >= 0; i--)
+		if (t->procs[i] > 0 && itest_stop(t, t->procs[i], SIGTERM, 30000) < 0)
+			itest_stop(t, t->procs[i], SIGKILL, 10000);
+	if (t->pg)
+		PQfinish(t->pg);
+	curl_easy_cleanup(t->curl);
+	t->curl = NULL;
+	t->pg = NULL;
+}
+
+static pid_t spawn(struct itest *t, const char *binary, const char *role,
+		   const char *const *extra_env, char *logpath, size_t loglen)
+{
+	char port_env[64], db_env[300];
+	snprintf(logpath, loglen, "%s/%s-%s-%d.log", ITEST_LOG_DIR, t->name, role, t->nprocs);
+	snprintf(port_env, sizeof(port_env), "FF_LISTEN=127.0.0.1:%d", t->port);
+	snprintf(db_env, sizeof(db_env), "DATABASE_URL=%s", t->db_url);
+	assert_true(t->nprocs < ITEST_MAX_PROCS);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int fd = open(logpath, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		if (fd >= 0) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+		}
+		putenv(port_env);
+		putenv(db_env);
+		putenv("FF_API_KEY=" ITEST_API_KEY);
+		putenv("FF_WORKFLOWS_DIR=" ITEST_WORKFLOWS_DIR);
+		putenv("FF_LOG_LEVEL=debug");
+		for (size_t i = 0; extra_env && extra_env[i]; i++)
+			putenv((char *)extra_env[i]);
+		execl(binary, binary, (char *)NULL);
+		_exit(127);
+	}
+	t->procs[t->nprocs++] = pid;
+	return pid;
+}
+
+static int file_contains(const char *path, const char *needle)
+{
+	FILE *f = fopen(path, "r");
+	char line[4096];
+	int found = 0;
+	while (f && !found && fgets(line, sizeof(line), f))
+		found = strstr(line, needle) != NULL;
+	if (f)
+		fclose(f);
+	return found;
+}
+
+static void assert_alive(pid_t pid, const char *log)
+{
+	int st;
+	if (waitpid(pid, &st, WNOHANG) == pid)
+		fail_msg("process %d exited early (status %d); see %s", (int)pid, st, log);
+}
+
+pid_t itest_start_controller(struct itest *t, const char *const *extra_env)
+{
+	char log[512];
+	pid_t pid = spawn(t, ITEST_CONTROLLER, "controller", extra_env, log, sizeof(log));
+	int64_t deadline = now_ms() + 60000;
+	for (;;) {
+		struct itest_resp r = {0};
+		if (itest_http(t, "GET", "/readyz", NULL, NULL, 0, 0, &r) == 0 && r.status == 200) {
+			itest_resp_release(&r);
+			return pid;
+		}
+		itest_resp_release(&r);
+		assert_alive(pid, log);
+		if (now_ms() > deadline)
+			fail_msg("controller not ready within 60 s; see %s", log);
+		pause_ms(POLL_MS);
+	}
+}
+
+pid_t itest_start_worker(struct itest *t, const char *const *extra_env)
+{
+	char log[512];
+	pid_t pid = spawn(t, ITEST_WORKER, "worker", extra_env, log, sizeof(log));
+	int64_t deadline = now_ms() + 60000;
+	while (!file_contains(log, "consuming ff.jobs")) {
+		assert_alive(pid, log);
+		if (now_ms() > deadline)
+			fail_msg("worker not consuming within 60 s; see %s", log);
+		pause_ms(POLL_MS);
+	}
+	return pid;
+}
+
+int itest_stop(struct itest *t, pid_t pid, int sig, int timeout_ms)
+{
+	int st;
+	kill(pid, sig);
+	int64_t deadline = now_ms() + timeout_ms;
+	while (now_ms() < deadline) {
+		pid_t w = waitpid(pid, &st, WNOHANG);
+		if (w == pid || (w < 0 && errno == ECHILD)) {
+			for (int i = 0; i < t->nprocs; i++)
+				if (t->procs[i] == pid)
+					t->procs[i] = 0;
+			return w == pid && WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+		}
+		pause_ms(POLL_MS);
+	}
+	return -1;
+}
+
+static size_t on_body(char *p, size_t size, size_t n, void *arg)
+{
+	struct itest_resp *r = arg;
+	char *nb = realloc(r->body, r->len + size * n + 1);
+	if (!nb)
+		return 0;
+	memcpy(nb + r->len, p, size * n);
+	r->body = nb;
+	r->len += size * n;
+	r->body[r->len] = '\0';
+	return size * n;
+}
+
+int itest_http(struct itest *t, const char *method, const char *path, const char *ctype,
+	       const void *body, size_t len, int auth, struct itest_resp *resp)
+{
+	char url[1024], hct[128];
+	struct curl_slist *h = NULL;
+	CURL *c = t->curl;
+	memset(resp, 0, sizeof(*resp));
+	snprintf(url, sizeof(url), "%s%s", t->base_url, path);
+	curl_easy_reset(c);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
+	if (body) {
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+	}
+	if (ctype) {
+		snprintf(hct, sizeof(hct), "Content-Type: %s", ctype);
+		h = curl_slist_append(h, hct);
+	}
+	if (auth)
+		h = curl_slist_append(h, "Authorization: Bearer " ITEST_API_KEY);
+	h = curl_slist_append(h, "Expect:");
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, resp);
+	CURLcode cc = curl_easy_perform(c);
+	curl_slist_free_all(h);
+	if (cc != CURLE_OK)
+		return -1;
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp->status);
+	if (resp->body)
+		resp->json = cJSON_ParseWithLength(resp->body, resp->len);
+	return 0;
+}
+
+void itest_resp_release(struct itest_resp *r)
+{
+	free(r->body);
+	cJSON_Delete(r->json);
+	memset(r, 0, sizeof(*r));
+}
+
+struct membuf {
+	char *data;
+	size_t len;
+};
+
+static la_ssize_t mem_write(struct archive *a, void *arg, const void *buf, size_t n)
+{
+	struct membuf *m = arg;
+	(void)a;
+	char *nd = realloc(m->data, m->len + n);
+	if (!nd)
+		return -1;
+	memcpy(nd + m->len, buf, n);
+	m->data = nd;
+	m->len += n;
+	return (la_ssize_t)n;
+}
+
+void *itest_tar(const char *const *files, int gzip, size_t *len)
+{
+	struct membuf m = {0};
+	struct archive *a = archive_write_new();
+	archive_write_set_format_pax_restricted(a);
+	if (gzip)
+		archive_write_add_filter_gzip(a);
+	archive_write_set_bytes_in_last_block(a, 1);
+	assert_int_equal(archive_write_open(a, &m, NULL, mem_write, NULL), ARCHIVE_OK);
+	for (size_t i = 0; files[i]; i += 2) {
+		struct archive_entry *e = archive_entry_new();
+		archive_entry_set_pathname(e, files[i]);
+		archive_entry_set_filetype(e, AE_IFREG);
+		archive_entry_set_perm(e, 0644);
+		archive_entry_set_size(e, (la_int64_t)strlen(files[i + 1]));
+		archive_write_header(a, e);
+		archive_write_data(a, files[i + 1], strlen(files[i + 1]));
+		archive_entry_free(e);
+	}
+	archive_write_close(a);
+	archive_write_free(a);
+	*len = m.len;
+	return m.data;
+}
+
+void itest_upload(struct itest *t, const char *const *files, char out[65])
+{
+	size_t len;
+	void *tar = itest_tar(files, 1, &len);
+	struct itest_resp r;
+	assert_int_equal(
+		itest_http(t, "POST", "/api/v1/targets", "application/gzip", tar, len, 1, &r), 0);
+	free(tar);
+	if (r.status != 201)
+		fail_msg("upload: %ld %s", r.status, r.body ? r.body : "");
+	cJSON *sha = cJSON_GetObjectItem(r.json, "sha256");
+	assert_true(cJSON_IsString(sha));
+	snprintf(out, 65, "%s", sha->valuestring);
+	itest_resp_release(&r);
+}
+
+long itest_submit(struct itest *t, const char *json, char id[37])
+{
+	struct itest_resp r;
+	assert_int_equal(itest_http(t, "POST", "/api/v1/runs", "application/json", json,
+				    strlen(json), 1, &r),
+			 0);
+	long status = r.status;
+	if (status == 202) {
+		cJSON *jid = cJSON_GetObjectItem(r.json, "id");
+		assert_true(cJSON_IsString(jid));
+		snprintf(id, 37, "%s", jid->valuestring);
+	}
+	itest_resp_release(&r);
+	return status;
+}
+
+static cJSON *get_run(struct itest *t, const char *id)
+{
+	char path[128];
+	struct itest_resp r;
+	snprintf(path, sizeof(path), "/api/v1/runs/%s", id);
+	assert_int_equal(itest_http(t, "GET", path, NULL, NULL, 0, 1, &r), 0);
+	assert_int_equal(r.status, 200);
+	cJSON *run = r.json;
+	r.json = NULL;
+	itest_resp_release(&r);
+	return run;
+}
+
+static int is_terminal(const char *s)
+{
+	return !strcmp(s, "succeeded") || !strcmp(s, "failed") || !strcmp(s, "timed_out") ||
+	       !strcmp(s, "cancelled");
+}
+
+cJSON *itest_wait_terminal(struct itest *t, const char *id, int timeout_ms)
+{
+	int64_t deadline = now_ms() + timeout_ms;
+	for (;;) {
+		cJSON *run = get_run(t, id);
+		const char *state = cJSON_GetObjectItem(run, "state")->valuestring;
+		if (is_terminal(state))
+			return run;
+		cJSON_Delete(run);
+		if (now_ms() > deadline)
+			fail_msg("run %s not terminal within %d ms", id, timeout_ms);
+		pause_ms(POLL_MS);
+	}
+}
+
+void itest_wait_state(struct itest *t, const char *id, const char *state, int timeout_ms)
+{
+	int64_t deadline = now_ms() + timeout_ms;
+	for (;;) {
+		cJSON *run = get_run(t, id);
+		int match = !strcmp(cJSON_GetObjectItem(run, "state")->valuestring, state);
+		cJSON_Delete(run);
+		if (match)
+			return;
+		if (now_ms() > deadline)
+			fail_msg("run %s not %s within %d ms", id, state, timeout_ms);
+		pause_ms(POLL_MS);
+	}
+}
+
+long itest_sql_long(struct itest *t, const char *sql, const char *param)
+{
+	if (!t->pg) {
+		t->pg = PQconnectdb(t->db_url);
+		if (PQstatus(t->pg) != CONNECTION_OK)
+			fail_msg("postgresql: %s", PQerrorMessage(t->pg));
+	}
+	const char *p[] = {param};
+	PGresult *r = PQexecParams(t->pg, sql, param ? 1 : 0, NULL, p, NULL, NULL, 0);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1)
+		fail_msg("%s: %s", sql, PQerrorMessage(t->pg));
+	long v = strtol(PQgetvalue(r, 0, 0), NULL, 10);
+	PQclear(r);
+	return v;
+}

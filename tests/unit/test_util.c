@@ -1,0 +1,100 @@
+/* test_util — ids and digests, the HTTP route matcher and status mapping. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "ff_util.h"
+#include "http.h"
+
+static void uuids(void **state)
+{
+	(void)state;
+	char a[37], b[37];
+	ff_uuid_new(a);
+	ff_uuid_new(b);
+	assert_true(ff_uuid_valid(a));
+	assert_string_not_equal(a, b);
+	assert_true(ff_uuid_valid("0b9c2b0e-1d1a-4c55-9d59-1a2b3c4d5e6f"));
+	assert_false(ff_uuid_valid("0B9C2B0E-1D1A-4C55-9D59-1A2B3C4D5E6F")); /* not canonical */
+	assert_false(ff_uuid_valid("0b9c2b0e1d1a4c559d591a2b3c4d5e6f"));
+	assert_false(ff_uuid_valid("0b9c2b0e-1d1a-4c55-9d59-1a2b3c4d5e6f0"));
+	assert_false(ff_uuid_valid("0b9c2b0e-1d1a-4c55-9d59-1a2b3c4d5e6"));
+	assert_false(ff_uuid_valid("../../etc/passwd"));
+	assert_false(ff_uuid_valid(""));
+	assert_false(ff_uuid_valid(NULL));
+}
+
+static void sha256(void **state)
+{
+	(void)state;
+	char h[65];
+	ff_sha256_hex("abc", 3, h);
+	assert_string_equal(h, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+	assert_true(ff_sha256_hex_valid(h));
+	h[3] = 'G';
+	assert_false(ff_sha256_hex_valid(h));
+	assert_false(ff_sha256_hex_valid("abc"));
+	assert_false(ff_sha256_hex_valid(
+		"ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad0"));
+}
+
+static void routes(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *pattern, *path;
+		int match;
+		const char *p0, *p1;
+	} cases[] = {
+		{"/api/v1/runs", "/api/v1/runs", 1, NULL, NULL},
+		{"/api/v1/runs", "/api/v1/runs/", 0, NULL, NULL},
+		{"/api/v1/runs/{id}", "/api/v1/runs/abc", 1, "abc", NULL},
+		{"/api/v1/runs/{id}", "/api/v1/runs/", 0, NULL, NULL},
+		{"/api/v1/runs/{id}", "/api/v1/runs/abc/events", 0, NULL, NULL},
+		{"/api/v1/runs/{id}/events", "/api/v1/runs/abc/events", 1, "abc", NULL},
+		{"/api/v1/runs/{id}/artifacts/{name}", "/api/v1/runs/r1/artifacts/a.txt", 1, "r1",
+		 "a.txt"},
+		{"/api/v1/runs/{id}/artifacts/{name}", "/api/v1/runs/r1/artifacts", 0, NULL, NULL},
+		{"/healthz", "/healthzz", 0, NULL, NULL},
+		{"/healthz", "/", 0, NULL, NULL},
+		{"/healthz", "", 0, NULL, NULL},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char path[128];
+		const char *params[HTTP_MAX_PARAMS] = {0};
+		snprintf(path, sizeof(path), "%s", cases[i].path);
+		int m = http_route_match(cases[i].pattern, path, params);
+		assert_int_equal(m, cases[i].match);
+		if (m && cases[i].p0)
+			assert_string_equal(params[0], cases[i].p0);
+		if (m && cases[i].p1)
+			assert_string_equal(params[1], cases[i].p1);
+	}
+}
+
+static void statuses(void **state)
+{
+	(void)state;
+	assert_int_equal(http_status_for(FF_EINVAL), 400);
+	assert_int_equal(http_status_for(FF_EAUTH), 401);
+	assert_int_equal(http_status_for(FF_ENOTFOUND), 404);
+	assert_int_equal(http_status_for(FF_ECONFLICT), 409);
+	assert_int_equal(http_status_for(FF_ETOOBIG), 413);
+	assert_int_equal(http_status_for(FF_EVALIDATE), 422);
+	assert_int_equal(http_status_for(FF_EUNAVAIL), 503);
+	assert_int_equal(http_status_for(FF_EINTERNAL), 500);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(uuids),
+		cmocka_unit_test(sha256),
+		cmocka_unit_test(routes),
+		cmocka_unit_test(statuses),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

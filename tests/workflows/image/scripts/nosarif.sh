@@ -1,0 +1,3 @@
+#!/bin/sh
+# Exits 0 without writing /results/results.sarif.
+echo "forgot the results"

@@ -1,0 +1,343 @@
+/* docker — Docker Engine API client over libcurl; see docker.h. */
+#include "docker.h"
+
+#include <curl/curl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DOCKER_SMALL_REPLY (1u << 20) /* replies other than archives and logs */
+
+struct docker {
+	CURL *curl;
+	char base[256];
+	char errbuf[CURL_ERROR_SIZE];
+};
+
+/* A reply body: either collected into a capped buffer, or handed on as multiplexed log
+ * frames to a callback. */
+struct reply {
+	char *data;
+	size_t len, cap, max;
+	int too_big;
+	/* log frame demultiplexing */
+	docker_output_cb on_data;
+	void *ctx;
+	unsigned char hdr[8];
+	size_t hdr_len;
+	size_t frame_left;
+};
+
+int docker_new(const char *host, struct docker **out, struct ff_err *err)
+{
+	struct docker *d = calloc(1, sizeof(*d));
+	if (!d || !(d->curl = curl_easy_init())) {
+		free(d);
+		return ff_err_set(err, FF_ENOMEM, "out of memory");
+	}
+	if (strncmp(host, "unix://", 7) == 0) {
+		curl_easy_setopt(d->curl, CURLOPT_UNIX_SOCKET_PATH, host + 7);
+		snprintf(d->base, sizeof(d->base), "http://localhost/" DOCKER_API_VERSION);
+	} else if (strncmp(host, "tcp://", 6) == 0 && strlen(host) < 200) {
+		snprintf(d->base, sizeof(d->base), "http://%s/" DOCKER_API_VERSION, host + 6);
+	} else {
+		docker_free(d);
+		return ff_err_set(err, FF_EINVAL, "DOCKER_HOST '%s' is neither unix:// nor tcp://",
+				  host);
+	}
+	curl_easy_setopt(d->curl, CURLOPT_ERRORBUFFER, d->errbuf);
+	curl_easy_setopt(d->curl, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(d->curl, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
+	*out = d;
+	return 0;
+}
+
+void docker_free(struct docker *d)
+{
+	if (!d)
+		return;
+	curl_easy_cleanup(d->curl);
+	free(d);
+}
+
+static int reply_append(struct reply *r, const char *p, size_t n)
+{
+	if (r->len + n > r->max) {
+		r->too_big = 1;
+		return -1;
+	}
+	if (r->len + n + 1 > r->cap) {
+		size_t cap = r->cap ? r->cap : 4096;
+		while (cap < r->len + n + 1)
+			cap *= 2;
+		char *nd = realloc(r->data, cap);
+		if (!nd)
+			return -1;
+		r->data = nd;
+		r->cap = cap;
+	}
+	memcpy(r->data + r->len, p, n);
+	r->len += n;
+	r->data[r->len] = '\0';
+	return 0;
+}
+
+/* Takes apart the engine's log stream: frames of an 8-byte header {stream, 0, 0, 0, size as
+ * big-endian uint32} and size bytes of payload, split anywhere across writes. */
+static void demux(struct reply *r, const char *p, size_t n)
+{
+	while (n > 0) {
+		if (r->frame_left == 0) {
+			size_t take = 8 - r->hdr_len < n ? 8 - r->hdr_len : n;
+			memcpy(r->hdr + r->hdr_len, p, take);
+			r->hdr_len += take;
+			p += take;
+			n -= take;
+			if (r->hdr_len == 8) {
+				r->frame_left = (size_t)r->hdr[4] << 24 | (size_t)r->hdr[5] << 16 |
+						(size_t)r->hdr[6] << 8 | r->hdr[7];
+				r->hdr_len = 0;
+			}
+			continue;
+		}
+		size_t take = r->frame_left < n ? r->frame_left : n;
+		r->on_data(r->ctx, r->hdr[0], p, take);
+		r->frame_left -= take;
+		p += take;
+		n -= take;
+	}
+}
+
+static size_t on_write(char *p, size_t size, size_t nmemb, void *userdata)
+{
+	struct reply *r = userdata;
+	size_t n = size * nmemb;
+	if (r->on_data) {
+		demux(r, p, n);
+		return n;
+	}
+	return reply_append(r, p, n) < 0 ? 0 : n;
+}
+
+/* Builds "<base><path>" and performs the request. On success *status holds the HTTP status
+ * and r the body (for non-2xx replies r holds the engine's error JSON). */
+static int call(struct docker *d, const char *method, const char *path, const char *ctype,
+		const void *body, size_t len, long timeout_ms, struct reply *r, long *status,
+		struct ff_err *err)
+{
+	char url[1024];
+	struct curl_slist *hdrs = NULL;
+	if ((size_t)snprintf(url, sizeof(url), "%s%s", d->base, path) >= sizeof(url))
+		return ff_err_set(err, FF_EINVAL, "engine path too long");
+	CURL *c = d->curl;
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_HTTPGET, 1L); /* resets any body of the previous call */
+	if (body || strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0) {
+		curl_easy_setopt(c, CURLOPT_POST, 1L);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body ? body : "");
+		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)(body ? len : 0));
+	}
+	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+	if (ctype) {
+		char h[128];
+		snprintf(h, sizeof(h), "Content-Type: %s", ctype);
+		hdrs = curl_slist_append(hdrs, h);
+	}
+	hdrs = curl_slist_append(hdrs, "Expect:"); /* no 100-continue round trip on uploads */
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_write);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms > 0 ? timeout_ms : 0L);
+	d->errbuf[0] = '\0';
+	CURLcode cc = curl_easy_perform(c);
+	curl_slist_free_all(hdrs);
+	if (cc == CURLE_WRITE_ERROR && r->too_big)
+		return ff_err_set(err, FF_ETOOBIG, "engine reply to %s %s exceeds %zu bytes",
+				  method, path, r->max);
+	if (cc == CURLE_OPERATION_TIMEDOUT)
+		return ff_err_set(err, FF_ETIMEOUT, "engine call %s %s timed out", method, path);
+	if (cc != CURLE_OK)
+		return ff_err_set(err, FF_EUNAVAIL, "docker engine unreachable: %s",
+				  d->errbuf[0] ? d->errbuf : curl_easy_strerror(cc));
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
+	return 0;
+}
+
+/* Maps a non-2xx reply to an error carrying the engine's message. */
+static int engine_error(long status, const struct reply *r, const char *what, struct ff_err *err)
+{
+	const char *msg = "no message";
+	cJSON *j = r->data ? cJSON_ParseWithLength(r->data, r->len) : NULL;
+	cJSON *m = cJSON_GetObjectItemCaseSensitive(j, "message");
+	if (cJSON_IsString(m))
+		msg = m->valuestring;
+	int code = status == 404 ? FF_ENOTFOUND : status == 409 ? FF_ECONFLICT : FF_EINTERNAL;
+	ff_err_set(err, code, "%s: engine said %ld: %s", what, status, msg);
+	cJSON_Delete(j);
+	return code;
+}
+
+/* A plain call with a small JSON (or empty) reply. ok2 is a second accepted status (e.g.
+ * 304 "already stopped"), 0 for none. *out (optional) receives the parsed reply. */
+static int simple(struct docker *d, const char *method, const char *path, const cJSON *json,
+		  long timeout_ms, long ok2, cJSON **out, struct ff_err *err)
+{
+	struct reply r = {.max = DOCKER_SMALL_REPLY};
+	long status = 0;
+	char *body = json ? cJSON_PrintUnformatted(json) : NULL;
+	int rc = call(d, method, path, json ? "application/json" : NULL, body,
+		      body ? strlen(body) : 0, timeout_ms, &r, &status, err);
+	free(body);
+	if (rc == 0 && (status < 200 || status > 299) && status != ok2)
+		rc = engine_error(status, &r, path, err);
+	if (rc == 0 && out) {
+		*out = r.data ? cJSON_ParseWithLength(r.data, r.len) : NULL;
+		if (!*out)
+			rc = ff_err_set(err, FF_EINTERNAL, "%s: engine reply is not JSON", path);
+	}
+	free(r.data);
+	return rc;
+}
+
+#define DOCKER_CALL_TIMEOUT_MS 60000L
+
+int docker_ping(struct docker *d, struct ff_err *err)
+{
+	return simple(d, "GET", "/_ping", NULL, 5000L, 0, NULL, err);
+}
+
+int docker_volume_create(struct docker *d, const char *name, const cJSON *labels,
+			 struct ff_err *err)
+{
+	cJSON *spec = cJSON_CreateObject();
+	cJSON_AddStringToObject(spec, "Name", name);
+	if (labels)
+		cJSON_AddItemToObject(spec, "Labels", cJSON_Duplicate(labels, 1));
+	int rc = simple(d, "POST", "/volumes/create", spec, DOCKER_CALL_TIMEOUT_MS, 0, NULL, err);
+	cJSON_Delete(spec);
+	return rc;
+}
+
+int docker_volume_remove(struct docker *d, const char *name, struct ff_err *err)
+{
+	char path[256];
+	snprintf(path, sizeof(path), "/volumes/%s?force=1", name);
+	int rc = simple(d, "DELETE", path, NULL, DOCKER_CALL_TIMEOUT_MS, 0, NULL, err);
+	return rc == FF_ENOTFOUND ? 0 : rc;
+}
+
+int docker_container_create(struct docker *d, const char *name, const cJSON *spec,
+			    char id[65], struct ff_err *err)
+{
+	char path[256];
+	cJSON *reply = NULL;
+	snprintf(path, sizeof(path), "/containers/create?name=%s", name);
+	int rc = simple(d, "POST", path, spec, DOCKER_CALL_TIMEOUT_MS, 0, &reply, err);
+	if (rc == 0) {
+		cJSON *jid = cJSON_GetObjectItemCaseSensitive(reply, "Id");
+		if (cJSON_IsString(jid) && strlen(jid->valuestring) <= 64)
+			snprintf(id, 65, "%s", jid->valuestring);
+		else
+			rc = ff_err_set(err, FF_EINTERNAL, "container create: no Id in reply");
+	}
+	cJSON_Delete(reply);
+	return rc;
+}
+
+static int container_call(struct docker *d, const char *method, const char *id,
+			  const char *action, long timeout_ms, long ok2, cJSON **out,
+			  struct ff_err *err)
+{
+	char path[256];
+	snprintf(path, sizeof(path), "/containers/%.64s%s", id, action);
+	return simple(d, method, path, NULL, timeout_ms, ok2, out, err);
+}
+
+int docker_container_start(struct docker *d, const char *id, struct ff_err *err)
+{
+	return container_call(d, "POST", id, "/start", DOCKER_CALL_TIMEOUT_MS, 304, NULL, err);
+}
+
+int docker_container_kill(struct docker *d, const char *id, struct ff_err *err)
+{
+	int rc = container_call(d, "POST", id, "/kill", DOCKER_CALL_TIMEOUT_MS, 0, NULL, err);
+	return rc == FF_ECONFLICT ? 0 : rc; /* 409: not running */
+}
+
+int docker_container_remove(struct docker *d, const char *id, struct ff_err *err)
+{
+	int rc = container_call(d, "DELETE", id, "?force=1&v=1", DOCKER_CALL_TIMEOUT_MS, 0, NULL,
+				err);
+	return rc == FF_ENOTFOUND ? 0 : rc;
+}
+
+int docker_container_wait(struct docker *d, const char *id, long timeout_ms, int *exit_code,
+			  struct ff_err *err)
+{
+	cJSON *reply = NULL;
+	int rc = container_call(d, "POST", id, "/wait", timeout_ms, 0, &reply, err);
+	if (rc == 0) {
+		cJSON *st = cJSON_GetObjectItemCaseSensitive(reply, "StatusCode");
+		if (cJSON_IsNumber(st))
+			*exit_code = st->valueint;
+		else
+			rc = ff_err_set(err, FF_EINTERNAL, "container wait: no StatusCode");
+	}
+	cJSON_Delete(reply);
+	return rc;
+}
+
+int docker_container_follow_logs(struct docker *d, const char *id, long timeout_ms,
+				 docker_output_cb on_data, void *ctx, struct ff_err *err)
+{
+	char path[256];
+	struct reply r = {.max = DOCKER_SMALL_REPLY, .on_data = on_data, .ctx = ctx};
+	long status = 0;
+	snprintf(path, sizeof(path), "/containers/%.64s/logs?follow=1&stdout=1&stderr=1", id);
+	int rc = call(d, "GET", path, NULL, NULL, 0, timeout_ms, &r, &status, err);
+	if (rc == 0 && status != 200) {
+		rc = ff_err_set(err, status == 404 ? FF_ENOTFOUND : FF_EINTERNAL,
+				"container logs: engine said %ld", status);
+	}
+	free(r.data);
+	return rc;
+}
+
+int docker_archive_put(struct docker *d, const char *id, const char *dir, const void *tar,
+		       size_t len, struct ff_err *err)
+{
+	char path[512];
+	struct reply r = {.max = DOCKER_SMALL_REPLY};
+	long status = 0;
+	char *edir = curl_easy_escape(d->curl, dir, 0);
+	snprintf(path, sizeof(path), "/containers/%.64s/archive?path=%s", id, edir ? edir : "/");
+	curl_free(edir);
+	int rc = call(d, "PUT", path, "application/x-tar", tar, len, DOCKER_CALL_TIMEOUT_MS * 5,
+		      &r, &status, err);
+	if (rc == 0 && status != 200)
+		rc = engine_error(status, &r, "copy into container", err);
+	free(r.data);
+	return rc;
+}
+
+int docker_archive_get(struct docker *d, const char *id, const char *path, size_t max_bytes,
+		       void **tar, size_t *len, struct ff_err *err)
+{
+	char p[512];
+	struct reply r = {.max = max_bytes};
+	long status = 0;
+	char *epath = curl_easy_escape(d->curl, path, 0);
+	snprintf(p, sizeof(p), "/containers/%.64s/archive?path=%s", id, epath ? epath : "/");
+	curl_free(epath);
+	int rc = call(d, "GET", p, NULL, NULL, 0, DOCKER_CALL_TIMEOUT_MS * 5, &r, &status, err);
+	if (rc == 0 && status != 200)
+		rc = engine_error(status, &r, "copy out of container", err);
+	if (rc == 0) {
+		*tar = r.data;
+		*len = r.len;
+		return 0;
+	}
+	free(r.data);
+	return rc;
+}

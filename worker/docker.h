@@ -1,0 +1,58 @@
+/* docker — a small client for the Docker Engine API (pinned to v1.41) over libcurl.
+ * One struct docker keeps one libcurl easy handle, so its connection to the engine stays open
+ * between calls; it is used by one thread at a time.
+ * Errors: FF_ENOTFOUND for a 404 (no such image/container/volume), FF_EUNAVAIL when the
+ * engine can't be reached, FF_ETIMEOUT past a deadline, FF_EINTERNAL otherwise, with the
+ * engine's own message in err. */
+#ifndef DOCKER_H
+#define DOCKER_H
+
+#include <cjson/cJSON.h>
+#include <stddef.h>
+
+#include "ff_err.h"
+
+#define DOCKER_API_VERSION "v1.41"
+
+struct docker;
+
+/* host: "unix:///var/run/docker.sock" or "tcp://host:port". Caller frees. */
+int docker_new(const char *host, struct docker **out, struct ff_err *err);
+void docker_free(struct docker *d); /* NULL-safe */
+
+int docker_ping(struct docker *d, struct ff_err *err);
+
+/* labels may be NULL; it is not consumed. */
+int docker_volume_create(struct docker *d, const char *name, const cJSON *labels,
+			 struct ff_err *err);
+/* A volume already gone is not an error. */
+int docker_volume_remove(struct docker *d, const char *name, struct ff_err *err);
+
+/* Creates a container from spec (not consumed); id gets the new container's id. */
+int docker_container_create(struct docker *d, const char *name, const cJSON *spec,
+			    char id[65], struct ff_err *err);
+int docker_container_start(struct docker *d, const char *id, struct ff_err *err);
+/* Kills with SIGKILL; a container that is not running is not an error. */
+int docker_container_kill(struct docker *d, const char *id, struct ff_err *err);
+/* Removes with force; a container already gone is not an error. */
+int docker_container_remove(struct docker *d, const char *id, struct ff_err *err);
+/* Waits for the container to stop; *exit_code gets its status. */
+int docker_container_wait(struct docker *d, const char *id, long timeout_ms, int *exit_code,
+			  struct ff_err *err);
+
+/* Streams the container's stdout and stderr until it stops or timeout_ms passes (then
+ * FF_ETIMEOUT), calling on_data with each piece as it arrives (stream 1 stdout, 2 stderr).
+ * The engine's multiplexed frames are taken apart here. */
+typedef void (*docker_output_cb)(void *ctx, int stream, const char *data, size_t len);
+int docker_container_follow_logs(struct docker *d, const char *id, long timeout_ms,
+				 docker_output_cb on_data, void *ctx, struct ff_err *err);
+
+/* Extracts an uncompressed tar into the container's filesystem at dir. */
+int docker_archive_put(struct docker *d, const char *id, const char *dir, const void *tar,
+		       size_t len, struct ff_err *err);
+/* Reads path out of the container as a tar; *tar is malloc'd (caller frees). Past max_bytes
+ * the call fails with FF_ETOOBIG. */
+int docker_archive_get(struct docker *d, const char *id, const char *path, size_t max_bytes,
+		       void **tar, size_t *len, struct ff_err *err);
+
+#endif

@@ -1,0 +1,92 @@
+/* ff-worker — takes jobs from RabbitMQ and runs each in a Docker container; see DESIGN.md. */
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "consumer.h"
+#include "ff_config.h"
+#include "ff_log.h"
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+}
+
+int main(int argc, char **argv)
+{
+	const char *database_url, *amqp_url, *docker_host, *pool, *worker_id, *user, *log_level;
+	long concurrency, log_max_kb, results_max_mb, tmpfs_mb;
+	const struct ff_config_entry config[] = {
+		{"DATABASE_URL", FF_CFG_STR, "postgresql://fuzzforge:fuzzforge@127.0.0.1:5432/fuzzforge",
+		 0, 0, &database_url, "PostgreSQL connection URL"},
+		{"AMQP_URL", FF_CFG_STR, "amqp://guest:guest@127.0.0.1:5672/", 0, 0, &amqp_url,
+		 "RabbitMQ URL"},
+		{"DOCKER_HOST", FF_CFG_STR, "unix:///var/run/docker.sock", 0, 0, &docker_host,
+		 "Docker Engine endpoint (unix:// or tcp://)"},
+		{"FF_WORKER_POOL", FF_CFG_STR, "default", 0, 0, &pool, "pool (queue ff.jobs.<pool>)"},
+		{"FF_WORKER_CONCURRENCY", FF_CFG_INT, "2", 1, 64, &concurrency,
+		 "runs executed at once (also the prefetch)"},
+		{"FF_WORKER_ID", FF_CFG_STR, NULL, 0, 0, &worker_id, "worker id (default host-pid)"},
+		{"FF_CONTAINER_USER", FF_CFG_STR, "65534:65534", 0, 0, &user,
+		 "uid:gid the workflow containers run as"},
+		{"FF_LOG_MAX_KB", FF_CFG_INT, "1024", 1, 1048576, &log_max_kb,
+		 "container output kept per run, KiB"},
+		{"FF_RESULTS_MAX_MB", FF_CFG_INT, "256", 1, 4096, &results_max_mb,
+		 "largest /results a run may leave, MiB"},
+		{"FF_TMPFS_MB", FF_CFG_INT, "512", 16, 65536, &tmpfs_mb, "size of /tmp in containers"},
+		{"FF_LOG_LEVEL", FF_CFG_STR, "info", 0, 0, &log_level, "debug, info, warn or error"},
+	};
+	const size_t nconfig = sizeof(config) / sizeof(config[0]);
+	struct ff_err err;
+	char default_id[HOST_NAME_MAX + 32], host[HOST_NAME_MAX + 1] = "worker";
+
+	if (argc > 1) {
+		fprintf(argc == 2 && !strcmp(argv[1], "--help") ? stdout : stderr,
+			"usage: ff-worker\nRuns FuzzForge jobs from RabbitMQ in Docker containers. "
+			"SIGTERM: stop taking jobs, finish the running ones, exit 0.\n");
+		ff_config_usage(stdout, config, nconfig);
+		return argc == 2 && !strcmp(argv[1], "--help") ? 0 : 2;
+	}
+	if (ff_config_load(config, nconfig, NULL, &err) < 0) {
+		fprintf(stderr, "ff-worker: %s\n", err.msg);
+		return 2;
+	}
+	int lvl = ff_log_level_parse(log_level);
+	if (lvl >= 0)
+		ff_log_min_level = (enum ff_log_level)lvl;
+	if (!worker_id) {
+		gethostname(host, sizeof(host) - 1);
+		snprintf(default_id, sizeof(default_id), "%s-%ld", host, (long)getpid());
+		worker_id = default_id;
+	}
+
+	struct sigaction sa = {.sa_handler = on_signal};
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	const struct exec_config exec = {
+		.worker_id = worker_id,
+		.container_user = user,
+		.log_max_bytes = (size_t)log_max_kb * 1024,
+		.results_max_bytes = (size_t)results_max_mb * 1024 * 1024,
+		.tmpfs_mb = tmpfs_mb,
+	};
+	const struct consumer_config cc = {
+		.amqp_url = amqp_url,
+		.database_url = database_url,
+		.docker_host = docker_host,
+		.pool = pool,
+		.concurrency = (int)concurrency,
+		.exec = &exec,
+	};
+	ff_info("ff-worker %s starting (pool %s, concurrency %ld)", worker_id, pool, concurrency);
+	int rc = consumer_run(&cc, &stop_requested);
+	ff_info("ff-worker %s stopped", worker_id);
+	return rc < 0 ? 1 : 0;
+}
