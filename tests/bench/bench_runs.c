@@ -154,8 +154,10 @@ static int per_series = 40;
 static void bench(void **state)
 {
 	(void)state;
-	struct series f1 = {"engine floor, 1 at a time"}, f4 = {"engine floor, 4 at a time"};
-	struct series p1 = {"platform, 1 at a time"}, p4 = {"platform, 4 at a time"};
+	struct series f1 = {.name = "engine floor, 1 at a time"};
+	struct series f4 = {.name = "engine floor, 4 at a time"};
+	struct series p1 = {.name = "platform, 1 at a time"};
+	struct series p4 = {.name = "platform, 4 at a time"};
 	run_floor(&f1, per_series, 1);
 	run_floor(&f4, per_series, 4);
 

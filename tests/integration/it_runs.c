@@ -48,10 +48,11 @@ static const char *str(const cJSON *o, const char *k)
 	return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
-static void get_json(const char *fmt, const char *id, struct itest_resp *r, long status)
+/* GET /api/v1/runs/<id><suffix>, expecting status. */
+static void get_json(const char *id, const char *suffix, struct itest_resp *r, long status)
 {
 	char path[256];
-	snprintf(path, sizeof(path), fmt, id);
+	snprintf(path, sizeof(path), "/api/v1/runs/%s%s", id, suffix);
 	assert_int_equal(itest_http(&T, "GET", path, NULL, NULL, 0, 1, r), 0);
 	assert_int_equal(r->status, status);
 }
@@ -80,7 +81,7 @@ static void happy_path(void **state)
 	assert_int_equal(cJSON_GetObjectItem(params, "depth")->valueint, 3); /* default */
 	cJSON_Delete(run);
 
-	get_json("/api/v1/runs/%s/findings", id, &r, 200);
+	get_json(id, "/findings", &r, 200);
 	const cJSON *f = cJSON_GetObjectItem(r.json, "findings");
 	assert_int_equal(cJSON_GetArraySize(f), 2);
 	const cJSON *f0 = cJSON_GetArrayItem(f, 0);
@@ -92,30 +93,30 @@ static void happy_path(void **state)
 	assert_non_null(strstr(str(f0, "message"), "greeting bonjour"));
 	itest_resp_release(&r);
 
-	get_json("/api/v1/runs/%s/findings?level=note", id, &r, 200);
+	get_json(id, "/findings?level=note", &r, 200);
 	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(r.json, "findings")), 1);
 	itest_resp_release(&r);
 
-	get_json("/api/v1/runs/%s/sarif", id, &r, 200);
+	get_json(id, "/sarif", &r, 200);
 	assert_string_equal(str(r.json, "version"), "2.1.0");
 	itest_resp_release(&r);
 
-	get_json("/api/v1/runs/%s/logs", id, &r, 200);
+	get_json(id, "/logs", &r, 200);
 	assert_non_null(strstr(r.body, "scanning 2 files"));
 	assert_non_null(strstr(r.body, "warning line on stderr"));
 	itest_resp_release(&r);
 
-	get_json("/api/v1/runs/%s/artifacts", id, &r, 200);
+	get_json(id, "/artifacts", &r, 200);
 	const cJSON *arts = cJSON_GetObjectItem(r.json, "artifacts");
 	assert_int_equal(cJSON_GetArraySize(arts), 1);
 	assert_string_equal(str(cJSON_GetArrayItem(arts, 0), "name"), "files.txt");
 	itest_resp_release(&r);
 
-	get_json("/api/v1/runs/%s/artifacts/files.txt", id, &r, 200);
+	get_json(id, "/artifacts/files.txt", &r, 200);
 	assert_string_equal(r.body, "/target/README\n/target/src/main.c\n");
 	itest_resp_release(&r);
 
-	get_json("/api/v1/runs/%s/events", id, &r, 200);
+	get_json(id, "/events", &r, 200);
 	const cJSON *ev = cJSON_GetObjectItem(r.json, "events");
 	assert_int_equal(cJSON_GetArraySize(ev), 3);
 	assert_string_equal(str(cJSON_GetArrayItem(ev, 0), "state"), "queued");

@@ -225,8 +225,10 @@ int itest_http(struct itest *t, const char *method, const char *path, const char
 		snprintf(hct, sizeof(hct), "Content-Type: %s", ctype);
 		h = curl_slist_append(h, hct);
 	}
-	if (auth)
+	if (auth == 1)
 		h = curl_slist_append(h, "Authorization: Bearer " ITEST_API_KEY);
+	else if (auth == 2)
+		h = curl_slist_append(h, "Authorization: Bearer not-" ITEST_API_KEY);
 	h = curl_slist_append(h, "Expect:");
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);

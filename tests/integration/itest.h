@@ -45,7 +45,7 @@ pid_t itest_start_worker(struct itest *t, const char *const *extra_env);
 /* Sends sig and waits up to timeout_ms; returns the exit status (or -1 on timeout). */
 int itest_stop(struct itest *t, pid_t pid, int sig, int timeout_ms);
 
-/* One API call; body may be NULL. auth 0 sends no Authorization header. */
+/* One API call; body may be NULL. auth: 1 the right key, 2 a wrong one, 0 none. */
 int itest_http(struct itest *t, const char *method, const char *path, const char *ctype,
 	       const void *body, size_t len, int auth, struct itest_resp *resp);
 void itest_resp_release(struct itest_resp *r);

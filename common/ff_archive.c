@@ -1,0 +1,799 @@
+/* ff_archive — target archives through libarchive; see ff_archive.h.
+ *
+ * Uploads are hostile, so one walker reads every entry the way libarchive sees it and refuses
+ * anything that could reach outside the tree once extracted: absolute or ".." paths, devices,
+ * fifos and sockets, symlinks that climb out (also by climbing out of another symlink),
+ * entries stored under a symlink or a file, hardlinks to anything but an earlier file. Sizes
+ * are counted on the bytes actually decompressed, so a gzip bomb stops at the limit. The
+ * same walker re-packs for the container, so what the engine extracts is exactly what was
+ * checked, with names, owners and modes rewritten rather than copied.
+ */
+#include "ff_archive.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <ctype.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DEFAULT_MAX_ENTRIES  100000u
+#define DEFAULT_MAX_UNPACKED (1ull << 30)
+#define MAX_NAME	     4096
+/* Every name and symlink target kept for the tree checks, together: 100000 names of 4 KiB
+ * would otherwise cost 400 MiB of memory. */
+#define MAX_NAME_BYTES (64u << 20)
+/* Room for a link's directory (up to MAX_NAME) and its target (up to MAX_NAME) joined. */
+#define WALK_BYTES (2 * MAX_NAME + 2)
+#define WALK_DEPTH (MAX_NAME + 2)
+/* The re-packed tar holds the file data plus headers: at most 3 blocks and the pax
+ * records of two names per entry, bounded through MAX_NAME_BYTES. */
+#define OUT_OVERHEAD ((uint64_t)DEFAULT_MAX_ENTRIES * 1536 + 2ull * MAX_NAME_BYTES + (1u << 20))
+#define CHUNK	     65536
+#define SHOWN	     120
+
+enum kind { K_FILE = 1, K_DIR, K_SYMLINK, K_HARDLINK };
+
+/* --- messages ---------------------------------------------------------------------------- */
+
+/* An entry name fit for an error message: bounded, no control characters. */
+static const char *shown(const char *name, char out[SHOWN + 4])
+{
+	size_t i = 0;
+	if (!name)
+		name = "";
+	for (; name[i] && i < SHOWN; i++)
+		out[i] = iscntrl((unsigned char)name[i]) ? '?' : name[i];
+	if (name[i]) {
+		memcpy(out + i, "...", 3);
+		i += 3;
+	}
+	out[i] = '\0';
+	return out;
+}
+
+/* libarchive's own message, lowercased at the start to match ours. */
+static const char *la_msg(struct archive *a, char out[160])
+{
+	const char *m = archive_error_string(a);
+	snprintf(out, 160, "%s", m && *m ? m : "unknown error");
+	out[0] = (char)tolower((unsigned char)out[0]);
+	size_t n = strlen(out);
+	if (n && out[n - 1] == '.')
+		out[n - 1] = '\0';
+	return out;
+}
+
+/* --- names ------------------------------------------------------------------------------- */
+
+static bool has_control(const char *s)
+{
+	for (; *s; s++)
+		if (iscntrl((unsigned char)*s))
+			return true;
+	return false;
+}
+
+/* Normalises a stored name into out (MAX_NAME + 1 bytes): no leading "./", no empty or "."
+ * components, no trailing slash. An empty result is the archive's root. Returns NULL or why
+ * the name is refused. */
+static const char *norm_name(const char *raw, char *out, size_t *outlen)
+{
+	size_t n = 0;
+	if (!raw)
+		return "has a name that cannot be read";
+	if (!*raw)
+		return "has an empty name";
+	if (strlen(raw) > MAX_NAME)
+		return "has a name longer than 4096 bytes";
+	if (has_control(raw))
+		return "has a control character in its name";
+	if (raw[0] == '/')
+		return "has an absolute path";
+	for (const char *p = raw; *p;) {
+		size_t c = strcspn(p, "/");
+		if (c == 2 && p[0] == '.' && p[1] == '.')
+			return "has a \"..\" component";
+		if (c && !(c == 1 && p[0] == '.')) {
+			if (n)
+				out[n++] = '/';
+			memcpy(out + n, p, c);
+			n += c;
+		}
+		p += c;
+		while (*p == '/')
+			p++;
+	}
+	out[n] = '\0';
+	*outlen = n;
+	return NULL;
+}
+
+/* --- the set of paths seen so far -------------------------------------------------------- */
+
+struct node {
+	char *path; /* NULL: free slot */
+	char *target;
+	uint64_t hash;
+	size_t len;
+	enum kind kind;
+};
+
+struct table {
+	struct node *slots;
+	size_t cap, n, bytes;
+};
+
+#define FNV_BASIS 14695981039346656037ull
+#define FNV_PRIME 1099511628211ull
+
+static uint64_t fnv_step(uint64_t h, unsigned char c)
+{
+	return (h ^ c) * FNV_PRIME;
+}
+
+static uint64_t fnv_more(uint64_t h, const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		h = fnv_step(h, (unsigned char)s[i]);
+	return h;
+}
+
+/* A finaliser spreads FNV's low bits over the whole word, as slots use the low bits. */
+static uint64_t fnv_final(uint64_t h)
+{
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdull;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ull;
+	h ^= h >> 33;
+	return h;
+}
+
+/* The node for path[0..n) whose running FNV state is st, or NULL. */
+static struct node *table_find(const struct table *t, const char *path, size_t n, uint64_t st)
+{
+	if (!t->cap)
+		return NULL;
+	uint64_t h = fnv_final(st);
+	for (size_t i = h & (t->cap - 1);; i = (i + 1) & (t->cap - 1)) {
+		struct node *x = &t->slots[i];
+		if (!x->path)
+			return NULL;
+		if (x->hash == h && x->len == n && memcmp(x->path, path, n) == 0)
+			return x;
+	}
+}
+
+static int table_grow(struct table *t)
+{
+	size_t cap = t->cap ? t->cap * 2 : 256;
+	struct node *s = calloc(cap, sizeof(*s));
+	if (!s)
+		return FF_ENOMEM;
+	for (size_t i = 0; i < t->cap; i++) {
+		struct node *x = &t->slots[i];
+		if (!x->path)
+			continue;
+		size_t j = x->hash & (cap - 1);
+		while (s[j].path)
+			j = (j + 1) & (cap - 1);
+		s[j] = *x;
+	}
+	free(t->slots);
+	t->slots = s;
+	t->cap = cap;
+	return 0;
+}
+
+static void table_release(struct table *t)
+{
+	for (size_t i = 0; i < t->cap; i++) {
+		free(t->slots[i].path);
+		free(t->slots[i].target);
+	}
+	free(t->slots);
+	memset(t, 0, sizeof(*t));
+}
+
+/* --- the walker ---------------------------------------------------------------------------- */
+
+struct outbuf {
+	unsigned char *p;
+	size_t len, cap, max;
+	bool overflow;
+};
+
+struct walk {
+	struct archive *in;
+	struct archive *out; /* NULL when only checking */
+	struct archive_entry *oe;
+	struct outbuf ob;
+	uint64_t max_entries, max_bytes;
+	struct ff_archive_info info;
+	struct table t;
+	char name[MAX_NAME + 1]; /* the current entry, normalised */
+	char link[MAX_NAME + 1]; /* its hardlink target, normalised */
+	char prev[MAX_NAME + 1]; /* the previous entry, for damage reports */
+	char opath[MAX_NAME + 16];
+	char olink[MAX_NAME + 16];
+	/* symlink walks: the path so far, where each component starts and the FNV state
+	 * before it, so climbing out restores the hash without rehashing */
+	char cur[WALK_BYTES];
+	size_t mark[WALK_DEPTH];
+	uint64_t st[WALK_DEPTH];
+	unsigned char chunk[CHUNK];
+	struct ff_err *err;
+};
+
+/* Walks a symlink's target from its directory, component by component, as the kernel
+ * would. Refuses climbing above the root, and (when t is given) climbing out of a symlink:
+ * "a -> ." and "b -> a/.." each look harmless lexically, yet b reaches the root's parent. */
+static int symlink_walk(struct walk *w, const char *linkpath, const char *target,
+			const struct table *t)
+{
+	char s1[SHOWN + 4], s2[SHOWN + 4];
+	size_t curlen = 0, depth = 0;
+	uint64_t h = FNV_BASIS;
+	const char *dir_end = strrchr(linkpath, '/');
+	size_t dirlen = dir_end ? (size_t)(dir_end - linkpath) : 0;
+
+	/* the link's directory, then its target, as one sequence of components */
+	for (int part = 0; part < 2; part++) {
+		const char *p = part ? target : linkpath;
+		const char *end = part ? target + strlen(target) : linkpath + dirlen;
+		while (p < end) {
+			size_t c = 0;
+			while (p + c < end && p[c] != '/')
+				c++;
+			if (c == 2 && p[0] == '.' && p[1] == '.') {
+				if (!depth)
+					return ff_err_set(w->err, FF_EVALIDATE,
+							  "symlink \"%s\" points outside the archive",
+							  shown(linkpath, s1));
+				struct node *x = t ? table_find(t, w->cur, curlen, h) : NULL;
+				if (x && x->kind == K_SYMLINK)
+					return ff_err_set(w->err, FF_EVALIDATE,
+							  "symlink \"%s\" climbs out of symlink \"%s\"",
+							  shown(linkpath, s1), shown(x->path, s2));
+				depth--;
+				curlen = w->mark[depth];
+				h = w->st[depth];
+			} else if (c && !(c == 1 && p[0] == '.')) {
+				if (depth == WALK_DEPTH || curlen + 1 + c >= WALK_BYTES)
+					return ff_err_set(w->err, FF_EVALIDATE,
+							  "symlink \"%s\" has a target too deep",
+							  shown(linkpath, s1));
+				w->mark[depth] = curlen;
+				w->st[depth] = h;
+				depth++;
+				if (curlen) {
+					w->cur[curlen++] = '/';
+					h = fnv_step(h, '/');
+				}
+				memcpy(w->cur + curlen, p, c);
+				h = fnv_more(h, p, c);
+				curlen += c;
+			}
+			p += c;
+			while (p < end && *p == '/')
+				p++;
+		}
+	}
+	return 0;
+}
+
+/* What only the whole archive can tell: no entry under a symlink or a file (the extractor
+ * would follow the link, or fail), no symlink climbing out of another. */
+static int tree_check(struct walk *w)
+{
+	char s1[SHOWN + 4], s2[SHOWN + 4];
+	const struct table *t = &w->t;
+	for (size_t i = 0; i < t->cap; i++) {
+		const struct node *x = &t->slots[i];
+		if (!x->path)
+			continue;
+		uint64_t h = FNV_BASIS;
+		for (size_t j = 0; j < x->len; j++) {
+			if (x->path[j] == '/') {
+				const struct node *up = table_find(t, x->path, j, h);
+				if (up && up->kind != K_DIR)
+					return ff_err_set(w->err, FF_EVALIDATE,
+							  "entry \"%s\" is inside %s \"%s\"",
+							  shown(x->path, s1),
+							  up->kind == K_SYMLINK ? "symlink" : "file",
+							  shown(up->path, s2));
+			}
+			h = fnv_step(h, (unsigned char)x->path[j]);
+		}
+		if (x->kind == K_SYMLINK) {
+			int rc = symlink_walk(w, x->path, x->target, t);
+			if (rc < 0)
+				return rc;
+		}
+	}
+	return 0;
+}
+
+/* Records the current entry (w->name) in the path set. */
+static int remember(struct walk *w, size_t len, enum kind kind, const char *target)
+{
+	char s1[SHOWN + 4];
+	uint64_t st = fnv_more(FNV_BASIS, w->name, len);
+	struct node *x = table_find(&w->t, w->name, len, st);
+	if (x) {
+		/* a later duplicate replaces the earlier one on extraction: harmless between
+		 * files and directories, a trick when a symlink is involved */
+		if (x->kind == K_SYMLINK || kind == K_SYMLINK)
+			return ff_err_set(w->err, FF_EVALIDATE,
+					  "entry \"%s\" appears twice, once as a symlink",
+					  shown(w->name, s1));
+		x->kind = kind;
+		return 0;
+	}
+	size_t tlen = target ? strlen(target) : 0;
+	w->t.bytes += len + 1 + (target ? tlen + 1 : 0);
+	if (w->t.bytes > MAX_NAME_BYTES)
+		return ff_err_set(w->err, FF_ETOOBIG, "the archive's names are too long in total");
+	if ((w->t.n + 1) * 2 > w->t.cap && table_grow(&w->t) < 0)
+		return ff_err_set(w->err, FF_ENOMEM, "out of memory checking the archive");
+	uint64_t h = fnv_final(st);
+	size_t i = h & (w->t.cap - 1);
+	while (w->t.slots[i].path)
+		i = (i + 1) & (w->t.cap - 1);
+	x = &w->t.slots[i];
+	x->path = strndup(w->name, len);
+	x->target = target ? strdup(target) : NULL;
+	if (!x->path || (target && !x->target)) {
+		free(x->path);
+		free(x->target);
+		x->path = x->target = NULL;
+		return ff_err_set(w->err, FF_ENOMEM, "out of memory checking the archive");
+	}
+	x->hash = h;
+	x->len = len;
+	x->kind = kind;
+	w->t.n++;
+	return 0;
+}
+
+static int out_fail(struct walk *w)
+{
+	char m[160];
+	if (w->ob.overflow)
+		return ff_err_set(w->err, FF_ETOOBIG, "the re-packed archive is too large");
+	return ff_err_set(w->err, FF_EINTERNAL, "cannot write the re-packed archive: %s",
+			  la_msg(w->out, m));
+}
+
+static int out_entry(struct walk *w, const char *path, enum kind kind, int perm, int64_t size,
+		     time_t mtime, const char *symlink, const char *hardlink)
+{
+	struct archive_entry *e = archive_entry_clear(w->oe);
+	archive_entry_set_pathname(e, path);
+	archive_entry_set_filetype(e, kind == K_DIR ? AE_IFDIR
+				      : kind == K_SYMLINK ? AE_IFLNK
+							  : AE_IFREG);
+	archive_entry_set_perm(e, (mode_t)perm);
+	archive_entry_set_uid(e, 0);
+	archive_entry_set_gid(e, 0);
+	archive_entry_set_mtime(e, mtime > 0 ? mtime : 0, 0);
+	archive_entry_set_size(e, size);
+	if (symlink)
+		archive_entry_set_symlink(e, symlink);
+	if (hardlink)
+		archive_entry_set_hardlink(e, hardlink);
+	/* ARCHIVE_WARN: a name not convertible to UTF-8 goes out as binary, as read */
+	if (archive_write_header(w->out, e) < ARCHIVE_WARN)
+		return out_fail(w);
+	return 0;
+}
+
+static int repack_entry(struct walk *w, struct archive_entry *e, enum kind kind)
+{
+	int perm = (archive_entry_perm(e) & 0111) ? 0755 : 0644;
+	const char *symlink = NULL, *hardlink = NULL;
+	int64_t size = 0;
+
+	snprintf(w->opath, sizeof(w->opath), "target/%s%s", w->name, kind == K_DIR ? "/" : "");
+	switch (kind) {
+	case K_DIR: perm = 0755; break;
+	case K_SYMLINK:
+		perm = 0777;
+		symlink = archive_entry_symlink(e);
+		break;
+	case K_HARDLINK:
+		snprintf(w->olink, sizeof(w->olink), "target/%s", w->link);
+		hardlink = w->olink;
+		break;
+	case K_FILE: size = archive_entry_size(e); break;
+	}
+	return out_entry(w, w->opath, kind, perm, size, archive_entry_mtime(e), symlink, hardlink);
+}
+
+/* Reads the entry's data, counting every byte against the limit as it comes out of the
+ * decompressor, and copies a regular file's data to the re-packed archive. */
+static int read_data(struct walk *w, enum kind kind, bool copy)
+{
+	char s1[SHOWN + 4], m[160];
+	for (;;) {
+		la_ssize_t n = archive_read_data(w->in, w->chunk, sizeof(w->chunk));
+		if (n == 0)
+			return 0;
+		if (n < 0)
+			return ff_err_set(w->err, FF_EVALIDATE, "entry \"%s\" is damaged: %s",
+					  shown(w->name, s1), la_msg(w->in, m));
+		w->info.unpacked_bytes += (uint64_t)n;
+		if (w->info.unpacked_bytes > w->max_bytes)
+			return ff_err_set(w->err, FF_ETOOBIG,
+					  "the archive unpacks to more than %" PRIu64
+					  " bytes (at entry \"%s\")",
+					  w->max_bytes, shown(w->name, s1));
+		if (copy && kind == K_FILE && archive_write_data(w->out, w->chunk, (size_t)n) < 0)
+			return out_fail(w);
+	}
+}
+
+static int entry_kind(struct walk *w, struct archive_entry *e, const char *raw, enum kind *kind)
+{
+	char s1[SHOWN + 4];
+	const char *what;
+	if (archive_entry_hardlink(e)) {
+		*kind = K_HARDLINK;
+		return 0;
+	}
+	switch (archive_entry_filetype(e)) {
+	case AE_IFREG: *kind = K_FILE; return 0;
+	case AE_IFDIR: *kind = K_DIR; return 0;
+	case AE_IFLNK: *kind = K_SYMLINK; return 0;
+	case AE_IFCHR:
+	case AE_IFBLK: what = "is a device"; break;
+	case AE_IFIFO: what = "is a fifo"; break;
+	case AE_IFSOCK: what = "is a socket"; break;
+	default: what = "has an unsupported type"; break;
+	}
+	return ff_err_set(w->err, FF_EVALIDATE, "entry \"%s\" %s", shown(raw, s1), what);
+}
+
+static int link_check(struct walk *w, struct archive_entry *e, enum kind kind, size_t len)
+{
+	char s1[SHOWN + 4], s2[SHOWN + 4];
+	if (kind == K_SYMLINK) {
+		const char *target = archive_entry_symlink(e);
+		if (!target || !*target)
+			return ff_err_set(w->err, FF_EVALIDATE, "symlink \"%s\" has an empty target",
+					  shown(w->name, s1));
+		if (strlen(target) > MAX_NAME || has_control(target))
+			return ff_err_set(w->err, FF_EVALIDATE,
+					  "symlink \"%s\" has an unacceptable target",
+					  shown(w->name, s1));
+		if (target[0] == '/')
+			return ff_err_set(w->err, FF_EVALIDATE,
+					  "symlink \"%s\" points to an absolute path",
+					  shown(w->name, s1));
+		/* the climb-out-of-a-symlink part waits for the whole tree (tree_check) */
+		return symlink_walk(w, w->name, target, NULL);
+	}
+	if (kind == K_HARDLINK) {
+		const char *raw = archive_entry_hardlink(e);
+		size_t llen = 0;
+		const char *why = norm_name(raw, w->link, &llen);
+		const struct node *x =
+			why ? NULL : table_find(&w->t, w->link, llen, fnv_more(FNV_BASIS, w->link, llen));
+		if (why || !x || (x->kind != K_FILE && x->kind != K_HARDLINK) ||
+		    (llen == len && memcmp(w->link, w->name, len) == 0))
+			return ff_err_set(w->err, FF_EVALIDATE,
+					  "hardlink \"%s\" points to \"%s\", which is not an earlier "
+					  "file in the archive",
+					  shown(w->name, s1), shown(raw, s2));
+	}
+	return 0;
+}
+
+static int walk_entry(struct walk *w, struct archive_entry *e)
+{
+	char s1[SHOWN + 4];
+	const char *raw = archive_entry_pathname(e);
+	size_t len = 0;
+	enum kind kind;
+	int rc;
+
+	if (++w->info.entries > w->max_entries)
+		return ff_err_set(w->err, FF_ETOOBIG, "the archive has more than %" PRIu64 " entries",
+				  w->max_entries);
+	const char *why = norm_name(raw, w->name, &len);
+	if (why)
+		return ff_err_set(w->err, FF_EVALIDATE, "entry \"%s\" %s", shown(raw, s1), why);
+	if ((rc = entry_kind(w, e, raw, &kind)) < 0)
+		return rc;
+	if (!len && kind != K_DIR)
+		return ff_err_set(w->err, FF_EVALIDATE, "entry \"%s\" has an empty name",
+				  shown(raw, s1));
+	if (archive_entry_size_is_set(e) && archive_entry_size(e) > 0 &&
+	    (uint64_t)archive_entry_size(e) > w->max_bytes - w->info.unpacked_bytes)
+		return ff_err_set(w->err, FF_ETOOBIG,
+				  "entry \"%s\" would unpack past the limit of %" PRIu64 " bytes",
+				  shown(raw, s1), w->max_bytes);
+	if (len) { /* an empty name is the root directory ("./"), which the tree has anyway */
+		if ((rc = link_check(w, e, kind, len)) < 0)
+			return rc;
+		if ((rc = remember(w, len, kind, kind == K_SYMLINK ? archive_entry_symlink(e) : NULL)) <
+		    0)
+			return rc;
+		if (w->out && (rc = repack_entry(w, e, kind)) < 0)
+			return rc;
+	}
+	if (kind == K_FILE)
+		w->info.files++;
+	if ((rc = read_data(w, kind, w->out && len)) < 0)
+		return rc;
+	memcpy(w->prev, w->name, len + 1);
+	return 0;
+}
+
+/* Opens buf for reading as a tar, gzip-compressed (gzip true) or not. Only the tar formats:
+ * libarchive's "raw" and "empty" formats would accept anything at all. */
+static struct archive *open_tar(const void *buf, size_t len, bool gzip, struct ff_err *err)
+{
+	char m[160];
+	if (!buf || !len) {
+		ff_err_set(err, FF_EVALIDATE, "not a tar archive: the input is empty");
+		return NULL;
+	}
+	struct archive *a = archive_read_new();
+	if (!a) {
+		ff_err_set(err, FF_ENOMEM, "out of memory opening the archive");
+		return NULL;
+	}
+	if (archive_read_support_format_tar(a) != ARCHIVE_OK ||
+	    (gzip && archive_read_support_filter_gzip(a) != ARCHIVE_OK)) {
+		ff_err_set(err, FF_EINTERNAL, "libarchive cannot read tar: %s", la_msg(a, m));
+		goto out_free;
+	}
+	if (archive_read_open_memory(a, buf, len) != ARCHIVE_OK) {
+		ff_err_set(err, FF_EVALIDATE, "not a tar%s archive: %s", gzip ? " or tar.gz" : "",
+			   la_msg(a, m));
+		goto out_free;
+	}
+	return a;
+out_free:
+	archive_read_free(a);
+	return NULL;
+}
+
+static int next_header(struct walk *w, struct archive_entry **e, bool first)
+{
+	char s1[SHOWN + 4], m[160];
+	int r = archive_read_next_header(w->in, e);
+	/* ARCHIVE_WARN: a name not convertible to this locale, kept as stored */
+	if (r == ARCHIVE_OK || r == ARCHIVE_WARN)
+		return 1;
+	if (r == ARCHIVE_EOF)
+		return 0;
+	if (first)
+		return ff_err_set(w->err, FF_EVALIDATE, "not a valid tar archive: %s",
+				  la_msg(w->in, m));
+	return ff_err_set(w->err, FF_EVALIDATE, "the archive is damaged after entry \"%s\": %s",
+			  shown(w->prev, s1), la_msg(w->in, m));
+}
+
+static la_ssize_t ob_write(struct archive *a, void *ctx, const void *buf, size_t n)
+{
+	struct outbuf *ob = ctx;
+	(void)a;
+	if (n > ob->max - ob->len) {
+		ob->overflow = true;
+		return -1;
+	}
+	if (ob->len + n > ob->cap) {
+		size_t cap = ob->cap ? ob->cap : 65536;
+		while (cap < ob->len + n)
+			cap = cap > ob->max / 2 ? ob->max : cap * 2;
+		unsigned char *p = realloc(ob->p, cap);
+		if (!p)
+			return -1;
+		ob->p = p;
+		ob->cap = cap;
+	}
+	memcpy(ob->p + ob->len, buf, n);
+	ob->len += n;
+	return (la_ssize_t)n;
+}
+
+static int open_out(struct walk *w, uint64_t max)
+{
+	w->ob.max = max > SIZE_MAX ? SIZE_MAX : (size_t)max;
+	w->out = archive_write_new();
+	w->oe = archive_entry_new();
+	if (!w->out || !w->oe)
+		return ff_err_set(w->err, FF_ENOMEM, "out of memory re-packing the archive");
+	/* pax only where ustar cannot say it (long names, big sizes) */
+	if (archive_write_set_format_pax_restricted(w->out) != ARCHIVE_OK ||
+	    archive_write_add_filter_none(w->out) != ARCHIVE_OK ||
+	    archive_write_set_bytes_in_last_block(w->out, 1) != ARCHIVE_OK ||
+	    archive_write_open2(w->out, &w->ob, NULL, ob_write, NULL, NULL) != ARCHIVE_OK)
+		return out_fail(w);
+	return out_entry(w, "target/", K_DIR, 0755, 0, 0, NULL, NULL);
+}
+
+/* Checks (and with out, re-packs) one archive; the single place that reads uploads. */
+static int walk_archive(struct walk *w, const void *buf, size_t len, bool repack)
+{
+	struct archive_entry *e;
+	bool first = true;
+	int rc;
+
+	if (repack && (rc = open_out(w, w->max_bytes + OUT_OVERHEAD)) < 0)
+		return rc;
+	w->in = open_tar(buf, len, true, w->err);
+	if (!w->in)
+		return w->err ? w->err->code : FF_EVALIDATE;
+	/* gzip inside gzip multiplies a bomb's ratio and is no format we take */
+	if (archive_filter_count(w->in) > 2)
+		return ff_err_set(w->err, FF_EVALIDATE,
+				  "not a tar or tar.gz archive: nested compression");
+	while ((rc = next_header(w, &e, first)) > 0) {
+		first = false;
+		if ((rc = walk_entry(w, e)) < 0)
+			return rc;
+	}
+	if (rc < 0)
+		return rc;
+	if ((rc = tree_check(w)) < 0)
+		return rc;
+	if (repack) {
+		rc = out_entry(w, "results/", K_DIR, 01777, 0, 0, NULL, NULL);
+		if (rc < 0)
+			return rc;
+		if (archive_write_close(w->out) != ARCHIVE_OK)
+			return out_fail(w);
+	}
+	return 0;
+}
+
+static struct walk *walk_new(const struct ff_archive_limits *lim, struct ff_err *err)
+{
+	struct walk *w = calloc(1, sizeof(*w));
+	if (!w) {
+		ff_err_set(err, FF_ENOMEM, "out of memory checking the archive");
+		return NULL;
+	}
+	w->err = err;
+	w->max_entries = lim && lim->max_entries ? lim->max_entries : DEFAULT_MAX_ENTRIES;
+	w->max_bytes = lim && lim->max_unpacked_bytes ? lim->max_unpacked_bytes
+						      : DEFAULT_MAX_UNPACKED;
+	return w;
+}
+
+static void walk_free(struct walk *w)
+{
+	if (!w)
+		return;
+	if (w->in)
+		archive_read_free(w->in);
+	if (w->out)
+		archive_write_free(w->out);
+	if (w->oe)
+		archive_entry_free(w->oe);
+	free(w->ob.p);
+	table_release(&w->t);
+	free(w);
+}
+
+int ff_archive_check(const void *buf, size_t len, const struct ff_archive_limits *lim,
+		     struct ff_archive_info *info, struct ff_err *err)
+{
+	struct walk *w = walk_new(lim, err);
+	if (!w)
+		return FF_ENOMEM;
+	int rc = walk_archive(w, buf, len, false);
+	if (rc == 0 && info)
+		*info = w->info;
+	walk_free(w);
+	return rc;
+}
+
+int ff_archive_repack_for_container(const void *buf, size_t len, void **out, size_t *outlen,
+				    struct ff_err *err)
+{
+	struct walk *w = walk_new(NULL, err);
+	if (!w)
+		return FF_ENOMEM;
+	int rc = walk_archive(w, buf, len, true);
+	if (rc == 0) {
+		*out = w->ob.p;
+		*outlen = w->ob.len;
+		w->ob.p = NULL;
+	}
+	walk_free(w);
+	return rc;
+}
+
+/* --- reading what the engine returns ------------------------------------------------------ */
+
+int ff_archive_each_file(const void *buf, size_t len, size_t max_file_bytes,
+			 ff_archive_file_cb cb, void *ctx, struct ff_err *err)
+{
+	char s1[SHOWN + 4], m[160];
+	char *norm = NULL;
+	unsigned char *data = NULL;
+	struct archive_entry *e;
+	uint64_t entries = 0, delivered = 0;
+	int rc = 0, r;
+	/* the engine's tar is uncompressed, so it cannot hold more file data than its own
+	 * length; only sparse entries could claim more */
+	struct archive *a = open_tar(buf, len, false, err);
+	if (!a)
+		return err ? err->code : FF_EVALIDATE;
+	norm = malloc(MAX_NAME + 1);
+	if (!norm) {
+		rc = ff_err_set(err, FF_ENOMEM, "out of memory reading the archive");
+		goto out;
+	}
+	while ((r = archive_read_next_header(a, &e)) == ARCHIVE_OK || r == ARCHIVE_WARN) {
+		const char *path = archive_entry_pathname(e);
+		size_t nlen;
+		const char *why = norm_name(path, norm, &nlen);
+		if (++entries > DEFAULT_MAX_ENTRIES) {
+			rc = ff_err_set(err, FF_ETOOBIG, "the archive has more than %u entries",
+					DEFAULT_MAX_ENTRIES);
+			goto out;
+		}
+		if (why) {
+			rc = ff_err_set(err, FF_EVALIDATE, "entry \"%s\" %s", shown(path, s1), why);
+			goto out;
+		}
+		if (archive_entry_filetype(e) != AE_IFREG || archive_entry_hardlink(e))
+			continue;
+		int64_t size = archive_entry_size(e);
+		if (size < 0 || !archive_entry_size_is_set(e)) {
+			rc = ff_err_set(err, FF_EVALIDATE, "entry \"%s\" has no size", shown(path, s1));
+			goto out;
+		}
+		if ((uint64_t)size > max_file_bytes) {
+			rc = cb(ctx, path, NULL, (size_t)size);
+			if (rc < 0)
+				goto out_cb;
+			continue;
+		}
+		delivered += (uint64_t)size;
+		if (delivered > len) {
+			rc = ff_err_set(err, FF_ETOOBIG, "entry \"%s\" unpacks past the archive's size",
+					shown(path, s1));
+			goto out;
+		}
+		data = malloc((size_t)size + 1);
+		if (!data) {
+			rc = ff_err_set(err, FF_ENOMEM, "out of memory reading \"%s\"", shown(path, s1));
+			goto out;
+		}
+		size_t got = 0;
+		la_ssize_t n;
+		while (got < (size_t)size &&
+		       (n = archive_read_data(a, data + got, (size_t)size - got)) > 0)
+			got += (size_t)n;
+		if (got < (size_t)size) {
+			rc = ff_err_set(err, FF_EVALIDATE, "entry \"%s\" is damaged: %s",
+					shown(path, s1), la_msg(a, m));
+			goto out;
+		}
+		data[got] = '\0';
+		rc = cb(ctx, path, data, got);
+		free(data);
+		data = NULL;
+		if (rc < 0)
+			goto out_cb;
+	}
+	if (r != ARCHIVE_EOF)
+		rc = ff_err_set(err, FF_EVALIDATE, "not a valid tar archive: %s", la_msg(a, m));
+	goto out;
+out_cb:
+	ff_err_set(err, rc, "stopped at \"%s\"", shown(archive_entry_pathname(e), s1));
+out:
+	free(data);
+	free(norm);
+	archive_read_free(a);
+	return rc;
+}
