@@ -92,6 +92,9 @@ int ff_amqp_connect(const char *url, int heartbeat_s, struct ff_amqp **out, stru
 		rc = ff_err_set(err, FF_EINVAL, "AMQP_URL is not an amqp:// url");
 		goto out_free;
 	}
+	/* rabbitmq-c reads "amqp://host/" as the empty vhost; users mean the default one. */
+	if (!info.vhost || !*info.vhost)
+		info.vhost = "/";
 	a->conn = amqp_new_connection();
 	amqp_socket_t *sock = amqp_tcp_socket_new(a->conn);
 	if (!sock) {

@@ -58,7 +58,7 @@ static const char *shown(const char *name, char out[SHOWN + 4])
 static const char *la_msg(struct archive *a, char out[160])
 {
 	const char *m = archive_error_string(a);
-	snprintf(out, 160, "%s", m && *m ? m : "unknown error");
+	snprintf(out, 160, "%s", m && *m ? m : "truncated or damaged data");
 	out[0] = (char)tolower((unsigned char)out[0]);
 	size_t n = strlen(out);
 	if (n && out[n - 1] == '.')
@@ -250,14 +250,16 @@ static int symlink_walk(struct walk *w, const char *linkpath, const char *target
 				c++;
 			if (c == 2 && p[0] == '.' && p[1] == '.') {
 				if (!depth)
-					return ff_err_set(w->err, FF_EVALIDATE,
-							  "symlink \"%s\" points outside the archive",
-							  shown(linkpath, s1));
+					return ff_err_set(
+					    w->err, FF_EVALIDATE,
+					    "symlink \"%s\" points outside the archive",
+					    shown(linkpath, s1));
 				struct node *x = t ? table_find(t, w->cur, curlen, h) : NULL;
 				if (x && x->kind == K_SYMLINK)
-					return ff_err_set(w->err, FF_EVALIDATE,
-							  "symlink \"%s\" climbs out of symlink \"%s\"",
-							  shown(linkpath, s1), shown(x->path, s2));
+					return ff_err_set(
+					    w->err, FF_EVALIDATE,
+					    "symlink \"%s\" climbs out of symlink \"%s\"",
+					    shown(linkpath, s1), shown(x->path, s2));
 				depth--;
 				curlen = w->mark[depth];
 				h = w->st[depth];
@@ -300,11 +302,11 @@ static int tree_check(struct walk *w)
 			if (x->path[j] == '/') {
 				const struct node *up = table_find(t, x->path, j, h);
 				if (up && up->kind != K_DIR)
-					return ff_err_set(w->err, FF_EVALIDATE,
-							  "entry \"%s\" is inside %s \"%s\"",
-							  shown(x->path, s1),
-							  up->kind == K_SYMLINK ? "symlink" : "file",
-							  shown(up->path, s2));
+					return ff_err_set(
+					    w->err, FF_EVALIDATE,
+					    "entry \"%s\" is inside %s \"%s\"", shown(x->path, s1),
+					    up->kind == K_SYMLINK ? "symlink" : "file",
+					    shown(up->path, s2));
 			}
 			h = fnv_step(h, (unsigned char)x->path[j]);
 		}
@@ -373,7 +375,7 @@ static int out_entry(struct walk *w, const char *path, enum kind kind, int perm,
 {
 	struct archive_entry *e = archive_entry_clear(w->oe);
 	archive_entry_set_pathname(e, path);
-	archive_entry_set_filetype(e, kind == K_DIR ? AE_IFDIR
+	archive_entry_set_filetype(e, kind == K_DIR	  ? AE_IFDIR
 				      : kind == K_SYMLINK ? AE_IFLNK
 							  : AE_IFREG);
 	archive_entry_set_perm(e, (mode_t)perm);
@@ -463,8 +465,8 @@ static int link_check(struct walk *w, struct archive_entry *e, enum kind kind, s
 	if (kind == K_SYMLINK) {
 		const char *target = archive_entry_symlink(e);
 		if (!target || !*target)
-			return ff_err_set(w->err, FF_EVALIDATE, "symlink \"%s\" has an empty target",
-					  shown(w->name, s1));
+			return ff_err_set(w->err, FF_EVALIDATE,
+					  "symlink \"%s\" has an empty target", shown(w->name, s1));
 		if (strlen(target) > MAX_NAME || has_control(target))
 			return ff_err_set(w->err, FF_EVALIDATE,
 					  "symlink \"%s\" has an unacceptable target",
@@ -481,13 +483,15 @@ static int link_check(struct walk *w, struct archive_entry *e, enum kind kind, s
 		size_t llen = 0;
 		const char *why = norm_name(raw, w->link, &llen);
 		const struct node *x =
-			why ? NULL : table_find(&w->t, w->link, llen, fnv_more(FNV_BASIS, w->link, llen));
+		    why ? NULL
+			: table_find(&w->t, w->link, llen, fnv_more(FNV_BASIS, w->link, llen));
 		if (why || !x || (x->kind != K_FILE && x->kind != K_HARDLINK) ||
 		    (llen == len && memcmp(w->link, w->name, len) == 0))
-			return ff_err_set(w->err, FF_EVALIDATE,
-					  "hardlink \"%s\" points to \"%s\", which is not an earlier "
-					  "file in the archive",
-					  shown(w->name, s1), shown(raw, s2));
+			return ff_err_set(
+			    w->err, FF_EVALIDATE,
+			    "hardlink \"%s\" points to \"%s\", which is not an earlier "
+			    "file in the archive",
+			    shown(w->name, s1), shown(raw, s2));
 	}
 	return 0;
 }
@@ -501,8 +505,8 @@ static int walk_entry(struct walk *w, struct archive_entry *e)
 	int rc;
 
 	if (++w->info.entries > w->max_entries)
-		return ff_err_set(w->err, FF_ETOOBIG, "the archive has more than %" PRIu64 " entries",
-				  w->max_entries);
+		return ff_err_set(w->err, FF_ETOOBIG,
+				  "the archive has more than %" PRIu64 " entries", w->max_entries);
 	const char *why = norm_name(raw, w->name, &len);
 	if (why)
 		return ff_err_set(w->err, FF_EVALIDATE, "entry \"%s\" %s", shown(raw, s1), why);
@@ -519,8 +523,8 @@ static int walk_entry(struct walk *w, struct archive_entry *e)
 	if (len) { /* an empty name is the root directory ("./"), which the tree has anyway */
 		if ((rc = link_check(w, e, kind, len)) < 0)
 			return rc;
-		if ((rc = remember(w, len, kind, kind == K_SYMLINK ? archive_entry_symlink(e) : NULL)) <
-		    0)
+		if ((rc = remember(w, len, kind,
+				   kind == K_SYMLINK ? archive_entry_symlink(e) : NULL)) < 0)
 			return rc;
 		if (w->out && (rc = repack_entry(w, e, kind)) < 0)
 			return rc;
@@ -533,34 +537,34 @@ static int walk_entry(struct walk *w, struct archive_entry *e)
 	return 0;
 }
 
-/* Opens buf for reading as a tar, gzip-compressed (gzip true) or not. Only the tar formats:
- * libarchive's "raw" and "empty" formats would accept anything at all. */
-static struct archive *open_tar(const void *buf, size_t len, bool gzip, struct ff_err *err)
+/* Opens buf for reading as a tar, gzip-compressed (gzip true) or not, into *out. Only the
+ * tar formats: libarchive's "raw" and "empty" formats would accept anything at all. */
+static int open_tar(const void *buf, size_t len, bool gzip, struct archive **out,
+		    struct ff_err *err)
 {
 	char m[160];
-	if (!buf || !len) {
-		ff_err_set(err, FF_EVALIDATE, "not a tar archive: the input is empty");
-		return NULL;
-	}
+	int rc;
+	if (!buf || !len)
+		return ff_err_set(err, FF_EVALIDATE, "not a tar archive: the input is empty");
 	struct archive *a = archive_read_new();
-	if (!a) {
-		ff_err_set(err, FF_ENOMEM, "out of memory opening the archive");
-		return NULL;
-	}
+	if (!a)
+		return ff_err_set(err, FF_ENOMEM, "out of memory opening the archive");
+	/* ARCHIVE_WARN from the gzip filter would mean an external gzip program: refused */
 	if (archive_read_support_format_tar(a) != ARCHIVE_OK ||
 	    (gzip && archive_read_support_filter_gzip(a) != ARCHIVE_OK)) {
-		ff_err_set(err, FF_EINTERNAL, "libarchive cannot read tar: %s", la_msg(a, m));
+		rc = ff_err_set(err, FF_EINTERNAL, "libarchive cannot read tar: %s", la_msg(a, m));
 		goto out_free;
 	}
 	if (archive_read_open_memory(a, buf, len) != ARCHIVE_OK) {
-		ff_err_set(err, FF_EVALIDATE, "not a tar%s archive: %s", gzip ? " or tar.gz" : "",
-			   la_msg(a, m));
+		rc = ff_err_set(err, FF_EVALIDATE, "not a tar%s archive: %s",
+				gzip ? " or tar.gz" : "", la_msg(a, m));
 		goto out_free;
 	}
-	return a;
+	*out = a;
+	return 0;
 out_free:
 	archive_read_free(a);
-	return NULL;
+	return rc;
 }
 
 static int next_header(struct walk *w, struct archive_entry **e, bool first)
@@ -627,9 +631,8 @@ static int walk_archive(struct walk *w, const void *buf, size_t len, bool repack
 
 	if (repack && (rc = open_out(w, w->max_bytes + OUT_OVERHEAD)) < 0)
 		return rc;
-	w->in = open_tar(buf, len, true, w->err);
-	if (!w->in)
-		return w->err ? w->err->code : FF_EVALIDATE;
+	if ((rc = open_tar(buf, len, true, &w->in, w->err)) < 0)
+		return rc;
 	/* gzip inside gzip multiplies a bomb's ratio and is no format we take */
 	if (archive_filter_count(w->in) > 2)
 		return ff_err_set(w->err, FF_EVALIDATE,
@@ -662,8 +665,8 @@ static struct walk *walk_new(const struct ff_archive_limits *lim, struct ff_err 
 	}
 	w->err = err;
 	w->max_entries = lim && lim->max_entries ? lim->max_entries : DEFAULT_MAX_ENTRIES;
-	w->max_bytes = lim && lim->max_unpacked_bytes ? lim->max_unpacked_bytes
-						      : DEFAULT_MAX_UNPACKED;
+	w->max_bytes =
+	    lim && lim->max_unpacked_bytes ? lim->max_unpacked_bytes : DEFAULT_MAX_UNPACKED;
 	return w;
 }
 
@@ -713,20 +716,19 @@ int ff_archive_repack_for_container(const void *buf, size_t len, void **out, siz
 
 /* --- reading what the engine returns ------------------------------------------------------ */
 
-int ff_archive_each_file(const void *buf, size_t len, size_t max_file_bytes,
-			 ff_archive_file_cb cb, void *ctx, struct ff_err *err)
+int ff_archive_each_file(const void *buf, size_t len, size_t max_file_bytes, ff_archive_file_cb cb,
+			 void *ctx, struct ff_err *err)
 {
 	char s1[SHOWN + 4], m[160];
 	char *norm = NULL;
 	unsigned char *data = NULL;
 	struct archive_entry *e;
+	struct archive *a = NULL;
 	uint64_t entries = 0, delivered = 0;
-	int rc = 0, r;
-	/* the engine's tar is uncompressed, so it cannot hold more file data than its own
-	 * length; only sparse entries could claim more */
-	struct archive *a = open_tar(buf, len, false, err);
-	if (!a)
-		return err ? err->code : FF_EVALIDATE;
+	int rc, r;
+
+	if ((rc = open_tar(buf, len, false, &a, err)) < 0)
+		return rc;
 	norm = malloc(MAX_NAME + 1);
 	if (!norm) {
 		rc = ff_err_set(err, FF_ENOMEM, "out of memory reading the archive");
@@ -749,7 +751,8 @@ int ff_archive_each_file(const void *buf, size_t len, size_t max_file_bytes,
 			continue;
 		int64_t size = archive_entry_size(e);
 		if (size < 0 || !archive_entry_size_is_set(e)) {
-			rc = ff_err_set(err, FF_EVALIDATE, "entry \"%s\" has no size", shown(path, s1));
+			rc = ff_err_set(err, FF_EVALIDATE, "entry \"%s\" has no size",
+					shown(path, s1));
 			goto out;
 		}
 		if ((uint64_t)size > max_file_bytes) {
@@ -758,15 +761,17 @@ int ff_archive_each_file(const void *buf, size_t len, size_t max_file_bytes,
 				goto out_cb;
 			continue;
 		}
-		delivered += (uint64_t)size;
-		if (delivered > len) {
-			rc = ff_err_set(err, FF_ETOOBIG, "entry \"%s\" unpacks past the archive's size",
+		/* only a sparse file holds more than the archive's own bytes; anything else
+		 * claiming so is cut short, and is not worth allocating for */
+		if ((uint64_t)size > len && !archive_entry_sparse_count(e)) {
+			rc = ff_err_set(err, FF_EVALIDATE, "entry \"%s\" is damaged: truncated",
 					shown(path, s1));
 			goto out;
 		}
 		data = malloc((size_t)size + 1);
 		if (!data) {
-			rc = ff_err_set(err, FF_ENOMEM, "out of memory reading \"%s\"", shown(path, s1));
+			rc = ff_err_set(err, FF_ENOMEM, "out of memory reading \"%s\"",
+					shown(path, s1));
 			goto out;
 		}
 		size_t got = 0;
@@ -777,6 +782,15 @@ int ff_archive_each_file(const void *buf, size_t len, size_t max_file_bytes,
 		if (got < (size_t)size) {
 			rc = ff_err_set(err, FF_EVALIDATE, "entry \"%s\" is damaged: %s",
 					shown(path, s1), la_msg(a, m));
+			goto out;
+		}
+		/* the engine's tar is uncompressed, so it cannot hold more file data than its
+		 * own length; only sparse entries could claim more */
+		delivered += got;
+		if (delivered > len) {
+			rc = ff_err_set(err, FF_ETOOBIG,
+					"entry \"%s\" unpacks past the archive's size",
+					shown(path, s1));
 			goto out;
 		}
 		data[got] = '\0';

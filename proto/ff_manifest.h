@@ -15,10 +15,29 @@
 #ifndef FF_MANIFEST_H
 #define FF_MANIFEST_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <cjson/cJSON.h>
 
 #include "ff_err.h"
+
+/* Bounds shared by manifests and job messages: ff_job_decode() holds a job to the same limits
+ * as the manifest it came from. */
+#define FF_MANIFEST_MAX_BYTES	  (1024 * 1024) /* a workflow.json, and a job message */
+#define FF_MANIFEST_IMAGE_MAX	  255
+#define FF_MANIFEST_COMMAND_MAX	  64   /* command entries */
+#define FF_MANIFEST_STRING_MAX	  4096 /* bytes: a command entry, a description, a string value */
+#define FF_MANIFEST_PARAMS_MAX	  64   /* parameters of a workflow */
+#define FF_MANIFEST_MEMORY_MB_MIN 16
+#define FF_MANIFEST_MEMORY_MB_MAX 65536
+#define FF_MANIFEST_CPUS_MIN	  0.1
+#define FF_MANIFEST_CPUS_MAX	  64.0
+#define FF_MANIFEST_PIDS_MIN	  16
+#define FF_MANIFEST_PIDS_MAX	  65536
+#define FF_MANIFEST_TIMEOUT_S_MIN 1
+#define FF_MANIFEST_TIMEOUT_S_MAX 604800 /* a week */
+#define FF_MANIFEST_ATTEMPTS_MAX  20
+#define FF_MANIFEST_BACKOFF_S_MAX 3600
 
 struct ff_manifest {
 	char *name;	   /* [a-z0-9][a-z0-9._-]{0,63} */
@@ -55,6 +74,16 @@ int ff_manifest_validate_params(const struct ff_manifest *m, const cJSON *params
 
 /* The manifest as JSON for the API (caller deletes). */
 cJSON *ff_manifest_to_json(const struct ff_manifest *m);
+
+/* Predicates for the manifest's string fields, shared with ff_job_decode(). */
+bool ff_manifest_name_valid(const char *s);	  /* [a-z0-9][a-z0-9._-]{0,63} */
+bool ff_manifest_version_valid(const char *s);	  /* [A-Za-z0-9][A-Za-z0-9._+-]{0,63} */
+bool ff_manifest_image_valid(const char *s);	  /* [A-Za-z0-9][A-Za-z0-9._:/@-]{0,254} */
+bool ff_manifest_pool_valid(const char *s);	  /* [a-z0-9_-]{1,32} */
+bool ff_manifest_network_valid(const char *s);	  /* none, bridge or host */
+bool ff_manifest_param_name_valid(const char *s); /* [a-z][a-z0-9_]{0,63} */
+/* True if s[0..len) is well-formed UTF-8 (no overlong forms, surrogates or NUL). */
+bool ff_manifest_utf8_valid(const char *s, size_t len);
 
 /* The catalogue: every <dir>/<name>/workflow.json, for each dir of a colon-separated
  * list. Two manifests with one name, or any broken manifest, fail the load (err names the

@@ -165,7 +165,7 @@ static void bench(void **state)
 	char target[65];
 	itest_setup(&t, "bench");
 	itest_start_controller(&t, NULL);
-	const char *env1[] = {"FF_WORKER_CONCURRENCY=4", "FF_LOG_LEVEL=warn", NULL};
+	const char *env1[] = {"FF_WORKER_CONCURRENCY=4", NULL};
 	itest_start_worker(&t, env1);
 	const char *files[] = {"a.txt", "hello\n", NULL};
 	itest_upload(&t, files, target);

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -72,9 +73,19 @@ int itest_setup(struct itest *t, const char *name)
 	admin_sql(sql);
 	snprintf(t->db_url, sizeof(t->db_url),
 		 "postgresql://fuzzforge:fuzzforge@127.0.0.1:5432/ff_it_%s", name);
+	/* A broker vhost of its own, so no other consumer (a dev cluster, another test) can take
+	 * this test's jobs, and tests may run in parallel. */
+	snprintf(sql, sizeof(sql),
+		 "rabbitmqctl -q delete_vhost ff_it_%s >/dev/null 2>&1; "
+		 "rabbitmqctl -q add_vhost ff_it_%s >/dev/null && "
+		 "rabbitmqctl -q set_permissions -p ff_it_%s guest '.*' '.*' '.*' >/dev/null",
+		 name, name, name);
+	if (system(sql) != 0)
+		fail_msg("cannot make rabbitmq vhost ff_it_%s", name);
+	snprintf(t->amqp_url, sizeof(t->amqp_url), "amqp://guest:guest@127.0.0.1:5672/ff_it_%s",
+		 name);
 	t->port = free_port();
 	snprintf(t->base_url, sizeof(t->base_url), "http://127.0.0.1:%d", t->port);
-	snprintf(t->pool, sizeof(t->pool), "default");
 	t->curl = curl_easy_init();
 	mkdir(ITEST_LOG_DIR, 0755);
 	return 0;
@@ -95,14 +106,17 @@ void itest_teardown(struct itest *t)
 static pid_t spawn(struct itest *t, const char *binary, const char *role,
 		   const char *const *extra_env, char *logpath, size_t loglen)
 {
-	char port_env[64], db_env[300];
+	char port_env[64], db_env[300], amqp_env[300];
 	snprintf(logpath, loglen, "%s/%s-%s-%d.log", ITEST_LOG_DIR, t->name, role, t->nprocs);
 	snprintf(port_env, sizeof(port_env), "FF_LISTEN=127.0.0.1:%d", t->port);
 	snprintf(db_env, sizeof(db_env), "DATABASE_URL=%s", t->db_url);
+	snprintf(amqp_env, sizeof(amqp_env), "AMQP_URL=%s", t->amqp_url);
 	assert_true(t->nprocs < ITEST_MAX_PROCS);
 	pid_t pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
+		/* A test that dies must not leave a worker consuming the shared queue. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		int fd = open(logpath, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 		if (fd >= 0) {
 			dup2(fd, 1);
@@ -110,6 +124,7 @@ static pid_t spawn(struct itest *t, const char *binary, const char *role,
 		}
 		putenv(port_env);
 		putenv(db_env);
+		putenv(amqp_env);
 		putenv("FF_API_KEY=" ITEST_API_KEY);
 		putenv("FF_WORKFLOWS_DIR=" ITEST_WORKFLOWS_DIR);
 		putenv("FF_LOG_LEVEL=debug");

@@ -16,9 +16,9 @@
 struct itest {
 	char name[64];
 	char db_url[256];
+	char amqp_url[256];
 	char base_url[64];
 	int port;
-	char pool[64];
 	pid_t procs[ITEST_MAX_PROCS];
 	int nprocs;
 	PGconn *pg;
@@ -32,7 +32,8 @@ struct itest_resp {
 	cJSON *json; /* parsed body when it is JSON, else NULL */
 };
 
-/* Creates database ff_it_<name> afresh and picks a free port. Returns 0 or fails the test. */
+/* Creates database ff_it_<name> and broker vhost ff_it_<name> afresh and picks a free port.
+ * Returns 0 or fails the test. */
 int itest_setup(struct itest *t, const char *name);
 /* Stops every process started (SIGTERM, then SIGKILL past a deadline), drops the database. */
 void itest_teardown(struct itest *t);

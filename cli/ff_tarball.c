@@ -1,0 +1,333 @@
+/* ff_tarball — directory → tar.gz in memory, and tar files from disk; see ff_tarball.h. */
+#include "ff_tarball.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <archive.h>
+#include <archive_entry.h>
+
+#define COPY_CHUNK ((size_t)64 * 1024)
+
+/* The growable output buffer behind archive_write_open. */
+struct membuf {
+	char *data;
+	size_t len, cap, max;
+	bool toobig;
+};
+
+static la_ssize_t membuf_write(struct archive *a, void *ctx, const void *buf, size_t n)
+{
+	(void)a;
+	struct membuf *m = ctx;
+	if (n > m->max - m->len) {
+		m->toobig = true;
+		return -1;
+	}
+	if (m->len + n > m->cap) {
+		size_t ncap = m->cap ? m->cap : (size_t)64 * 1024;
+		while (ncap < m->len + n)
+			ncap *= 2;
+		if (ncap > m->max)
+			ncap = m->max;
+		char *p = realloc(m->data, ncap);
+		if (!p)
+			return -1;
+		m->data = p;
+		m->cap = ncap;
+	}
+	memcpy(m->data + m->len, buf, n);
+	m->len += n;
+	return (la_ssize_t)n;
+}
+
+bool ff_tarball_link_inside(const char *entry_path, const char *target)
+{
+	if (!entry_path || !target || !*target || target[0] == '/')
+		return false;
+
+	long depth = 0; /* components of the directory holding the link */
+	for (const char *p = entry_path; *p;) {
+		const char *slash = strchr(p, '/');
+		if (!slash)
+			break; /* the last component is the link itself */
+		if (slash > p && !(slash - p == 1 && p[0] == '.'))
+			depth++;
+		p = slash + 1;
+	}
+	for (const char *p = target; *p;) {
+		const char *slash = strchr(p, '/');
+		size_t n = slash ? (size_t)(slash - p) : strlen(p);
+		if (n == 2 && p[0] == '.' && p[1] == '.') {
+			if (--depth < 0)
+				return false;
+		} else if (n > 0 && !(n == 1 && p[0] == '.')) {
+			depth++;
+		}
+		p += n;
+		if (*p == '/')
+			p++;
+	}
+	return true;
+}
+
+const char *ff_tarball_content_type(const void *buf, size_t len)
+{
+	const unsigned char *b = buf;
+	if (len >= 2 && b[0] == 0x1f && b[1] == 0x8b)
+		return "application/gzip";
+	/* "ustar\0" (POSIX, pax) or "ustar " (GNU) at offset 257 of the first header */
+	if (len >= 512 && !memcmp(b + 257, "ustar", 5))
+		return "application/x-tar";
+	return NULL;
+}
+
+static bool is_git(const char *rel)
+{
+	const char *base = strrchr(rel, '/');
+	base = base ? base + 1 : rel;
+	return !strcmp(base, ".git");
+}
+
+/* Writes entry e (path already relative) and, for a regular file, its data from disk. */
+static int write_entry(struct archive *disk, struct archive *w, struct archive_entry *e,
+		       struct membuf *m, char *chunk, struct ff_err *err)
+{
+	const char *path = archive_entry_pathname(e);
+	if (archive_write_header(w, e) < ARCHIVE_WARN)
+		goto fail_write;
+	if (archive_entry_filetype(e) != AE_IFREG || archive_entry_size(e) == 0)
+		return 0;
+	for (;;) {
+		la_ssize_t n = archive_read_data(disk, chunk, COPY_CHUNK);
+		if (n < 0)
+			return ff_err_set(err, FF_EINVAL, "cannot read '%s': %s", path,
+					  archive_error_string(disk));
+		if (n == 0)
+			return 0;
+		if (archive_write_data(w, chunk, (size_t)n) < 0)
+			goto fail_write;
+	}
+fail_write:
+	if (m->toobig)
+		return ff_err_set(err, FF_ETOOBIG, "the archive grows past %zu bytes at '%s'",
+				  m->max, path);
+	return ff_err_set(err, FF_EINTERNAL, "cannot archive '%s': %s", path,
+			  archive_error_string(w));
+}
+
+/* Turns the on-disk entry into what the controller accepts; returns false to skip it. */
+static bool normalise_entry(struct archive_entry *e, const char *rel, struct ff_tarball_stats *st)
+{
+	mode_t type = archive_entry_filetype(e);
+	if (type == AE_IFLNK) {
+		const char *target = archive_entry_symlink(e);
+		if (!ff_tarball_link_inside(rel, target)) {
+			st->skipped++;
+			return false;
+		}
+		st->symlinks++;
+	} else if (type == AE_IFDIR) {
+		st->dirs++;
+	} else if (type == AE_IFREG) {
+		st->files++;
+		st->bytes += (uint64_t)archive_entry_size(e);
+	} else {
+		st->skipped++;
+		return false;
+	}
+	archive_entry_set_pathname(e, rel);
+	archive_entry_set_perm(e, archive_entry_perm(e) & 0777);
+	archive_entry_set_uid(e, 0);
+	archive_entry_set_gid(e, 0);
+	archive_entry_set_uname(e, NULL);
+	archive_entry_set_gname(e, NULL);
+	/* Only the content and mtime matter to an analysis; the rest would just enlarge pax
+	 * headers and leak details of the uploader's machine. */
+	archive_entry_unset_atime(e);
+	archive_entry_unset_ctime(e);
+	archive_entry_unset_birthtime(e);
+	archive_entry_set_nlink(e, 1);
+	archive_entry_set_ino64(e, 0);
+	archive_entry_set_dev(e, 0);
+	return true;
+}
+
+int ff_tarball_dir(const char *dir, size_t max_bytes, void **out, size_t *outlen,
+		   struct ff_tarball_stats *st, struct ff_err *err)
+{
+	struct ff_tarball_stats local = {0};
+	struct membuf m = {.max = max_bytes ? max_bytes : FF_TARBALL_MAX_BYTES};
+	struct archive *disk = NULL, *w = NULL;
+	struct archive_entry *e = NULL;
+	char *root = NULL, *chunk = NULL;
+	struct stat sb;
+	int rc = 0;
+
+	if (stat(dir, &sb) || !S_ISDIR(sb.st_mode))
+		return ff_err_set(err, FF_EINVAL, "'%s' is not a directory", dir);
+
+	root = strdup(dir);
+	chunk = malloc(COPY_CHUNK);
+	disk = archive_read_disk_new();
+	w = archive_write_new();
+	e = archive_entry_new();
+	if (!root || !chunk || !disk || !w || !e) {
+		rc = ff_err_set(err, FF_ENOMEM, "out of memory");
+		goto out;
+	}
+	/* libarchive names entries by appending to the path it was given: "dir/" would give
+	 * "dir//x", so strip trailing slashes (but keep "/" itself). */
+	size_t rootlen = strlen(root);
+	while (rootlen > 1 && root[rootlen - 1] == '/')
+		root[--rootlen] = '\0';
+
+	archive_read_disk_set_symlink_hybrid(disk); /* follow dir itself, never links inside */
+	archive_read_disk_set_behavior(disk, ARCHIVE_READDISK_NO_XATTR | ARCHIVE_READDISK_NO_ACL |
+						 ARCHIVE_READDISK_NO_FFLAGS |
+						 ARCHIVE_READDISK_NO_SPARSE);
+	if (archive_write_set_format_pax_restricted(w) != ARCHIVE_OK ||
+	    archive_write_add_filter_gzip(w) != ARCHIVE_OK ||
+	    archive_write_set_bytes_in_last_block(w, 1) != ARCHIVE_OK ||
+	    archive_write_open(w, &m, NULL, membuf_write, NULL) != ARCHIVE_OK) {
+		rc = ff_err_set(err, FF_EINTERNAL, "cannot start the archive: %s",
+				archive_error_string(w));
+		goto out;
+	}
+	if (archive_read_disk_open(disk, root) != ARCHIVE_OK) {
+		rc = ff_err_set(err, FF_EINVAL, "cannot open '%s': %s", dir,
+				archive_error_string(disk));
+		goto out;
+	}
+
+	for (;;) {
+		archive_entry_clear(e);
+		int r = archive_read_next_header2(disk, e);
+		if (r == ARCHIVE_EOF)
+			break;
+		if (r < ARCHIVE_WARN) {
+			rc = ff_err_set(err, FF_EINVAL, "cannot read '%s': %s",
+					archive_entry_pathname(e) ? archive_entry_pathname(e) : dir,
+					archive_error_string(disk));
+			goto out;
+		}
+		const char *path = archive_entry_pathname(e);
+		if (!path) {
+			rc = ff_err_set(err, FF_EINVAL, "an entry under '%s' has no name", dir);
+			goto out;
+		}
+		if (!strcmp(path, root)) {
+			archive_read_disk_descend(disk);
+			continue;
+		}
+		bool under = !strncmp(path, root, rootlen) &&
+			     (path[rootlen] == '/' || root[rootlen - 1] == '/');
+		const char *rel = under ? path + rootlen : "";
+		while (*rel == '/')
+			rel++;
+		while (rel[0] == '.' && rel[1] == '/')
+			rel += 2;
+		if (!*rel) {
+			rc = ff_err_set(err, FF_EINTERNAL, "entry '%s' is not under '%s'", path,
+					root);
+			goto out;
+		}
+		if (is_git(rel))
+			continue; /* not descended into */
+		/* rel points into e's pathname, which normalise_entry replaces */
+		char *relcopy = strdup(rel);
+		if (!relcopy) {
+			rc = ff_err_set(err, FF_ENOMEM, "out of memory");
+			goto out;
+		}
+		bool keep = normalise_entry(e, relcopy, &local);
+		free(relcopy);
+		if (!keep)
+			continue;
+		rc = write_entry(disk, w, e, &m, chunk, err);
+		if (rc)
+			goto out;
+		if (archive_entry_filetype(e) == AE_IFDIR)
+			archive_read_disk_descend(disk);
+	}
+	if (archive_write_close(w) != ARCHIVE_OK) {
+		rc = m.toobig
+			 ? ff_err_set(err, FF_ETOOBIG, "the archive grows past %zu bytes", m.max)
+			 : ff_err_set(err, FF_EINTERNAL, "cannot finish the archive: %s",
+				      archive_error_string(w));
+		goto out;
+	}
+	*out = m.data;
+	*outlen = m.len;
+	m.data = NULL;
+	if (st)
+		*st = local;
+out:
+	archive_entry_free(e);
+	if (disk)
+		archive_read_free(disk);
+	if (w)
+		archive_write_free(w);
+	free(m.data);
+	free(chunk);
+	free(root);
+	return rc;
+}
+
+int ff_tarball_load_file(const char *path, size_t max_bytes, void **out, size_t *outlen,
+			 const char **content_type, struct ff_err *err)
+{
+	size_t max = max_bytes ? max_bytes : FF_TARBALL_MAX_BYTES;
+	char *buf = NULL;
+	struct stat sb;
+	int rc = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return ff_err_set(err, FF_EINVAL, "cannot open '%s': %s", path, strerror(errno));
+	if (fstat(fd, &sb) || !S_ISREG(sb.st_mode)) {
+		rc = ff_err_set(err, FF_EINVAL, "'%s' is neither a directory nor a regular file",
+				path);
+		goto out;
+	}
+	if ((uint64_t)sb.st_size > max) {
+		rc = ff_err_set(err, FF_ETOOBIG, "'%s' is larger than %zu bytes", path, max);
+		goto out;
+	}
+	size_t size = (size_t)sb.st_size, got = 0;
+	buf = malloc(size ? size : 1);
+	if (!buf) {
+		rc = ff_err_set(err, FF_ENOMEM, "out of memory");
+		goto out;
+	}
+	while (got < size) {
+		ssize_t n = read(fd, buf + got, size - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			rc = ff_err_set(err, FF_EINVAL, "cannot read '%s': %s", path,
+					strerror(errno));
+			goto out;
+		}
+		if (n == 0)
+			break; /* shrank under us: send what is there, the server checks it */
+		got += (size_t)n;
+	}
+	const char *ct = ff_tarball_content_type(buf, got);
+	if (!ct) {
+		rc = ff_err_set(err, FF_EINVAL, "'%s' is neither a tar nor a tar.gz file", path);
+		goto out;
+	}
+	*out = buf;
+	*outlen = got;
+	*content_type = ct;
+	buf = NULL;
+out:
+	free(buf);
+	close(fd);
+	return rc;
+}

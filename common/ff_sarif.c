@@ -1,0 +1,651 @@
+/* ff_sarif — normalising a SARIF 2.1.0 log into findings; see ff_sarif.h.
+ *
+ * The log comes from a workflow container, so it is untrusted: structure that SARIF requires
+ * (a version, a runs array, result objects) is checked, while a malformed optional field just
+ * counts as absent. Every string kept is valid UTF-8 (the findings go to PostgreSQL as JSON)
+ * and bounded, since one rule description repeated over 100000 results would otherwise
+ * multiply the log's size.
+ */
+#include "ff_sarif.h"
+
+#include <cjson/cJSON.h>
+#include <openssl/evp.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define DEFAULT_MAX_FINDINGS 100000
+#define MAX_RULE_ID	     1024
+#define MAX_MESSAGE	     16384
+#define MAX_PATH	     4096
+#define MAX_FINGERPRINT	     1024
+
+static const char *const level_names[4] = {"error", "warning", "note", "none"};
+
+int ff_sarif_level_index(const char *level)
+{
+	for (int i = 0; level && i < 4; i++)
+		if (strcmp(level, level_names[i]) == 0)
+			return i;
+	return -1;
+}
+
+/* --- bounded UTF-8 strings ------------------------------------------------------------------- */
+
+struct sbuf {
+	char *p;
+	size_t len, cap, max;
+	bool full;
+	bool oom;
+};
+
+static void sb_raw(struct sbuf *b, const char *s, size_t n)
+{
+	if (b->full || b->oom)
+		return;
+	if (n > b->max - b->len) {
+		b->full = true;
+		return;
+	}
+	if (b->len + n + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap : 64;
+		while (cap < b->len + n + 1)
+			cap *= 2;
+		char *p = realloc(b->p, cap);
+		if (!p) {
+			b->oom = true;
+			return;
+		}
+		b->p = p;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+}
+
+/* Length of the valid UTF-8 sequence at s (at most n bytes), 0 if invalid. */
+static size_t utf8_len(const unsigned char *s, size_t n)
+{
+	size_t len;
+	unsigned int min, cp;
+	if (s[0] < 0x80)
+		return 1;
+	if ((s[0] & 0xe0) == 0xc0)
+		len = 2, min = 0x80, cp = s[0] & 0x1f;
+	else if ((s[0] & 0xf0) == 0xe0)
+		len = 3, min = 0x800, cp = s[0] & 0x0f;
+	else if ((s[0] & 0xf8) == 0xf0)
+		len = 4, min = 0x10000, cp = s[0] & 0x07;
+	else
+		return 0;
+	if (len > n)
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[i] & 0x3f);
+	}
+	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return len;
+}
+
+/* Appends s[0..n) as valid UTF-8 (U+FFFD for each bad byte), stopping before a character
+ * that would not fit. */
+static void sb_text(struct sbuf *b, const char *s, size_t n)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	for (size_t i = 0; i < n && !b->full;) {
+		size_t l = utf8_len(u + i, n - i);
+		if (l)
+			sb_raw(b, s + i, l);
+		else
+			sb_raw(b, "\xef\xbf\xbd", 3);
+		i += l ? l : 1;
+	}
+}
+
+/* The string so far (never NULL on success; "" when empty), or NULL when out of memory. */
+static char *sb_take(struct sbuf *b)
+{
+	if (b->oom) {
+		free(b->p);
+		return NULL;
+	}
+	if (!b->p)
+		return strdup("");
+	return b->p;
+}
+
+static char *clean_copy(const char *s, size_t max)
+{
+	struct sbuf b = {.max = max};
+	sb_text(&b, s, strlen(s));
+	return sb_take(&b);
+}
+
+/* --- reading the log ------------------------------------------------------------------------- */
+
+static const char *str_at(const cJSON *o, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+	return cJSON_IsString(v) && v->valuestring ? v->valuestring : NULL;
+}
+
+static const cJSON *obj_at(const cJSON *o, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+	return cJSON_IsObject(v) ? v : NULL;
+}
+
+static const cJSON *arr_at(const cJSON *o, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+	return cJSON_IsArray(v) ? v : NULL;
+}
+
+/* A non-negative integer below limit, or -1. */
+static long index_at(const cJSON *o, const char *key, long limit)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+	if (!cJSON_IsNumber(v) || !(v->valuedouble >= 0 && v->valuedouble < (double)limit))
+		return -1;
+	long i = (long)v->valuedouble;
+	return (double)i == v->valuedouble ? i : -1;
+}
+
+/* A line number (1 or more), or 0. */
+static long line_at(const cJSON *o, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+	if (!cJSON_IsNumber(v) || !(v->valuedouble >= 1 && v->valuedouble < 1e15))
+		return 0;
+	return (long)v->valuedouble;
+}
+
+static int level_of(const char *s)
+{
+	for (int i = 0; s && i < 4; i++)
+		if (strcasecmp(s, level_names[i]) == 0)
+			return i;
+	return -1;
+}
+
+struct rule_ref {
+	const char *id;
+	const cJSON *rule;
+};
+
+/* A tool component's rules, indexable (cJSON arrays are linked lists), built when first used. */
+struct comp {
+	const cJSON *rules;
+	const cJSON **vec;
+	int n;
+	bool built;
+};
+
+struct run {
+	const cJSON *json;
+	struct comp driver; /* tool.driver */
+	struct comp *exts;  /* tool.extensions */
+	int nexts;
+	const cJSON **art_vec; /* artifacts */
+	int narts;
+	struct rule_ref *by_id; /* the driver's rules, sorted, built on first lookup by id */
+	size_t nby_id;
+	bool indexed;
+	bool oom;
+};
+
+static const cJSON **vec_of(const cJSON *arr, int *n, bool *oom)
+{
+	const cJSON *x;
+	int i = 0;
+	*n = arr ? cJSON_GetArraySize(arr) : 0;
+	const cJSON **v = *n ? calloc((size_t)*n, sizeof(*v)) : NULL;
+	if (!v) {
+		if (*n)
+			*oom = true;
+		*n = 0;
+		return NULL;
+	}
+	cJSON_ArrayForEach(x, arr)
+	{
+		v[i++] = x;
+	}
+	return v;
+}
+
+static void comp_build(struct comp *c, bool *oom)
+{
+	if (!c->built) {
+		c->built = true;
+		c->vec = vec_of(c->rules, &c->n, oom);
+	}
+}
+
+static void run_release(struct run *r)
+{
+	free(r->driver.vec);
+	for (int i = 0; i < r->nexts; i++)
+		free(r->exts[i].vec);
+	free(r->exts);
+	free(r->art_vec);
+	free(r->by_id);
+	memset(r, 0, sizeof(*r));
+}
+
+/* 0, or FF_ENOMEM. */
+static int run_init(struct run *r, const cJSON *run)
+{
+	const cJSON *tool = obj_at(run, "tool");
+	const cJSON *ext = arr_at(tool, "extensions");
+	bool oom = false;
+
+	run_release(r);
+	r->json = run;
+	r->driver.rules = arr_at(obj_at(tool, "driver"), "rules");
+	comp_build(&r->driver, &oom);
+	r->art_vec = vec_of(arr_at(run, "artifacts"), &r->narts, &oom);
+	r->nexts = ext ? cJSON_GetArraySize(ext) : 0;
+	if (r->nexts) {
+		const cJSON *x;
+		int i = 0;
+		r->exts = calloc((size_t)r->nexts, sizeof(*r->exts));
+		if (!r->exts) {
+			r->nexts = 0;
+			return FF_ENOMEM;
+		}
+		cJSON_ArrayForEach(x, ext)
+		{
+			r->exts[i++].rules = arr_at(x, "rules");
+		}
+	}
+	return oom ? FF_ENOMEM : 0;
+}
+
+static int ref_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct rule_ref *)a)->id, ((const struct rule_ref *)b)->id);
+}
+
+static const cJSON *rule_by_id(struct run *r, const char *id)
+{
+	if (!r->indexed) {
+		r->indexed = true;
+		r->by_id = r->driver.n ? calloc((size_t)r->driver.n, sizeof(*r->by_id)) : NULL;
+		if (r->driver.n && !r->by_id)
+			r->oom = true;
+		for (int i = 0; r->by_id && i < r->driver.n; i++) {
+			const char *rid = str_at(r->driver.vec[i], "id");
+			if (rid)
+				r->by_id[r->nby_id++] = (struct rule_ref){rid, r->driver.vec[i]};
+		}
+		if (r->nby_id)
+			qsort(r->by_id, r->nby_id, sizeof(*r->by_id), ref_cmp);
+	}
+	if (!r->nby_id)
+		return NULL;
+	struct rule_ref key = {id, NULL};
+	const struct rule_ref *hit = bsearch(&key, r->by_id, r->nby_id, sizeof(key), ref_cmp);
+	return hit ? hit->rule : NULL;
+}
+
+/* The rule a result refers to: by ruleIndex (or rule.index) in the driver's rules, or in an
+ * extension's when rule.toolComponent.index says so, else by id in the driver's rules. */
+static const cJSON *rule_of(struct run *r, const cJSON *res, const char *rule_id)
+{
+	const cJSON *ref = obj_at(res, "rule");
+	const cJSON *tc = ref ? obj_at(ref, "toolComponent") : NULL;
+	struct comp *c = &r->driver;
+	if (tc) {
+		long ci = index_at(tc, "index", r->nexts);
+		if (ci >= 0) {
+			c = &r->exts[ci];
+			comp_build(c, &r->oom);
+		}
+	}
+	long i = index_at(res, "ruleIndex", c->n);
+	if (i < 0 && ref)
+		i = index_at(ref, "index", c->n);
+	if (i >= 0)
+		return c->vec[i];
+	return rule_id && c == &r->driver ? rule_by_id(r, rule_id) : NULL;
+}
+
+static int hex_val(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+static void percent_decode(struct sbuf *b, const char *s)
+{
+	while (*s) {
+		int hi = s[0] == '%' ? hex_val(s[1]) : -1;
+		int lo = hi >= 0 ? hex_val(s[2]) : -1;
+		/* "%00" stays as written: a NUL would cut the path short */
+		if (lo >= 0 && (hi || lo)) {
+			char c = (char)(hi << 4 | lo);
+			sb_raw(b, &c, 1);
+			s += 3;
+		} else {
+			sb_raw(b, s, 1);
+			s++;
+		}
+	}
+}
+
+/* The path of a uri as the platform shows it: decoded, relative to the target. NULL for
+ * none, and on running out of memory (*oom). */
+static char *path_of(const char *uri, bool *oom)
+{
+	struct sbuf dec = {.max = 4 * MAX_PATH};
+	const char *p = uri;
+	char *out = NULL;
+
+	if (strncasecmp(p, "file:", 5) == 0) {
+		p += 5;
+		if (p[0] == '/' &&
+		    p[1] == '/') { /* an authority ("", "localhost") up to the path */
+			p += 2;
+			p += strcspn(p, "/");
+		}
+	}
+	percent_decode(&dec, p);
+	if (dec.oom) {
+		*oom = true;
+		goto out;
+	}
+	p = dec.p ? dec.p : "";
+	if (strncmp(p, "/target/", 8) == 0)
+		p += 8;
+	else if (strcmp(p, "/target") == 0)
+		p += 7;
+	while (*p == '/')
+		p++;
+	if (*p && !(out = clean_copy(p, MAX_PATH)))
+		*oom = true;
+out:
+	free(dec.p);
+	return out;
+}
+
+/* message.text, with {n} placeholders filled from message.arguments when there are any. */
+static char *message_of(const cJSON *res, const cJSON *rule)
+{
+	const cJSON *msg = obj_at(res, "message");
+	const char *text = str_at(msg, "text");
+	const cJSON *args = arr_at(msg, "arguments");
+	struct sbuf b = {.max = MAX_MESSAGE};
+	const cJSON **av;
+	int nargs;
+
+	if (!text)
+		text = str_at(obj_at(rule, "shortDescription"), "text");
+	if (!text)
+		return strdup("");
+	if (!args)
+		return clean_copy(text, MAX_MESSAGE);
+	av = vec_of(args, &nargs, &b.oom);
+	for (const char *p = text; *p && !b.full && !b.oom;) {
+		if ((p[0] == '{' && p[1] == '{') || (p[0] == '}' && p[1] == '}')) {
+			sb_raw(&b, p, 1);
+			p += 2;
+			continue;
+		}
+		if (p[0] == '{' && p[1] >= '0' && p[1] <= '9') {
+			size_t n = 0, d = 1;
+			while (d < 6 && p[d] >= '0' && p[d] <= '9')
+				n = n * 10 + (size_t)(p[d++] - '0');
+			const cJSON *a = p[d] == '}' && n < (size_t)nargs ? av[n] : NULL;
+			if (cJSON_IsString(a) && a->valuestring) {
+				sb_text(&b, a->valuestring, strlen(a->valuestring));
+				p += d + 1;
+				continue;
+			}
+		}
+		size_t run = 1 + strcspn(p + 1, "{}");
+		sb_text(&b, p, run);
+		p += run;
+	}
+	free(av);
+	return sb_take(&b);
+}
+
+/* The first string value of partialFingerprints, else of fingerprints. */
+static const char *tool_fingerprint(const cJSON *res)
+{
+	static const char *const keys[] = {"partialFingerprints", "fingerprints"};
+	for (int k = 0; k < 2; k++) {
+		const cJSON *x;
+		cJSON_ArrayForEach(x, obj_at(res, keys[k]))
+		{
+			if (cJSON_IsString(x) && x->valuestring && *x->valuestring)
+				return x->valuestring;
+		}
+	}
+	return NULL;
+}
+
+static char *computed_fingerprint(const struct ff_finding *f)
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	char line[24];
+	char *out = NULL;
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	const char *path = f->path ? f->path : "";
+
+	snprintf(line, sizeof(line), "%ld", f->start_line);
+	if (!ctx || !EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) ||
+	    !EVP_DigestUpdate(ctx, f->rule_id, strlen(f->rule_id) + 1) ||
+	    !EVP_DigestUpdate(ctx, path, strlen(path) + 1) ||
+	    !EVP_DigestUpdate(ctx, line, strlen(line) + 1) ||
+	    !EVP_DigestUpdate(ctx, f->message, strlen(f->message)) ||
+	    !EVP_DigestFinal_ex(ctx, md, &mdlen))
+		goto out;
+	out = malloc(2 * mdlen + 1);
+	if (!out)
+		goto out;
+	for (unsigned int i = 0; i < mdlen; i++) {
+		out[2 * i] = hex[md[i] >> 4];
+		out[2 * i + 1] = hex[md[i] & 15];
+	}
+	out[2 * mdlen] = '\0';
+out:
+	EVP_MD_CTX_free(ctx);
+	return out;
+}
+
+static void finding_release(struct ff_finding *f)
+{
+	free(f->rule_id);
+	free(f->level);
+	free(f->message);
+	free(f->path);
+	free(f->fingerprint);
+	memset(f, 0, sizeof(*f));
+}
+
+static int level_for(const cJSON *res, const cJSON *rule)
+{
+	int lv = level_of(str_at(res, "level"));
+	if (lv >= 0)
+		return lv;
+	/* SARIF 3.27.10: a result that is not a failure ("pass", "informational", …) has
+	 * level "none" unless it says otherwise */
+	const char *kind = str_at(res, "kind");
+	if (kind && strcmp(kind, "fail") != 0)
+		return 3;
+	lv = level_of(str_at(obj_at(rule, "defaultConfiguration"), "level"));
+	return lv >= 0 ? lv : 1;
+}
+
+/* Fills f from one result; 0 or FF_ENOMEM. */
+static int finding_from(struct run *r, const cJSON *res, const char *rule_id, const cJSON *rule,
+			int lv, struct ff_finding *f)
+{
+	bool oom = false;
+	f->rule_id = clean_copy(rule_id && *rule_id ? rule_id : "unknown", MAX_RULE_ID);
+	f->level = strdup(level_names[lv]);
+	f->message = message_of(res, rule);
+
+	const cJSON *loc = cJSON_GetArrayItem(arr_at(res, "locations"), 0);
+	const cJSON *phys = obj_at(loc, "physicalLocation");
+	const cJSON *al = obj_at(phys, "artifactLocation");
+	const char *uri = str_at(al, "uri");
+	if (!uri && al) {
+		long ai = index_at(al, "index", r->narts);
+		if (ai >= 0)
+			uri = str_at(obj_at(r->art_vec[ai], "location"), "uri");
+	}
+	f->path = uri ? path_of(uri, &oom) : NULL;
+	const cJSON *region = obj_at(phys, "region");
+	f->start_line = line_at(region, "startLine");
+	f->end_line = line_at(region, "endLine");
+	if (f->end_line < f->start_line)
+		f->end_line = f->start_line;
+	if (!f->rule_id || !f->level || !f->message || oom)
+		return FF_ENOMEM;
+
+	const char *fp = tool_fingerprint(res);
+	f->fingerprint = fp ? clean_copy(fp, MAX_FINGERPRINT) : computed_fingerprint(f);
+	return f->fingerprint ? 0 : FF_ENOMEM;
+}
+
+/* Counts one result, and keeps it while under max. */
+static int add_finding(struct ff_findings *out, size_t *cap, size_t max, struct run *r,
+		       const cJSON *res, struct ff_err *err)
+{
+	const char *rule_id = str_at(res, "ruleId");
+	if (!rule_id)
+		rule_id = str_at(obj_at(res, "rule"), "id");
+	const cJSON *rule = rule_of(r, res, rule_id);
+	if (!rule_id)
+		rule_id = str_at(rule, "id");
+	int lv = level_for(res, rule);
+
+	if (r->oom)
+		return ff_err_set(err, FF_ENOMEM, "out of memory reading the sarif log");
+	out->count_by_level[lv]++;
+	if (out->n >= max)
+		return 0;
+	if (out->n == *cap) {
+		size_t ncap = *cap ? *cap * 2 : 16;
+		if (ncap > max)
+			ncap = max;
+		struct ff_finding *items = realloc(out->items, ncap * sizeof(*items));
+		if (!items)
+			return ff_err_set(err, FF_ENOMEM, "out of memory reading the sarif log");
+		out->items = items;
+		*cap = ncap;
+	}
+	struct ff_finding *f = &out->items[out->n];
+	memset(f, 0, sizeof(*f));
+	if (finding_from(r, res, rule_id, rule, lv, f) < 0) {
+		finding_release(f);
+		return ff_err_set(err, FF_ENOMEM, "out of memory reading the sarif log");
+	}
+	out->n++;
+	return 0;
+}
+
+int ff_sarif_normalise(const char *buf, size_t len, size_t max_findings, struct ff_findings *out,
+		       struct ff_err *err)
+{
+	struct ff_findings res = {0};
+	struct run r = {0};
+	size_t cap = 0;
+	int rc = 0, ri = 0;
+	const char *end = NULL;
+	cJSON *root = buf ? cJSON_ParseWithLengthOpts(buf, len, &end, 0) : NULL;
+
+	if (!max_findings)
+		max_findings = DEFAULT_MAX_FINDINGS;
+	/* cJSON stops after the first value; anything but whitespace after it is not JSON */
+	while (root && end < buf + len && strchr(" \t\r\n", *end) && *end)
+		end++;
+	if (!root || end != buf + len) {
+		rc = ff_err_set(err, FF_EVALIDATE, "the sarif log is not valid json");
+		goto out;
+	}
+	if (!cJSON_IsObject(root)) {
+		rc = ff_err_set(err, FF_EVALIDATE, "the sarif log is not a json object");
+		goto out;
+	}
+	const cJSON *version = cJSON_GetObjectItemCaseSensitive(root, "version");
+	if (!cJSON_IsString(version) || strcmp(version->valuestring, "2.1.0") != 0) {
+		rc = ff_err_field(err, FF_EVALIDATE, "version",
+				  "the sarif log is not version 2.1.0");
+		goto out;
+	}
+	const cJSON *runs = arr_at(root, "runs");
+	if (!runs) {
+		rc = ff_err_field(err, FF_EVALIDATE, "runs", "the sarif log has no runs array");
+		goto out;
+	}
+	const cJSON *run;
+	cJSON_ArrayForEach(run, runs)
+	{
+		if (!cJSON_IsObject(run)) {
+			rc = ff_err_field(err, FF_EVALIDATE, "runs", "runs[%d] is not an object",
+					  ri);
+			goto out;
+		}
+		if (run_init(&r, run) < 0) {
+			rc = ff_err_set(err, FF_ENOMEM, "out of memory reading the sarif log");
+			goto out;
+		}
+		const cJSON *results = cJSON_GetObjectItemCaseSensitive(run, "results");
+		if (!results || cJSON_IsNull(results)) {
+			ri++;
+			continue;
+		}
+		if (!cJSON_IsArray(results)) {
+			rc = ff_err_field(err, FF_EVALIDATE, "runs",
+					  "runs[%d].results is not an array", ri);
+			goto out;
+		}
+		int xi = 0;
+		const cJSON *x;
+		cJSON_ArrayForEach(x, results)
+		{
+			if (!cJSON_IsObject(x)) {
+				rc = ff_err_field(err, FF_EVALIDATE, "runs",
+						  "runs[%d].results[%d] is not an object", ri, xi);
+				goto out;
+			}
+			if ((rc = add_finding(&res, &cap, max_findings, &r, x, err)) < 0)
+				goto out;
+			xi++;
+		}
+		ri++;
+	}
+	*out = res;
+	memset(&res, 0, sizeof(res));
+out:
+	run_release(&r);
+	ff_findings_release(&res);
+	cJSON_Delete(root);
+	return rc;
+}
+
+void ff_findings_release(struct ff_findings *f)
+{
+	if (!f)
+		return;
+	for (size_t i = 0; i < f->n; i++)
+		finding_release(&f->items[i]);
+	free(f->items);
+	memset(f, 0, sizeof(*f));
+}

@@ -1,0 +1,737 @@
+/* test_cli — the ff client's pure parts: option and k=v parsing, parameter typing, the
+ * directory tarball (read back with libarchive and passed through ff_archive_check), tar file
+ * loading, tables and terminal-safe text, URL escaping and error answers.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include <archive.h>
+#include <archive_entry.h>
+
+#include "ff_archive.h"
+#include "ff_args.h"
+#include "ff_client.h"
+#include "ff_format.h"
+#include "ff_tarball.h"
+
+/* ---- k=v and parameter values ---- */
+
+static void kv_split(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *arg;
+		int rc;
+		const char *key, *value;
+	} cases[] = {
+	    {"a=b", 0, "a", "b"},
+	    {"max_depth=3", 0, "max_depth", "3"},
+	    {"k=", 0, "k", ""},
+	    {"k=a=b", 0, "k", "a=b"}, /* split at the first '=' only */
+	    {"x.y-z=1", 0, "x.y-z", "1"},
+	    {"=v", FF_EINVAL, NULL, NULL},
+	    {"novalue", FF_EINVAL, NULL, NULL},
+	    {"sp ace=1", FF_EINVAL, NULL, NULL},
+	    {"k$=1", FF_EINVAL, NULL, NULL},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *key = NULL;
+		const char *value = NULL;
+		struct ff_err err = {0};
+		int rc = ff_kv_split(cases[i].arg, &key, &value, &err);
+		assert_int_equal(rc, cases[i].rc);
+		if (rc) {
+			assert_null(key);
+			assert_true(err.msg[0] != '\0');
+			continue;
+		}
+		assert_string_equal(key, cases[i].key);
+		assert_string_equal(value, cases[i].value);
+		free(key);
+	}
+	/* a key past 128 bytes is refused */
+	char long_arg[200];
+	memset(long_arg, 'k', 129);
+	memcpy(long_arg + 129, "=1", 3);
+	char *key = NULL;
+	const char *value;
+	assert_int_equal(ff_kv_split(long_arg, &key, &value, NULL), FF_EINVAL);
+	long_arg[128] = '=';
+	long_arg[129] = '1';
+	long_arg[130] = '\0';
+	assert_int_equal(ff_kv_split(long_arg, &key, &value, NULL), 0);
+	assert_int_equal(strlen(key), 128);
+	free(key);
+}
+
+static void param_values(void **state)
+{
+	(void)state;
+	enum { NUM, STR, TRUE, FALSE };
+	static const struct {
+		const char *in;
+		int type;
+		double num;
+	} cases[] = {
+	    {"3", NUM, 3},	    {"-2.5", NUM, -2.5}, {"0", NUM, 0},
+	    {"1e3", NUM, 1000},	    {"1E-2", NUM, 0.01}, {"-0", NUM, 0},
+	    {"true", TRUE, 0},	    {"false", FALSE, 0}, {"True", STR, 0},
+	    {"null", STR, 0},	    {"007", STR, 0},	 {"0x10", STR, 0},
+	    {"inf", STR, 0},	    {"nan", STR, 0},	 {" 1", STR, 0},
+	    {"1 ", STR, 0},	    {"1.", STR, 0},	 {".5", STR, 0},
+	    {"+1", STR, 0},	    {"1e", STR, 0},	 {"", STR, 0},
+	    {"-", STR, 0},	    {"1e999", STR, 0},	 {"hello world", STR, 0},
+	    {"\"quoted\"", STR, 0}, {"[1,2]", STR, 0},	 {"{\"a\":1}", STR, 0},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		cJSON *v = ff_param_value(cases[i].in);
+		assert_non_null(v);
+		switch (cases[i].type) {
+		case NUM:
+			assert_true(cJSON_IsNumber(v));
+			assert_true(v->valuedouble == cases[i].num);
+			break;
+		case TRUE: assert_true(cJSON_IsTrue(v)); break;
+		case FALSE: assert_true(cJSON_IsFalse(v)); break;
+		default:
+			if (!cJSON_IsString(v))
+				fail_msg("'%s' should stay a string", cases[i].in);
+			assert_string_equal(v->valuestring, cases[i].in);
+		}
+		cJSON_Delete(v);
+	}
+}
+
+/* ---- argument parsing ---- */
+
+#define SUBMIT_OPTS (FF_OPT_PARAM | FF_OPT_PRIORITY | FF_OPT_LABEL | FF_OPT_JSON)
+#define SCAN_OPTS   (SUBMIT_OPTS | FF_OPT_TIMEOUT | FF_OPT_FAIL_ON)
+
+static int parse(unsigned opts, int min, int max, struct ff_args *a, struct ff_err *err, ...)
+{
+	char *argv[32];
+	int argc = 0;
+	va_list ap;
+	va_start(ap, err);
+	for (char *w; (w = va_arg(ap, char *)) && argc < 32;)
+		argv[argc++] = w;
+	va_end(ap);
+	return ff_args_parse(argc, argv, opts, min, max, a, err);
+}
+
+static void args_submit(void **state)
+{
+	(void)state;
+	struct ff_args a;
+	struct ff_err err = {0};
+
+	/* options before, between and after positional words; repeated key: last one wins */
+	assert_int_equal(parse(SUBMIT_OPTS, 2, 2, &a, &err, "-p", "depth=3", "wf", "--label",
+			       "ci=yes", "abc", "--priority", "7", "-pname=x", "--param=depth=4",
+			       "--json", NULL),
+			 0);
+	assert_int_equal(a.npos, 2);
+	assert_string_equal(a.pos[0], "wf");
+	assert_string_equal(a.pos[1], "abc");
+	assert_int_equal(a.priority, 7);
+	assert_true(a.json);
+	assert_int_equal(cJSON_GetArraySize(a.params), 2);
+	cJSON *d = cJSON_GetObjectItemCaseSensitive(a.params, "depth");
+	assert_true(cJSON_IsNumber(d));
+	assert_int_equal(d->valueint, 4);
+	assert_string_equal(cJSON_GetObjectItemCaseSensitive(a.params, "name")->valuestring, "x");
+	assert_string_equal(cJSON_GetObjectItemCaseSensitive(a.labels, "ci")->valuestring, "yes");
+	ff_args_release(&a);
+
+	/* labels stay strings even when they look like numbers */
+	assert_int_equal(parse(SUBMIT_OPTS, 2, 2, &a, &err, "wf", "abc", "--label", "n=5", NULL),
+			 0);
+	assert_true(cJSON_IsString(cJSON_GetObjectItemCaseSensitive(a.labels, "n")));
+	assert_null(a.params);
+	assert_int_equal(a.priority, -1);
+	assert_false(a.json);
+	ff_args_release(&a);
+
+	/* "--" ends options: a word starting with '-' becomes positional */
+	assert_int_equal(parse(SUBMIT_OPTS, 2, 2, &a, &err, "wf", "--", "-odd", NULL), 0);
+	assert_string_equal(a.pos[1], "-odd");
+	ff_args_release(&a);
+
+	static const struct {
+		const char *w[4];
+		const char *msg_part;
+	} bad[] = {
+	    {{"wf", NULL}, "missing"},
+	    {{"wf", "abc", "extra", NULL}, "unexpected argument 'extra'"},
+	    {{"wf", "abc", "--priority", "10"}, "--priority"},
+	    {{"wf", "abc", "--priority", "x"}, "--priority"},
+	    {{"wf", "abc", "--priority", NULL}, "needs a value"},
+	    {{"wf", "abc", "--timeout", "5"}, "unknown option '--timeout'"},
+	    {{"wf", "abc", "--bogus", NULL}, "unknown option"},
+	    {{"wf", "abc", "-p", "novalue"}, "--param"},
+	    {{"wf", "abc", "--json=yes", NULL}, "takes no value"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char *argv[4];
+		int argc = 0;
+		while (argc < 4 && bad[i].w[argc]) {
+			argv[argc] = (char *)bad[i].w[argc];
+			argc++;
+		}
+		memset(&err, 0, sizeof(err));
+		assert_int_equal(ff_args_parse(argc, argv, SUBMIT_OPTS, 2, 2, &a, &err), FF_EINVAL);
+		if (!strstr(err.msg, bad[i].msg_part))
+			fail_msg("case %zu: '%s' lacks '%s'", i, err.msg, bad[i].msg_part);
+		assert_null(a.params);
+	}
+}
+
+static void args_scan_and_others(void **state)
+{
+	(void)state;
+	struct ff_args a;
+	struct ff_err err = {0};
+
+	assert_int_equal(parse(SCAN_OPTS, 2, 2, &a, &err, "wf", ".", "--timeout", "1.5",
+			       "--fail-on=warning", NULL),
+			 0);
+	assert_true(a.timeout_s == 1.5);
+	assert_int_equal(a.fail_on, FF_LEVEL_WARNING);
+	ff_args_release(&a);
+
+	assert_int_equal(parse(SCAN_OPTS, 2, 2, &a, &err, "wf", ".", NULL), 0);
+	assert_int_equal(a.fail_on, FF_LEVEL_INVALID);
+	assert_true(a.timeout_s == 0);
+	ff_args_release(&a);
+
+	assert_int_equal(parse(SCAN_OPTS, 2, 2, &a, &err, "wf", ".", "--fail-on", "bad", NULL),
+			 FF_EINVAL);
+	assert_int_equal(parse(SCAN_OPTS, 2, 2, &a, &err, "wf", ".", "--timeout", "-1", NULL),
+			 FF_EINVAL);
+	assert_int_equal(parse(SCAN_OPTS, 2, 2, &a, &err, "wf", ".", "--timeout", "0", NULL),
+			 FF_EINVAL);
+
+	/* runs */
+	unsigned runs = FF_OPT_STATE | FF_OPT_WORKFLOW | FF_OPT_LIMIT | FF_OPT_CURSOR;
+	assert_int_equal(parse(runs, 0, 0, &a, &err, "--state", "failed", "--limit", "10",
+			       "--workflow", "w", NULL),
+			 0);
+	assert_string_equal(a.state, "failed");
+	assert_int_equal(a.limit, 10);
+	assert_string_equal(a.workflow, "w");
+	ff_args_release(&a);
+	assert_int_equal(parse(runs, 0, 0, &a, &err, "--state", "done", NULL), FF_EINVAL);
+	assert_int_equal(parse(runs, 0, 0, &a, &err, "--limit", "501", NULL), FF_EINVAL);
+	assert_int_equal(parse(runs, 0, 0, &a, &err, "--limit", "0", NULL), FF_EINVAL);
+
+	/* artifact -o, and --help even with missing arguments */
+	assert_int_equal(parse(FF_OPT_OUTPUT, 2, 2, &a, &err, "r", "n", "-o", "out.bin", NULL), 0);
+	assert_string_equal(a.output, "out.bin");
+	ff_args_release(&a);
+	assert_int_equal(parse(FF_OPT_OUTPUT, 2, 2, &a, &err, "--help", NULL), 0);
+	assert_true(a.help);
+	ff_args_release(&a);
+}
+
+static void levels_and_states(void **state)
+{
+	(void)state;
+	assert_int_equal(ff_level_parse("error"), FF_LEVEL_ERROR);
+	assert_int_equal(ff_level_parse("none"), FF_LEVEL_NONE);
+	assert_int_equal(ff_level_parse("Error"), FF_LEVEL_INVALID);
+	assert_int_equal(ff_level_parse(NULL), FF_LEVEL_INVALID);
+	assert_true(FF_LEVEL_ERROR > FF_LEVEL_WARNING && FF_LEVEL_WARNING > FF_LEVEL_NOTE &&
+		    FF_LEVEL_NOTE > FF_LEVEL_NONE);
+	static const char *const terminal[] = {"succeeded", "failed", "timed_out", "cancelled"};
+	static const char *const live[] = {"queued", "running", "retrying"};
+	for (size_t i = 0; i < 4; i++) {
+		assert_true(ff_state_terminal(terminal[i]));
+		assert_true(ff_state_valid(terminal[i]));
+	}
+	for (size_t i = 0; i < 3; i++) {
+		assert_false(ff_state_terminal(live[i]));
+		assert_true(ff_state_valid(live[i]));
+	}
+	assert_false(ff_state_valid("done"));
+	assert_false(ff_state_terminal(NULL));
+}
+
+/* ---- tarball ---- */
+
+static void write_file(const char *dir, const char *rel, const char *content)
+{
+	char p[512];
+	snprintf(p, sizeof(p), "%s/%s", dir, rel);
+	FILE *f = fopen(p, "w");
+	assert_non_null(f);
+	fputs(content, f);
+	assert_int_equal(fclose(f), 0);
+}
+
+static void make_tree(char *dir)
+{
+	char p[512];
+	assert_non_null(mkdtemp(dir));
+	write_file(dir, "a.txt", "alpha\n");
+	snprintf(p, sizeof(p), "%s/sub", dir);
+	assert_int_equal(mkdir(p, 0755), 0);
+	write_file(dir, "sub/b.txt", "bravo bravo\n");
+	write_file(dir, "sub/empty", "");
+	snprintf(p, sizeof(p), "%s/.git", dir);
+	assert_int_equal(mkdir(p, 0755), 0);
+	write_file(dir, ".git/config", "[remote] secret\n");
+	write_file(dir, "sub/.git", "gitdir: ../.git/modules/sub\n"); /* a submodule's .git file */
+	write_file(dir, ".gitignore", "*.o\n");			      /* kept: not .git */
+	snprintf(p, sizeof(p), "%s/sub/in", dir);
+	assert_int_equal(symlink("../a.txt", p), 0);
+	snprintf(p, sizeof(p), "%s/out", dir);
+	assert_int_equal(symlink("/etc/passwd", p), 0);
+	snprintf(p, sizeof(p), "%s/sub/up", dir);
+	assert_int_equal(symlink("../../x", p), 0);
+	snprintf(p, sizeof(p), "%s/fifo", dir);
+	assert_int_equal(mkfifo(p, 0644), 0);
+}
+
+static void remove_tree(const char *dir)
+{
+	char cmd[600];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+struct seen {
+	char names[16][64];
+	char contents[16][64];
+	int n;
+	int filter;
+};
+
+static void read_back(const void *buf, size_t len, struct seen *s)
+{
+	struct archive *r = archive_read_new();
+	struct archive_entry *e;
+	assert_non_null(r);
+	archive_read_support_filter_all(r);
+	archive_read_support_format_all(r);
+	assert_int_equal(archive_read_open_memory(r, buf, len), ARCHIVE_OK);
+	memset(s, 0, sizeof(*s));
+	while (archive_read_next_header(r, &e) == ARCHIVE_OK) {
+		assert_true(s->n < 16);
+		const char *name = archive_entry_pathname(e);
+		assert_true(name[0] != '/');
+		assert_false(name[0] == '.' && name[1] == '/');
+		assert_int_equal(archive_entry_uid(e), 0);
+		assert_int_equal(archive_entry_gid(e), 0);
+		const char *uname = archive_entry_uname(e);
+		if (uname && *uname)
+			fail_msg("%s: owner name '%s' kept", name, uname);
+		snprintf(s->names[s->n], sizeof(s->names[0]), "%s", name);
+		if (archive_entry_filetype(e) == AE_IFLNK)
+			snprintf(s->contents[s->n], sizeof(s->contents[0]), "-> %s",
+				 archive_entry_symlink(e));
+		else if (archive_entry_filetype(e) == AE_IFREG)
+			assert_true(archive_read_data(r, s->contents[s->n],
+						      sizeof(s->contents[0]) - 1) >= 0);
+		s->n++;
+	}
+	s->filter = archive_filter_code(r, 0);
+	archive_read_free(r);
+}
+
+static int find(const struct seen *s, const char *name)
+{
+	for (int i = 0; i < s->n; i++) {
+		const char *n = s->names[i];
+		size_t l = strlen(name);
+		/* directories may carry a trailing '/' */
+		if (!strncmp(n, name, l) && (n[l] == '\0' || (n[l] == '/' && n[l + 1] == '\0')))
+			return i;
+	}
+	return -1;
+}
+
+static void tarball_dir(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/ff-test-cli-XXXXXX";
+	struct ff_tarball_stats st;
+	struct ff_err err = {0};
+	struct seen s;
+	void *buf = NULL;
+	size_t len = 0;
+	int i;
+
+	make_tree(dir);
+	assert_int_equal(ff_tarball_dir(dir, 0, &buf, &len, &st, &err), 0);
+	assert_string_equal(ff_tarball_content_type(buf, len), "application/gzip");
+	read_back(buf, len, &s);
+	assert_int_equal(s.filter, ARCHIVE_FILTER_GZIP);
+
+	/* exactly: a.txt, .gitignore, sub, sub/b.txt, sub/empty, sub/in */
+	assert_int_equal(s.n, 6);
+	assert_true((i = find(&s, "a.txt")) >= 0);
+	assert_string_equal(s.contents[i], "alpha\n");
+	assert_true((i = find(&s, "sub/b.txt")) >= 0);
+	assert_string_equal(s.contents[i], "bravo bravo\n");
+	assert_true((i = find(&s, "sub/empty")) >= 0);
+	assert_string_equal(s.contents[i], "");
+	assert_true((i = find(&s, "sub/in")) >= 0);
+	assert_string_equal(s.contents[i], "-> ../a.txt");
+	assert_true(find(&s, "sub") >= 0);
+	assert_true(find(&s, ".gitignore") >= 0);
+	assert_int_equal(find(&s, ".git"), -1);
+	assert_int_equal(find(&s, ".git/config"), -1);
+	assert_int_equal(find(&s, "sub/.git"), -1);
+	assert_int_equal(find(&s, "out"), -1);
+	assert_int_equal(find(&s, "sub/up"), -1);
+	assert_int_equal(find(&s, "fifo"), -1);
+	assert_int_equal(st.files, 4);
+	assert_int_equal(st.dirs, 1);
+	assert_int_equal(st.symlinks, 1);
+	assert_int_equal(st.skipped, 3); /* out, sub/up, fifo */
+	assert_int_equal(st.bytes, 6 + 12 + 0 + 4);
+	/* and the controller's upload check accepts it */
+	struct ff_archive_info info = {0};
+	if (ff_archive_check(buf, len, NULL, &info, &err))
+		fail_msg("ff_archive_check: %s", err.msg);
+	assert_int_equal(info.entries, 6);
+	assert_int_equal(info.files, 4);
+	free(buf);
+
+	/* a trailing slash on the directory changes nothing */
+	char slashed[64];
+	snprintf(slashed, sizeof(slashed), "%s//", dir);
+	assert_int_equal(ff_tarball_dir(slashed, 0, &buf, &len, NULL, &err), 0);
+	read_back(buf, len, &s);
+	assert_int_equal(s.n, 6);
+	assert_true(find(&s, "sub/b.txt") >= 0);
+	free(buf);
+
+	/* past the cap: FF_ETOOBIG, nothing returned */
+	buf = NULL;
+	assert_int_equal(ff_tarball_dir(dir, 64, &buf, &len, NULL, &err), FF_ETOOBIG);
+	assert_null(buf);
+
+	/* not a directory */
+	char file[96];
+	snprintf(file, sizeof(file), "%s/a.txt", dir);
+	assert_int_equal(ff_tarball_dir(file, 0, &buf, &len, NULL, &err), FF_EINVAL);
+	assert_int_equal(ff_tarball_dir("/nonexistent/ff", 0, &buf, &len, NULL, &err), FF_EINVAL);
+	remove_tree(dir);
+}
+
+static void tarball_empty_dir(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/ff-test-cli-XXXXXX";
+	struct ff_err err = {0};
+	struct seen s;
+	void *buf = NULL;
+	size_t len = 0;
+	assert_non_null(mkdtemp(dir));
+	assert_int_equal(ff_tarball_dir(dir, 0, &buf, &len, NULL, &err), 0);
+	assert_true(len > 0);
+	read_back(buf, len, &s);
+	assert_int_equal(s.n, 0);
+	free(buf);
+	remove_tree(dir);
+}
+
+static void save(const char *path, const void *buf, size_t len)
+{
+	FILE *f = fopen(path, "wb");
+	assert_non_null(f);
+	assert_int_equal(fwrite(buf, 1, len, f), len);
+	assert_int_equal(fclose(f), 0);
+}
+
+static void tarball_files(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/ff-test-cli-XXXXXX";
+	char p[128];
+	struct ff_err err = {0};
+	void *gz = NULL, *buf = NULL;
+	size_t gzlen = 0, len = 0;
+	const char *ct = NULL;
+
+	assert_non_null(mkdtemp(dir));
+	write_file(dir, "x.c", "int main(void) { return 0; }\n");
+	assert_int_equal(ff_tarball_dir(dir, 0, &gz, &gzlen, NULL, &err), 0);
+
+	/* a .tar.gz is sent as it is */
+	snprintf(p, sizeof(p), "%s/t.tgz", dir);
+	save(p, gz, gzlen);
+	assert_int_equal(ff_tarball_load_file(p, 0, &buf, &len, &ct, &err), 0);
+	assert_string_equal(ct, "application/gzip");
+	assert_int_equal(len, gzlen);
+	assert_memory_equal(buf, gz, len);
+	free(buf);
+
+	/* an uncompressed tar (libarchive writes one) */
+	struct archive *w = archive_write_new();
+	struct archive_entry *e = archive_entry_new();
+	char tar[8192];
+	size_t tarlen = 0;
+	archive_write_set_format_pax_restricted(w);
+	assert_int_equal(archive_write_open_memory(w, tar, sizeof(tar), &tarlen), ARCHIVE_OK);
+	archive_entry_set_pathname(e, "f.txt");
+	archive_entry_set_filetype(e, AE_IFREG);
+	archive_entry_set_perm(e, 0644);
+	archive_entry_set_size(e, 2);
+	assert_int_equal(archive_write_header(w, e), ARCHIVE_OK);
+	assert_int_equal(archive_write_data(w, "hi", 2), 2);
+	archive_write_close(w);
+	archive_write_free(w);
+	archive_entry_free(e);
+	snprintf(p, sizeof(p), "%s/t.tar", dir);
+	save(p, tar, tarlen);
+	assert_int_equal(ff_tarball_load_file(p, 0, &buf, &len, &ct, &err), 0);
+	assert_string_equal(ct, "application/x-tar");
+	assert_int_equal(len, tarlen);
+	free(buf);
+	/* larger than the cap */
+	buf = NULL;
+	assert_int_equal(ff_tarball_load_file(p, 100, &buf, &len, &ct, &err), FF_ETOOBIG);
+	assert_null(buf);
+
+	/* neither tar nor gzip */
+	snprintf(p, sizeof(p), "%s/x.c", dir);
+	assert_int_equal(ff_tarball_load_file(p, 0, &buf, &len, &ct, &err), FF_EINVAL);
+	assert_non_null(strstr(err.msg, "neither"));
+	snprintf(p, sizeof(p), "%s/missing.tar", dir);
+	assert_int_equal(ff_tarball_load_file(p, 0, &buf, &len, &ct, &err), FF_EINVAL);
+
+	free(gz);
+	remove_tree(dir);
+}
+
+static void link_inside(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *entry, *target;
+		bool inside;
+	} cases[] = {
+	    {"l", "a.txt", true},
+	    {"l", "./a.txt", true},
+	    {"l", "..", false},
+	    {"l", "../x", false},
+	    {"sub/l", "../a.txt", true},
+	    {"sub/l", "../../a", false},
+	    {"a/b/l", "../../c", true},
+	    {"a/b/l", "../../../c", false},
+	    {"a/b/l", "x/../../..", true},
+	    {"a/b/l", "x/../../../..", false},
+	    {"l", "/etc/passwd", false},
+	    {"l", "", false},
+	    {"./sub/l", "../a", true},
+	    {"sub//l", "../a", true},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		if (ff_tarball_link_inside(cases[i].entry, cases[i].target) != cases[i].inside)
+			fail_msg("case %zu: %s -> %s", i, cases[i].entry, cases[i].target);
+}
+
+/* ---- output ---- */
+
+static char *capture_table(struct ff_table *t)
+{
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&out, &len);
+	assert_non_null(f);
+	ff_table_print(t, f);
+	assert_int_equal(fclose(f), 0);
+	return out;
+}
+
+static void table_format(void **state)
+{
+	(void)state;
+	static const char *const hdr[] = {"LEVEL", "RULE", "LOCATION", "MESSAGE"};
+	struct ff_table *t = ff_table_new(4, hdr);
+	struct ff_err err = {0};
+	assert_non_null(t);
+	const char *r1[] = {"error", "sql-injection", "src/db.c:42", "tainted\tinput"};
+	const char *r2[] = {"note", "x", NULL, "ok"};
+	assert_int_equal(ff_table_add(t, r1, &err), 0);
+	assert_int_equal(ff_table_add(t, r2, &err), 0);
+	assert_int_equal(ff_table_rows(t), 2);
+	char *out = capture_table(t);
+	assert_string_equal(out, "LEVEL  RULE           LOCATION     MESSAGE\n"
+				 "error  sql-injection  src/db.c:42  tainted input\n"
+				 "note   x              -            ok\n");
+	free(out);
+	ff_table_free(t);
+
+	/* a cell past FF_TABLE_MAX_WIDTH doesn't widen its column for the other rows */
+	static const char *const h2[] = {"A", "B"};
+	t = ff_table_new(2, h2);
+	char wide[80];
+	memset(wide, 'w', 60);
+	wide[60] = '\0';
+	const char *w1[] = {wide, "1"};
+	const char *w2[] = {"s", "2"};
+	assert_int_equal(ff_table_add(t, w1, &err), 0);
+	assert_int_equal(ff_table_add(t, w2, &err), 0);
+	out = capture_table(t);
+	char *line2 = strchr(out, '\n') + 1;
+	assert_int_equal(strchr(line2, '\n') - line2, 60 + 2 + 1);
+	char *line3 = strchr(line2, '\n') + 1;
+	assert_int_equal(strchr(line3, '2') - line3, FF_TABLE_MAX_WIDTH + 2);
+	free(out);
+	ff_table_free(t);
+
+	/* UTF-8 counts as one column per code point */
+	static const char *const h3[] = {"K", "V"};
+	t = ff_table_new(2, h3);
+	const char *u1[] = {"h\xc3\xa9", "1"};
+	assert_int_equal(ff_table_add(t, u1, &err), 0);
+	out = capture_table(t);
+	assert_string_equal(out, "K   V\nh\xc3\xa9  1\n");
+	free(out);
+	ff_table_free(t);
+
+	/* empty trailing cells leave no trailing blanks */
+	t = ff_table_new(2, h3);
+	const char *e1[] = {"key", ""};
+	assert_int_equal(ff_table_add(t, e1, &err), 0);
+	out = capture_table(t);
+	assert_string_equal(out, "K    V\nkey\n");
+	free(out);
+	ff_table_free(t);
+
+	assert_null(ff_table_new(0, hdr));
+	assert_null(ff_table_new(FF_TABLE_MAX_COLS + 1, hdr));
+}
+
+static void text_clean(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *in, *out;
+	} cases[] = {
+	    {"plain", "plain"},
+	    {"a\tb\nc\rd", "a b c d"},
+	    {"\x1b]0;pwned\x07title", "?]0;pwned?title"},
+	    {"\x1b[2J", "?[2J"},
+	    {"del\x7f", "del?"},
+	    {"c1 \xc2\x9b"
+	     "31m",
+	     "c1 ?31m"},				      /* U+009B, the 8-bit CSI */
+	    {"caf\xc3\xa9 \xc2\xa9", "caf\xc3\xa9 \xc2\xa9"}, /* é and © stay */
+	    {"", ""},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *c = ff_text_clean(cases[i].in);
+		assert_string_equal(c, cases[i].out);
+		free(c);
+	}
+	char *c = ff_text_clean(NULL);
+	assert_string_equal(c, "");
+	free(c);
+	assert_int_equal(ff_text_width("caf\xc3\xa9"), 4);
+}
+
+static void sizes_and_locations(void **state)
+{
+	(void)state;
+	char b[64];
+	ff_size_human(0, b, sizeof(b));
+	assert_string_equal(b, "0 B");
+	ff_size_human(1023, b, sizeof(b));
+	assert_string_equal(b, "1023 B");
+	ff_size_human(1536, b, sizeof(b));
+	assert_string_equal(b, "1.5 KiB");
+	ff_size_human((uint64_t)5 << 30, b, sizeof(b));
+	assert_string_equal(b, "5.0 GiB");
+	ff_location("src/a.c", 12, b, sizeof(b));
+	assert_string_equal(b, "src/a.c:12");
+	ff_location("src/a.c", 0, b, sizeof(b));
+	assert_string_equal(b, "src/a.c");
+	ff_location(NULL, 3, b, sizeof(b));
+	assert_string_equal(b, "-");
+	ff_location("", 3, b, sizeof(b));
+	assert_string_equal(b, "-");
+}
+
+/* ---- client helpers ---- */
+
+static void url_escape(void **state)
+{
+	(void)state;
+	char out[32];
+	assert_int_equal(ff_url_escape("abc-1.2_~", out, sizeof(out)), 0);
+	assert_string_equal(out, "abc-1.2_~");
+	assert_int_equal(ff_url_escape("../x y/?&=#", out, sizeof(out)), 0);
+	assert_string_equal(out, "..%2Fx%20y%2F%3F%26%3D%23");
+	assert_int_equal(ff_url_escape("\xc3\xa9", out, sizeof(out)), 0);
+	assert_string_equal(out, "%C3%A9");
+	assert_int_equal(ff_url_escape("", out, sizeof(out)), 0);
+	assert_string_equal(out, "");
+	assert_int_equal(ff_url_escape("abcd", out, 4), FF_ETOOBIG);
+	assert_int_equal(ff_url_escape("abc", out, 4), 0);
+	assert_int_equal(ff_url_escape("ab/", out, 5), FF_ETOOBIG);
+}
+
+static void error_answers(void **state)
+{
+	(void)state;
+	struct ff_err err = {0};
+	const char *body = "{\"error\":{\"code\":\"validation_failed\",\"message\":\"priority must "
+			   "be 0-9\",\"field\":\"priority\"},\"request_id\":\"r1\"}";
+	assert_int_equal(ff_client_error_from_response(422, body, strlen(body), &err),
+			 FF_EVALIDATE);
+	assert_string_equal(err.msg, "validation_failed: priority must be 0-9");
+	assert_string_equal(err.field, "priority");
+
+	body = "{\"error\":{\"code\":\"not_found\",\"message\":\"no such run\"}}";
+	assert_int_equal(ff_client_error_from_response(404, body, strlen(body), &err),
+			 FF_ENOTFOUND);
+	assert_string_equal(err.msg, "not_found: no such run");
+	assert_string_equal(err.field, "");
+
+	body = "<html>Bad Gateway</html>\nmore";
+	assert_int_equal(ff_client_error_from_response(502, body, strlen(body), &err), FF_EUNAVAIL);
+	assert_string_equal(err.msg, "http_502: <html>Bad Gateway</html>");
+	assert_int_equal(ff_client_error_from_response(500, NULL, 0, &err), FF_EINTERNAL);
+	assert_string_equal(err.msg, "http_500: unexpected answer");
+
+	assert_int_equal(ff_client_status_code(401), FF_EAUTH);
+	assert_int_equal(ff_client_status_code(403), FF_EAUTH);
+	assert_int_equal(ff_client_status_code(409), FF_ECONFLICT);
+	assert_int_equal(ff_client_status_code(413), FF_ETOOBIG);
+	assert_int_equal(ff_client_status_code(415), FF_EINVAL);
+	assert_int_equal(ff_client_status_code(503), FF_EUNAVAIL);
+
+	/* the base URL must be http(s) */
+	assert_null(ff_client_new("ftp://x", NULL, &err));
+	assert_string_equal(err.field, "FF_URL");
+	struct ff_client *c = ff_client_new("http://127.0.0.1:1///", "k", &err);
+	assert_non_null(c);
+	assert_string_equal(ff_client_url(c), "http://127.0.0.1:1");
+	ff_client_free(c);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(kv_split),		 cmocka_unit_test(param_values),
+	    cmocka_unit_test(args_submit),	 cmocka_unit_test(args_scan_and_others),
+	    cmocka_unit_test(levels_and_states), cmocka_unit_test(tarball_dir),
+	    cmocka_unit_test(tarball_empty_dir), cmocka_unit_test(tarball_files),
+	    cmocka_unit_test(link_inside),	 cmocka_unit_test(table_format),
+	    cmocka_unit_test(text_clean),	 cmocka_unit_test(sizes_and_locations),
+	    cmocka_unit_test(url_escape),	 cmocka_unit_test(error_answers),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
