@@ -22,12 +22,12 @@ build() { # build <dir> <cmake args...>
 
 status=0
 build build
-(cd build && ctest --output-on-failure --timeout 600 "$@") || status=1
+(cd build && ctest -j"$jobs" --output-on-failure --timeout 600 "$@") || status=1
 
 if [ "${FF_SKIP_SANITIZE:-0}" != 1 ]; then
 	echo "== the same tests under ASan+UBSan =="
 	build build-asan -DFF_SANITIZE=ON
 	export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-	(cd build-asan && ctest --output-on-failure --timeout 600 "$@") || status=1
+	(cd build-asan && ctest -j"$jobs" --output-on-failure --timeout 600 "$@") || status=1
 fi
 exit $status

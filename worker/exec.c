@@ -113,6 +113,20 @@ static void db_progress(struct attempt *a, int pct, const char *text)
 		ff_run_warn(a->job->run_id, "progress not recorded: %s", err.msg);
 }
 
+/* An event within the running state (no transition), for the run's history. */
+static void db_note(struct attempt *a, const char *message)
+{
+	char attempt[16];
+	struct ff_err err;
+	snprintf(attempt, sizeof(attempt), "%d", a->job->attempt);
+	const char *p[] = {a->job->run_id, attempt, message};
+	if (ff_db_exec(a->env->db,
+		       "INSERT INTO run_events (run_id, state, attempt, message) "
+		       "VALUES ($1, 'running', $2::int, $3)",
+		       3, p, &err) < 0)
+		ff_run_warn(a->job->run_id, "event not recorded: %s", err.msg);
+}
+
 static cJSON *findings_json(const struct ff_findings *f)
 {
 	cJSON *arr = cJSON_CreateArray();
@@ -506,6 +520,7 @@ static int run_container(struct attempt *a, const char **state, char *error, siz
 	if (rc < 0)
 		return rc;
 	ff_run_info(a->job->run_id, "container %.12s started", a->container);
+	db_note(a, "container started");
 
 	long timeout_ms = a->job->timeout_s * 1000;
 	int64_t started = ff_now_ms();

@@ -118,10 +118,11 @@ static void happy_path(void **state)
 
 	get_json(id, "/events", &r, 200);
 	const cJSON *ev = cJSON_GetObjectItem(r.json, "events");
-	assert_int_equal(cJSON_GetArraySize(ev), 3);
+	assert_int_equal(cJSON_GetArraySize(ev), 4);
 	assert_string_equal(str(cJSON_GetArrayItem(ev, 0), "state"), "queued");
 	assert_string_equal(str(cJSON_GetArrayItem(ev, 1), "state"), "running");
-	assert_string_equal(str(cJSON_GetArrayItem(ev, 2), "state"), "succeeded");
+	assert_string_equal(str(cJSON_GetArrayItem(ev, 2), "message"), "container started");
+	assert_string_equal(str(cJSON_GetArrayItem(ev, 3), "state"), "succeeded");
 	itest_resp_release(&r);
 
 	/* exactly one result row, and the containers and volumes are gone */
@@ -168,12 +169,33 @@ static void no_sarif(void **state)
 	expect_failure("test-nosarif", NULL, "failed", "no /results/results.sarif");
 }
 
+/* Concurrency 2: two runs submitted together are in their containers at the same time. */
+static void two_in_parallel_on_one_worker(void **state)
+{
+	(void)state;
+	char a[37], b[37], both[80];
+	assert_int_equal(itest_submit(&T, run_body("test-sleep", "{\"seconds\":2}"), a), 202);
+	assert_int_equal(itest_submit(&T, run_body("test-sleep", "{\"seconds\":2}"), b), 202);
+	cJSON_Delete(itest_wait_terminal(&T, a, 60000));
+	cJSON_Delete(itest_wait_terminal(&T, b, 60000));
+	snprintf(both, sizeof(both), "%s,%s", a, b);
+	/* both succeeded, and each started before the other finished */
+	assert_int_equal(itest_sql_long(&T,
+					"WITH ids AS (SELECT string_to_array($1, ',')::uuid[] AS v) "
+					"SELECT count(*) FROM runs x, runs y, ids "
+					"WHERE x.id = v[1] AND y.id = v[2] AND x.state = 'succeeded' "
+					"AND y.state = 'succeeded' AND x.started_at < y.finished_at "
+					"AND y.started_at < x.finished_at",
+					both),
+			 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(happy_path),	 cmocka_unit_test(nonzero_exit),
 		cmocka_unit_test(timeout),	 cmocka_unit_test(missing_image),
-		cmocka_unit_test(no_sarif),
+		cmocka_unit_test(no_sarif),	 cmocka_unit_test(two_in_parallel_on_one_worker),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

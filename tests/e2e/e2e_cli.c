@@ -1,0 +1,94 @@
+/* e2e_cli — the system driven the way a user drives it: the `ff` client scans a directory
+ * through a real controller and worker, and its output and exit codes are what a CI
+ * pipeline would act on. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include <cmocka.h>
+
+#include "itest.h"
+
+static struct itest T;
+
+static int setup(void **state)
+{
+	(void)state;
+	itest_setup(&T, "e2e");
+	itest_start_controller(&T, NULL);
+	itest_start_worker(&T, NULL);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	itest_teardown(&T);
+	return 0;
+}
+
+/* Runs `ff <args>` against the test controller; returns its exit code, output in out. */
+static int ff(const char *args, char *out, size_t outlen)
+{
+	char cmd[1024];
+	snprintf(cmd, sizeof(cmd), "FF_URL=%s FF_API_KEY=%s %s %s 2>&1", T.base_url, ITEST_API_KEY,
+		 E2E_FF, args);
+	FILE *p = popen(cmd, "r");
+	assert_non_null(p);
+	size_t n = fread(out, 1, outlen - 1, p);
+	out[n] = '\0';
+	int st = pclose(p);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static void scan_prints_findings(void **state)
+{
+	(void)state;
+	char out[8192];
+	int rc = ff("scan test-ok " E2E_SAMPLE " -p greeting=ciao", out, sizeof(out));
+	if (rc != 0)
+		fail_msg("ff scan exited %d:\n%s", rc, out);
+	assert_non_null(strstr(out, "T001"));
+	assert_non_null(strstr(out, "greeting ciao"));
+	assert_non_null(strstr(out, "2 findings: 1 error, 0 warning, 1 note, 0 none"));
+	/* --fail-on makes findings fail a pipeline */
+	rc = ff("scan test-ok " E2E_SAMPLE " --fail-on error", out, sizeof(out));
+	assert_int_equal(rc, 3);
+}
+
+static void failed_run_fails_the_command(void **state)
+{
+	(void)state;
+	char out[8192];
+	int rc = ff("scan test-fail " E2E_SAMPLE " -p code=9", out, sizeof(out));
+	assert_int_equal(rc, 1);
+	assert_non_null(strstr(out, "workflow exited with code 9"));
+}
+
+static void bad_input_is_explained(void **state)
+{
+	(void)state;
+	char out[8192];
+	int rc = ff("scan test-ok " E2E_SAMPLE " -p depth=99", out, sizeof(out));
+	assert_int_equal(rc, 1);
+	assert_non_null(strstr(out, "parameters.depth"));
+	rc = ff("scan no-such-workflow " E2E_SAMPLE, out, sizeof(out));
+	assert_int_equal(rc, 1);
+	assert_non_null(strstr(out, "unknown workflow"));
+	rc = ff("frobnicate", out, sizeof(out));
+	assert_int_equal(rc, 2);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(scan_prints_findings),
+		cmocka_unit_test(failed_run_fails_the_command),
+		cmocka_unit_test(bad_input_is_explained),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
