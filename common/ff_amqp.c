@@ -195,8 +195,9 @@ static int wait_confirm(struct ff_amqp *a, uint64_t tag, struct ff_err *err)
 	}
 }
 
-int ff_amqp_publish(struct ff_amqp *a, const char *pool, const void *body, size_t len,
-		    int priority, const char *message_id, struct ff_err *err)
+int ff_amqp_publish_to(struct ff_amqp *a, const char *exchange, const char *routing_key,
+		       const void *body, size_t len, int priority, const char *message_id,
+		       struct ff_err *err)
 {
 	amqp_basic_properties_t props = {
 		._flags = AMQP_BASIC_CONTENT_TYPE_FLAG | AMQP_BASIC_DELIVERY_MODE_FLAG |
@@ -207,14 +208,53 @@ int ff_amqp_publish(struct ff_amqp *a, const char *pool, const void *body, size_
 		.message_id = amqp_cstring_bytes(message_id),
 	};
 	amqp_bytes_t b = {.len = len, .bytes = (void *)body};
-	int rc = ff_amqp_declare_pool(a, pool, err);
-	if (rc < 0)
-		return rc;
-	int st = amqp_basic_publish(a->conn, 1, amqp_cstring_bytes(FF_AMQP_JOBS_EXCHANGE),
-				    amqp_cstring_bytes(pool), 0, 0, &props, b);
+	int st = amqp_basic_publish(a->conn, 1, amqp_cstring_bytes(exchange),
+				    amqp_cstring_bytes(routing_key), 0, 0, &props, b);
 	if (st != AMQP_STATUS_OK)
 		return status_error(st, "publish", err);
 	return wait_confirm(a, ++a->publish_seq, err);
+}
+
+int ff_amqp_publish(struct ff_amqp *a, const char *pool, const void *body, size_t len,
+		    int priority, const char *message_id, struct ff_err *err)
+{
+	int rc = ff_amqp_declare_pool(a, pool, err);
+	if (rc < 0)
+		return rc;
+	return ff_amqp_publish_to(a, FF_AMQP_JOBS_EXCHANGE, pool, body, len, priority, message_id,
+				  err);
+}
+
+/* One delay queue per (pool, delay): every message in it has the same TTL, so they expire
+ * in order at its head and dead-letter back to ff.jobs with the pool's routing key. The
+ * queue deletes itself an hour after its last use. */
+int ff_amqp_publish_delayed(struct ff_amqp *a, const char *pool, long delay_s, const void *body,
+			    size_t len, int priority, const char *message_id, struct ff_err *err)
+{
+	char queue[160];
+	if (delay_s <= 0)
+		return ff_amqp_publish(a, pool, body, len, priority, message_id, err);
+	int rc = ff_amqp_declare_pool(a, pool, err);
+	if (rc < 0)
+		return rc;
+	snprintf(queue, sizeof(queue), FF_AMQP_RETRY_PREFIX "%s.%lds", pool, delay_s);
+	amqp_table_entry_t entries[4] = {
+		{.key = amqp_cstring_bytes("x-message-ttl"),
+		 .value = {.kind = AMQP_FIELD_KIND_I64, .value.i64 = delay_s * 1000}},
+		{.key = amqp_cstring_bytes("x-dead-letter-exchange"),
+		 .value = {.kind = AMQP_FIELD_KIND_UTF8,
+			   .value.bytes = amqp_cstring_bytes(FF_AMQP_JOBS_EXCHANGE)}},
+		{.key = amqp_cstring_bytes("x-dead-letter-routing-key"),
+		 .value = {.kind = AMQP_FIELD_KIND_UTF8, .value.bytes = amqp_cstring_bytes(pool)}},
+		{.key = amqp_cstring_bytes("x-expires"),
+		 .value = {.kind = AMQP_FIELD_KIND_I64, .value.i64 = (delay_s + 3600) * 1000}},
+	};
+	amqp_table_t args = {.num_entries = 4, .entries = entries};
+	amqp_queue_declare(a->conn, 1, amqp_cstring_bytes(queue), 0, 1, 0, 0, args);
+	rc = reply_error(amqp_get_rpc_reply(a->conn), "queue.declare", err);
+	if (rc < 0)
+		return rc;
+	return ff_amqp_publish_to(a, "", queue, body, len, priority, message_id, err);
 }
 
 int ff_amqp_service(struct ff_amqp *a, struct ff_err *err)

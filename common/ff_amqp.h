@@ -3,8 +3,11 @@
  *   exchange ff.jobs (direct)  --pool-->  queue ff.jobs.<pool>  (priority 0-9, dead letters
  *                                                                 to ff.dead)
  *   exchange ff.dead (fanout)  ------->  queue ff.dead
+ *   queue ff.retry.<pool>.<N>s (TTL N s) --expired--> exchange ff.jobs (delayed retries)
  * A struct ff_amqp belongs to one thread (rabbitmq-c connections are not thread-safe).
- * There is no automatic recovery: after any FF_EUNAVAIL, free it and connect again. */
+ * There is no automatic recovery: after any FF_EUNAVAIL, free it and connect again.
+ * Waiting for a publish confirm reads and drops every other frame, so a connection that
+ * consumes must not also publish: give the publisher a connection of its own. */
 #ifndef FF_AMQP_H
 #define FF_AMQP_H
 
@@ -17,6 +20,7 @@
 #define FF_AMQP_DEAD_EXCHANGE "ff.dead"
 #define FF_AMQP_DEAD_QUEUE    "ff.dead"
 #define FF_AMQP_MAX_PRIORITY  9
+#define FF_AMQP_RETRY_PREFIX  "ff.retry."
 
 struct ff_amqp;
 
@@ -32,6 +36,15 @@ int ff_amqp_declare_pool(struct ff_amqp *a, const char *pool, struct ff_err *err
  * confirm. 0 once confirmed; FF_EUNAVAIL on a nack or a broken connection. */
 int ff_amqp_publish(struct ff_amqp *a, const char *pool, const void *body, size_t len,
 		    int priority, const char *message_id, struct ff_err *err);
+
+/* Publishes to any exchange (the dead-letter one, "" for a queue by name), confirmed. */
+int ff_amqp_publish_to(struct ff_amqp *a, const char *exchange, const char *routing_key,
+		       const void *body, size_t len, int priority, const char *message_id,
+		       struct ff_err *err);
+/* Publishes so that the message reaches ff.jobs.<pool> after delay_s seconds, through the
+ * delay queue ff.retry.<pool>.<delay_s>s (TTL, then dead-lettered to ff.jobs). */
+int ff_amqp_publish_delayed(struct ff_amqp *a, const char *pool, long delay_s, const void *body,
+			    size_t len, int priority, const char *message_id, struct ff_err *err);
 
 /* Lets the library send and read heartbeats on an otherwise idle connection. */
 int ff_amqp_service(struct ff_amqp *a, struct ff_err *err);

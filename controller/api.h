@@ -20,6 +20,16 @@ void api_run_submit(struct http_req *r);
 void api_run_get(struct http_req *r);
 void api_runs_list(struct http_req *r);
 void api_run_events(struct http_req *r);
+void api_run_cancel(struct http_req *r);
+void api_run_retry(struct http_req *r);
+/* Puts a finished run back in the queue with a fresh attempt budget (only a dead-lettered
+ * one if dead_letters_only) and replies; 0 when requeued. */
+int api_requeue(struct http_req *r, int dead_letters_only, const char *message);
+/* api_admin.c */
+void api_dead_letters_list(struct http_req *r);
+void api_dead_letter_requeue(struct http_req *r);
+void api_dead_letter_delete(struct http_req *r);
+void api_workers_list(struct http_req *r);
 /* api_results.c */
 void api_run_findings(struct http_req *r);
 void api_run_sarif(struct http_req *r);

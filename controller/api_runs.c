@@ -2,15 +2,17 @@
  *
  * Submit commits the run row (state queued, its job message, its first event) in one
  * statement, then publishes the job with a broker confirm, then answers 202. If the broker
- * can't confirm, the row is removed again and the client gets 503: an answer of 202 always
- * means the job is in the broker. */
+ * can't confirm, the run stays unpublished in the database and the dispatcher publishes it
+ * once the broker is back: 202 means the run will reach a terminal state. */
 #include <libpq-fe.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "api.h"
 #include "app.h"
+#include "dispatch.h"
 #include "ff_job.h"
 #include "ff_log.h"
 #include "ff_util.h"
@@ -120,7 +122,8 @@ static int parse_submit(const struct app *app, cJSON *body, struct submit *s, st
 
 /* Inserts the run and its first event; returns the run JSON (PQclear it) or NULL. */
 static PGresult *insert_run(struct app *app, const struct submit *s, const char *id,
-			    const char *job, struct ff_err *err)
+			    const char *job, const char *idem_key, const char *body_sha,
+			    struct ff_err *err)
 {
 	char priority[4], max_attempts[16];
 	char *params = cJSON_PrintUnformatted(s->params);
@@ -128,18 +131,21 @@ static PGresult *insert_run(struct app *app, const struct submit *s, const char 
 	snprintf(priority, sizeof(priority), "%d", s->priority);
 	snprintf(max_attempts, sizeof(max_attempts), "%d", s->m->max_attempts);
 	const char *p[] = {id,	   s->m->name, s->m->version, s->target,    params,
-			   priority, labels ? labels : "{}", s->m->pool, job, max_attempts};
+			   priority, labels ? labels : "{}", s->m->pool, job, max_attempts,
+			   idem_key, idem_key ? body_sha : NULL};
 	PGresult *res = ff_db_query(
 		app->db,
 		"WITH r AS (INSERT INTO runs (id, workflow, workflow_version, target, parameters, "
-		"  priority, labels, pool, job, state, max_attempts) "
+		"  priority, labels, pool, job, state, max_attempts, idempotency_key, "
+		"  request_sha256) "
 		"  SELECT $1, $2, $3, $4, $5::jsonb, $6::smallint, $7::jsonb, $8, $9::jsonb, "
-		"  'queued', $10::int WHERE EXISTS (SELECT 1 FROM targets WHERE sha256 = $4) "
+		"  'queued', $10::int, $11, $12 "
+		"  WHERE EXISTS (SELECT 1 FROM targets WHERE sha256 = $4) "
 		"  RETURNING *), "
 		"e AS (INSERT INTO run_events (run_id, state, attempt, message) "
 		"  SELECT id, 'queued', 0, 'submitted' FROM r) "
 		"SELECT " RUN_JSON " FROM r",
-		10, p, err);
+		12, p, err);
 	free(params);
 	free(labels);
 	if (res && PQntuples(res) != 1) {
@@ -163,6 +169,37 @@ static int publish(struct app *app, const struct submit *s, const char *id, cons
 	return rc;
 }
 
+#define IDEMPOTENCY_KEY_MAX 255
+
+/* A submit with an Idempotency-Key already seen: the same body gets the same run (*found
+ * set, reply done), another body is a conflict (reply done). 0 when the key is new. */
+static int idempotent_replay(struct http_req *r, const char *key, const char *body_sha,
+			     int *found)
+{
+	struct ff_err err;
+	const char *p[] = {key};
+	*found = 0;
+	PGresult *res = ff_db_query(r->app->db,
+				    "SELECT r.request_sha256, " RUN_JSON
+				    " FROM runs r WHERE r.idempotency_key = $1",
+				    1, p, &err);
+	if (!res) {
+		http_reply_error(r, &err);
+		return err.code;
+	}
+	if (PQntuples(res) == 1) {
+		*found = 1;
+		if (strcmp(PQgetvalue(res, 0, 0), body_sha) == 0)
+			http_reply_json_text(r, 202, PQgetvalue(res, 0, 1),
+					     (size_t)PQgetlength(res, 0, 1));
+		else
+			http_reply_fail(r, FF_ECONFLICT, "Idempotency-Key",
+					"this Idempotency-Key was used with another request body");
+	}
+	PQclear(res);
+	return 0;
+}
+
 void api_run_submit(struct http_req *r)
 {
 	struct app *app = r->app;
@@ -174,9 +211,23 @@ void api_run_submit(struct http_req *r)
 	char id[FF_UUID_LEN + 1];
 	size_t job_len = 0;
 
+	char body_sha[FF_SHA256_HEX_LEN + 1] = "";
+	const char *idem = http_header(r, "Idempotency-Key");
+	if (idem && (!*idem || strlen(idem) > IDEMPOTENCY_KEY_MAX))
+		return http_reply_fail(r, FF_EINVAL, "Idempotency-Key",
+				       "Idempotency-Key must be 1 to %d characters",
+				       IDEMPOTENCY_KEY_MAX);
 	cJSON *body = http_json_body(r);
 	if (!body)
 		return;
+	if (idem) {
+		size_t len;
+		const char *raw = http_body(r, &len);
+		int found;
+		ff_sha256_hex(raw, len, body_sha);
+		if (idempotent_replay(r, idem, body_sha, &found) < 0 || found)
+			goto out;
+	}
 	if (parse_submit(app, body, &s, &err) < 0)
 		goto out_error;
 	ff_uuid_new(id);
@@ -186,21 +237,23 @@ void api_run_submit(struct http_req *r)
 		ff_err_set(&err, FF_ENOMEM, "out of memory");
 		goto out_error;
 	}
-	if (!(run = insert_run(app, &s, id, job_text, &err)))
-		goto out_error;
-	if (publish(app, &s, id, job_text, job_len, &err) < 0) {
-		const char *p[] = {id};
-		struct ff_err ignored;
-		ff_req_log(FF_LOG_WARN, r->id, "run %s not published: %s", id, err.msg);
-		ff_db_exec(app->db, "DELETE FROM runs WHERE id = $1", 1, p, &ignored);
-		ff_err_set(&err, FF_EUNAVAIL, "the job queue is unavailable, nothing was submitted: %s",
-			   err.msg);
+	if (!(run = insert_run(app, &s, id, job_text, idem, body_sha, &err))) {
+		int found;
+		/* Two requests with one new key raced: the loser answers like a replay. */
+		if (err.code == FF_ECONFLICT && idem &&
+		    idempotent_replay(r, idem, body_sha, &found) == 0 && found)
+			goto out;
 		goto out_error;
 	}
-	{
+	if (app->cfg.fault_exit_after_commit)
+		_exit(70); /* tests: the run is committed, its job never published */
+	/* The run is committed, so it will run: if the broker can't confirm now, the
+	 * dispatcher publishes it as soon as it can. */
+	if (publish(app, &s, id, job_text, job_len, &err) < 0) {
+		ff_req_log(FF_LOG_WARN, r->id, "run %s not published yet: %s", id, err.msg);
+	} else {
 		const char *p[] = {id};
 		struct ff_err ignored;
-		/* Only a marker for the dispatcher; the job is already safe in the broker. */
 		ff_db_exec(app->db, "UPDATE runs SET published = true WHERE id = $1", 1, p,
 			   &ignored);
 	}
@@ -315,4 +368,98 @@ void api_runs_list(struct http_req *r)
 	if (!res)
 		return http_reply_error(r, &err);
 	api_reply_row_json(r, res, "runs");
+}
+
+/* queued, retrying or running -> cancelled. A running container is killed by its worker's
+ * heartbeat within about a second. */
+void api_run_cancel(struct http_req *r)
+{
+	struct ff_err err;
+	if (!api_run_id_ok(r))
+		return;
+	const char *p[] = {r->params[0]};
+	PGresult *res = ff_db_query(
+		r->app->db,
+		"WITH prev AS (SELECT id, state FROM runs WHERE id = $1), "
+		"r AS (UPDATE runs SET state = 'cancelled', error = 'cancelled by request', "
+		"  finished_at = clock_timestamp(), lease_until = NULL FROM prev "
+		"  WHERE runs.id = prev.id AND runs.state IN ('queued', 'retrying', 'running') "
+		"  RETURNING runs.*, prev.state AS was), "
+		"e AS (INSERT INTO run_events (run_id, state, attempt, message) "
+		"  SELECT id, 'cancelled', attempt, 'cancelled while ' || was FROM r) "
+		"SELECT (SELECT " RUN_JSON " FROM r), (SELECT state FROM prev)",
+		1, p, &err);
+	if (!res)
+		return http_reply_error(r, &err);
+	if (!PQgetisnull(res, 0, 0))
+		http_reply_json_text(r, 202, PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0));
+	else if (PQgetisnull(res, 0, 1))
+		http_reply_fail(r, FF_ENOTFOUND, NULL, "no run %s", r->params[0]);
+	else
+		http_reply_fail(r, FF_ECONFLICT, NULL, "run %s is already %s", r->params[0],
+				PQgetvalue(res, 0, 1));
+	PQclear(res);
+}
+
+int api_requeue(struct http_req *r, int dead_letters_only, const char *message)
+{
+	struct ff_err err;
+	char budget[16];
+	PGresult *wf;
+	if (!api_run_id_ok(r))
+		return FF_ENOTFOUND;
+	const char *pw[] = {r->params[0]};
+	if (!(wf = ff_db_query(r->app->db, "SELECT workflow FROM runs WHERE id = $1", 1, pw,
+			       &err))) {
+		http_reply_error(r, &err);
+		return err.code;
+	}
+	const struct ff_manifest *m =
+		PQntuples(wf) ? ff_catalog_find(r->app->catalog, PQgetvalue(wf, 0, 0)) : NULL;
+	PQclear(wf);
+	/* A fresh attempt budget: the workflow's own, counted from the attempts made. */
+	snprintf(budget, sizeof(budget), "%d", m ? m->max_attempts : 1);
+	const char *p[] = {r->params[0], budget, message, dead_letters_only ? "t" : "f"};
+	PGresult *res = ff_db_query(
+		r->app->db,
+		"WITH r AS (UPDATE runs SET state = 'queued', max_attempts = attempt + $2::int, "
+		"  error = NULL, exit_code = NULL, started_at = NULL, finished_at = NULL, "
+		"  worker = NULL, progress = 0, progress_text = NULL, findings_summary = NULL, "
+		"  published = false, next_attempt_at = clock_timestamp(), lease_losses = 0 "
+		"  WHERE id = $1 AND state IN ('succeeded', 'failed', 'timed_out', 'cancelled') "
+		"  AND ($4::bool = false OR EXISTS (SELECT 1 FROM dead_letters d "
+		"  WHERE d.run_id = $1)) RETURNING *), "
+		"d1 AS (DELETE FROM findings WHERE run_id IN (SELECT id FROM r)), "
+		"d2 AS (DELETE FROM artifacts WHERE run_id IN (SELECT id FROM r)), "
+		"d3 AS (DELETE FROM run_results WHERE run_id IN (SELECT id FROM r)), "
+		"d4 AS (DELETE FROM dead_letters WHERE run_id IN (SELECT id FROM r)), "
+		"e AS (INSERT INTO run_events (run_id, state, attempt, message) "
+		"  SELECT id, 'queued', attempt, $3 FROM r) "
+		"SELECT (SELECT " RUN_JSON " FROM r), (SELECT state FROM runs WHERE id = $1)",
+		4, p, &err);
+	if (!res) {
+		http_reply_error(r, &err);
+		return err.code;
+	}
+	int rc = 0;
+	if (!PQgetisnull(res, 0, 0)) {
+		http_reply_json_text(r, 202, PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0));
+	} else if (PQgetisnull(res, 0, 1)) {
+		http_reply_fail(r, FF_ENOTFOUND, NULL, "no run %s", r->params[0]);
+		rc = FF_ENOTFOUND;
+	} else {
+		http_reply_fail(r, FF_ECONFLICT, NULL, "run %s is %s%s", r->params[0],
+				PQgetvalue(res, 0, 1),
+				dead_letters_only ? ", not dead-lettered" : ", not finished");
+		rc = FF_ECONFLICT;
+	}
+	PQclear(res);
+	if (rc == 0)
+		dispatch_tick(r->app); /* publish it now rather than within the second */
+	return rc;
+}
+
+void api_run_retry(struct http_req *r)
+{
+	api_requeue(r, 0, "retry requested");
 }

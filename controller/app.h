@@ -19,6 +19,8 @@ struct app_config {
 	size_t max_target_bytes;
 	size_t max_json_bytes;
 	long db_wait_s;
+	long lease_s;
+	int fault_exit_after_commit; /* tests: die between commit and publish */
 };
 
 struct app {

@@ -2,6 +2,7 @@
  * RabbitMQ, and serves state and results from PostgreSQL. See DESIGN.md and README.md. */
 #include <event2/event.h>
 #include <event2/http.h>
+#include <event2/listener.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -9,12 +10,13 @@
 
 #include "api.h"
 #include "app.h"
+#include "dispatch.h"
 #include "ff_config.h"
 #include "ff_log.h"
 #include "ff_util.h"
 
 #define AMQP_HEARTBEAT_S 60
-#define AMQP_SERVICE_S	 10
+#define DISPATCH_EVERY_MS 1000
 
 static const struct http_route routes[] = {
 	{EVHTTP_REQ_GET, "/healthz", api_healthz, 1, 0},
@@ -32,6 +34,12 @@ static const struct http_route routes[] = {
 	{EVHTTP_REQ_GET, "/api/v1/runs/{id}/logs", api_run_logs, 0, 0},
 	{EVHTTP_REQ_GET, "/api/v1/runs/{id}/artifacts", api_run_artifacts, 0, 0},
 	{EVHTTP_REQ_GET, "/api/v1/runs/{id}/artifacts/{name}", api_run_artifact, 0, 0},
+	{EVHTTP_REQ_POST, "/api/v1/runs/{id}/cancel", api_run_cancel, 0, 0},
+	{EVHTTP_REQ_POST, "/api/v1/runs/{id}/retry", api_run_retry, 0, 0},
+	{EVHTTP_REQ_GET, "/api/v1/dead-letters", api_dead_letters_list, 0, 0},
+	{EVHTTP_REQ_POST, "/api/v1/dead-letters/{id}/requeue", api_dead_letter_requeue, 0, 0},
+	{EVHTTP_REQ_DELETE, "/api/v1/dead-letters/{id}", api_dead_letter_delete, 0, 0},
+	{EVHTTP_REQ_GET, "/api/v1/workers", api_workers_list, 0, 0},
 };
 
 struct ff_amqp *app_amqp(struct app *app, struct ff_err *err)
@@ -47,8 +55,9 @@ void app_amqp_reset(struct app *app)
 	app->amqp = NULL;
 }
 
-/* Keeps an idle broker connection's heartbeats flowing, and notices when it is gone. */
-static void on_amqp_timer(evutil_socket_t fd, short what, void *arg)
+/* Once a second: keep an idle broker connection's heartbeats flowing (and notice when it
+ * is gone), then reap expired leases and publish what is due. */
+static void on_timer(evutil_socket_t fd, short what, void *arg)
 {
 	struct app *app = arg;
 	struct ff_err err;
@@ -57,14 +66,28 @@ static void on_amqp_timer(evutil_socket_t fd, short what, void *arg)
 		ff_warn("broker connection lost: %s", err.msg);
 		app_amqp_reset(app);
 	}
+	dispatch_tick(app);
 }
 
+static struct evhttp *http_server;
+
+static void stop_listening(struct evhttp_bound_socket *b, void *arg)
+{
+	(void)arg;
+	evconnlistener_disable(evhttp_bound_socket_get_listener(b));
+}
+
+/* Stop accepting connections, let replies already written reach their clients, then exit.
+ * Handlers run to completion inside the loop, so no request is ever cut in the middle. */
 static void on_signal(evutil_socket_t sig, short what, void *arg)
 {
 	struct app *app = arg;
+	struct timeval flush = {1, 0};
 	(void)what;
 	ff_info("signal %d: shutting down", (int)sig);
-	event_base_loopexit(app->base, NULL);
+	if (http_server)
+		evhttp_foreach_bound_socket(http_server, stop_listening, NULL);
+	event_base_loopexit(app->base, &flush);
 }
 
 /* FF_API_KEY, when set, is the key. Otherwise the first controller to start on a database
@@ -121,7 +144,7 @@ int main(int argc, char **argv)
 {
 	struct app app = {0};
 	const char *log_level;
-	long max_target_mb, max_json_kb;
+	long max_target_mb, max_json_kb, fault;
 	const struct ff_config_entry config[] = {
 		{"FF_LISTEN", FF_CFG_STR, "0.0.0.0:8000", 0, 0, &app.cfg.listen, "listen address"},
 		{"DATABASE_URL", FF_CFG_STR, "postgresql://fuzzforge:fuzzforge@127.0.0.1:5432/fuzzforge",
@@ -138,6 +161,10 @@ int main(int argc, char **argv)
 		 "largest JSON request body, KiB"},
 		{"FF_DB_WAIT_S", FF_CFG_INT, "60", 0, 3600, &app.cfg.db_wait_s,
 		 "how long to wait for PostgreSQL at start"},
+		{"FF_LEASE_S", FF_CFG_INT, "30", 3, 3600, &app.cfg.lease_s,
+		 "a running run whose worker is silent this long goes back to the queue"},
+		{"FF_FAULT_EXIT_AFTER_COMMIT", FF_CFG_INT, "0", 0, 1, &fault,
+		 "tests only: exit between committing a run and publishing it"},
 		{"FF_LOG_LEVEL", FF_CFG_STR, "info", 0, 0, &log_level, "debug, info, warn or error"},
 	};
 	const size_t nconfig = sizeof(config) / sizeof(config[0]);
@@ -163,6 +190,7 @@ int main(int argc, char **argv)
 		ff_log_min_level = (enum ff_log_level)lvl;
 	app.cfg.max_target_bytes = (size_t)max_target_mb << 20;
 	app.cfg.max_json_bytes = (size_t)max_json_kb << 10;
+	app.cfg.fault_exit_after_commit = (int)fault;
 	signal(SIGPIPE, SIG_IGN);
 
 	if (ff_catalog_load(app.cfg.workflows_dir, &app.catalog, &err) < 0) {
@@ -189,8 +217,9 @@ int main(int argc, char **argv)
 		ff_error("http: %s", err.msg);
 		goto out;
 	}
-	struct timeval every = {AMQP_SERVICE_S, 0};
-	timer = event_new(app.base, -1, EV_PERSIST, on_amqp_timer, &app);
+	http_server = http;
+	struct timeval every = {DISPATCH_EVERY_MS / 1000, (DISPATCH_EVERY_MS % 1000) * 1000};
+	timer = event_new(app.base, -1, EV_PERSIST, on_timer, &app);
 	event_add(timer, &every);
 	sigterm = evsignal_new(app.base, SIGTERM, on_signal, &app);
 	sigint = evsignal_new(app.base, SIGINT, on_signal, &app);

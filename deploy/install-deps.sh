@@ -9,7 +9,7 @@ PKGS=(
 	libevent-dev librabbitmq-dev libpq-dev libcjson-dev libcurl4-openssl-dev
 	uuid-dev libarchive-dev libssl-dev libcmocka-dev
 	postgresql rabbitmq-server docker.io busybox-static
-	curl ca-certificates python3-jsonschema
+	curl ca-certificates python3-jsonschema debootstrap
 )
 
 missing=()

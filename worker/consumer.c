@@ -1,20 +1,23 @@
-/* consumer — broker loop and executor threads; see consumer.h.
+/* consumer — broker loop, executor threads and heartbeat; see consumer.h.
  *
- * rabbitmq-c connections must stay on one thread and only service heartbeats inside library
+ * rabbitmq-c connections must stay on one thread and service heartbeats only inside library
  * calls, so the slow work (containers) never runs on the broker thread: it waits at most
- * CONSUME_POLL_MS for a delivery, then acks whatever the executors finished meanwhile. */
+ * CONSUME_POLL_MS for a delivery, then settles what the executors reported meanwhile. */
 #include "consumer.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "ff_amqp.h"
 #include "ff_log.h"
+#include "ff_util.h"
 
 #define CONSUME_POLL_MS	  50
-#define HEARTBEAT_S	  30
+#define HEARTBEAT_MS	  1000
+#define AMQP_HEARTBEAT_S  30
 #define RECONNECT_MIN_MS  200
 #define RECONNECT_MAX_MS  10000
 
@@ -22,23 +25,54 @@ struct task {
 	struct ff_job *job;
 	uint64_t tag;
 	unsigned generation; /* the broker connection the delivery came on */
-	enum exec_outcome outcome;
+	int started;	     /* the executor took the run: ack the message */
+	int finished;
+	struct exec_result result;
 	struct task *next;
 };
 
 struct shared {
 	pthread_mutex_t lock;
-	pthread_cond_t wake;
+	pthread_cond_t wake;	       /* executors: work, or closing */
+	pthread_cond_t hb_wake;	       /* the heartbeat: closing */
 	struct task *todo, *todo_tail; /* decoded jobs for the executors */
-	struct task *done;	       /* finished, waiting for their ack */
-	int closing;		       /* executors exit once todo is empty */
+	struct task *reports;	       /* started or finished tasks for the broker thread */
+	int closing;		       /* executors and heartbeat exit */
+	int draining;
+	int busy;		       /* tasks handed to executors, not yet settled */
+	struct exec_slot *slots;
+	int nslots;
+	const struct consumer_config *cfg;
 };
 
 struct executor {
 	pthread_t thread;
 	struct shared *sh;
 	struct exec_env env;
+	struct task *current;
 };
+
+static void report(struct shared *sh, struct task *t)
+{
+	pthread_mutex_lock(&sh->lock);
+	t->next = sh->reports;
+	sh->reports = t;
+	pthread_mutex_unlock(&sh->lock);
+}
+
+/* exec_env.on_started: the ack goes out while the run goes on. The task is reported a
+ * second time when it finishes, so the broker thread gets a copy here. */
+static void on_started(void *ctx)
+{
+	struct executor *x = ctx;
+	struct task *ack = calloc(1, sizeof(*ack));
+	if (!ack)
+		return; /* the message stays unacked; a redelivery is skipped by the guard */
+	ack->tag = x->current->tag;
+	ack->generation = x->current->generation;
+	ack->started = 1;
+	report(x->sh, ack);
+}
 
 static void *executor_main(void *arg)
 {
@@ -57,11 +91,10 @@ static void *executor_main(void *arg)
 		pthread_mutex_unlock(&sh->lock);
 		if (!t)
 			return NULL;
-		t->outcome = exec_run(&x->env, t->job);
-		pthread_mutex_lock(&sh->lock);
-		t->next = sh->done;
-		sh->done = t;
-		pthread_mutex_unlock(&sh->lock);
+		x->current = t;
+		t->result = exec_run(&x->env, t->job);
+		t->finished = 1;
+		report(sh, t);
 	}
 }
 
@@ -74,64 +107,230 @@ static void push_todo(struct shared *sh, struct task *t)
 	else
 		sh->todo = t;
 	sh->todo_tail = t;
+	sh->busy++;
 	pthread_cond_signal(&sh->wake);
 	pthread_mutex_unlock(&sh->lock);
 }
 
-/* Acks (or hands back) every finished task; returns how many finished. */
-static int settle_done(struct shared *sh, struct ff_amqp *amqp, unsigned generation)
+/* Publishes the next attempt of a failed run to its delay queue, or the job to the
+ * dead-letter exchange. If the broker is away, the dispatcher publishes it later from the
+ * database (the run is `retrying` and unpublished). */
+static void publish_followup(struct ff_amqp **pub, const char *url, struct ff_db *db,
+			     struct task *t)
+{
+	struct ff_err err;
+	struct ff_job *job = t->job;
+	const char *id = job->run_id;
+	/* Publishing has a connection of its own (see ff_amqp.h), made when first needed. */
+	if (!*pub && ff_amqp_connect(url, 0, pub, &err) < 0) {
+		*pub = NULL;
+		ff_run_warn(id, "broker away (%s): the dispatcher will publish the follow-up",
+			    err.msg);
+		return;
+	}
+	struct ff_amqp *amqp = *pub;
+	if (t->result.outcome == EXEC_DEAD) {
+		size_t len;
+		char *body = ff_job_encode(job, &len);
+		if (!body || ff_amqp_publish_to(amqp, FF_AMQP_DEAD_EXCHANGE, job->pool, body, len, 0,
+						id, &err) < 0) {
+			ff_run_warn(id, "job not copied to the dead-letter queue: %s",
+				    body ? err.msg : "out of memory");
+			ff_amqp_free(*pub);
+			*pub = NULL;
+		}
+		free(body);
+		return;
+	}
+	job->attempt++;
+	size_t len;
+	char *body = ff_job_encode(job, &len);
+	int rc = body ? ff_amqp_publish_delayed(amqp, job->pool, t->result.delay_s, body, len, 0,
+						id, &err)
+		      : ff_err_set(&err, FF_ENOMEM, "out of memory");
+	free(body);
+	if (rc < 0) {
+		ff_run_warn(id, "retry not published (%s): the dispatcher will", err.msg);
+		ff_amqp_free(*pub);
+		*pub = NULL;
+		return;
+	}
+	char failed[16];
+	snprintf(failed, sizeof(failed), "%d", job->attempt - 1);
+	const char *p[] = {id, failed};
+	if (ff_db_exec(db,
+		       "UPDATE runs SET published = true WHERE id = $1 AND state = 'retrying' "
+		       "AND attempt = $2::int",
+		       2, p, &err) < 0)
+		ff_run_warn(id, "retry published but not marked: %s", err.msg);
+	ff_run_info(id, "attempt %d due in %ld s", job->attempt, t->result.delay_s);
+}
+
+/* Acks started runs, publishes follow-ups of finished ones, frees them. */
+static void settle_reports(struct shared *sh, struct ff_amqp *amqp, struct ff_amqp **pub,
+			   struct ff_db *db, unsigned generation)
 {
 	pthread_mutex_lock(&sh->lock);
-	struct task *t = sh->done;
-	sh->done = NULL;
+	struct task *t = sh->reports;
+	sh->reports = NULL;
 	pthread_mutex_unlock(&sh->lock);
-	int n = 0;
 	while (t) {
 		struct task *next = t->next;
 		struct ff_err err;
-		/* A delivery tag is only valid on the connection it came on; after a reconnect the
-		 * broker has already redelivered that message. */
-		if (amqp && t->generation == generation) {
-			int rc = t->outcome == EXEC_DONE ? ff_amqp_ack(amqp, t->tag, &err)
-							 : ff_amqp_nack(amqp, t->tag, 1, &err);
-			if (rc < 0)
-				ff_warn("settling delivery %llu: %s", (unsigned long long)t->tag,
-					err.msg);
+		/* A delivery tag is only valid on the connection it came on; after a reconnect
+		 * the broker has redelivered the message, and its guard makes it a no-op. */
+		int live = amqp && t->generation == generation;
+		if (t->started) {
+			if (live && ff_amqp_ack(amqp, t->tag, &err) < 0)
+				ff_warn("ack: %s", err.msg);
+			free(t);
+		} else {
+			enum exec_outcome o = t->result.outcome;
+			if (live && (o == EXEC_SKIP || o == EXEC_REQUEUE) &&
+			    (o == EXEC_SKIP ? ff_amqp_ack(amqp, t->tag, &err)
+					    : ff_amqp_nack(amqp, t->tag, 1, &err)) < 0)
+				ff_warn("settling delivery: %s", err.msg);
+			if (o == EXEC_RETRY || o == EXEC_DEAD)
+				publish_followup(pub, sh->cfg->amqp_url, db, t);
+			pthread_mutex_lock(&sh->lock);
+			sh->busy--;
+			pthread_mutex_unlock(&sh->lock);
+			ff_job_free(t->job);
+			free(t);
 		}
-		ff_job_free(t->job);
-		free(t);
 		t = next;
-		n++;
 	}
-	return n;
 }
 
-static struct ff_amqp *connect_with_backoff(const struct consumer_config *cfg,
-					    volatile sig_atomic_t *stop)
+/* --- heartbeat ------------------------------------------------------------------------ */
+
+struct heartbeat {
+	pthread_t thread;
+	struct shared *sh;
+	struct ff_db *db;
+	struct docker *docker;
+	char host[256];
+};
+
+static void heartbeat_register(struct heartbeat *hb, const char *state, int busy)
 {
-	int delay = RECONNECT_MIN_MS;
-	while (!*stop) {
-		struct ff_amqp *a = NULL;
-		struct ff_err err;
-		if (ff_amqp_connect(cfg->amqp_url, HEARTBEAT_S, &a, &err) == 0 &&
-		    ff_amqp_consume(a, cfg->pool, cfg->concurrency, &err) == 0) {
-			ff_info("consuming ff.jobs.%s with %d executors", cfg->pool,
-				cfg->concurrency);
-			return a;
-		}
-		ff_amqp_free(a);
-		ff_warn("broker not ready (%s), retrying in %d ms", err.msg, delay);
-		usleep((useconds_t)delay * 1000);
-		delay = delay * 2 > RECONNECT_MAX_MS ? RECONNECT_MAX_MS : delay * 2;
+	const struct consumer_config *cfg = hb->sh->cfg;
+	char conc[16], running[16], lease[16];
+	struct ff_err err;
+	snprintf(conc, sizeof(conc), "%d", cfg->concurrency);
+	snprintf(running, sizeof(running), "%d", busy);
+	snprintf(lease, sizeof(lease), "%ld", cfg->exec->lease_s);
+	const char *p[] = {cfg->exec->worker_id, hb->host, cfg->pool, conc, running, state, lease};
+	if (ff_db_exec(hb->db,
+		       "INSERT INTO workers (id, host, pool, concurrency, running, state) "
+		       "VALUES ($1, $2, $3, $4::int, $5::int, $6) ON CONFLICT (id) DO UPDATE SET "
+		       "running = EXCLUDED.running, state = EXCLUDED.state, "
+		       "last_heartbeat = now()",
+		       6, p, &err) < 0 ||
+	    ff_db_exec(hb->db,
+		       "UPDATE runs SET lease_until = clock_timestamp() + $2::int * "
+		       "interval '1 second' WHERE worker = $1 AND state = 'running'",
+		       2, (const char *[]){cfg->exec->worker_id, lease}, &err) < 0)
+		ff_warn("heartbeat not recorded: %s", err.msg);
+}
+
+/* Marks slots whose run was cancelled, then kills the container of every stopped slot. */
+static void heartbeat_enforce_stops(struct heartbeat *hb)
+{
+	struct shared *sh = hb->sh;
+	char ids[64 * 40] = "{";
+	size_t off = 1;
+	struct ff_err err;
+	pthread_mutex_lock(&sh->lock);
+	for (int i = 0; i < sh->nslots; i++)
+		if (sh->slots[i].run_id[0] && off + 40 < sizeof(ids))
+			off += (size_t)snprintf(ids + off, sizeof(ids) - off, "%s%s",
+						off > 1 ? "," : "", sh->slots[i].run_id);
+	pthread_mutex_unlock(&sh->lock);
+	if (off == 1)
+		return;
+	snprintf(ids + off, sizeof(ids) - off, "}");
+	const char *p[] = {ids};
+	PGresult *res = ff_db_query(hb->db,
+				    "SELECT id FROM runs WHERE id = ANY($1::uuid[]) "
+				    "AND state = 'cancelled'",
+				    1, p, &err);
+	for (int r = 0; res && r < PQntuples(res); r++) {
+		pthread_mutex_lock(&sh->lock);
+		for (int i = 0; i < sh->nslots; i++)
+			if (!strcmp(sh->slots[i].run_id, PQgetvalue(res, r, 0)))
+				sh->slots[i].stop = EXEC_STOP_CANCEL;
+		pthread_mutex_unlock(&sh->lock);
 	}
+	PQclear(res);
+	for (int i = 0; i < sh->nslots; i++) {
+		char container[65] = "", run[37] = "";
+		pthread_mutex_lock(&sh->lock);
+		if (sh->slots[i].stop != EXEC_STOP_NONE) {
+			memcpy(container, sh->slots[i].container, sizeof(container));
+			memcpy(run, sh->slots[i].run_id, sizeof(run));
+		}
+		pthread_mutex_unlock(&sh->lock);
+		if (container[0] && docker_container_kill(hb->docker, container, &err) == 0)
+			ff_run_info(run, "container %.12s killed", container);
+	}
+}
+
+static void *heartbeat_main(void *arg)
+{
+	struct heartbeat *hb = arg;
+	struct shared *sh = hb->sh;
+	for (;;) {
+		pthread_mutex_lock(&sh->lock);
+		int closing = sh->closing, busy = sh->busy, draining = sh->draining;
+		pthread_mutex_unlock(&sh->lock);
+		heartbeat_register(hb, closing ? "stopped" : draining ? "draining" : "active", busy);
+		if (closing)
+			return NULL;
+		heartbeat_enforce_stops(hb);
+		/* Woken early by closing; otherwise once per HEARTBEAT_MS. */
+		struct timespec until;
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += (HEARTBEAT_MS % 1000) * 1000000L;
+		until.tv_sec += HEARTBEAT_MS / 1000 + until.tv_nsec / 1000000000L;
+		until.tv_nsec %= 1000000000L;
+		pthread_mutex_lock(&sh->lock);
+		if (!sh->closing)
+			pthread_cond_timedwait(&sh->hb_wake, &sh->lock, &until);
+		pthread_mutex_unlock(&sh->lock);
+	}
+}
+
+/* --- broker loop ----------------------------------------------------------------------- */
+
+static struct ff_amqp *connect_broker(const struct consumer_config *cfg, int *delay_ms)
+{
+	struct ff_amqp *a = NULL;
+	struct ff_err err;
+	if (ff_amqp_connect(cfg->amqp_url, AMQP_HEARTBEAT_S, &a, &err) == 0 &&
+	    ff_amqp_declare_pool(a, cfg->pool, &err) == 0) {
+		*delay_ms = RECONNECT_MIN_MS;
+		return a;
+	}
+	ff_amqp_free(a);
+	ff_warn("broker not ready (%s), retrying in %d ms", err.msg, *delay_ms);
+	usleep((useconds_t)*delay_ms * 1000);
+	*delay_ms = *delay_ms * 2 > RECONNECT_MAX_MS ? RECONNECT_MAX_MS : *delay_ms * 2;
 	return NULL;
 }
 
 static void handle_delivery(struct shared *sh, struct ff_amqp *amqp, unsigned generation,
-			    struct ff_amqp_delivery *d, int *inflight)
+			    struct ff_amqp_delivery *d, int accepting)
 {
 	struct ff_err err;
 	struct ff_job *job = NULL;
+	if (!accepting) {
+		/* Surplus that arrived before our cancel took effect: back to the queue, where
+		 * priorities still order it. */
+		if (ff_amqp_nack(amqp, d->tag, 1, &err) < 0)
+			ff_warn("handing back a delivery: %s", err.msg);
+		return;
+	}
 	if (ff_job_decode(d->body, d->len, &job, &err) < 0) {
 		ff_error("poison message dead-lettered: %s", err.msg);
 		if (ff_amqp_nack(amqp, d->tag, 0, &err) < 0)
@@ -148,36 +347,45 @@ static void handle_delivery(struct shared *sh, struct ff_amqp *amqp, unsigned ge
 	t->tag = d->tag;
 	t->generation = generation;
 	push_todo(sh, t);
-	(*inflight)++;
 }
 
-static int start_executors(const struct consumer_config *cfg, struct shared *sh,
-			   struct executor *xs)
+static int start_threads(const struct consumer_config *cfg, struct shared *sh,
+			 struct executor *xs, struct heartbeat *hb)
 {
+	struct ff_err err;
 	for (int i = 0; i < cfg->concurrency; i++) {
-		struct ff_err err;
 		xs[i].sh = sh;
 		xs[i].env.cfg = cfg->exec;
+		xs[i].env.slot = &sh->slots[i];
+		xs[i].env.on_started = on_started;
+		xs[i].env.ctx = &xs[i];
+		sh->slots[i].lock = &sh->lock;
 		if (docker_new(cfg->docker_host, &xs[i].env.docker, &err) < 0) {
 			ff_error("docker: %s", err.msg);
 			return err.code;
 		}
 		/* A database that is down now is reconnected to on first use. */
-		if (ff_db_connect(cfg->database_url, &xs[i].env.db, &err) < 0 && !xs[i].env.db) {
-			ff_error("postgresql: %s", err.msg);
+		if (ff_db_connect(cfg->database_url, &xs[i].env.db, &err) < 0 && !xs[i].env.db)
 			return err.code;
-		}
 		if (pthread_create(&xs[i].thread, NULL, executor_main, &xs[i]) != 0)
 			return FF_EINTERNAL;
 	}
+	hb->sh = sh;
+	gethostname(hb->host, sizeof(hb->host) - 1);
+	if (docker_new(cfg->docker_host, &hb->docker, &err) < 0 ||
+	    (ff_db_connect(cfg->database_url, &hb->db, &err) < 0 && !hb->db))
+		return err.code;
+	if (pthread_create(&hb->thread, NULL, heartbeat_main, hb) != 0)
+		return FF_EINTERNAL;
 	return 0;
 }
 
-static void stop_executors(struct shared *sh, struct executor *xs, int n)
+static void stop_threads(struct shared *sh, struct executor *xs, int n, struct heartbeat *hb)
 {
 	pthread_mutex_lock(&sh->lock);
 	sh->closing = 1;
 	pthread_cond_broadcast(&sh->wake);
+	pthread_cond_broadcast(&sh->hb_wake);
 	pthread_mutex_unlock(&sh->lock);
 	for (int i = 0; i < n; i++) {
 		if (xs[i].thread)
@@ -185,57 +393,122 @@ static void stop_executors(struct shared *sh, struct executor *xs, int n)
 		ff_db_free(xs[i].env.db);
 		docker_free(xs[i].env.docker);
 	}
+	if (hb->thread)
+		pthread_join(hb->thread, NULL);
+	ff_db_free(hb->db);
+	docker_free(hb->docker);
+}
+
+/* After the drain period, the runs still going are handed back (their containers killed
+ * by the heartbeat). */
+static void hand_back_all(struct shared *sh)
+{
+	pthread_mutex_lock(&sh->lock);
+	for (int i = 0; i < sh->nslots; i++)
+		if (sh->slots[i].run_id[0])
+			sh->slots[i].stop = EXEC_STOP_HANDBACK;
+	pthread_mutex_unlock(&sh->lock);
+}
+
+static int busy_count(struct shared *sh)
+{
+	pthread_mutex_lock(&sh->lock);
+	int busy = sh->busy;
+	pthread_mutex_unlock(&sh->lock);
+	return busy;
 }
 
 int consumer_run(const struct consumer_config *cfg, volatile sig_atomic_t *stop)
 {
-	struct shared sh = {.lock = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER};
+	struct shared sh = {.lock = PTHREAD_MUTEX_INITIALIZER,
+			    .wake = PTHREAD_COND_INITIALIZER,
+			    .hb_wake = PTHREAD_COND_INITIALIZER,
+			    .nslots = cfg->concurrency,
+			    .cfg = cfg};
 	struct executor *xs = calloc((size_t)cfg->concurrency, sizeof(*xs));
-	struct ff_amqp *amqp = NULL;
-	unsigned generation = 0;
-	int inflight = 0, consuming = 0;
-	if (!xs)
-		return FF_ENOMEM;
-	int rc = start_executors(cfg, &sh, xs);
+	struct heartbeat hb = {0};
+	struct ff_amqp *amqp = NULL, *pub = NULL;
+	struct ff_db *db = NULL;
+	struct ff_err err;
+	unsigned generation = 0, announced = 0;
+	int consuming = 0, delay_ms = RECONNECT_MIN_MS, handed_back = 0;
+	int64_t drain_deadline = 0;
+	int rc = FF_ENOMEM;
+
+	sh.slots = calloc((size_t)cfg->concurrency, sizeof(*sh.slots));
+	if (!xs || !sh.slots)
+		goto out;
+	if (ff_db_connect(cfg->database_url, &db, &err) < 0 && !db)
+		goto out;
+	rc = start_threads(cfg, &sh, xs, &hb);
 	if (rc < 0)
 		goto out;
 
-	while (!*stop || inflight > 0) {
-		struct ff_err err;
-		if (!amqp && !*stop) {
-			if (!(amqp = connect_with_backoff(cfg, stop)))
+	for (;;) {
+		if (*stop && !drain_deadline) {
+			drain_deadline = ff_now_ms() + cfg->drain_s * 1000;
+			pthread_mutex_lock(&sh.lock);
+			sh.draining = 1;
+			pthread_mutex_unlock(&sh.lock);
+			ff_info("draining: no new jobs, %d running, up to %ld s", busy_count(&sh),
+				cfg->drain_s);
+		}
+		settle_reports(&sh, amqp, &pub, db, generation);
+		int busy = busy_count(&sh);
+		if (drain_deadline && busy == 0)
+			break;
+		if (drain_deadline && !handed_back && ff_now_ms() > drain_deadline) {
+			ff_warn("drain period over: handing back %d runs", busy);
+			hand_back_all(&sh);
+			handed_back = 1;
+		}
+		if (!amqp) {
+			if (drain_deadline) {
+				usleep(CONSUME_POLL_MS * 1000);
+				continue;
+			}
+			if (!(amqp = connect_broker(cfg, &delay_ms)))
 				continue;
 			generation++;
-			consuming = 1;
-		}
-		if (*stop && consuming) {
-			ff_info("stopping: no new jobs, waiting for %d running", inflight);
-			if (amqp && ff_amqp_cancel(amqp, &err) < 0)
-				ff_warn("cancelling consumer: %s", err.msg);
 			consuming = 0;
 		}
-		inflight -= settle_done(&sh, amqp, generation);
-		if (!amqp) {
-			usleep(CONSUME_POLL_MS * 1000);
-			continue;
+		int accepting = !drain_deadline && busy < cfg->concurrency;
+		if (accepting && !consuming) {
+			if (ff_amqp_consume(amqp, cfg->pool, cfg->concurrency, &err) < 0)
+				goto broker_lost;
+			consuming = 1;
+			if (announced != generation)
+				ff_info("consuming ff.jobs.%s with %d executors", cfg->pool,
+					cfg->concurrency);
+			announced = generation;
+		} else if (!accepting && consuming) {
+			if (ff_amqp_cancel(amqp, &err) < 0)
+				goto broker_lost;
+			consuming = 0;
 		}
 		struct ff_amqp_delivery d = {0};
 		rc = ff_amqp_next(amqp, CONSUME_POLL_MS, &d, &err);
 		if (rc == 0) {
-			handle_delivery(&sh, amqp, generation, &d, &inflight);
+			handle_delivery(&sh, amqp, generation, &d, accepting);
 			ff_amqp_delivery_release(&d);
-		} else if (rc != FF_ETIMEOUT) {
-			ff_warn("broker connection lost: %s", err.msg);
-			ff_amqp_free(amqp);
-			amqp = NULL;
-			consuming = 0;
+			continue;
 		}
+		if (rc == FF_ETIMEOUT)
+			continue;
+broker_lost:
+		ff_warn("broker connection lost: %s", err.msg);
+		ff_amqp_free(amqp);
+		amqp = NULL;
+		consuming = 0;
 	}
 	rc = 0;
 out:
-	stop_executors(&sh, xs, cfg->concurrency);
-	settle_done(&sh, amqp, generation);
+	stop_threads(&sh, xs, cfg->concurrency, &hb);
+	settle_reports(&sh, amqp, &pub, db, generation);
 	ff_amqp_free(amqp);
+	ff_amqp_free(pub);
+	ff_db_free(db);
 	free(xs);
+	free(sh.slots);
 	return rc;
 }

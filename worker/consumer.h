@@ -1,7 +1,14 @@
-/* consumer — the worker's AMQP side: one thread owns the broker connection, takes deliveries
- * from ff.jobs.<pool>, hands decoded jobs to `concurrency` executor threads, and acks each
- * message only once its run's outcome is recorded. Poison messages (that don't decode) are
- * rejected without requeue, so the broker dead-letters them to ff.dead. */
+/* consumer — the worker's broker side and its threads.
+ *
+ * One thread owns the broker connection. It takes a delivery only when an executor is free
+ * (it stops consuming while all are busy and hands back any surplus), so the broker's
+ * priority order decides what runs next. An executor marks the run running under a lease and
+ * the message is acked right away: from then on the lease, renewed by the heartbeat thread,
+ * keeps the run alive however long it takes, with no broker consumer timeout to fear.
+ * Failed attempts are published to a delay queue for their retry, or to the dead-letter
+ * exchange past their last attempt. Poison messages are rejected to the dead-letter queue.
+ * The heartbeat thread also registers the worker, and kills the containers of cancelled runs
+ * and, when a drain runs out of time, of the runs it hands back. */
 #ifndef CONSUMER_H
 #define CONSUMER_H
 
@@ -15,11 +22,12 @@ struct consumer_config {
 	const char *docker_host;
 	const char *pool;
 	int concurrency;
+	long drain_s; /* on stop, how long running runs may go on before they are handed back */
 	const struct exec_config *exec;
 };
 
-/* Runs until *stop becomes non-zero, then stops consuming, lets running jobs finish, and
- * returns 0. Returns an FF_E* code if the executors can't be started. */
+/* Runs until *stop becomes non-zero, then drains and returns 0. Returns an FF_E* code if
+ * the executors can't be started. */
 int consumer_run(const struct consumer_config *cfg, volatile sig_atomic_t *stop);
 
 #endif

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ff_archive.h"
 #include "ff_log.h"
@@ -57,25 +58,60 @@ static void attempt_release(struct attempt *a)
 
 /* --- database steps ---------------------------------------------------------------- */
 
-/* queued -> running, with its event, in one statement. 1 if it was ours to run. */
+/* queued (or retrying, when a delayed retry comes due) -> running, with its events and a
+ * lease, guarded on the attempt number so a duplicate message never runs an attempt twice.
+ * 1 if it was ours to run, 0 if not. */
 static int db_mark_running(struct attempt *a, struct ff_err *err)
 {
-	char attempt[16];
+	char attempt[16], lease[16];
 	snprintf(attempt, sizeof(attempt), "%d", a->job->attempt);
-	const char *p[] = {a->job->run_id, attempt, a->env->cfg->worker_id};
+	snprintf(lease, sizeof(lease), "%ld", a->env->cfg->lease_s);
+	const char *p[] = {a->job->run_id, attempt, a->env->cfg->worker_id, lease};
+	int rc = ff_db_begin(a->env->db, err);
+	if (rc < 0)
+		return rc;
 	PGresult *res = ff_db_query(
 		a->env->db,
-		"WITH r AS (UPDATE runs SET state = 'running', attempt = $2, worker = $3, "
-		"  started_at = clock_timestamp(), progress = 0, progress_text = NULL "
-		"  WHERE id = $1 AND state = 'queued' RETURNING id, attempt) "
-		"INSERT INTO run_events (run_id, state, attempt, message) "
-		"SELECT id, 'running', attempt, 'started on ' || $3 FROM r RETURNING run_id",
-		3, p, err);
-	if (!res)
-		return err->code;
-	int ours = PQntuples(res) == 1;
+		/* no FOR UPDATE here: a row locked earlier in the same statement cannot be
+		 * updated by it; the UPDATE's own guard decides */
+		"WITH prev AS (SELECT state FROM runs WHERE id = $1), "
+		"r AS (UPDATE runs SET state = 'running', attempt = $2::int, worker = $3, "
+		"  started_at = clock_timestamp(), progress = 0, progress_text = NULL, "
+		"  next_attempt_at = NULL, lease_until = clock_timestamp() + $4::int * "
+		"  interval '1 second' WHERE id = $1 AND state IN ('queued', 'retrying') "
+		"  AND attempt = $2::int - 1 RETURNING id) "
+		"SELECT prev.state FROM r, prev",
+		4, p, err);
+	if (!res) {
+		rc = err->code;
+		goto out_rollback;
+	}
+	if (PQntuples(res) != 1) {
+		PQclear(res);
+		ff_db_rollback(a->env->db);
+		return 0;
+	}
+	/* A retry that came due passes through queued, so the history shows both steps. */
+	if (strcmp(PQgetvalue(res, 0, 0), "retrying") == 0 &&
+	    (rc = ff_db_exec(a->env->db,
+			     "INSERT INTO run_events (run_id, state, attempt, message) "
+			     "VALUES ($1, 'queued', $2::int - 1, 'retry due')",
+			     2, p, err)) < 0) {
+		PQclear(res);
+		goto out_rollback;
+	}
 	PQclear(res);
-	return ours;
+	rc = ff_db_exec(a->env->db,
+			"INSERT INTO run_events (run_id, state, attempt, message) "
+			"VALUES ($1, 'running', $2::int, 'started on ' || $3)",
+			3, p, err);
+	if (rc < 0)
+		goto out_rollback;
+	rc = ff_db_commit(a->env->db, err);
+	return rc < 0 ? rc : 1;
+out_rollback:
+	ff_db_rollback(a->env->db);
+	return rc;
 }
 
 static int db_load_target(struct attempt *a, void **buf, size_t *len, struct ff_err *err)
@@ -164,16 +200,18 @@ static cJSON *findings_summary(const struct ff_findings *f)
  * on the run still being this attempt's. 0 when recorded; FF_ECONFLICT when the run had
  * moved on (cancelled, or recorded by someone else), which rolls everything back. */
 static int db_finish(struct attempt *a, const char *state, const char *error,
-		     const struct ff_findings *f, struct ff_err *err)
+		     const struct ff_findings *f, long retry_delay_s, int dead, struct ff_err *err)
 {
 	struct ff_db *db = a->env->db;
 	const char *id = a->job->run_id;
-	char attempt[16], exit_code[16];
+	char attempt[16], exit_code[16], delay[24];
 	char *fjson = NULL, *summary = NULL;
 	int rc;
+	int retrying = strcmp(state, "retrying") == 0;
 
 	snprintf(attempt, sizeof(attempt), "%d", a->job->attempt);
 	snprintf(exit_code, sizeof(exit_code), "%d", a->exit_code);
+	snprintf(delay, sizeof(delay), "%ld", retry_delay_s);
 	if ((rc = ff_db_begin(db, err)) < 0)
 		return rc;
 	{
@@ -194,7 +232,9 @@ static int db_finish(struct attempt *a, const char *state, const char *error,
 		}
 		PQclear(res);
 	}
-	if (f && f->n) {
+	/* A failed attempt that will be retried keeps its logs; findings are the final
+	 * attempt's only. */
+	if (f && f->n && !retrying) {
 		cJSON *arr = findings_json(f);
 		fjson = cJSON_PrintUnformatted(arr);
 		cJSON_Delete(arr);
@@ -210,7 +250,7 @@ static int db_finish(struct attempt *a, const char *state, const char *error,
 		if (rc < 0)
 			goto out_rollback;
 	}
-	for (size_t i = 0; i < a->nartifacts; i++) {
+	for (size_t i = 0; i < a->nartifacts && !retrying; i++) {
 		cJSON *art = cJSON_GetArrayItem(a->artifacts, (int)i);
 		const char *name = cJSON_GetObjectItem(art, "name")->valuestring;
 		char size[24];
@@ -235,18 +275,24 @@ static int db_finish(struct attempt *a, const char *state, const char *error,
 		cJSON_Delete(s);
 	}
 	{
-		const char *p[] = {id, state, error, a->exit_code >= 0 ? exit_code : NULL, summary,
-				   attempt, a->env->cfg->worker_id};
+		const char *p[] = {id,	    state,   error, a->exit_code >= 0 ? exit_code : NULL,
+				   summary, attempt, a->env->cfg->worker_id, delay};
 		PGresult *res = ff_db_query(
 			db,
 			"WITH r AS (UPDATE runs SET state = $2, error = $3, exit_code = $4::int, "
-			"  findings_summary = $5::jsonb, finished_at = clock_timestamp(), "
+			"  findings_summary = $5::jsonb, lease_until = NULL, "
+			"  finished_at = CASE WHEN $2 = 'retrying' THEN NULL ELSE clock_timestamp() END, "
+			"  next_attempt_at = CASE WHEN $2 = 'retrying' THEN clock_timestamp() + "
+			"    $8::int * interval '1 second' END, "
+			"  published = CASE WHEN $2 = 'retrying' THEN false ELSE published END, "
 			"  progress = CASE WHEN $2 = 'succeeded' THEN 100 ELSE progress END "
 			"  WHERE id = $1 AND state = 'running' AND attempt = $6::int AND worker = $7 "
 			"  RETURNING id, attempt) "
 			"INSERT INTO run_events (run_id, state, attempt, message) "
-			"SELECT id, $2, attempt, $3 FROM r RETURNING run_id",
-			7, p, err);
+			"SELECT id, $2, attempt, CASE WHEN $2 = 'retrying' THEN 'attempt ' || attempt || "
+			"  ' failed: ' || $3 || '; next attempt in ' || $8 || ' s' ELSE $3 END "
+			"FROM r RETURNING run_id",
+			8, p, err);
 		if (!res) {
 			rc = err->code;
 			goto out_rollback;
@@ -257,6 +303,17 @@ static int db_finish(struct attempt *a, const char *state, const char *error,
 			rc = ff_err_set(err, FF_ECONFLICT, "run is no longer this attempt's");
 			goto out_rollback;
 		}
+	}
+	if (dead) {
+		const char *p[] = {id, attempt, error};
+		rc = ff_db_exec(db,
+				"INSERT INTO dead_letters (run_id, attempts, last_error) "
+				"VALUES ($1, $2::int, $3) ON CONFLICT (run_id) DO UPDATE SET "
+				"attempts = EXCLUDED.attempts, last_error = EXCLUDED.last_error, "
+				"at = clock_timestamp()",
+				3, p, err);
+		if (rc < 0)
+			goto out_rollback;
 	}
 	rc = ff_db_commit(db, err);
 	goto out;
@@ -496,6 +553,20 @@ static int prepare_volumes(struct attempt *a, const void *tar, size_t len, struc
 	return rc;
 }
 
+/* A worker that died during this attempt number left these behind (its run came back to
+ * the queue without counting the attempt): start clean, above all with no stale results. */
+static void remove_leftovers(struct attempt *a)
+{
+	struct docker *d = a->env->docker;
+	struct ff_err ignored;
+	char helper_name[128];
+	snprintf(helper_name, sizeof(helper_name), "%s-copy", a->name);
+	docker_container_remove(d, a->name, &ignored);
+	docker_container_remove(d, helper_name, &ignored);
+	docker_volume_remove(d, a->vol_target, &ignored);
+	docker_volume_remove(d, a->vol_results, &ignored);
+}
+
 static void cleanup_docker(struct attempt *a)
 {
 	struct docker *d = a->env->docker;
@@ -507,26 +578,71 @@ static void cleanup_docker(struct attempt *a)
 		ff_run_warn(a->job->run_id, "volume not removed: %s", err.msg);
 }
 
+/* Records the container in the slot the heartbeat watches, and says whether the attempt
+ * has been told to stop meanwhile. */
+static enum exec_stop slot_set_container(struct attempt *a, const char *container)
+{
+	struct exec_slot *slot = a->env->slot;
+	if (!slot)
+		return EXEC_STOP_NONE;
+	pthread_mutex_lock(slot->lock);
+	snprintf(slot->container, sizeof(slot->container), "%s", container);
+	enum exec_stop stop = slot->stop;
+	pthread_mutex_unlock(slot->lock);
+	return stop;
+}
+
+static enum exec_stop slot_stop(struct attempt *a)
+{
+	return slot_set_container(a, a->container);
+}
+
+/* The draining worker gives the run back: running -> queued without counting the attempt,
+ * for the dispatcher to publish again. */
+static int db_handback(struct attempt *a, struct ff_err *err)
+{
+	char attempt[16];
+	snprintf(attempt, sizeof(attempt), "%d", a->job->attempt);
+	const char *p[] = {a->job->run_id, attempt, a->env->cfg->worker_id};
+	return ff_db_exec(
+		a->env->db,
+		"WITH r AS (UPDATE runs SET state = 'queued', attempt = attempt - 1, worker = NULL, "
+		"  lease_until = NULL, started_at = NULL, published = false, "
+		"  next_attempt_at = clock_timestamp() "
+		"  WHERE id = $1 AND state = 'running' AND attempt = $2::int AND worker = $3 "
+		"  RETURNING id, attempt) "
+		"INSERT INTO run_events (run_id, state, attempt, message) "
+		"SELECT id, 'queued', attempt, 'handed back by draining worker ' || $3 FROM r",
+		3, p, err);
+}
+
 /* Runs the container to its end. Sets *state and fills error for the run (not for us). */
 static int run_container(struct attempt *a, const char **state, char *error, size_t errlen,
 			 struct ff_err *err)
 {
 	struct docker *d = a->env->docker;
 	cJSON *spec = analysis_spec(a);
+	struct ff_err ignored;
 	int rc = docker_container_create(d, a->name, spec, a->container, err);
 	cJSON_Delete(spec);
+	if (rc == 0 && slot_set_container(a, a->container) != EXEC_STOP_NONE)
+		return 0; /* stopped before it started */
 	if (rc == 0)
 		rc = docker_container_start(d, a->container, err);
 	if (rc < 0)
 		return rc;
+	/* The heartbeat may have looked for the container before it ran: look again. */
+	if (slot_stop(a) != EXEC_STOP_NONE)
+		docker_container_kill(d, a->container, &ignored);
 	ff_run_info(a->job->run_id, "container %.12s started", a->container);
 	db_note(a, "container started");
 
 	long timeout_ms = a->job->timeout_s * 1000;
 	int64_t started = ff_now_ms();
 	rc = docker_container_follow_logs(d, a->container, timeout_ms, on_output, a, err);
+	if (slot_stop(a) != EXEC_STOP_NONE)
+		return 0; /* killed on purpose: the caller records what the stop means */
 	if (rc == FF_ETIMEOUT || (rc == 0 && ff_now_ms() - started > timeout_ms)) {
-		struct ff_err ignored;
 		docker_container_kill(d, a->container, &ignored);
 		docker_container_wait(d, a->container, 30000, &a->exit_code, &ignored);
 		*state = "timed_out";
@@ -545,54 +661,80 @@ static int run_container(struct attempt *a, const char **state, char *error, siz
 	return 0;
 }
 
-enum exec_outcome exec_run(struct exec_env *env, const struct ff_job *job)
+long exec_backoff_s(long backoff_s, int attempt)
 {
-	struct attempt a = {.job = job, .env = env, .exit_code = -1};
+	long delay = backoff_s;
+	for (int i = 1; i < attempt && delay < 3600; i++)
+		delay *= 2;
+	return delay > 3600 ? 3600 : delay;
+}
+
+/* Writes the outcome, retrying while the database is unreachable (a restart takes seconds;
+ * the lease gives us that long before another worker would take the run). */
+static int record(struct attempt *a, const char *state, const char *error,
+		  const struct ff_findings *f, long delay_s, int dead, struct ff_err *err)
+{
+	int64_t deadline = ff_now_ms() + a->env->cfg->lease_s * 1000;
+	int backoff_ms = 100;
+	for (;;) {
+		int rc = db_finish(a, state, error, f, delay_s, dead, err);
+		if (rc != FF_EUNAVAIL || ff_now_ms() + backoff_ms > deadline)
+			return rc;
+		ff_run_warn(a->job->run_id, "result not recorded yet (%s): retrying", err->msg);
+		usleep((useconds_t)backoff_ms * 1000);
+		backoff_ms = backoff_ms < 2000 ? backoff_ms * 2 : 2000;
+	}
+}
+
+/* Everything after the run is ours: containers, results, the outcome. */
+static struct exec_result run_attempt(struct attempt *a)
+{
+	const struct ff_job *job = a->job;
 	struct ff_err err = {0};
 	struct ff_findings findings = {0};
+	struct exec_result result = {EXEC_DONE, 0};
 	const char *state = "succeeded";
 	char error[600] = "";
 	void *target = NULL, *packed = NULL;
 	size_t target_len = 0, packed_len = 0;
-	enum exec_outcome outcome = EXEC_DONE;
 	int have_findings = 0;
 
-	snprintf(a.name, sizeof(a.name), "ff-%s-%d", job->run_id, job->attempt);
-	snprintf(a.vol_target, sizeof(a.vol_target), "%s-target", a.name);
-	snprintf(a.vol_results, sizeof(a.vol_results), "%s-results", a.name);
-
-	int rc = db_mark_running(&a, &err);
-	if (rc == 0) {
-		ff_run_info(job->run_id, "attempt %d is not queued any more: skipped",
-			    job->attempt);
-		return EXEC_DONE;
-	}
-	if (rc < 0) {
-		ff_run_warn(job->run_id, "cannot start: %s", err.msg);
-		return EXEC_REQUEUE;
-	}
-	ff_run_info(job->run_id, "running %s attempt %d", job->workflow, job->attempt);
-
-	rc = db_load_target(&a, &target, &target_len, &err);
+	remove_leftovers(a);
+	int rc = db_load_target(a, &target, &target_len, &err);
 	if (rc == 0)
 		rc = ff_archive_repack_for_container(target, target_len, &packed, &packed_len, &err);
 	free(target);
 	if (rc == 0)
-		rc = prepare_volumes(&a, packed, packed_len, &err);
+		rc = prepare_volumes(a, packed, packed_len, &err);
 	free(packed);
 	if (rc == 0)
-		rc = run_container(&a, &state, error, sizeof(error), &err);
-	if (rc == 0 && a.container[0])
-		rc = collect_results(&a, &err);
+		rc = run_container(a, &state, error, sizeof(error), &err);
+	enum exec_stop stop = slot_stop(a);
+	if (rc == 0 && a->container[0] && stop == EXEC_STOP_NONE)
+		rc = collect_results(a, &err);
+	cleanup_docker(a);
+
+	if (stop == EXEC_STOP_CANCEL) {
+		ff_run_info(job->run_id, "cancelled: container stopped");
+		return result;
+	}
+	if (stop == EXEC_STOP_HANDBACK) {
+		if (db_handback(a, &err) < 0)
+			ff_run_warn(job->run_id, "not handed back (%s): its lease will expire",
+				    err.msg);
+		else
+			ff_run_info(job->run_id, "handed back to the queue");
+		return result;
+	}
 	if (rc < 0) {
 		state = "failed";
 		snprintf(error, sizeof(error), "%s", err.msg);
-	} else if (!strcmp(state, "succeeded") && !a.sarif) {
+	} else if (!strcmp(state, "succeeded") && !a->sarif) {
 		state = "failed";
 		snprintf(error, sizeof(error), "workflow wrote no /results/results.sarif");
 	}
-	if (a.sarif) {
-		rc = ff_sarif_normalise(a.sarif, a.sarif_len, 0, &findings, &err);
+	if (a->sarif) {
+		rc = ff_sarif_normalise(a->sarif, a->sarif_len, 0, &findings, &err);
 		if (rc == 0) {
 			have_findings = 1;
 		} else if (!strcmp(state, "succeeded")) {
@@ -600,18 +742,74 @@ enum exec_outcome exec_run(struct exec_env *env, const struct ff_job *job)
 			snprintf(error, sizeof(error), "invalid SARIF: %s", err.msg);
 		}
 	}
-	cleanup_docker(&a);
-
-	rc = db_finish(&a, state, error[0] ? error : NULL, have_findings ? &findings : NULL, &err);
+	/* Failures are retried by the workflow's policy; a timeout is not (it would only
+	 * time out again), nor is a cancellation. */
+	int dead = 0;
+	if (!strcmp(state, "failed")) {
+		if (job->attempt < job->max_attempts) {
+			state = "retrying";
+			result = (struct exec_result){EXEC_RETRY,
+						      exec_backoff_s(job->backoff_s, job->attempt)};
+		} else {
+			dead = 1;
+			result.outcome = EXEC_DEAD;
+		}
+	}
+	rc = record(a, state, error[0] ? error : NULL, have_findings ? &findings : NULL,
+		    result.delay_s, dead, &err);
 	if (rc == FF_ECONFLICT) {
 		ff_run_info(job->run_id, "result not recorded: %s", err.msg);
+		result = (struct exec_result){EXEC_DONE, 0};
 	} else if (rc < 0) {
+		/* Nothing recorded: the lease expires and the run goes back to the queue. */
 		ff_run_error(job->run_id, "result not recorded: %s", err.msg);
-		outcome = EXEC_REQUEUE;
+		result = (struct exec_result){EXEC_DONE, 0};
 	} else {
 		ff_run_info(job->run_id, "%s%s%s", state, error[0] ? ": " : "", error);
 	}
 	ff_findings_release(&findings);
+	return result;
+}
+
+struct exec_result exec_run(struct exec_env *env, const struct ff_job *job)
+{
+	struct attempt a = {.job = job, .env = env, .exit_code = -1};
+	struct ff_err err = {0};
+
+	snprintf(a.name, sizeof(a.name), "ff-%s-%d", job->run_id, job->attempt);
+	snprintf(a.vol_target, sizeof(a.vol_target), "%s-target", a.name);
+	snprintf(a.vol_results, sizeof(a.vol_results), "%s-results", a.name);
+
+	int rc = db_mark_running(&a, &err);
+	if (rc == 0) {
+		ff_run_info(job->run_id, "attempt %d is not due: skipped", job->attempt);
+		return (struct exec_result){EXEC_SKIP, 0};
+	}
+	if (rc < 0) {
+		ff_run_warn(job->run_id, "cannot start: %s", err.msg);
+		/* The message goes back to the queue; pausing keeps a database outage from
+		 * becoming a redelivery loop. */
+		sleep(1);
+		return (struct exec_result){EXEC_REQUEUE, 0};
+	}
+	/* From here the lease, not the broker message, keeps the run alive. */
+	if (env->on_started)
+		env->on_started(env->ctx);
+	if (env->slot) {
+		pthread_mutex_lock(env->slot->lock);
+		snprintf(env->slot->run_id, sizeof(env->slot->run_id), "%s", job->run_id);
+		env->slot->container[0] = '\0';
+		env->slot->stop = EXEC_STOP_NONE;
+		pthread_mutex_unlock(env->slot->lock);
+	}
+	ff_run_info(job->run_id, "running %s attempt %d", job->workflow, job->attempt);
+	struct exec_result result = run_attempt(&a);
+	if (env->slot) {
+		pthread_mutex_lock(env->slot->lock);
+		env->slot->run_id[0] = env->slot->container[0] = '\0';
+		env->slot->stop = EXEC_STOP_NONE;
+		pthread_mutex_unlock(env->slot->lock);
+	}
 	attempt_release(&a);
-	return outcome;
+	return result;
 }

@@ -1,8 +1,10 @@
 /* exec — runs one attempt of a job: the guarded move to `running`, the containers, the
- * results, the terminal state. One struct exec_env per executor thread. */
+ * results, and what comes next (done, retry after a delay, or dead-lettered). One struct
+ * exec_env per executor thread. */
 #ifndef EXEC_H
 #define EXEC_H
 
+#include <pthread.h>
 #include <stddef.h>
 
 #include "docker.h"
@@ -15,19 +17,51 @@ struct exec_config {
 	size_t log_max_bytes;	    /* container output kept per run */
 	size_t results_max_bytes;   /* the /results tar read back */
 	long tmpfs_mb;
+	long lease_s;		    /* a running run's lease, renewed by the heartbeat */
+};
+
+/* Why a running attempt must stop early. Set by the heartbeat (cancel) or the drain. */
+enum exec_stop {
+	EXEC_STOP_NONE,
+	EXEC_STOP_CANCEL,   /* the run was cancelled: record nothing more */
+	EXEC_STOP_HANDBACK, /* the worker is draining: give the run back to the queue */
+};
+
+/* What an executor is doing, shared with the heartbeat thread under *lock. */
+struct exec_slot {
+	pthread_mutex_t *lock;
+	char run_id[37]; /* "" when idle */
+	char container[65];
+	enum exec_stop stop;
 };
 
 struct exec_env {
 	struct ff_db *db;
 	struct docker *docker;
 	const struct exec_config *cfg;
+	struct exec_slot *slot;
+	/* Called once the run is ours (marked running): the broker message can be acked. */
+	void (*on_started)(void *ctx);
+	void *ctx;
 };
 
 enum exec_outcome {
-	EXEC_DONE,    /* the attempt reached a terminal state, or was not ours to run: ack */
-	EXEC_REQUEUE, /* it could not be recorded (database down): hand the message back */
+	EXEC_DONE,    /* recorded (or not ours to run); the message was acked at start */
+	EXEC_SKIP,    /* not ours to run (already running, finished or cancelled): ack */
+	EXEC_REQUEUE, /* could not even start (database down): hand the message back */
+	EXEC_RETRY,   /* recorded as retrying: publish the next attempt after delay_s */
+	EXEC_DEAD,    /* failed for good: the job goes to the dead-letter queue */
 };
 
-enum exec_outcome exec_run(struct exec_env *env, const struct ff_job *job);
+struct exec_result {
+	enum exec_outcome outcome;
+	long delay_s;
+};
+
+struct exec_result exec_run(struct exec_env *env, const struct ff_job *job);
+
+/* The delay before attempt `attempt + 1` after attempt `attempt` failed: backoff_s doubled
+ * per attempt, at most an hour. */
+long exec_backoff_s(long backoff_s, int attempt);
 
 #endif

@@ -20,7 +20,7 @@ static void on_signal(int sig)
 int main(int argc, char **argv)
 {
 	const char *database_url, *amqp_url, *docker_host, *pool, *worker_id, *user, *log_level;
-	long concurrency, log_max_kb, results_max_mb, tmpfs_mb;
+	long concurrency, log_max_kb, results_max_mb, tmpfs_mb, lease_s, drain_s;
 	const struct ff_config_entry config[] = {
 		{"DATABASE_URL", FF_CFG_STR, "postgresql://fuzzforge:fuzzforge@127.0.0.1:5432/fuzzforge",
 		 0, 0, &database_url, "PostgreSQL connection URL"},
@@ -39,6 +39,10 @@ int main(int argc, char **argv)
 		{"FF_RESULTS_MAX_MB", FF_CFG_INT, "256", 1, 4096, &results_max_mb,
 		 "largest /results a run may leave, MiB"},
 		{"FF_TMPFS_MB", FF_CFG_INT, "512", 16, 65536, &tmpfs_mb, "size of /tmp in containers"},
+		{"FF_LEASE_S", FF_CFG_INT, "30", 3, 3600, &lease_s,
+		 "a running run's lease: renewed every second, expired when the worker is gone"},
+		{"FF_WORKER_DRAIN_S", FF_CFG_INT, "60", 0, 86400, &drain_s,
+		 "on SIGTERM, how long running runs may finish before they are handed back"},
 		{"FF_LOG_LEVEL", FF_CFG_STR, "info", 0, 0, &log_level, "debug, info, warn or error"},
 	};
 	const size_t nconfig = sizeof(config) / sizeof(config[0]);
@@ -48,7 +52,8 @@ int main(int argc, char **argv)
 	if (argc > 1) {
 		fprintf(argc == 2 && !strcmp(argv[1], "--help") ? stdout : stderr,
 			"usage: ff-worker\nRuns FuzzForge jobs from RabbitMQ in Docker containers. "
-			"SIGTERM: stop taking jobs, finish the running ones, exit 0.\n");
+			"SIGTERM: stop taking jobs, let running ones finish for up to FF_WORKER_DRAIN_S, "
+			"hand back the rest, exit 0.\n");
 		ff_config_usage(stdout, config, nconfig);
 		return argc == 2 && !strcmp(argv[1], "--help") ? 0 : 2;
 	}
@@ -76,6 +81,7 @@ int main(int argc, char **argv)
 		.log_max_bytes = (size_t)log_max_kb * 1024,
 		.results_max_bytes = (size_t)results_max_mb * 1024 * 1024,
 		.tmpfs_mb = tmpfs_mb,
+		.lease_s = lease_s,
 	};
 	const struct consumer_config cc = {
 		.amqp_url = amqp_url,
@@ -83,6 +89,7 @@ int main(int argc, char **argv)
 		.docker_host = docker_host,
 		.pool = pool,
 		.concurrency = (int)concurrency,
+		.drain_s = drain_s,
 		.exec = &exec,
 	};
 	ff_info("ff-worker %s starting (pool %s, concurrency %ld)", worker_id, pool, concurrency);

@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Builds the four images of the dev cluster (docker-compose.yml), from Debian packages only:
+#   fuzzforge/controller, fuzzforge/worker   deploy/images/platform/Dockerfile (context: repo)
+#   fuzzforge/postgres, fuzzforge/rabbitmq   deploy/images/{postgres,rabbitmq}/
+# tagged $FF_IMAGE_TAG (default local), after making the base image (build-base-image.sh).
+# An image whose inputs (the files its build reads, and the base image) are unchanged since
+# it was built is skipped: the inputs' digest is kept in the image's ff.context label.
+#   deploy/build-platform-images.sh [controller|worker|postgres|rabbitmq]...   (default: all)
+# FF_VERBOSE=1 shows docker build's output; otherwise it is shown only when a build fails.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+tag=${FF_IMAGE_TAG:-local}
+base=fuzzforge/debian-base:bookworm
+# What the platform Dockerfile copies in (keep in step with its COPY lines).
+platform_inputs=(CMakeLists.txt common proto deploy/migrations controller worker cli workflows
+	tests deploy/images/platform .dockerignore)
+
+bash "$root/deploy/build-base-image.sh"
+base_id=$(docker image inspect -f '{{.Id}}' "$base")
+
+inputs_digest() { # inputs_digest <path>... — digest of the files' names and contents
+	{
+		echo "$base_id"
+		find "$@" -type f ! -name '*.o' ! -name '*.swp' ! -path '*/__pycache__/*' -print0 |
+			sort -z | xargs -0 -r sha256sum
+	} | sha256sum | cut -c1-16
+}
+
+build_one() { # build_one <name>
+	local name=$1 image=fuzzforge/$1:$tag sum start log
+	local -a args
+	case $name in
+	controller | worker)
+		sum=$(inputs_digest "${platform_inputs[@]}")
+		args=(-f deploy/images/platform/Dockerfile --target "$name" .)
+		;;
+	postgres | rabbitmq)
+		sum=$(inputs_digest "deploy/images/$name")
+		args=("deploy/images/$name")
+		;;
+	*) echo "build-platform-images: unknown image '$name'" >&2; return 2 ;;
+	esac
+	if [ "$(docker image inspect -f '{{index .Config.Labels "ff.context"}}' "$image" 2>/dev/null)" = "$sum" ]; then
+		echo "build-platform-images: $image up to date"
+		return 0
+	fi
+	old=$(docker image inspect -f '{{.Id}}' "$image" 2>/dev/null || true)
+	start=$(date +%s)
+	log=$(mktemp)
+	if [ "${FF_VERBOSE:-0}" = 1 ]; then
+		docker build --network host --label "ff.context=$sum" -t "$image" "${args[@]}" ||
+			{ rm -f "$log"; echo "build-platform-images: building $image failed" >&2; return 1; }
+	elif ! docker build --network host --label "ff.context=$sum" -t "$image" "${args[@]}" \
+		>"$log" 2>&1; then
+		tail -n 40 "$log" >&2
+		rm -f "$log"
+		echo "build-platform-images: building $image failed (output above)" >&2
+		return 1
+	fi
+	rm -f "$log"
+	echo "build-platform-images: built $image in $(($(date +%s) - start)) s"
+	# The previous build of this image, now untagged, would pile up with every rebuild.
+	if [ -n "$old" ] && [ "$old" != "$(docker image inspect -f '{{.Id}}' "$image")" ] &&
+		[ -z "$(docker image inspect -f '{{join .RepoTags ""}}' "$old" 2>/dev/null)" ]; then
+		docker rmi "$old" >/dev/null 2>&1 || true
+	fi
+}
+
+names=("$@")
+[ ${#names[@]} -gt 0 ] || names=(controller worker postgres rabbitmq)
+for n in "${names[@]}"; do
+	build_one "$n"
+done

@@ -1,0 +1,269 @@
+#!/usr/bin/env bash
+# Runs the FuzzForge dev cluster (docker-compose.yml) with Docker Compose, v2 (`docker compose`)
+# or v1 (`docker-compose`, what Debian 12 ships), whichever this machine has.
+#   deploy/compose.sh up                    install what is missing, start the engine, build
+#                                           the images, start the cluster, wait until ready
+#   deploy/compose.sh scan DIR [WORKFLOW] [ff options...]
+#                                           scan DIR (default workflow: secret-detection)
+#   deploy/compose.sh scale N               run N workers
+#   deploy/compose.sh ps                    the cluster's containers
+#   deploy/compose.sh logs [options] [SERVICE...]   e.g. logs -f worker
+#   deploy/compose.sh down [-v]             stop and remove the containers (-v: and the data)
+# Environment: everything docker-compose.yml documents (FF_API_KEY, FF_CONTROLLER_PORT, ...),
+# and COMPOSE_PROJECT_NAME (default fuzzforge), FF_UP_TIMEOUT (seconds `up` may take once the
+# images are built, default 300), FF_WORKERS (workers `up` starts, default 1), FF_CLI (the ff
+# client `scan` uses, default build/cli/ff; without it, `scan` talks to the API with curl),
+# FF_SCAN_TIMEOUT (default 600).
+#
+# The engine: when it is not running, deploy/services.sh starts it — and with it the host's
+# PostgreSQL and RabbitMQ on 5432/5672. That is why the cluster publishes its own PostgreSQL
+# and RabbitMQ on 127.0.0.1:5433 and 127.0.0.1:5673 by default (FF_PG_PORT, FF_AMQP_PORT).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cwd=$PWD
+cd "$root"
+project=${COMPOSE_PROJECT_NAME:-fuzzforge}
+export FF_IMAGE_TAG=${FF_IMAGE_TAG:-local}
+COMPOSE=()
+
+say() { echo "compose: $*"; }
+die() {
+	echo "compose: $*" >&2
+	exit 1
+}
+
+as_root() {
+	if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+find_compose() {
+	if docker compose version >/dev/null 2>&1; then
+		COMPOSE=(docker compose)
+	elif command -v docker-compose >/dev/null 2>&1; then
+		COMPOSE=(docker-compose)
+	else
+		return 1
+	fi
+}
+
+dc() {
+	"${COMPOSE[@]}" -p "$project" -f "$root/docker-compose.yml" "$@"
+}
+
+# The Docker CLI and Compose, from Debian's archive when missing.
+ensure_tools() {
+	local pkgs=()
+	command -v docker >/dev/null 2>&1 || pkgs+=(docker.io)
+	find_compose || pkgs+=(docker-compose)
+	[ ${#pkgs[@]} -gt 0 ] || return 0
+	say "installing ${pkgs[*]} (apt-get)"
+	# The engine is started by deploy/services.sh, not by the package scripts.
+	as_root sh -c 'printf "#!/bin/sh\nexit 101\n" >/usr/sbin/policy-rc.d && chmod 755 /usr/sbin/policy-rc.d'
+	if ! as_root env DEBIAN_FRONTEND=noninteractive sh -c \
+		"apt-get update -qq && apt-get install -y -qq --no-install-recommends ${pkgs[*]} >/dev/null"; then
+		as_root rm -f /usr/sbin/policy-rc.d
+		die "installing ${pkgs[*]} failed"
+	fi
+	as_root rm -f /usr/sbin/policy-rc.d
+	find_compose || die "no docker compose after installing docker-compose"
+}
+
+ensure_engine() {
+	docker version >/dev/null 2>&1 && return 0
+	say "the Docker engine is not running: starting it with deploy/services.sh"
+	as_root bash "$root/deploy/services.sh" start
+	docker version >/dev/null 2>&1 || die "the Docker engine did not start"
+}
+
+# host:port the controller is published on (works when FF_CONTROLLER_PORT is empty, too)
+controller_addr() {
+	local a
+	a=$(dc port controller 8000 2>/dev/null | tail -n 1)
+	[ -n "$a" ] || a=127.0.0.1:${FF_CONTROLLER_PORT:-8000}
+	echo "$a"
+}
+
+# The key the running controller was given, so `scan` works whatever FF_API_KEY was at `up`.
+api_key() {
+	if [ -n "${FF_API_KEY:-}" ]; then
+		echo "$FF_API_KEY"
+		return
+	fi
+	local id
+	id=$(dc ps -q controller 2>/dev/null | head -n 1)
+	if [ -n "$id" ]; then
+		docker inspect -f '{{range .Config.Env}}{{println .}}{{end}}' "$id" |
+			sed -n 's/^FF_API_KEY=//p' | head -n 1
+	fi
+}
+
+# Builds the workflow images on the host's engine, where the workers start them. Their
+# binaries come out of the controller image (it carries them for this), so no compiler is
+# needed on the host; FF_BUILD_DIR, when set, points deploy/build-images.sh at a local build.
+build_workflow_images() {
+	if [ -n "${FF_BUILD_DIR:-}" ]; then
+		bash "$root/deploy/build-images.sh"
+		return
+	fi
+	local bin cid
+	bin=$(mktemp -d)
+	cid=$(docker create "fuzzforge/controller:$FF_IMAGE_TAG")
+	docker cp "$cid:/opt/fuzzforge/workflow-bin/." "$bin/" >/dev/null
+	docker rm "$cid" >/dev/null
+	FF_BUILD_DIR=$bin bash "$root/deploy/build-images.sh" || { rm -rf "$bin"; return 1; }
+	rm -rf "$bin"
+}
+
+wait_ready() { # wait_ready <deadline (epoch s)>
+	local url
+	url=http://$(controller_addr)/readyz
+	until curl -fsS -o /dev/null --max-time 2 "$url" 2>/dev/null; do
+		if [ "$(date +%s)" -ge "$1" ]; then
+			dc ps >&2 || true
+			dc logs --tail=30 controller >&2 || true
+			die "the controller did not answer 200 on $url in time"
+		fi
+		sleep 1
+	done
+}
+
+cmd_up() {
+	local start t0 timeout=${FF_UP_TIMEOUT:-300} addr amqp ui pg
+	start=$(date +%s)
+	ensure_tools
+	ensure_engine
+	bash "$root/deploy/build-platform-images.sh"
+	build_workflow_images
+	say "images ready in $(($(date +%s) - start)) s; starting project $project with ${COMPOSE[*]}"
+	t0=$(date +%s)
+	timeout "$timeout" "${COMPOSE[@]}" -p "$project" -f "$root/docker-compose.yml" \
+		up -d --remove-orphans --scale "worker=${FF_WORKERS:-1}" ||
+		{ dc ps >&2 || true; die "'up -d' failed or took more than ${timeout} s"; }
+	wait_ready $((t0 + timeout))
+	addr=$(controller_addr)
+	pg=$(dc port postgres 5432 2>/dev/null || true)
+	amqp=$(dc port rabbitmq 5672 2>/dev/null || true)
+	ui=$(dc port rabbitmq 15672 2>/dev/null || true)
+	say "FuzzForge is ready at http://$addr (cluster up in $(($(date +%s) - t0)) s, $(($(date +%s) - start)) s in all)"
+	cat <<EOF
+  API key      $(api_key)   (FF_API_KEY; the default is a dev-only key)
+  scan         deploy/compose.sh scan examples/secrets [WORKFLOW]
+  ff client    FF_URL=http://$addr FF_API_KEY=<key> build/cli/ff scan secret-detection DIR
+  workers      deploy/compose.sh scale N        (now ${FF_WORKERS:-1}, concurrency ${FF_WORKER_CONCURRENCY:-2} each)
+  logs         deploy/compose.sh logs -f [controller|worker|postgres|rabbitmq]
+  RabbitMQ UI  http://${ui:-?}  (${FF_RABBITMQ_USER:-fuzzforge}/${FF_RABBITMQ_PASSWORD:-fuzzforge})
+  AMQP         amqp://${FF_RABBITMQ_USER:-fuzzforge}:<password>@${amqp:-?}/
+  PostgreSQL   postgresql://${FF_PG_USER:-fuzzforge}:<password>@${pg:-?}/${FF_PG_DB:-fuzzforge}
+  stop         deploy/compose.sh down           (down -v also drops the data volumes)
+EOF
+}
+
+# curl_scan <dir> <workflow>: the same steps as `ff scan`, for hosts without the ff client.
+# Prints the run's findings as the API returns them (JSON); exit 0 if the run succeeded.
+curl_scan() {
+	local dir=$1 wf=$2 base key tgz sha run id state deadline body
+	base=http://$(controller_addr)/api/v1
+	key=$(api_key)
+	tgz=$(mktemp)
+	tar -C "$dir" --exclude=.git -czf "$tgz" .
+	body=$(curl -fsS --max-time 120 -H "Authorization: Bearer $key" \
+		-H 'Content-Type: application/gzip' --data-binary "@$tgz" "$base/targets") ||
+		{ rm -f "$tgz"; die "upload of $dir failed"; }
+	rm -f "$tgz"
+	sha=$(sed -n 's/.*"sha256" *: *"\([0-9a-f]\{64\}\)".*/\1/p' <<<"$body")
+	[ -n "$sha" ] || die "unexpected answer to the upload: $body"
+	run=$(curl -fsS --max-time 30 -H "Authorization: Bearer $key" \
+		-H 'Content-Type: application/json' \
+		--data "{\"workflow\":\"$wf\",\"target\":\"$sha\"}" "$base/runs") ||
+		die "submitting $wf failed"
+	id=$(sed -n 's/^{"id" *: *"\([0-9a-f-]\{36\}\)".*/\1/p' <<<"$run")
+	[ -n "$id" ] || id=$(grep -o '"id" *: *"[0-9a-f-]\{36\}"' <<<"$run" | head -n 1 | grep -o '[0-9a-f-]\{36\}')
+	[ -n "$id" ] || die "unexpected answer to the submit: $run"
+	echo "run $id submitted" >&2
+	deadline=$(($(date +%s) + ${FF_SCAN_TIMEOUT:-600}))
+	while :; do
+		run=$(curl -fsS --max-time 10 -H "Authorization: Bearer $key" "$base/runs/$id" || true)
+		state=$(grep -o '"state" *: *"[a-z_]*"' <<<"$run" | head -n 1 | sed 's/.*"\([a-z_]*\)"$/\1/')
+		case $state in
+		succeeded | failed | timed_out | cancelled) break ;;
+		esac
+		[ "$(date +%s)" -lt "$deadline" ] || die "run $id still '${state:-unknown}' after ${FF_SCAN_TIMEOUT:-600} s"
+		sleep 0.5
+	done
+	echo "run $id $state" >&2
+	curl -fsS --max-time 30 -H "Authorization: Bearer $key" "$base/runs/$id/findings?limit=10000"
+	echo
+	[ "$state" = succeeded ]
+}
+
+cmd_scan() {
+	[ $# -ge 1 ] || die "usage: compose.sh scan DIR [WORKFLOW] [ff options...]"
+	local dir=$1 wf=${2:-secret-detection} cli=${FF_CLI:-$root/build/cli/ff}
+	shift
+	[ $# -eq 0 ] || shift
+	# relative to where the script was called from, not to the repository
+	[ "${dir#/}" != "$dir" ] || dir=$cwd/$dir
+	[ -d "$dir" ] || die "$dir is not a directory"
+	if [ -x "$cli" ]; then
+		FF_URL=http://$(controller_addr) FF_API_KEY=$(api_key) \
+			"$cli" scan "$wf" "$dir" --timeout "${FF_SCAN_TIMEOUT:-600}" "$@"
+	else
+		[ $# -eq 0 ] || echo "compose: no ff client ($cli): ignoring $*; scanning with curl" >&2
+		curl_scan "$dir" "$wf"
+	fi
+}
+
+cmd_scale() {
+	if [ $# -ne 1 ] || ! [[ $1 =~ ^[0-9]+$ ]]; then
+		die "usage: compose.sh scale N"
+	fi
+	local n=$1 deadline running
+	dc up -d --no-deps --no-recreate --scale "worker=$n" worker
+	deadline=$(($(date +%s) + 120))
+	while :; do
+		running=$(docker ps -q --filter "label=com.docker.compose.project=$project" \
+			--filter label=com.docker.compose.service=worker --filter status=running | wc -l)
+		[ "$running" -eq "$n" ] && break
+		[ "$(date +%s)" -lt "$deadline" ] || die "$running workers running, not $n, after 120 s"
+		sleep 1
+	done
+	say "$n worker(s) running"
+}
+
+cmd_down() {
+	local args=(down --remove-orphans -t 30) kept="data volumes kept (down -v drops them)"
+	case ${1:-} in
+	-v | --volumes) args+=(-v) kept="data volumes removed" ;;
+	"") ;;
+	*) die "usage: compose.sh down [-v]" ;;
+	esac
+	dc "${args[@]}"
+	say "stopped project $project; $kept"
+}
+
+usage() {
+	sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'
+	exit 2
+}
+
+[ $# -ge 1 ] || usage
+cmd=$1
+shift
+case $cmd in
+up | scan | scale | ps | logs | down)
+	if [ "$cmd" = up ]; then
+		cmd_up "$@"
+		exit
+	fi
+	find_compose || die "neither 'docker compose' nor 'docker-compose' found: run 'deploy/compose.sh up'"
+	case $cmd in
+	scan) cmd_scan "$@" ;;
+	scale) cmd_scale "$@" ;;
+	ps) dc ps "$@" ;;
+	logs) if [ $# -eq 0 ]; then dc logs --tail=100; else dc logs "$@"; fi ;;
+	down) cmd_down "$@" ;;
+	esac
+	;;
+-h | --help | help) usage ;;
+*) usage ;;
+esac
