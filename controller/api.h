@@ -40,6 +40,8 @@ void api_run_artifact(struct http_req *r);
 /* Replies with the first column of the first row of res as JSON text, or 404 naming what
  * when there is no row. Shared by the read handlers; clears res. */
 void api_reply_row_json(struct http_req *r, PGresult *res, const char *what);
+/* Replies with the JSON that sql (one parameter: the {id} run) builds in its only cell. */
+void api_reply_run_json(struct http_req *r, const char *sql);
 /* Checks the {id} path parameter is a uuid; replies 404 itself when not. */
 int api_run_id_ok(struct http_req *r);
 

@@ -122,19 +122,11 @@ void api_run_logs(struct http_req *r)
 
 void api_run_artifacts(struct http_req *r)
 {
-	struct ff_err err;
-	if (!api_run_id_ok(r))
-		return;
-	const char *p[] = {r->params[0]};
-	PGresult *res = ff_db_query(
-		r->app->db,
-		"SELECT json_build_object('run_id', r.id, 'artifacts', COALESCE((SELECT "
-		"json_agg(json_build_object('name', a.name, 'size', a.size) ORDER BY a.name) "
-		"FROM artifacts a WHERE a.run_id = r.id), '[]'::json)) FROM runs r WHERE r.id = $1",
-		1, p, &err);
-	if (!res)
-		return http_reply_error(r, &err);
-	api_reply_row_json(r, res, "run");
+	api_reply_run_json(
+		r, "SELECT json_build_object('run_id', r.id, 'artifacts', COALESCE((SELECT "
+		   "json_agg(json_build_object('name', a.name, 'size', a.size) ORDER BY a.name) "
+		   "FROM artifacts a WHERE a.run_id = r.id), '[]'::json)) FROM runs r "
+		   "WHERE r.id = $1");
 }
 
 void api_run_artifact(struct http_req *r)

@@ -41,6 +41,18 @@ int api_run_id_ok(struct http_req *r)
 	return 0;
 }
 
+void api_reply_run_json(struct http_req *r, const char *sql)
+{
+	struct ff_err err;
+	if (!api_run_id_ok(r))
+		return;
+	const char *p[] = {r->params[0]};
+	PGresult *res = ff_db_query(r->app->db, sql, 1, p, &err);
+	if (!res)
+		return http_reply_error(r, &err);
+	api_reply_row_json(r, res, "run");
+}
+
 void api_reply_row_json(struct http_req *r, PGresult *res, const char *what)
 {
 	if (PQntuples(res) < 1 || PQgetisnull(res, 0, 0))
@@ -272,33 +284,16 @@ out:
 
 void api_run_get(struct http_req *r)
 {
-	struct ff_err err;
-	if (!api_run_id_ok(r))
-		return;
-	const char *p[] = {r->params[0]};
-	PGresult *res =
-		ff_db_query(r->app->db, "SELECT " RUN_JSON " FROM runs r WHERE r.id = $1", 1, p, &err);
-	if (!res)
-		return http_reply_error(r, &err);
-	api_reply_row_json(r, res, "run");
+	api_reply_run_json(r, "SELECT " RUN_JSON " FROM runs r WHERE r.id = $1");
 }
 
 void api_run_events(struct http_req *r)
 {
-	struct ff_err err;
-	if (!api_run_id_ok(r))
-		return;
-	const char *p[] = {r->params[0]};
-	PGresult *res = ff_db_query(
-		r->app->db,
-		"SELECT json_build_object('run_id', r.id, 'events', COALESCE((SELECT "
-		"json_agg(json_build_object('ts', ff_ts(e.ts), 'state', e.state, 'attempt', "
-		"e.attempt, 'message', e.message) ORDER BY e.id) FROM run_events e "
-		"WHERE e.run_id = r.id), '[]'::json)) FROM runs r WHERE r.id = $1",
-		1, p, &err);
-	if (!res)
-		return http_reply_error(r, &err);
-	api_reply_row_json(r, res, "run");
+	api_reply_run_json(
+		r, "SELECT json_build_object('run_id', r.id, 'events', COALESCE((SELECT "
+		   "json_agg(json_build_object('ts', ff_ts(e.ts), 'state', e.state, 'attempt', "
+		   "e.attempt, 'message', e.message) ORDER BY e.id) FROM run_events e "
+		   "WHERE e.run_id = r.id), '[]'::json)) FROM runs r WHERE r.id = $1");
 }
 
 static int valid_state(const char *s)
