@@ -10,8 +10,9 @@ build=${FF_BUILD_DIR:-$root/build}
 build_one() { # build_one <workflow dir>
 	local dir=$1 name image ctx sum out
 	name=$(basename "$dir")
+	[ -f "$dir/Dockerfile" ] && [ -f "$dir/workflow.json" ] || return 0
 	image=$(sed -n 's/.*"image": *"\([^"]*\)".*/\1/p' "$dir/workflow.json" | head -n 1)
-	[ -f "$dir/Dockerfile" ] && [ -n "$image" ] || return 0
+	[ -n "$image" ] || { echo "build-images: $name: no image in workflow.json" >&2; return 1; }
 	ctx=$(mktemp -d)
 	cp -r "$dir/." "$ctx/"
 	# binaries this project builds for the image, listed one per line in image-binaries

@@ -7,6 +7,7 @@
 # it was built is skipped: the inputs' digest is kept in the image's ff.context label.
 #   deploy/build-platform-images.sh [controller|worker|postgres|rabbitmq]...   (default: all)
 # FF_VERBOSE=1 shows docker build's output; otherwise it is shown only when a build fails.
+# FF_NO_CACHE=1 rebuilds everything from scratch (e.g. to pick up Debian updates).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -27,13 +28,28 @@ inputs_digest() { # inputs_digest <path>... — digest of the files' names and c
 	} | sha256sum | cut -c1-16
 }
 
+# One copy of the sources for both platform images, so that the two are built from the same
+# tree even while it is being edited (and the second build finds the first one's layers).
+snap='' platform_sum='' platform_fresh=0
+trap '[ -z "$snap" ] || rm -rf "$snap"' EXIT
+platform_snapshot() {
+	[ -z "$snap" ] || return 0
+	snap=$(mktemp -d)
+	cp -a --parents "${platform_inputs[@]}" "$snap/"
+	platform_sum=$(cd "$snap" && inputs_digest "${platform_inputs[@]}")
+}
+
 build_one() { # build_one <name>
-	local name=$1 image=fuzzforge/$1:$tag sum start log
+	local name=$1 image=fuzzforge/$1:$tag sum start log old nocache=${FF_NO_CACHE:-0}
 	local -a args
 	case $name in
 	controller | worker)
-		sum=$(inputs_digest "${platform_inputs[@]}")
-		args=(-f deploy/images/platform/Dockerfile --target "$name" .)
+		platform_snapshot
+		sum=$platform_sum
+		args=(-f "$snap/deploy/images/platform/Dockerfile" --target "$name" "$snap")
+		# Without the cache once: the other platform image reuses those fresh layers.
+		if [ "$platform_fresh" = 1 ]; then nocache=fresh; fi
+		[ "$nocache" != 1 ] || platform_fresh=1
 		;;
 	postgres | rabbitmq)
 		sum=$(inputs_digest "deploy/images/$name")
@@ -41,7 +57,11 @@ build_one() { # build_one <name>
 		;;
 	*) echo "build-platform-images: unknown image '$name'" >&2; return 2 ;;
 	esac
-	if [ "$(docker image inspect -f '{{index .Config.Labels "ff.context"}}' "$image" 2>/dev/null)" = "$sum" ]; then
+	if [ "$nocache" = 1 ]; then
+		args=(--no-cache "${args[@]}")
+	elif [ "$nocache" = fresh ]; then
+		:
+	elif [ "$(docker image inspect -f '{{index .Config.Labels "ff.context"}}' "$image" 2>/dev/null)" = "$sum" ]; then
 		echo "build-platform-images: $image up to date"
 		return 0
 	fi

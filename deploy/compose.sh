@@ -57,14 +57,11 @@ ensure_tools() {
 	find_compose || pkgs+=(docker-compose)
 	[ ${#pkgs[@]} -gt 0 ] || return 0
 	say "installing ${pkgs[*]} (apt-get)"
-	# The engine is started by deploy/services.sh, not by the package scripts.
-	as_root sh -c 'printf "#!/bin/sh\nexit 101\n" >/usr/sbin/policy-rc.d && chmod 755 /usr/sbin/policy-rc.d'
-	if ! as_root env DEBIAN_FRONTEND=noninteractive sh -c \
-		"apt-get update -qq && apt-get install -y -qq --no-install-recommends ${pkgs[*]} >/dev/null"; then
-		as_root rm -f /usr/sbin/policy-rc.d
+	# On a systemd host docker.io's package scripts start the engine; elsewhere
+	# ensure_engine starts it with deploy/services.sh.
+	as_root env DEBIAN_FRONTEND=noninteractive sh -c "apt-get update -qq &&
+		apt-get install -y -qq --no-install-recommends ${pkgs[*]} >/dev/null" ||
 		die "installing ${pkgs[*]} failed"
-	fi
-	as_root rm -f /usr/sbin/policy-rc.d
 	find_compose || die "no docker compose after installing docker-compose"
 }
 
@@ -144,12 +141,14 @@ cmd_up() {
 	pg=$(dc port postgres 5432 2>/dev/null || true)
 	amqp=$(dc port rabbitmq 5672 2>/dev/null || true)
 	ui=$(dc port rabbitmq 15672 2>/dev/null || true)
-	say "FuzzForge is ready at http://$addr (cluster up in $(($(date +%s) - t0)) s, $(($(date +%s) - start)) s in all)"
+	say "FuzzForge is ready at http://$addr" \
+		"(cluster up in $(($(date +%s) - t0)) s, $(($(date +%s) - start)) s in all)"
 	cat <<EOF
   API key      $(api_key)   (FF_API_KEY; the default is a dev-only key)
   scan         deploy/compose.sh scan examples/secrets [WORKFLOW]
   ff client    FF_URL=http://$addr FF_API_KEY=<key> build/cli/ff scan secret-detection DIR
-  workers      deploy/compose.sh scale N        (now ${FF_WORKERS:-1}, concurrency ${FF_WORKER_CONCURRENCY:-2} each)
+  workers      deploy/compose.sh scale N
+               (now ${FF_WORKERS:-1}, each running ${FF_WORKER_CONCURRENCY:-2} runs at once)
   logs         deploy/compose.sh logs -f [controller|worker|postgres|rabbitmq]
   RabbitMQ UI  http://${ui:-?}  (${FF_RABBITMQ_USER:-fuzzforge}/${FF_RABBITMQ_PASSWORD:-fuzzforge})
   AMQP         amqp://${FF_RABBITMQ_USER:-fuzzforge}:<password>@${amqp:-?}/
@@ -242,7 +241,7 @@ cmd_down() {
 }
 
 usage() {
-	sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'
+	awk 'NR == 1 { next } /^#/ { sub(/^# ?/, ""); print; next } { exit }' "$0"
 	exit 2
 }
 

@@ -35,15 +35,30 @@ start_postgres() {
 start_rabbitmq() {
 	if rabbitmq-diagnostics -q ping >/dev/null 2>&1; then echo "services: rabbitmq already up"; return; fi
 	rabbitmq-server -detached
-	wait_for rabbitmq 90 rabbitmq-diagnostics -q check_port_connectivity
+	wait_for rabbitmq 120 rabbitmq-diagnostics -q check_port_connectivity
 	echo "services: rabbitmq up"
+}
+
+# A pid file left by a dockerd or containerd that was killed (a machine handed on, a session
+# ended) makes the next dockerd refuse to start when its pid now belongs to another process.
+remove_stale_pidfile() { # remove_stale_pidfile <file> <process name>
+	local file=$1 name=$2 pid
+	[ -f "$file" ] || return 0
+	pid=$(cat "$file" 2>/dev/null || true)
+	if [ -z "$pid" ] || [ "$(cat "/proc/$pid/comm" 2>/dev/null)" != "$name" ]; then
+		echo "services: removing stale $file"
+		rm -f "$file"
+	fi
 }
 
 start_docker() {
 	if docker version >/dev/null 2>&1; then echo "services: docker already up"; return; fi
+	remove_stale_pidfile /var/run/docker.pid dockerd
+	remove_stale_pidfile /var/run/docker/containerd/containerd.pid containerd
 	nohup dockerd >"$FF_STATE_DIR/dockerd.log" 2>&1 &
 	echo $! >"$FF_STATE_DIR/dockerd.pid"
-	wait_for dockerd 60 docker version
+	# The first start after an unclean stop cleans up old containers and can take a while.
+	wait_for dockerd 180 docker version || { tail -n 30 "$FF_STATE_DIR/dockerd.log" >&2; return 1; }
 	echo "services: docker up"
 }
 

@@ -212,7 +212,24 @@ struct heartbeat {
 	char host[256];
 };
 
-static void heartbeat_register(struct heartbeat *hb, const char *state, int busy)
+/* The runs the executors hold now, as a PostgreSQL uuid[] literal ("{}" for none). */
+static void slot_runs(struct shared *sh, char *ids, size_t len)
+{
+	size_t off = (size_t)snprintf(ids, len, "{");
+	pthread_mutex_lock(&sh->lock);
+	for (int i = 0; i < sh->nslots; i++)
+		if (sh->slots[i].run_id[0] && off + 40 < len)
+			off += (size_t)snprintf(ids + off, len - off, "%s%s", off > 1 ? "," : "",
+						sh->slots[i].run_id);
+	pthread_mutex_unlock(&sh->lock);
+	snprintf(ids + off, len - off, "}");
+}
+
+/* Only the runs an executor holds get their lease renewed: a run this worker marked running
+ * but no longer executes (its result could not be recorded, or the start's commit was lost
+ * with the connection) must expire, so that the reaper gives it to the queue again. */
+static void heartbeat_register(struct heartbeat *hb, const char *state, int busy,
+			       const char *ids)
 {
 	const struct consumer_config *cfg = hb->sh->cfg;
 	char conc[16], running[16], lease[16];
@@ -229,27 +246,19 @@ static void heartbeat_register(struct heartbeat *hb, const char *state, int busy
 		       6, p, &err) < 0 ||
 	    ff_db_exec(hb->db,
 		       "UPDATE runs SET lease_until = clock_timestamp() + $2::int * "
-		       "interval '1 second' WHERE worker = $1 AND state = 'running'",
-		       2, (const char *[]){cfg->exec->worker_id, lease}, &err) < 0)
+		       "interval '1 second' WHERE worker = $1 AND state = 'running' "
+		       "AND id = ANY($3::uuid[])",
+		       3, (const char *[]){cfg->exec->worker_id, lease, ids}, &err) < 0)
 		ff_warn("heartbeat not recorded: %s", err.msg);
 }
 
 /* Marks slots whose run was cancelled, then kills the container of every stopped slot. */
-static void heartbeat_enforce_stops(struct heartbeat *hb)
+static void heartbeat_enforce_stops(struct heartbeat *hb, const char *ids)
 {
 	struct shared *sh = hb->sh;
-	char ids[64 * 40] = "{";
-	size_t off = 1;
 	struct ff_err err;
-	pthread_mutex_lock(&sh->lock);
-	for (int i = 0; i < sh->nslots; i++)
-		if (sh->slots[i].run_id[0] && off + 40 < sizeof(ids))
-			off += (size_t)snprintf(ids + off, sizeof(ids) - off, "%s%s",
-						off > 1 ? "," : "", sh->slots[i].run_id);
-	pthread_mutex_unlock(&sh->lock);
-	if (off == 1)
+	if (strcmp(ids, "{}") == 0)
 		return;
-	snprintf(ids + off, sizeof(ids) - off, "}");
 	const char *p[] = {ids};
 	PGresult *res = ff_db_query(hb->db,
 				    "SELECT id FROM runs WHERE id = ANY($1::uuid[]) "
@@ -284,10 +293,13 @@ static void *heartbeat_main(void *arg)
 		pthread_mutex_lock(&sh->lock);
 		int closing = sh->closing, busy = sh->busy, draining = sh->draining;
 		pthread_mutex_unlock(&sh->lock);
-		heartbeat_register(hb, closing ? "stopped" : draining ? "draining" : "active", busy);
+		char ids[64 * 40]; /* FF_WORKER_CONCURRENCY is at most 64 */
+		slot_runs(sh, ids, sizeof(ids));
+		heartbeat_register(hb, closing ? "stopped" : draining ? "draining" : "active", busy,
+				   ids);
 		if (closing)
 			return NULL;
-		heartbeat_enforce_stops(hb);
+		heartbeat_enforce_stops(hb, ids);
 		/* Woken early by closing; otherwise once per HEARTBEAT_MS. */
 		struct timespec until;
 		clock_gettime(CLOCK_REALTIME, &until);

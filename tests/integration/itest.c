@@ -6,6 +6,7 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -283,15 +284,25 @@ static la_ssize_t mem_write(struct archive *a, void *arg, const void *buf, size_
 	return (la_ssize_t)n;
 }
 
+/* A tar writer into m. The gzip header carries no timestamp, so the same files always make
+ * the same bytes (and the same target digest). */
+static struct archive *tar_writer(struct membuf *m, int gzip)
+{
+	struct archive *a = archive_write_new();
+	archive_write_set_format_pax_restricted(a);
+	if (gzip) {
+		archive_write_add_filter_gzip(a);
+		archive_write_set_options(a, "gzip:!timestamp");
+	}
+	archive_write_set_bytes_in_last_block(a, 1);
+	assert_int_equal(archive_write_open(a, m, NULL, mem_write, NULL), ARCHIVE_OK);
+	return a;
+}
+
 void *itest_tar(const char *const *files, int gzip, size_t *len)
 {
 	struct membuf m = {0};
-	struct archive *a = archive_write_new();
-	archive_write_set_format_pax_restricted(a);
-	if (gzip)
-		archive_write_add_filter_gzip(a);
-	archive_write_set_bytes_in_last_block(a, 1);
-	assert_int_equal(archive_write_open(a, &m, NULL, mem_write, NULL), ARCHIVE_OK);
+	struct archive *a = tar_writer(&m, gzip);
 	for (size_t i = 0; files[i]; i += 2) {
 		struct archive_entry *e = archive_entry_new();
 		archive_entry_set_pathname(e, files[i]);
@@ -318,6 +329,77 @@ void itest_upload(struct itest *t, const char *const *files, char out[65])
 	free(tar);
 	if (r.status != 201)
 		fail_msg("upload: %ld %s", r.status, r.body ? r.body : "");
+	cJSON *sha = cJSON_GetObjectItem(r.json, "sha256");
+	assert_true(cJSON_IsString(sha));
+	snprintf(out, 65, "%s", sha->valuestring);
+	itest_resp_release(&r);
+}
+
+/* A gzipped tar of the tree under dir, read with libarchive's disk reader. */
+static void *tar_dir(const char *dir, size_t *len)
+{
+	struct membuf m = {0};
+	struct archive *disk = archive_read_disk_new();
+	struct archive *a = tar_writer(&m, 1);
+	struct archive_entry *e = archive_entry_new();
+	char root[PATH_MAX], rel[PATH_MAX], buf[16384];
+	size_t rlen;
+
+	snprintf(root, sizeof(root), "%s", dir);
+	rlen = strlen(root);
+	while (rlen > 1 && root[rlen - 1] == '/')
+		root[--rlen] = '\0';
+	archive_read_disk_set_symlink_physical(disk);
+	archive_read_disk_set_standard_lookup(disk);
+	if (archive_read_disk_open(disk, root) != ARCHIVE_OK)
+		fail_msg("%s: %s", root, archive_error_string(disk));
+	for (;;) {
+		int rc = archive_read_next_header2(disk, e);
+		if (rc == ARCHIVE_EOF)
+			break;
+		if (rc < ARCHIVE_WARN)
+			fail_msg("%s: %s", root, archive_error_string(disk));
+		archive_read_disk_descend(disk);
+		const char *p = archive_entry_pathname(e);
+		if (!p || strncmp(p, root, rlen) != 0 || (p[rlen] != '/' && p[rlen] != '\0'))
+			fail_msg("%s: unexpected entry %s", root, p ? p : "(null)");
+		p += rlen;
+		while (*p == '/')
+			p++;
+		if (!*p)
+			continue; /* the root itself */
+		snprintf(rel, sizeof(rel), "%s", p);
+		archive_entry_copy_pathname(e, rel);
+		if (archive_write_header(a, e) != ARCHIVE_OK)
+			fail_msg("%s: %s", rel, archive_error_string(a));
+		if (archive_entry_filetype(e) != AE_IFREG)
+			continue;
+		la_ssize_t n;
+		while ((n = archive_read_data(disk, buf, sizeof(buf))) > 0)
+			if (archive_write_data(a, buf, (size_t)n) != n)
+				fail_msg("%s: %s", rel, archive_error_string(a));
+		if (n < 0)
+			fail_msg("%s: %s", rel, archive_error_string(disk));
+	}
+	archive_entry_free(e);
+	archive_read_close(disk);
+	archive_read_free(disk);
+	assert_int_equal(archive_write_close(a), ARCHIVE_OK);
+	archive_write_free(a);
+	*len = m.len;
+	return m.data;
+}
+
+void itest_upload_dir(struct itest *t, const char *dir, char out[65])
+{
+	size_t len;
+	void *tar = tar_dir(dir, &len);
+	struct itest_resp r;
+	assert_int_equal(
+	    itest_http(t, "POST", "/api/v1/targets", "application/gzip", tar, len, 1, &r), 0);
+	free(tar);
+	if (r.status != 201)
+		fail_msg("upload of %s: %ld %s", dir, r.status, r.body ? r.body : "");
 	cJSON *sha = cJSON_GetObjectItem(r.json, "sha256");
 	assert_true(cJSON_IsString(sha));
 	snprintf(out, 65, "%s", sha->valuestring);

@@ -56,6 +56,9 @@ void itest_resp_release(struct itest_resp *r);
 void *itest_tar(const char *const *files, int gzip, size_t *len);
 /* Uploads a tar of files; out gets the sha256. */
 void itest_upload(struct itest *t, const char *const *files, char out[65]);
+/* Uploads a gzipped tar of the tree under dir (paths relative to dir, symbolic links stored
+ * as links, not followed); out gets the sha256. Fails the test if dir cannot be read. */
+void itest_upload_dir(struct itest *t, const char *dir, char out[65]);
 /* POST /api/v1/runs with json; on 202 copies the run id into id. Returns the status. */
 long itest_submit(struct itest *t, const char *json, char id[37]);
 /* Polls GET /api/v1/runs/{id} until a terminal state or timeout_ms; returns the run JSON

@@ -1,0 +1,156 @@
+#!/usr/bin/env bash
+# e2e.compose: the dev cluster end to end, through deploy/compose.sh. Brings docker-compose.yml
+# up under a project name of its own and a free controller port (building the images if they
+# are stale: minutes the first time), scans examples/secrets with secret-detection and checks
+# the findings against examples/secrets/EXPECTED.json, scales to 3 workers and has them run a
+# batch of scans, scales back to 1, then tears everything down with its volumes — on failure
+# too. Every wait is bounded.
+#   tests/e2e/compose_test.sh [PATH_TO_FF]     (CTest passes the ff client it built)
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+compose=$root/deploy/compose.sh
+expected=$root/examples/secrets/EXPECTED.json
+batch=6
+
+COMPOSE_PROJECT_NAME=ffe2e$$$(date +%s | tail -c 5)
+export COMPOSE_PROJECT_NAME
+export FF_CONTROLLER_PORT
+FF_CONTROLLER_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+# Empty: Docker picks free host ports, so this never collides with a cluster already running.
+export FF_PG_PORT='' FF_AMQP_PORT='' FF_RABBITMQ_UI_PORT=''
+FF_API_KEY=ff_e2e_$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
+export FF_API_KEY
+export FF_UP_TIMEOUT=300 FF_SCAN_TIMEOUT=300 FF_WORKERS=1
+export FF_CLI=${1:-$root/build/cli/ff}
+base=http://127.0.0.1:$FF_CONTROLLER_PORT/api/v1
+t_start=$(date +%s)
+torn_down=0
+
+log() { echo "compose_test [$(($(date +%s) - t_start)) s]: $*"; }
+fail() {
+	echo "compose_test: FAIL: $*" >&2
+	exit 1
+}
+
+teardown() {
+	local rc=$?
+	if [ "$torn_down" = 0 ]; then
+		[ "$rc" = 0 ] || { timeout 60 bash "$compose" logs --tail=40 >&2 || true; }
+		timeout 180 bash "$compose" down -v >/dev/null 2>&1 || true
+	fi
+	log "finished with status $rc"
+}
+trap teardown EXIT
+trap 'exit 143' TERM
+trap 'exit 130' INT
+
+api() { curl -fsS --max-time 30 -H "Authorization: Bearer $FF_API_KEY" "$@"; }
+project_containers() { # project_containers [service] — ids of the project's running containers
+	local f=(--filter "label=com.docker.compose.project=$COMPOSE_PROJECT_NAME" --filter status=running)
+	[ $# -eq 0 ] || f+=(--filter "label=com.docker.compose.service=$1")
+	docker ps -q "${f[@]}"
+}
+
+log "project $COMPOSE_PROJECT_NAME, controller on 127.0.0.1:$FF_CONTROLLER_PORT"
+t0=$(date +%s)
+timeout 1200 bash "$compose" up || fail "deploy/compose.sh up failed"
+log "cluster up and ready in $(($(date +%s) - t0)) s (image builds included)"
+for svc in postgres rabbitmq controller worker; do
+	[ "$(project_containers "$svc" | wc -l)" -eq 1 ] || fail "$svc is not running"
+done
+curl -fsS --max-time 5 -o /dev/null "http://127.0.0.1:$FF_CONTROLLER_PORT/readyz" ||
+	fail "/readyz is not 200"
+# The key protects the API: no key, no runs.
+code=$(curl -s --max-time 10 -o /dev/null -w '%{http_code}' "$base/runs")
+[ "$code" = 401 ] || fail "GET /runs without a key answered $code, not 401"
+
+# 1. One scan, checked finding by finding against EXPECTED.json.
+out=$(mktemp)
+if [ -x "$FF_CLI" ]; then
+	timeout 400 bash "$compose" scan "$root/examples/secrets" secret-detection --json >"$out" ||
+		fail "scan with $FF_CLI failed: $(cat "$out")"
+else
+	log "no ff client at $FF_CLI: scanning with curl"
+	timeout 400 bash "$compose" scan "$root/examples/secrets" secret-detection >"$out" ||
+		fail "scan with curl failed: $(cat "$out")"
+fi
+python3 - "$out" "$expected" <<'EOF' || fail "findings differ from EXPECTED.json"
+import json, sys
+doc = json.load(open(sys.argv[1]))
+findings = doc["findings"]
+state = doc["run"]["state"] if "run" in doc else doc["state"]
+want = json.load(open(sys.argv[2]))
+key = lambda f: (f["rule_id"], f["path"], f["start_line"])
+got = sorted(map(key, findings))
+exp = sorted(map(key, want))
+print(f"compose_test: run {state}, {len(got)} findings, {len(exp)} expected")
+if state != "succeeded" or got != exp:
+    print("missing:", sorted(set(exp) - set(got)), "unexpected:", sorted(set(got) - set(exp)))
+    sys.exit(1)
+EOF
+rm -f "$out"
+nexpected=$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))))' "$expected")
+[ "$nexpected" -eq 13 ] || fail "EXPECTED.json has $nexpected entries, not 13"
+log "scan: $nexpected findings, as expected"
+
+# 2. Three workers share a batch of runs.
+timeout 180 bash "$compose" scale 3 || fail "scale 3 failed"
+n=$(project_containers worker | wc -l)
+[ "$n" -eq 3 ] || fail "$n worker containers running, not 3"
+log "3 workers running"
+tgz=$(mktemp)
+tar -C "$root/examples/secrets" -czf "$tgz" .
+sha=$(api -H 'Content-Type: application/gzip' --data-binary "@$tgz" "$base/targets" |
+	python3 -c 'import json,sys; print(json.load(sys.stdin)["sha256"])') || fail "upload failed"
+rm -f "$tgz"
+ids=()
+for ((i = 0; i < batch; i++)); do
+	id=$(api -H 'Content-Type: application/json' \
+		--data "{\"workflow\":\"secret-detection\",\"target\":\"$sha\",\"labels\":{\"e2e\":\"$i\"}}" \
+		"$base/runs" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])') ||
+		fail "submit $i failed"
+	ids+=("$id")
+done
+t0=$(date +%s)
+deadline=$((t0 + 300))
+declare -A done_state=() worker_of=()
+while [ ${#done_state[@]} -lt $batch ]; do
+	for id in "${ids[@]}"; do
+		[ -z "${done_state[$id]:-}" ] || continue
+		read -r state worker total < <(api "$base/runs/$id" | python3 -c '
+import json, sys
+r = json.load(sys.stdin)
+print(r["state"], r.get("worker") or "-", (r.get("findings_summary") or {}).get("total", -1))') ||
+			fail "reading run $id failed"
+		case $state in
+		succeeded)
+			[ "$total" -eq "$nexpected" ] || fail "run $id has $total findings, not $nexpected"
+			done_state[$id]=$state worker_of[$id]=$worker
+			;;
+		failed | timed_out | cancelled) fail "run $id ended $state" ;;
+		esac
+	done
+	[ "$(date +%s)" -lt "$deadline" ] || fail "${#done_state[@]} of $batch runs done after 300 s"
+	sleep 0.5
+done
+nworkers=$(printf '%s\n' "${worker_of[@]}" | sort -u | wc -l)
+log "$batch runs succeeded in $(($(date +%s) - t0)) s on $nworkers distinct workers"
+# Submitted together, with prefetch = concurrency 2, they can't all go to one worker.
+[ "$nworkers" -ge 2 ] || fail "all $batch runs ran on one worker"
+
+# 3. Back to one worker.
+timeout 180 bash "$compose" scale 1 || fail "scale 1 failed"
+n=$(project_containers worker | wc -l)
+[ "$n" -eq 1 ] || fail "$n worker containers running after scale 1"
+log "back to 1 worker"
+
+# 4. Down with the volumes: nothing of the project is left.
+timeout 180 bash "$compose" down -v || fail "down -v failed"
+torn_down=1
+left=$(docker ps -aq --filter "label=com.docker.compose.project=$COMPOSE_PROJECT_NAME" | wc -l)
+vols=$(docker volume ls -q --filter "label=com.docker.compose.project=$COMPOSE_PROJECT_NAME" | wc -l)
+if [ "$left" -ne 0 ] || [ "$vols" -ne 0 ]; then
+	fail "$left containers and $vols volumes left after down -v"
+fi
+log "torn down: no container or volume left"
+echo "compose_test: PASS in $(($(date +%s) - t_start)) s"

@@ -1,0 +1,439 @@
+/* it_reliability_retry — what happens to one run by policy or by request: retries with
+ * backoff up to the dead-letter queue and back, a poison message, cancel and retry,
+ * priorities, idempotent submits. End states are read from PostgreSQL; the broker's
+ * dead-letter queue is looked at with rabbitmq-c directly. */
+#include <amqp.h>
+#include <amqp_tcp_socket.h>
+#include <curl/curl.h>
+
+#include "it_reliability.h"
+
+static const char *const target_files[] = {"c/d.c", "int d;\n", NULL};
+
+/* --- the broker, seen from outside ---------------------------------------------------- */
+
+/* A channel on the test's vhost, or fails the test. */
+static amqp_connection_state_t broker_open(struct itest *t)
+{
+	struct amqp_connection_info info;
+	char url[256];
+	snprintf(url, sizeof(url), "%s", t->amqp_url);
+	assert_int_equal(amqp_parse_url(url, &info), AMQP_STATUS_OK);
+	amqp_connection_state_t c = amqp_new_connection();
+	amqp_socket_t *s = amqp_tcp_socket_new(c);
+	assert_non_null(s);
+	assert_int_equal(amqp_socket_open(s, info.host, info.port), AMQP_STATUS_OK);
+	amqp_rpc_reply_t r = amqp_login(c, info.vhost, 0, 131072, 0, AMQP_SASL_METHOD_PLAIN,
+					info.user, info.password);
+	assert_int_equal(r.reply_type, AMQP_RESPONSE_NORMAL);
+	amqp_channel_open(c, 1);
+	assert_int_equal(amqp_get_rpc_reply(c).reply_type, AMQP_RESPONSE_NORMAL);
+	return c;
+}
+
+static void broker_close(amqp_connection_state_t c)
+{
+	amqp_channel_close(c, 1, AMQP_REPLY_SUCCESS);
+	amqp_connection_close(c, AMQP_REPLY_SUCCESS);
+	amqp_destroy_connection(c);
+}
+
+/* Messages ready in a queue and its consumers (passive declare). -1 when the queue does not
+ * exist (yet). */
+static int queue_info(struct itest *t, const char *queue, long *messages, long *consumers)
+{
+	amqp_connection_state_t c = broker_open(t);
+	amqp_queue_declare_ok_t *ok =
+	    amqp_queue_declare(c, 1, amqp_cstring_bytes(queue), 1, 0, 0, 0, amqp_empty_table);
+	if (!ok) {
+		/* the broker closed the channel (404): acknowledge, then leave */
+		amqp_channel_close_ok_t close_ok = {0};
+		amqp_send_method(c, 1, AMQP_CHANNEL_CLOSE_OK_METHOD, &close_ok);
+		amqp_connection_close(c, AMQP_REPLY_SUCCESS);
+		amqp_destroy_connection(c);
+		return -1;
+	}
+	*messages = (long)ok->message_count;
+	*consumers = (long)ok->consumer_count;
+	broker_close(c);
+	return 0;
+}
+
+static long queue_depth(struct itest *t, const char *queue)
+{
+	long n, consumers;
+	if (queue_info(t, queue, &n, &consumers) < 0)
+		fail_msg("queue %s not declared", queue);
+	return n;
+}
+
+static void wait_queue_depth(struct itest *t, const char *queue, long want, int timeout_ms)
+{
+	int64_t deadline = rel_now_ms() + timeout_ms;
+	long n;
+	while ((n = queue_depth(t, queue)) != want) {
+		if (rel_now_ms() > deadline)
+			fail_msg("queue %s holds %ld, not %ld, after %d ms", queue, n, want,
+				 timeout_ms);
+		rel_poll_pause();
+	}
+}
+
+/* Waits until someone consumes the queue (so it exists and is bound). */
+static void wait_consumer(struct itest *t, const char *queue, int timeout_ms)
+{
+	int64_t deadline = rel_now_ms() + timeout_ms;
+	long n, consumers = 0;
+	while (queue_info(t, queue, &n, &consumers) < 0 || consumers < 1) {
+		if (rel_now_ms() > deadline)
+			fail_msg("nobody consumes %s after %d ms", queue, timeout_ms);
+		rel_poll_pause();
+	}
+}
+
+/* Publishes body to ff.jobs with routing key pool, persistent, confirmed by the broker. */
+static void publish_raw(struct itest *t, const char *pool, const char *body)
+{
+	amqp_connection_state_t c = broker_open(t);
+	amqp_confirm_select(c, 1);
+	assert_int_equal(amqp_get_rpc_reply(c).reply_type, AMQP_RESPONSE_NORMAL);
+	amqp_basic_properties_t props = {
+	    ._flags = AMQP_BASIC_DELIVERY_MODE_FLAG | AMQP_BASIC_CONTENT_TYPE_FLAG,
+	    .delivery_mode = 2,
+	    .content_type = amqp_cstring_bytes("application/json"),
+	};
+	assert_int_equal(amqp_basic_publish(c, 1, amqp_cstring_bytes("ff.jobs"),
+					    amqp_cstring_bytes(pool), 1, 0, &props,
+					    amqp_cstring_bytes(body)),
+			 AMQP_STATUS_OK);
+	/* mandatory: an unroutable message would come back as basic.return before the ack */
+	struct timeval tv = {10, 0};
+	amqp_frame_t f;
+	assert_int_equal(amqp_simple_wait_frame_noblock(c, &f, &tv), AMQP_STATUS_OK);
+	assert_int_equal(f.frame_type, AMQP_FRAME_METHOD);
+	assert_int_equal(f.payload.method.id, AMQP_BASIC_ACK_METHOD);
+	broker_close(c);
+}
+
+/* --- API calls the harness does not make ------------------------------------------------ */
+
+static size_t keep_body(char *p, size_t size, size_t n, void *arg)
+{
+	char *buf = arg;
+	size_t have = strlen(buf), add = size * n;
+	if (have + add < 4096) {
+		memcpy(buf + have, p, add);
+		buf[have + add] = '\0';
+	}
+	return size * n;
+}
+
+/* POST /api/v1/runs with an Idempotency-Key; the run id of a 202 goes to id. */
+static long submit_idempotent(struct itest *t, const char *key, const char *body, char id[37])
+{
+	char url[128], hkey[320], reply[4096] = "";
+	long status = 0;
+	CURL *c = curl_easy_init();
+	struct curl_slist *h = NULL;
+	snprintf(url, sizeof(url), "%s/api/v1/runs", t->base_url);
+	snprintf(hkey, sizeof(hkey), "Idempotency-Key: %s", key);
+	h = curl_slist_append(h, "Authorization: Bearer " ITEST_API_KEY);
+	h = curl_slist_append(h, "Content-Type: application/json");
+	h = curl_slist_append(h, hkey);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, keep_body);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, reply);
+	assert_int_equal(curl_easy_perform(c), CURLE_OK);
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+	curl_slist_free_all(h);
+	curl_easy_cleanup(c);
+	id[0] = '\0';
+	cJSON *j = cJSON_Parse(reply);
+	const cJSON *jid = cJSON_GetObjectItem(j, "id");
+	if (status == 202 && cJSON_IsString(jid))
+		snprintf(id, 37, "%s", jid->valuestring);
+	cJSON_Delete(j);
+	return status;
+}
+
+static long count(struct itest *t, const char *sql, const char *id)
+{
+	return itest_sql_long(t, sql, id);
+}
+
+static void expect_text(struct itest *t, const char *sql, const char *id, const char *want)
+{
+	char v[512];
+	rel_sql_text(t, sql, id, v, sizeof(v));
+	assert_string_equal(v, want);
+}
+
+#define STARTS                                                                                     \
+	"SELECT coalesce(string_agg(attempt::text, ',' ORDER BY id), '') FROM run_events "         \
+	"WHERE run_id = $1 AND state = 'running' AND message LIKE 'started on %'"
+
+/* Milliseconds from the failure of attempt n to the start of attempt n + 1. */
+#define GAP_MS(n)                                                                                  \
+	"SELECT (extract(epoch FROM (SELECT ts FROM run_events WHERE run_id = $1 AND "             \
+	"state = 'running' AND attempt = " #n " + 1 AND message LIKE 'started on %') - "           \
+	"(SELECT ts FROM run_events WHERE run_id = $1 AND state = 'retrying' AND "                 \
+	"attempt = " #n ")) * 1000)::bigint"
+
+/* The dead letter of run id as the API lists it, or NULL (list deleted by the caller). */
+static const cJSON *listed_dead_letter(struct itest *t, const char *id, cJSON **list)
+{
+	assert_int_equal(rel_call(t, "GET", "/api/v1/dead-letters", list), 200);
+	const cJSON *d;
+	cJSON_ArrayForEach(d, cJSON_GetObjectItem(*list, "dead_letters"))
+	{
+		if (!strcmp(cJSON_GetObjectItem(d, "run_id")->valuestring, id))
+			return d;
+	}
+	return NULL;
+}
+
+/* 5: a workflow that always fails: 3 attempts with backoff, dead-lettered, requeued from the
+ * API (3 more attempts), dead again, then deleted. */
+static void retries_then_dead_letter(void **state)
+{
+	(void)state;
+	struct itest t;
+	char target[65], body[256], id[37], path[128];
+	cJSON *list;
+	itest_setup(&t, "rel_retry");
+	itest_start_controller(&t, NULL);
+	itest_start_worker(&t, NULL);
+	itest_upload(&t, target_files, target);
+	assert_int_equal(
+	    itest_submit(&t, rel_body(body, sizeof(body), "test-flaky", target, NULL, 0), id), 202);
+	rel_wait_terminal_sql(&t, id, 90000);
+	expect_text(&t, "SELECT state || ' ' || attempt FROM runs WHERE id = $1", id, "failed 3");
+	expect_text(&t, STARTS, id, "1,2,3");
+	assert_int_equal(count(&t,
+			       "SELECT count(*) FROM run_events WHERE run_id = $1 AND "
+			       "state = 'retrying'",
+			       id),
+			 2);
+	/* the delay queues' TTLs are lower bounds: backoff_s * 2^(attempt-1) */
+	assert_true(count(&t, GAP_MS(1), id) >= 1000);
+	assert_true(count(&t, GAP_MS(2), id) >= 2000);
+	expect_text(&t, "SELECT attempts || ' ' || last_error FROM dead_letters WHERE run_id = $1",
+		    id, "3 workflow exited with code 3");
+	assert_int_equal(count(&t, "SELECT count(*) FROM run_results WHERE run_id = $1", id), 1);
+	wait_queue_depth(&t, "ff.dead", 1, 10000);
+
+	const cJSON *d = listed_dead_letter(&t, id, &list);
+	assert_non_null(d);
+	assert_int_equal(cJSON_GetObjectItem(d, "attempts")->valueint, 3);
+	assert_string_equal(cJSON_GetObjectItem(d, "workflow")->valuestring, "test-flaky");
+	cJSON_Delete(list);
+
+	snprintf(path, sizeof(path), "/api/v1/dead-letters/%s/requeue", id);
+	assert_int_equal(rel_call(&t, "POST", path, NULL), 202);
+	assert_int_equal(count(&t, "SELECT count(*) FROM dead_letters", NULL), 0);
+	assert_int_equal(rel_call(&t, "POST", path, NULL), 409); /* no longer dead */
+	rel_wait_sql(&t, "SELECT count(*) FROM runs WHERE id = $1 AND state = 'failed'", id, 1,
+		     120000);
+	expect_text(&t, "SELECT state || ' ' || attempt FROM runs WHERE id = $1", id, "failed 6");
+	expect_text(&t, STARTS, id, "1,2,3,4,5,6");
+	expect_text(&t, "SELECT attempts::text FROM dead_letters WHERE run_id = $1", id, "6");
+	assert_int_equal(count(&t, "SELECT count(*) FROM run_results WHERE run_id = $1", id), 1);
+	wait_queue_depth(&t, "ff.dead", 2, 10000);
+
+	snprintf(path, sizeof(path), "/api/v1/dead-letters/%s", id);
+	assert_int_equal(rel_call(&t, "DELETE", path, NULL), 204);
+	assert_int_equal(count(&t, "SELECT count(*) FROM dead_letters", NULL), 0);
+	assert_null(listed_dead_letter(&t, id, &list));
+	cJSON_Delete(list);
+	assert_int_equal(rel_call(&t, "DELETE", path, NULL), 404);
+	expect_text(&t, "SELECT state FROM runs WHERE id = $1", id, "failed");
+	itest_teardown(&t);
+}
+
+/* 6: a message that is not a job goes to ff.dead, and the worker goes on working. */
+static void poison_message(void **state)
+{
+	(void)state;
+	struct itest t;
+	char target[65], body[256], id[37];
+	itest_setup(&t, "rel_poison");
+	itest_start_controller(&t, NULL);
+	pid_t w = itest_start_worker(&t, NULL);
+	itest_upload(&t, target_files, target);
+	wait_consumer(&t, "ff.jobs.default", 30000);
+	assert_int_equal(queue_depth(&t, "ff.dead"), 0);
+	publish_raw(&t, "default", "not json");
+	wait_queue_depth(&t, "ff.dead", 1, 30000);
+	assert_int_equal(queue_depth(&t, "ff.jobs.default"), 0);
+	assert_int_equal(waitpid(w, NULL, WNOHANG), 0); /* still running */
+
+	assert_int_equal(
+	    itest_submit(&t, rel_body(body, sizeof(body), "test-noop", target, NULL, 0), id), 202);
+	cJSON_Delete(itest_wait_terminal(&t, id, 60000));
+	expect_text(&t, "SELECT state FROM runs WHERE id = $1", id, "succeeded");
+	assert_int_equal(count(&t, "SELECT count(*) FROM runs", NULL), 1);
+	assert_int_equal(queue_depth(&t, "ff.dead"), 1);
+	itest_teardown(&t);
+}
+
+/* 7: cancel while queued, while running, when finished; retry of a failed run. */
+static void cancel_and_retry(void **state)
+{
+	(void)state;
+	struct itest t;
+	char target[65], body[256], queued[37], sentinel[37], running[37], failed[37];
+	itest_setup(&t, "rel_cancel");
+	itest_start_controller(&t, NULL);
+	itest_upload(&t, target_files, target);
+
+	/* queued, no worker yet: the job message is in the queue */
+	assert_int_equal(
+	    itest_submit(&t, rel_body(body, sizeof(body), "test-noop", target, NULL, 0), queued),
+	    202);
+	assert_int_equal(rel_run_action(&t, queued, "cancel"), 202);
+	expect_text(&t, "SELECT state || ' ' || published FROM runs WHERE id = $1", queued,
+		    "cancelled true");
+	assert_int_equal(rel_run_action(&t, queued, "cancel"), 409);
+	/* One executor takes messages in queue order: once the run submitted after the
+	 * cancelled one has succeeded, the cancelled one's message has been seen and skipped. */
+	const char *w[] = {"FF_WORKER_CONCURRENCY=1", NULL};
+	itest_start_worker(&t, w);
+	assert_int_equal(itest_submit(&t, body, sentinel), 202);
+	cJSON_Delete(itest_wait_terminal(&t, sentinel, 60000));
+	expect_text(&t, "SELECT state FROM runs WHERE id = $1", sentinel, "succeeded");
+	expect_text(&t, "SELECT state FROM runs WHERE id = $1", queued, "cancelled");
+	expect_text(&t, STARTS, queued, "");
+	assert_int_equal(count(&t, "SELECT count(*) FROM run_results WHERE run_id = $1", queued),
+			 0);
+	assert_int_equal(rel_run_action(&t, sentinel, "cancel"), 409);
+
+	/* running: the worker's heartbeat kills the container; nothing is recorded */
+	rel_body(body, sizeof(body), "test-long", target, "{\"seconds\":600}", 0);
+	assert_int_equal(itest_submit(&t, body, running), 202);
+	rel_wait_container_started(&t, running, 60000);
+	assert_int_equal(rel_run_action(&t, running, "cancel"), 202);
+	int64_t deadline = rel_now_ms() + 30000;
+	while (rel_docker_leftovers(running) != 0) {
+		if (rel_now_ms() > deadline)
+			fail_msg("container of cancelled run %s still there after 30 s", running);
+		rel_poll_pause();
+	}
+	/* the executor is free again (concurrency 1): the next run completes */
+	rel_body(body, sizeof(body), "test-noop", target, NULL, 0);
+	assert_int_equal(itest_submit(&t, body, sentinel), 202);
+	cJSON_Delete(itest_wait_terminal(&t, sentinel, 60000));
+	expect_text(&t, "SELECT state || ' ' || (finished_at IS NOT NULL) FROM runs WHERE id = $1",
+		    running, "cancelled true");
+	assert_int_equal(count(&t, "SELECT count(*) FROM run_results WHERE run_id = $1", running),
+			 0);
+	assert_int_equal(count(&t,
+			       "SELECT count(*) FROM run_events WHERE run_id = $1 AND state IN "
+			       "('succeeded', 'failed', 'timed_out')",
+			       running),
+			 0);
+	expect_text(&t, "SELECT message FROM run_events WHERE run_id = $1 AND state = 'cancelled'",
+		    running, "cancelled while running");
+
+	/* retry: a failed run gets a new attempt; the cancelled queued one finally runs */
+	rel_body(body, sizeof(body), "test-fail", target, NULL, 0);
+	assert_int_equal(itest_submit(&t, body, failed), 202);
+	rel_wait_terminal_sql(&t, failed, 60000);
+	expect_text(&t, "SELECT state || ' ' || attempt FROM runs WHERE id = $1", failed,
+		    "failed 1");
+	assert_int_equal(rel_run_action(&t, failed, "retry"), 202);
+	rel_wait_sql(&t,
+		     "SELECT count(*) FROM runs WHERE id = $1 AND state = 'failed' AND attempt = 2",
+		     failed, 1, 60000);
+	expect_text(&t, STARTS, failed, "1,2");
+	assert_int_equal(count(&t, "SELECT count(*) FROM run_results WHERE run_id = $1", failed),
+			 1);
+	assert_int_equal(rel_run_action(&t, queued, "retry"), 202);
+	rel_wait_terminal_sql(&t, queued, 60000);
+	expect_text(&t, "SELECT state || ' ' || attempt FROM runs WHERE id = $1", queued,
+		    "succeeded 1");
+	expect_text(&t, STARTS, queued, "1");
+	itest_teardown(&t);
+}
+
+/* 8: with the only executor busy, a priority 9 run submitted after three priority 0 runs
+ * starts before all of them. */
+static void priority_order(void **state)
+{
+	(void)state;
+	struct itest t;
+	char target[65], body[256], busy[37], low[3][37], high[37];
+	itest_setup(&t, "rel_prio");
+	itest_start_controller(&t, NULL);
+	const char *w[] = {"FF_WORKER_CONCURRENCY=1", NULL};
+	itest_start_worker(&t, w);
+	itest_upload(&t, target_files, target);
+	assert_int_equal(
+	    itest_submit(
+		&t, rel_body(body, sizeof(body), "test-long", target, "{\"seconds\":5}", 0), busy),
+	    202);
+	rel_wait_container_started(&t, busy, 60000);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(
+		    itest_submit(&t, rel_body(body, sizeof(body), "test-noop", target, NULL, 0),
+				 low[i]),
+		    202);
+	assert_int_equal(
+	    itest_submit(&t, rel_body(body, sizeof(body), "test-noop", target, NULL, 9), high),
+	    202);
+	/* all four were waiting behind the busy run */
+	assert_int_equal(count(&t,
+			       "SELECT count(*) FROM runs WHERE workflow = 'test-noop' AND "
+			       "state = 'queued'",
+			       NULL),
+			 4);
+	rel_wait_sql(&t, "SELECT count(*) FROM runs WHERE state <> 'succeeded'", NULL, 0, 90000);
+	assert_int_equal(count(&t,
+			       "SELECT count(*) FROM runs l, runs h WHERE h.id = $1 AND "
+			       "l.priority = 0 AND l.workflow = 'test-noop' AND "
+			       "h.started_at < l.started_at",
+			       high),
+			 3);
+	itest_teardown(&t);
+}
+
+/* 9: Idempotency-Key: the same key and body give the same run, another body a conflict. */
+static void idempotency_keys(void **state)
+{
+	(void)state;
+	struct itest t;
+	char target[65], body[256], other[256], id1[37], id2[37], id3[37], key[300];
+	itest_setup(&t, "rel_idem");
+	itest_start_controller(&t, NULL);
+	itest_upload(&t, target_files, target);
+	rel_body(body, sizeof(body), "test-noop", target, NULL, 0);
+	rel_body(other, sizeof(other), "test-noop", target, NULL, 5);
+	assert_int_equal(submit_idempotent(&t, "ci-build-42", body, id1), 202);
+	assert_int_equal(submit_idempotent(&t, "ci-build-42", body, id2), 202);
+	assert_string_equal(id1, id2);
+	assert_int_equal(count(&t, "SELECT count(*) FROM runs", NULL), 1);
+	assert_int_equal(submit_idempotent(&t, "ci-build-42", other, id3), 409);
+	assert_int_equal(count(&t, "SELECT count(*) FROM runs", NULL), 1);
+	/* another key is another run, even with the same body */
+	assert_int_equal(submit_idempotent(&t, "ci-build-43", body, id3), 202);
+	assert_string_not_equal(id1, id3);
+	memset(key, 'k', 256);
+	key[256] = '\0';
+	assert_int_equal(submit_idempotent(&t, key, body, id2), 400);
+	assert_int_equal(count(&t, "SELECT count(*) FROM runs", NULL), 2);
+	assert_int_equal(
+	    count(&t, "SELECT count(*) FROM runs WHERE idempotency_key = $1", "ci-build-42"), 1);
+	itest_teardown(&t);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(retries_then_dead_letter), cmocka_unit_test(poison_message),
+	    cmocka_unit_test(cancel_and_retry),		cmocka_unit_test(priority_order),
+	    cmocka_unit_test(idempotency_keys),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
