@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Makes fuzzforge/debian-base:bookworm, the base of every Debian-based image of the project,
-# without any container registry: debian:bookworm-slim when the engine has it (or can pull
-# it), else a minimal bookworm from `debootstrap --variant=minbase` imported with
-# `docker import`. Skips the work when the image exists.
+# without any container registry: debian:bookworm-slim when the engine has it (or, with
+# FF_PULL_BASE=1, can pull it: off by default, so that nothing reaches out to a registry),
+# else a minimal bookworm from `debootstrap --variant=minbase` from Debian's archive,
+# imported with `docker import`. Skips the work when the image exists.
 set -euo pipefail
 image=fuzzforge/debian-base:bookworm
 mirror=${FF_DEBIAN_MIRROR:-http://deb.debian.org/debian}
@@ -12,7 +13,7 @@ if docker image inspect "$image" >/dev/null 2>&1; then
 	exit 0
 fi
 if docker image inspect debian:bookworm-slim >/dev/null 2>&1 ||
-	timeout 60 docker pull -q debian:bookworm-slim >/dev/null 2>&1; then
+	{ [ "${FF_PULL_BASE:-0}" = 1 ] && timeout 60 docker pull -q debian:bookworm-slim >/dev/null 2>&1; }; then
 	docker tag debian:bookworm-slim "$image"
 	echo "build-base-image: $image is debian:bookworm-slim"
 	exit 0

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Builds the image of every built-in workflow under workflows/, from Debian packages only
-# (no registry needed). An image whose build context is unchanged is skipped.
+# Builds the image of every built-in workflow under workflows/ (each directory with a
+# workflow.json and a Dockerfile), from Debian packages only (no registry needed). An image
+# whose build context is unchanged is skipped. workflows/shared/ffworkflow.py, the module the
+# Python workflows share, goes into the context of each one whose Dockerfile copies it.
 # Workflows whose image holds a binary of this project (a static one, FROM scratch) get it
 # from the build directory: set FF_BUILD_DIR (default build/).
 set -euo pipefail
@@ -15,6 +17,8 @@ build_one() { # build_one <workflow dir>
 	[ -n "$image" ] || { echo "build-images: $name: no image in workflow.json" >&2; return 1; }
 	ctx=$(mktemp -d)
 	cp -r "$dir/." "$ctx/"
+	# the module the Python workflows share, where the Dockerfile takes it
+	if grep -q 'ffworkflow\.py' "$dir/Dockerfile"; then cp "$root/workflows/shared/ffworkflow.py" "$ctx/"; fi
 	# binaries this project builds for the image, listed one per line in image-binaries
 	if [ -f "$dir/image-binaries" ]; then
 		while read -r bin; do

@@ -12,7 +12,7 @@
 # Environment: everything docker-compose.yml documents (FF_API_KEY, FF_CONTROLLER_PORT, ...),
 # and COMPOSE_PROJECT_NAME (default fuzzforge), FF_UP_TIMEOUT (seconds `up` may take once the
 # images are built, default 300), FF_WORKERS (workers `up` starts, default 1), FF_CLI (the ff
-# client `scan` uses, default build/cli/ff; without it, `scan` talks to the API with curl),
+# client `scan` uses, default build/cli/ff; without it, the one in the controller image),
 # FF_SCAN_TIMEOUT (default 600).
 #
 # The engine: when it is not running, deploy/services.sh starts it — and with it the host's
@@ -157,44 +157,6 @@ cmd_up() {
 EOF
 }
 
-# curl_scan <dir> <workflow>: the same steps as `ff scan`, for hosts without the ff client.
-# Prints the run's findings as the API returns them (JSON); exit 0 if the run succeeded.
-curl_scan() {
-	local dir=$1 wf=$2 base key tgz sha run id state deadline body
-	base=http://$(controller_addr)/api/v1
-	key=$(api_key)
-	tgz=$(mktemp)
-	tar -C "$dir" --exclude=.git -czf "$tgz" .
-	body=$(curl -fsS --max-time 120 -H "Authorization: Bearer $key" \
-		-H 'Content-Type: application/gzip' --data-binary "@$tgz" "$base/targets") ||
-		{ rm -f "$tgz"; die "upload of $dir failed"; }
-	rm -f "$tgz"
-	sha=$(sed -n 's/.*"sha256" *: *"\([0-9a-f]\{64\}\)".*/\1/p' <<<"$body")
-	[ -n "$sha" ] || die "unexpected answer to the upload: $body"
-	run=$(curl -fsS --max-time 30 -H "Authorization: Bearer $key" \
-		-H 'Content-Type: application/json' \
-		--data "{\"workflow\":\"$wf\",\"target\":\"$sha\"}" "$base/runs") ||
-		die "submitting $wf failed"
-	id=$(sed -n 's/^{"id" *: *"\([0-9a-f-]\{36\}\)".*/\1/p' <<<"$run")
-	[ -n "$id" ] || id=$(grep -o '"id" *: *"[0-9a-f-]\{36\}"' <<<"$run" | head -n 1 | grep -o '[0-9a-f-]\{36\}')
-	[ -n "$id" ] || die "unexpected answer to the submit: $run"
-	echo "run $id submitted" >&2
-	deadline=$(($(date +%s) + ${FF_SCAN_TIMEOUT:-600}))
-	while :; do
-		run=$(curl -fsS --max-time 10 -H "Authorization: Bearer $key" "$base/runs/$id" || true)
-		state=$(grep -o '"state" *: *"[a-z_]*"' <<<"$run" | head -n 1 | sed 's/.*"\([a-z_]*\)"$/\1/')
-		case $state in
-		succeeded | failed | timed_out | cancelled) break ;;
-		esac
-		[ "$(date +%s)" -lt "$deadline" ] || die "run $id still '${state:-unknown}' after ${FF_SCAN_TIMEOUT:-600} s"
-		sleep 0.5
-	done
-	echo "run $id $state" >&2
-	curl -fsS --max-time 30 -H "Authorization: Bearer $key" "$base/runs/$id/findings?limit=10000"
-	echo
-	[ "$state" = succeeded ]
-}
-
 cmd_scan() {
 	[ $# -ge 1 ] || die "usage: compose.sh scan DIR [WORKFLOW] [ff options...]"
 	local dir=$1 wf=${2:-secret-detection} cli=${FF_CLI:-$root/build/cli/ff}
@@ -207,8 +169,13 @@ cmd_scan() {
 		FF_URL=http://$(controller_addr) FF_API_KEY=$(api_key) \
 			"$cli" scan "$wf" "$dir" --timeout "${FF_SCAN_TIMEOUT:-600}" "$@"
 	else
-		[ $# -eq 0 ] || echo "compose: no ff client ($cli): ignoring $*; scanning with curl" >&2
-		curl_scan "$dir" "$wf"
+		# No client built on this host: the controller image carries one. It reads DIR
+		# through a read-only bind mount, as the calling user, and reaches the published
+		# API port over the host's network.
+		docker run --rm --network host --user "$(id -u):$(id -g)" -v "$dir:/scan:ro" \
+			-e FF_URL="http://$(controller_addr)" -e FF_API_KEY="$(api_key)" \
+			"fuzzforge/controller:$FF_IMAGE_TAG" \
+			ff scan "$wf" /scan --timeout "${FF_SCAN_TIMEOUT:-600}" "$@"
 	fi
 }
 

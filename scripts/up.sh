@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
-# Brings FuzzForge up on this machine and runs a first real scan:
-# installs what is missing (Debian packages), starts PostgreSQL, RabbitMQ and the Docker
-# engine, builds the binaries and the workflow images, starts one controller and one worker
-# in the background, then scans examples/secrets with the secret-detection workflow and
-# prints its findings. Re-running it reuses what is already up.
-#   scripts/up.sh            bring up + first scan
-#   scripts/up.sh down       stop the controller and worker started here
+# Brings FuzzForge up on this machine and runs a first real scan of examples/secrets with the
+# secret-detection workflow, printing its findings. Re-running it reuses what is already up.
+#   scripts/up.sh            the dev cluster (docker-compose.yml) through deploy/compose.sh:
+#                            installs docker.io and docker-compose where missing, starts the
+#                            engine, builds every image from Debian packages, starts
+#                            PostgreSQL, RabbitMQ, the controller (port 8000) and a worker,
+#                            waits for /readyz, scans
+#   scripts/up.sh --native   the same without containers for the platform: installs the
+#                            packages, starts PostgreSQL, RabbitMQ and dockerd on this
+#                            machine, builds, starts one ff-controller and one ff-worker
+#   scripts/up.sh down       stops what either way started (the cluster keeps its volumes)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -24,7 +28,23 @@ stop() {
 		fi
 	done
 }
-if [ "${1:-}" = down ]; then stop; echo "up: stopped"; exit 0; fi
+case ${1:-} in
+down)
+	stop
+	if docker ps -q --filter label=com.docker.compose.project="${COMPOSE_PROJECT_NAME:-fuzzforge}" 2>/dev/null | grep -q .; then
+		bash deploy/compose.sh down
+	fi
+	echo "up: stopped"
+	exit 0
+	;;
+--native) ;;
+"")
+	bash deploy/compose.sh up
+	echo "up: first scan: deploy/compose.sh scan examples/secrets secret-detection"
+	exec bash deploy/compose.sh scan examples/secrets secret-detection
+	;;
+*) echo "usage: $0 [--native|down]" >&2; exit 2 ;;
+esac
 
 bash deploy/install-deps.sh
 bash deploy/services.sh start

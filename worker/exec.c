@@ -492,7 +492,8 @@ static cJSON *analysis_spec(const struct attempt *a)
 	double mem = (double)j->memory_mb * 1024 * 1024;
 	cJSON_AddNumberToObject(hc, "Memory", mem);
 	cJSON_AddNumberToObject(hc, "MemorySwap", mem);
-	cJSON_AddNumberToObject(hc, "NanoCpus", j->cpus * 1e9);
+	cJSON_AddNumberToObject(hc, "NanoCpus",
+				(double)exec_nano_cpus(j->cpus, sysconf(_SC_NPROCESSORS_ONLN)));
 	cJSON_AddNumberToObject(hc, "PidsLimit", (double)j->pids);
 	const char *drop[] = {"ALL"};
 	cJSON_AddItemToObject(hc, "CapDrop", cJSON_CreateStringArray(drop, 1));
@@ -667,6 +668,13 @@ long exec_backoff_s(long backoff_s, int attempt)
 	for (int i = 1; i < attempt && delay < 3600; i++)
 		delay *= 2;
 	return delay > 3600 ? 3600 : delay;
+}
+
+long long exec_nano_cpus(double cpus, long host_cpus)
+{
+	if (host_cpus > 0 && cpus > (double)host_cpus)
+		cpus = (double)host_cpus;
+	return (long long)(cpus * 1e9);
 }
 
 /* Writes the outcome, retrying while the database is unreachable (a restart takes seconds;

@@ -64,4 +64,8 @@ struct exec_result exec_run(struct exec_env *env, const struct ff_job *job);
  * per attempt, at most an hour. */
 long exec_backoff_s(long backoff_s, int attempt);
 
+/* The container's CPU limit in NanoCpus: the manifest's cpus, at most the host's online CPUs
+ * (the engine refuses a limit above them, and a manifest is written for any host). */
+long long exec_nano_cpus(double cpus, long host_cpus);
+
 #endif

@@ -66,14 +66,9 @@ code=$(curl -s --max-time 10 -o /dev/null -w '%{http_code}' "$base/runs")
 
 # 1. One scan, checked finding by finding against EXPECTED.json.
 out=$(mktemp)
-if [ -x "$FF_CLI" ]; then
-	timeout 400 bash "$compose" scan "$root/examples/secrets" secret-detection --json >"$out" ||
-		fail "scan with $FF_CLI failed: $(cat "$out")"
-else
-	log "no ff client at $FF_CLI: scanning with curl"
-	timeout 400 bash "$compose" scan "$root/examples/secrets" secret-detection >"$out" ||
-		fail "scan with curl failed: $(cat "$out")"
-fi
+[ -x "$FF_CLI" ] || log "no ff client at $FF_CLI: scanning with the controller image's"
+timeout 400 bash "$compose" scan "$root/examples/secrets" secret-detection --json >"$out" ||
+	fail "scan failed: $(cat "$out")"
 python3 - "$out" "$expected" <<'EOF' || fail "findings differ from EXPECTED.json"
 import json, sys
 doc = json.load(open(sys.argv[1]))
@@ -97,7 +92,17 @@ log "scan: $nexpected findings, as expected"
 timeout 180 bash "$compose" scale 3 || fail "scale 3 failed"
 n=$(project_containers worker | wc -l)
 [ "$n" -eq 3 ] || fail "$n worker containers running, not 3"
-log "3 workers running"
+# Running containers are not yet consumers: wait until all three have registered.
+deadline=$(($(date +%s) + 120))
+until [ "$(api "$base/workers" | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+ws = d["workers"] if isinstance(d, dict) else d
+print(sum(1 for w in ws if w["state"] == "active"))')" -ge 3 ]; do
+	[ "$(date +%s)" -lt "$deadline" ] || fail "3 workers not active within 120 s"
+	sleep 0.5
+done
+log "3 workers running and active"
 tgz=$(mktemp)
 tar -C "$root/examples/secrets" -czf "$tgz" .
 sha=$(api -H 'Content-Type: application/gzip' --data-binary "@$tgz" "$base/targets" |

@@ -1,4 +1,4 @@
-/* test_worker — the worker's pure decisions: retry backoff. */
+/* test_worker — the worker's pure decisions: retry backoff, CPU limit. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -20,8 +20,18 @@ static void backoff_doubles_and_caps(void **state)
 	assert_int_equal(exec_backoff_s(3600, 1), 3600);
 }
 
+static void cpu_limit_capped_by_host(void **state)
+{
+	(void)state;
+	assert_true(exec_nano_cpus(0.5, 2) == 500000000LL);
+	assert_true(exec_nano_cpus(2.0, 2) == 2000000000LL);
+	assert_true(exec_nano_cpus(4.0, 2) == 2000000000LL); /* the engine refuses more */
+	assert_true(exec_nano_cpus(1.5, -1) == 1500000000LL); /* host count unknown */
+}
+
 int main(void)
 {
-	const struct CMUnitTest tests[] = {cmocka_unit_test(backoff_doubles_and_caps)};
+	const struct CMUnitTest tests[] = {cmocka_unit_test(backoff_doubles_and_caps),
+					   cmocka_unit_test(cpu_limit_capped_by_host)};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -16,21 +16,18 @@ Exit status: 0 the analysis ran (with or without findings), 1 a tool crashed or 
 unusable, 2 an invalid parameter.
 """
 import csv
-import datetime
-import fnmatch
 import hashlib
 import io
-import json
 import os
 import re
 import subprocess
 import sys
 import tempfile
 import xml.etree.ElementTree as ET
-from urllib.parse import quote
 
-SARIF_SCHEMA = ("https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/"
-                "sarif-schema-2.1.0.json")
+from ffworkflow import (Lines, SARIF_SCHEMA, ToolCrash, UsageError, cpu_count, glob_hit, log,
+                        norm_path, now_utc, parse_globs, progress, uri_of, write_log)
+
 SOURCE_EXT = {".c", ".cc", ".cp", ".cpp", ".cxx", ".c++"}
 HEADER_EXT = {".h", ".hh", ".hpp", ".hxx", ".h++", ".inl", ".ipp", ".tpp"}
 SKIP_DIRS = {".git", ".hg", ".svn", ".bzr", "CVS"}
@@ -70,52 +67,7 @@ CWE_FAMILIES = [
 BROAD_CWES = {0, 20, 398}
 
 
-def now_utc():
-    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def log(level, msg, **fields):
-    rec = {"ts": now_utc(), "level": level, "msg": msg}
-    rec.update(fields)
-    sys.stderr.write(json.dumps(rec) + "\n")
-    sys.stderr.flush()
-
-
-def progress(pct, text):
-    sys.stdout.write("::progress %d %s\n" % (pct, text))
-    sys.stdout.flush()
-
-
-class UsageError(Exception):
-    pass
-
-
-class ToolCrash(Exception):
-    pass
-
-
 # --- selecting files -------------------------------------------------------------------------
-
-def parse_globs(spec):
-    return [g.strip() for g in spec.split(",") if g.strip()]
-
-
-def glob_hit(globs, rel, name, is_dir):
-    """The exclude rules shared by the built-in workflows: a glob without '/' matches a file or
-    directory name at any depth; one with '/' matches the whole relative path ('*' crosses
-    '/', a leading '/' anchors at the root); a trailing '/' matches directories only."""
-    for g in globs:
-        dir_only = g.endswith("/")
-        g = g.rstrip("/")
-        if not g or (dir_only and not is_dir):
-            continue
-        if "/" in g:
-            if fnmatch.fnmatchcase(rel, g.lstrip("/")):
-                return True
-        elif fnmatch.fnmatchcase(name, g):
-            return True
-    return False
-
 
 def path_excluded(globs, rel):
     """True if rel, or a directory above it, is excluded."""
@@ -163,30 +115,6 @@ def list_files(root, globs):
 
 
 # --- running the tools -----------------------------------------------------------------------
-
-def cpu_count():
-    """Cores this container may use: the affinity mask, capped by a cgroup CPU quota."""
-    n = len(os.sched_getaffinity(0))
-    quota = None
-    try:
-        with open("/sys/fs/cgroup/cpu.max") as f:
-            q, p = f.read().split()[:2]
-            if q != "max":
-                quota = int(q) / int(p)
-    except (OSError, ValueError):
-        try:
-            with open("/sys/fs/cgroup/cpu/cpu.cfs_quota_us") as f:
-                q = int(f.read())
-            with open("/sys/fs/cgroup/cpu/cpu.cfs_period_us") as f:
-                p = int(f.read())
-            if q > 0 and p > 0:
-                quota = q / p
-        except (OSError, ValueError):
-            pass
-    if quota:
-        n = min(n, max(1, int(quota + 0.5)))
-    return max(1, n)
-
 
 def tool_version(argv, pattern):
     try:
@@ -281,20 +209,6 @@ def run_flawfinder(files, pct_from, pct_to):
 
 # --- findings --------------------------------------------------------------------------------
 
-def norm_path(p):
-    """The path relative to the root, or None if it is outside (a system header)."""
-    if not p:
-        return None
-    p = os.path.normpath(p.replace("\\", "/"))
-    if os.path.isabs(p):
-        if not p.startswith("/target/"):
-            return None
-        p = p[len("/target/"):]
-    if p == "." or p.startswith("../"):
-        return None
-    return p
-
-
 def cwe_family(cwes):
     keys = set()
     for c in cwes:
@@ -324,10 +238,6 @@ def location(path, line, col=0, end_line=0, message=None):
     if message:
         loc["message"] = {"text": message}
     return loc
-
-
-def uri_of(path):
-    return quote(path, safe="/")
 
 
 def cppcheck_findings(root_xml, catalogue, globs, notes):
@@ -435,23 +345,6 @@ def deduplicate(cpp, ff):
     return ([f for f in cpp if id(f) not in drop], [f for f in ff if id(f) not in drop])
 
 
-class Lines:
-    """Source lines of the target's files, read once each, for fingerprints and snippets."""
-
-    def __init__(self, root):
-        self.root, self.cache = root, {}
-
-    def get(self, path, line):
-        if path not in self.cache:
-            try:
-                with open(os.path.join(self.root, path), "rb") as f:
-                    self.cache[path] = f.read(64 << 20).decode("utf-8", "replace").split("\n")
-            except OSError:
-                self.cache[path] = []
-        lines = self.cache[path]
-        return lines[line - 1].rstrip("\r") if 0 < line <= len(lines) else ""
-
-
 def notification(rid, level, msg, loc):
     n = {"level": level, "message": {"text": msg or rid}, "descriptor": {"id": rid}}
     if loc and loc[0] and loc[1] >= 1:
@@ -517,26 +410,6 @@ def flawfinder_rule(rid, f):
     if r["help_uri"]:
         rule["helpUri"] = r["help_uri"]
     return rule
-
-
-def write_log(out, log_obj):
-    """Writes the log next to out and renames it into place, so a reader never sees half."""
-    d = os.path.dirname(out) or "."
-    fd, tmp = tempfile.mkstemp(prefix=".results.", suffix=".tmp", dir=d)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(log_obj, f, indent=1, ensure_ascii=False)
-            f.write("\n")
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, out)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
 
 
 def params():

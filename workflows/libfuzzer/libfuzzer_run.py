@@ -31,22 +31,18 @@ Exit status: 0 the campaign ran (with or without findings, also when some harnes
 build), 1 there were harnesses and none built, or the runner broke, 2 an invalid parameter.
 """
 import concurrent.futures
-import datetime
 import hashlib
-import json
 import os
 import re
 import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
-from urllib.parse import quote
 
-SARIF_SCHEMA = ("https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/"
-                "sarif-schema-2.1.0.json")
+from ffworkflow import (SARIF_SCHEMA, UsageError, cpu_count, log, now_utc, uri_of, write_log)
+
 CC, CXX = "clang", "clang++"
 SYMBOLIZERS = ["/usr/lib/llvm-14/bin/llvm-symbolizer", "/usr/bin/llvm-symbolizer",
                "/usr/bin/llvm-symbolizer-14"]
@@ -124,21 +120,6 @@ MAIN_RE = re.compile(rb"\bmain\s*\(")
 CC_ERROR_RE = re.compile(r"^(.+?):(\d+):(?:(\d+):)? (?:fatal )?error: ", re.M)
 
 
-class UsageError(Exception):
-    pass
-
-
-def now_utc():
-    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def log(level, msg, **fields):
-    rec = {"ts": now_utc(), "level": level, "msg": msg}
-    rec.update(fields)
-    sys.stderr.write(json.dumps(rec) + "\n")
-    sys.stderr.flush()
-
-
 class Progress:
     """::progress lines on stdout, at most one per PROGRESS_EVERY_S unless forced."""
 
@@ -158,30 +139,6 @@ progress = Progress()
 
 
 # --- environment -----------------------------------------------------------------------------
-
-def cpu_count():
-    """Cores this container may use: the affinity mask, capped by a cgroup CPU quota."""
-    n = len(os.sched_getaffinity(0))
-    quota = None
-    try:
-        with open("/sys/fs/cgroup/cpu.max") as f:
-            q, p = f.read().split()[:2]
-            if q != "max":
-                quota = int(q) / int(p)
-    except (OSError, ValueError):
-        try:
-            with open("/sys/fs/cgroup/cpu/cpu.cfs_quota_us") as f:
-                q = int(f.read())
-            with open("/sys/fs/cgroup/cpu/cpu.cfs_period_us") as f:
-                p = int(f.read())
-            if q > 0 and p > 0:
-                quota = q / p
-        except (OSError, ValueError):
-            pass
-    if quota:
-        n = min(n, max(1, int(quota + 0.5)))
-    return max(1, n)
-
 
 def memory_mb():
     """The container's memory limit in MiB, or None when unlimited."""
@@ -930,10 +887,6 @@ def crash_finding(u, art_dir):
 
 # --- SARIF -----------------------------------------------------------------------------------
 
-def uri_of(path):
-    return quote(path, safe="/")
-
-
 def location(path, line, col=0):
     loc = {"physicalLocation": {"artifactLocation": {"uri": uri_of(path),
                                                      "uriBaseId": "SRCROOT"}}}
@@ -1007,26 +960,6 @@ def sarif_log(findings, version, invocation, run_props):
             "properties": run_props,
         }],
     }
-
-
-def write_log(out, log_obj):
-    """Writes the log next to out and renames it into place, so a reader never sees half."""
-    d = os.path.dirname(out) or "."
-    fd, tmp = tempfile.mkstemp(prefix=".results.", suffix=".tmp", dir=d)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(log_obj, f, indent=1, ensure_ascii=False)
-            f.write("\n")
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, out)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
 
 
 # --- main ------------------------------------------------------------------------------------

@@ -10,8 +10,6 @@ Parameters come from the environment, as the platform passes them:
 Exit status: 0 the analysis ran (with or without findings), 1 bandit crashed or ROOT/OUT is
 unusable, 2 an invalid parameter.
 """
-import datetime
-import fnmatch
 import hashlib
 import json
 import os
@@ -21,8 +19,9 @@ import sys
 import tempfile
 from urllib.parse import quote
 
-SARIF_SCHEMA = ("https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/"
-                "sarif-schema-2.1.0.json")
+from ffworkflow import (Lines, SARIF_SCHEMA, ToolCrash, UsageError, glob_hit, log, now_utc,
+                        parse_globs, progress, write_log)
+
 PY_EXT = {".py", ".pyw"}
 SKIP_DIRS = {".git", ".hg", ".svn", ".bzr", "CVS", "__pycache__", ".tox", ".nox", ".eggs",
              ".venv", "venv", "site-packages", "node_modules", ".mypy_cache"}
@@ -32,52 +31,7 @@ CHUNK = 1000  # files per bandit invocation, well under ARG_MAX
 SHEBANG_PY = re.compile(rb"^#![ \t]*\S*?(?:/env(?:[ \t]+-\S+)*[ \t]+|/)?python[0-9.]*(?:[ \t]|$)")
 
 
-def now_utc():
-    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def log(level, msg, **fields):
-    rec = {"ts": now_utc(), "level": level, "msg": msg}
-    rec.update(fields)
-    sys.stderr.write(json.dumps(rec) + "\n")
-    sys.stderr.flush()
-
-
-def progress(pct, text):
-    sys.stdout.write("::progress %d %s\n" % (pct, text))
-    sys.stdout.flush()
-
-
-class UsageError(Exception):
-    pass
-
-
-class ToolCrash(Exception):
-    pass
-
-
 # --- selecting files -------------------------------------------------------------------------
-
-def parse_globs(spec):
-    return [g.strip() for g in spec.split(",") if g.strip()]
-
-
-def glob_hit(globs, rel, name, is_dir):
-    """The exclude rules shared by the built-in workflows: a glob without '/' matches a file or
-    directory name at any depth; one with '/' matches the whole relative path ('*' crosses
-    '/', a leading '/' anchors at the root); a trailing '/' matches directories only."""
-    for g in globs:
-        dir_only = g.endswith("/")
-        g = g.rstrip("/")
-        if not g or (dir_only and not is_dir):
-            continue
-        if "/" in g:
-            if fnmatch.fnmatchcase(rel, g.lstrip("/")):
-                return True
-        elif fnmatch.fnmatchcase(name, g):
-            return True
-    return False
-
 
 def is_python_script(path):
     """An extensionless file whose first line is a python shebang."""
@@ -182,23 +136,6 @@ def location(path, line, col=0):
                                  "region": region}}
 
 
-class Lines:
-    """Source lines of the target's files, read once each, for fingerprints and snippets."""
-
-    def __init__(self, root):
-        self.root, self.cache = root, {}
-
-    def get(self, path, line):
-        if path not in self.cache:
-            try:
-                with open(os.path.join(self.root, path), "rb") as f:
-                    self.cache[path] = f.read(64 << 20).decode("utf-8", "replace").split("\n")
-            except OSError:
-                self.cache[path] = []
-        lines = self.cache[path]
-        return lines[line - 1].rstrip("\r") if 0 < line <= len(lines) else ""
-
-
 def rule_name(r):
     """bandit's test name, or for its blacklist tests the name in the doc anchor
     (".../blacklist_calls.html#b301-pickle" -> "pickle")."""
@@ -271,26 +208,6 @@ def sarif_run(version, findings, lines, invocation):
         "columnKind": "unicodeCodePoints",
         "results": results,
     }
-
-
-def write_log(out, log_obj):
-    """Writes the log next to out and renames it into place, so a reader never sees half."""
-    d = os.path.dirname(out) or "."
-    fd, tmp = tempfile.mkstemp(prefix=".results.", suffix=".tmp", dir=d)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(log_obj, f, indent=1, ensure_ascii=False)
-            f.write("\n")
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, out)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
 
 
 def params():

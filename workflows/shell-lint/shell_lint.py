@@ -11,18 +11,16 @@ Parameters come from the environment, as the platform passes them:
 Exit status: 0 the analysis ran (with or without findings), 1 shellcheck crashed or ROOT/OUT
 is unusable, 2 an invalid parameter.
 """
-import datetime
-import fnmatch
 import hashlib
 import json
 import os
 import subprocess
 import sys
-import tempfile
 from urllib.parse import quote
 
-SARIF_SCHEMA = ("https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/"
-                "sarif-schema-2.1.0.json")
+from ffworkflow import (Lines, SARIF_SCHEMA, ToolCrash, UsageError, glob_hit, log, now_utc,
+                        parse_globs, progress, write_log)
+
 SHELL_EXT = {".sh", ".bash", ".ksh", ".dash"}
 SHELLS = {"sh", "bash", "dash", "ksh"}
 SKIP_DIRS = {".git", ".hg", ".svn", ".bzr", "CVS", "node_modules"}
@@ -34,52 +32,7 @@ CHUNK = 200  # files per shellcheck invocation: a progress step, and well under 
 EXCLUDED_CODES = "SC1090,SC1091"
 
 
-def now_utc():
-    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def log(level, msg, **fields):
-    rec = {"ts": now_utc(), "level": level, "msg": msg}
-    rec.update(fields)
-    sys.stderr.write(json.dumps(rec) + "\n")
-    sys.stderr.flush()
-
-
-def progress(pct, text):
-    sys.stdout.write("::progress %d %s\n" % (pct, text))
-    sys.stdout.flush()
-
-
-class UsageError(Exception):
-    pass
-
-
-class ToolCrash(Exception):
-    pass
-
-
 # --- selecting files -------------------------------------------------------------------------
-
-def parse_globs(spec):
-    return [g.strip() for g in spec.split(",") if g.strip()]
-
-
-def glob_hit(globs, rel, name, is_dir):
-    """The exclude rules shared by the built-in workflows: a glob without '/' matches a file or
-    directory name at any depth; one with '/' matches the whole relative path ('*' crosses
-    '/', a leading '/' anchors at the root); a trailing '/' matches directories only."""
-    for g in globs:
-        dir_only = g.endswith("/")
-        g = g.rstrip("/")
-        if not g or (dir_only and not is_dir):
-            continue
-        if "/" in g:
-            if fnmatch.fnmatchcase(rel, g.lstrip("/")):
-                return True
-        elif fnmatch.fnmatchcase(name, g):
-            return True
-    return False
-
 
 def shebang_shell(path):
     """The shell a file's shebang names (sh, bash, dash or ksh), else None.
@@ -176,23 +129,6 @@ def run_shellcheck(files, severity, notes, pct_from, pct_to):
 
 # --- SARIF -----------------------------------------------------------------------------------
 
-class Lines:
-    """Source lines of the target's files, read once each, for fingerprints and snippets."""
-
-    def __init__(self, root):
-        self.root, self.cache = root, {}
-
-    def get(self, path, line):
-        if path not in self.cache:
-            try:
-                with open(os.path.join(self.root, path), "rb") as f:
-                    self.cache[path] = f.read(MAX_FILE).decode("utf-8", "replace").split("\n")
-            except OSError:
-                self.cache[path] = []
-        lines = self.cache[path]
-        return lines[line - 1].rstrip("\r") if 0 < line <= len(lines) else ""
-
-
 def findings_of(comments):
     out = []
     for c in comments:
@@ -260,26 +196,6 @@ def sarif_run(version, findings, lines, invocation):
     }
 
 
-def write_log(out, log_obj):
-    """Writes the log next to out and renames it into place, so a reader never sees half."""
-    d = os.path.dirname(out) or "."
-    fd, tmp = tempfile.mkstemp(prefix=".results.", suffix=".tmp", dir=d)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(log_obj, f, indent=1, ensure_ascii=False)
-            f.write("\n")
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, out)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-
-
 def params():
     globs = parse_globs(os.environ.get("FF_PARAM_EXCLUDE", ""))
     severity = (os.environ.get("FF_PARAM_SEVERITY", "") or "style").lower()
@@ -322,7 +238,7 @@ def main(argv):
     inv["toolExecutionNotifications"] = notes
     findings = findings_of(comments)
     progress(95, "writing the SARIF log")
-    run = sarif_run(version, findings, Lines(root), inv)
+    run = sarif_run(version, findings, Lines(root, MAX_FILE), inv)
     run["properties"] = {"filesAnalyzed": len(files), "severity": severity}
     try:
         write_log(out, {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [run]})
