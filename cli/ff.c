@@ -992,7 +992,7 @@ static const struct cmd cmds[] = {
      "example:\n  ff workflows\n"},
     {"workflow", cmd_workflow, 0, 1, 1, "NAME",
      "Print a workflow's manifest (parameters, resources, retry policy) as JSON.",
-     "example:\n  ff workflow secret-scan\n"},
+     "example:\n  ff workflow secret-detection\n"},
     {"upload", cmd_upload, FF_OPT_JSON, 1, 1, "PATH [--json]",
      "Upload a target and print its sha256.",
      "PATH is a directory, packed in memory as a tar.gz of paths relative to it (.git left\n"
@@ -1008,7 +1008,7 @@ static const struct cmd cmds[] = {
      "  --priority N      0 (default) to 9, higher runs first\n"
      "  --label k=v       a free-form label kept with the run (repeatable)\n"
      "  --json            print the whole run as JSON\n"
-     "\nexample:\n  ff submit secret-scan 9f86d08...0f00a08 -p max_depth=3 --label ci=1\n"},
+     "\nexample:\n  ff submit secret-detection 9f86d08...0f00a08 -p min_entropy=4 --label ci=1\n"},
     {"scan", cmd_scan,
      FF_OPT_PARAM | FF_OPT_PRIORITY | FF_OPT_LABEL | FF_OPT_TIMEOUT | FF_OPT_JSON | FF_OPT_FAIL_ON,
      2, 2,
@@ -1023,7 +1023,7 @@ static const struct cmd cmds[] = {
      "  --timeout S       stop waiting after S seconds (the run goes on)\n"
      "  --fail-on LEVEL   exit 3 when findings at or above LEVEL exist\n"
      "  --json            print {\"run\": …, \"findings\": […]} instead of the table\n"
-     "\nexample:\n  ff scan secret-scan . --fail-on warning --timeout 600\n"},
+     "\nexample:\n  ff scan secret-detection . --fail-on warning --timeout 600\n"},
     {"status", cmd_status, FF_OPT_JSON, 1, 1, "RUN_ID [--json]",
      "Show a run: state, attempt, progress, worker, error, findings summary, times.",
      "example:\n  ff status 0b9c2b0e-1d1a-4c55-9d59-1a2b3c4d5e6f\n"},
