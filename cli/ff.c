@@ -924,6 +924,12 @@ static int cmd_logs(struct ctx *ctx, struct ff_args *a)
 	return download_to(ctx, path, NULL);
 }
 
+static int cmd_ready(struct ctx *ctx, struct ff_args *a)
+{
+	(void)a;
+	return download_to(ctx, "/readyz", NULL);
+}
+
 static int cmd_artifacts(struct ctx *ctx, struct ff_args *a)
 {
 	struct ff_err err = {0};
@@ -1062,6 +1068,11 @@ static const struct cmd cmds[] = {
     {"artifact", cmd_artifact, FF_OPT_OUTPUT, 2, 2, "RUN_ID NAME [-o FILE]",
      "Download one artifact to stdout, or to FILE with -o.",
      "example:\n  ff artifact 0b9c2b0e-1d1a-4c55-9d59-1a2b3c4d5e6f report.html -o report.html\n"},
+    {"ready", cmd_ready, 0, 0, 0, "",
+     "Ask the controller whether it is ready (GET /readyz); exit 0 if it is, 1 if not.",
+     "Prints the controller's answer, which names what is down; needs no key. For scripts\n"
+     "and CI jobs that wait for the API, and the controller image's health check.\n"
+     "\nexample:\n  until ff ready >/dev/null 2>&1; do sleep 1; done\n"},
     {"cancel", cmd_cancel, FF_OPT_JSON, 1, 1, "RUN_ID [--json]",
      "Cancel a queued or running run; print it.",
      "example:\n  ff cancel 0b9c2b0e-1d1a-4c55-9d59-1a2b3c4d5e6f\n"},

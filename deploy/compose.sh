@@ -50,10 +50,11 @@ dc() {
 	"${COMPOSE[@]}" -p "$project" -f "$root/docker-compose.yml" "$@"
 }
 
-# The Docker CLI and Compose, from Debian's archive when missing.
+# The Docker CLI, Compose and curl (readiness checks), from Debian's archive when missing.
 ensure_tools() {
 	local pkgs=()
 	command -v docker >/dev/null 2>&1 || pkgs+=(docker.io)
+	command -v curl >/dev/null 2>&1 || pkgs+=(curl)
 	find_compose || pkgs+=(docker-compose)
 	[ ${#pkgs[@]} -gt 0 ] || return 0
 	say "installing ${pkgs[*]} (apt-get)"

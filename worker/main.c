@@ -8,6 +8,7 @@
 #include "consumer.h"
 #include "ff_config.h"
 #include "ff_log.h"
+#include "privdrop.h"
 
 static volatile sig_atomic_t stop_requested;
 
@@ -19,7 +20,8 @@ static void on_signal(int sig)
 
 int main(int argc, char **argv)
 {
-	const char *database_url, *amqp_url, *docker_host, *pool, *worker_id, *user, *log_level;
+	const char *database_url, *amqp_url, *docker_host, *pool, *worker_id, *user, *log_level,
+		*run_as;
 	long concurrency, log_max_kb, results_max_mb, tmpfs_mb, lease_s, drain_s;
 	const struct ff_config_entry config[] = {
 		{"DATABASE_URL", FF_CFG_STR, "postgresql://fuzzforge:fuzzforge@127.0.0.1:5432/fuzzforge",
@@ -44,6 +46,9 @@ int main(int argc, char **argv)
 		{"FF_WORKER_DRAIN_S", FF_CFG_INT, "60", 0, 86400, &drain_s,
 		 "on SIGTERM, how long running runs may finish before they are handed back"},
 		{"FF_LOG_LEVEL", FF_CFG_STR, "info", 0, 0, &log_level, "debug, info, warn or error"},
+		{"FF_WORKER_RUN_AS", FF_CFG_STR, "", 0, 0, &run_as,
+		 "uid:gid to become when started as root, joining the Docker socket's group "
+		 "(the worker image sets 10001:10001)"},
 	};
 	const size_t nconfig = sizeof(config) / sizeof(config[0]);
 	struct ff_err err;
@@ -59,6 +64,10 @@ int main(int argc, char **argv)
 	}
 	if (ff_config_load(config, nconfig, NULL, &err) < 0) {
 		fprintf(stderr, "ff-worker: %s\n", err.msg);
+		return 2;
+	}
+	if (privdrop(run_as, docker_host, &err) < 0) {
+		fprintf(stderr, "ff-worker: FF_WORKER_RUN_AS: %s\n", err.msg);
 		return 2;
 	}
 	int lvl = ff_log_level_parse(log_level);

@@ -31,11 +31,11 @@ static int teardown(void **state)
 	return 0;
 }
 
-/* Runs `ff <args>` against the test controller; returns its exit code, output in out. */
-static int ff(const char *args, char *out, size_t outlen)
+/* Runs `ff <args>` against url; returns its exit code, output in out. */
+static int ff_at(const char *url, const char *args, char *out, size_t outlen)
 {
 	char cmd[1024];
-	snprintf(cmd, sizeof(cmd), "FF_URL=%s FF_API_KEY=%s %s %s 2>&1", T.base_url, ITEST_API_KEY,
+	snprintf(cmd, sizeof(cmd), "FF_URL=%s FF_API_KEY=%s %s %s 2>&1", url, ITEST_API_KEY,
 		 E2E_FF, args);
 	FILE *p = popen(cmd, "r");
 	assert_non_null(p);
@@ -43,6 +43,12 @@ static int ff(const char *args, char *out, size_t outlen)
 	out[n] = '\0';
 	int st = pclose(p);
 	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* Runs `ff <args>` against the test controller. */
+static int ff(const char *args, char *out, size_t outlen)
+{
+	return ff_at(T.base_url, args, out, outlen);
 }
 
 static void scan_prints_findings(void **state)
@@ -83,12 +89,26 @@ static void bad_input_is_explained(void **state)
 	assert_int_equal(rc, 2);
 }
 
+static void ready_tells_whether_the_api_can_serve(void **state)
+{
+	(void)state;
+	char out[8192];
+	int rc = ff("ready", out, sizeof(out));
+	if (rc != 0)
+		fail_msg("ff ready exited %d:\n%s", rc, out);
+	assert_non_null(strstr(out, "\"postgresql\":\"ok\""));
+	/* nothing listens on port 1: not ready, and it says where it looked */
+	assert_int_equal(ff_at("http://127.0.0.1:1", "ready", out, sizeof(out)), 1);
+	assert_non_null(strstr(out, "127.0.0.1:1"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(scan_prints_findings),
 		cmocka_unit_test(failed_run_fails_the_command),
 		cmocka_unit_test(bad_input_is_explained),
+		cmocka_unit_test(ready_tells_whether_the_api_can_serve),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
