@@ -3,6 +3,9 @@
 # or v1 (`docker-compose`, what Debian 12 ships), whichever this machine has.
 #   deploy/compose.sh up                    install what is missing, start the engine, build
 #                                           the images, start the cluster, wait until ready
+#   deploy/compose.sh build                 only build every image the project needs (base,
+#                                           controller, worker, postgres, rabbitmq, workflows),
+#                                           skipping those that are up to date
 #   deploy/compose.sh scan DIR [WORKFLOW] [ff options...]
 #                                           scan DIR (default workflow: secret-detection)
 #   deploy/compose.sh scale N               run N workers
@@ -125,14 +128,21 @@ wait_ready() { # wait_ready <deadline (epoch s)>
 	done
 }
 
-cmd_up() {
-	local start t0 timeout=${FF_UP_TIMEOUT:-300} addr amqp ui pg
+cmd_build() {
+	local start
 	start=$(date +%s)
 	ensure_tools
 	ensure_engine
 	bash "$root/deploy/build-platform-images.sh"
 	build_workflow_images
-	say "images ready in $(($(date +%s) - start)) s; starting project $project with ${COMPOSE[*]}"
+	say "images ready in $(($(date +%s) - start)) s"
+}
+
+cmd_up() {
+	local start t0 timeout=${FF_UP_TIMEOUT:-300} addr amqp ui pg
+	start=$(date +%s)
+	cmd_build
+	say "starting project $project with ${COMPOSE[*]}"
 	t0=$(date +%s)
 	timeout "$timeout" "${COMPOSE[@]}" -p "$project" -f "$root/docker-compose.yml" \
 		up -d --remove-orphans --scale "worker=${FF_WORKERS:-1}" ||
@@ -217,6 +227,7 @@ usage() {
 cmd=$1
 shift
 case $cmd in
+build) cmd_build ;;
 up | scan | scale | ps | logs | down)
 	if [ "$cmd" = up ]; then
 		cmd_up "$@"
