@@ -2,7 +2,8 @@
  * shell-lint) end to end on the real platform: each sample under examples/ is uploaded, run
  * by a worker in the workflow's own image, and must yield exactly the findings its EXPECTED
  * file lists; examples/clean must yield none; a stricter level parameter must keep exactly
- * the findings of those levels, with the same fingerprints; and every SARIF log served by the
+ * the findings of those levels, with the same fingerprints; the include parameter exactly the
+ * findings under the included path; and every SARIF log served by the
  * API must validate against the official SARIF 2.1.0 schema.
  *
  * The images must exist: tests/integration/build_workflow_images.sh builds them. */
@@ -25,7 +26,7 @@
 #define RUN_TIMEOUT  300000
 #define MAX_FINDINGS 256
 
-enum { RUN_SAMPLE, RUN_CLEAN, RUN_STRICT, NRUNS };
+enum { RUN_SAMPLE, RUN_CLEAN, RUN_STRICT, RUN_INCLUDE, NRUNS };
 
 struct wf_case {
 	const char *workflow;
@@ -34,6 +35,8 @@ struct wf_case {
 	const char *params;	   /* parameters of the sample and clean runs */
 	const char *strict;	   /* parameters that keep only the findings of ... */
 	const char *strict_levels; /* ... these levels */
+	const char *include;	   /* parameters that keep only the findings ... */
+	const char *included;	   /* ... whose path starts with this */
 	char ids[NRUNS][37];
 };
 
@@ -44,19 +47,25 @@ static struct wf_case cases[] = {
      .expected = "EXPECTED-sast.json",
      .params = "{\"exclude\":\"fuzz*\"}",
      .strict = "{\"exclude\":\"fuzz*\",\"min_level\":\"error\"}",
-     .strict_levels = "error"},
+     .strict_levels = "error",
+     .include = "{\"exclude\":\"fuzz*\",\"include\":\"src/record.c\"}",
+     .included = "src/record.c"},
     {.workflow = "python-sast",
      .sample = "python-vuln",
      .expected = "EXPECTED.json",
      .params = "{}",
      .strict = "{\"min_severity\":\"medium\"}",
-     .strict_levels = "error warning"},
+     .strict_levels = "error warning",
+     .include = "{\"include\":\"app/safe.py\"}",
+     .included = "app/safe.py"},
     {.workflow = "shell-lint",
      .sample = "shell-vuln",
      .expected = "EXPECTED.json",
      .params = "{}",
      .strict = "{\"severity\":\"warning\"}",
-     .strict_levels = "error warning"},
+     .strict_levels = "error warning",
+     .include = "{\"include\":\"scripts\"}",
+     .included = "scripts/"},
 };
 #define NCASES (sizeof(cases) / sizeof(cases[0]))
 
@@ -176,6 +185,7 @@ static int setup(void **state)
 		submit(cases[i].workflow, target, cases[i].params, cases[i].ids[RUN_SAMPLE]);
 		submit(cases[i].workflow, clean, cases[i].params, cases[i].ids[RUN_CLEAN]);
 		submit(cases[i].workflow, target, cases[i].strict, cases[i].ids[RUN_STRICT]);
+		submit(cases[i].workflow, target, cases[i].include, cases[i].ids[RUN_INCLUDE]);
 	}
 	return 0;
 }
@@ -230,6 +240,20 @@ static void free_keys(char **keys, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
 		free(keys[i]);
+}
+
+/* Keeps the keys ("rule_id path line") whose path starts with prefix; returns how many. */
+static size_t keys_under(char **keys, size_t n, const char *prefix)
+{
+	size_t kept = 0;
+	for (size_t i = 0; i < n; i++) {
+		const char *path = strchr(keys[i], ' ') + 1;
+		if (strncmp(path, prefix, strlen(prefix)) == 0)
+			keys[kept++] = keys[i];
+		else
+			free(keys[i]);
+	}
+	return kept;
 }
 
 static void assert_same_keys(char **got, size_t ngot, char **want, size_t nwant, const char *what)
@@ -301,8 +325,17 @@ static void check_case(const struct wf_case *c)
 	size_t nwant = keys_of(expected, NULL, want, NULL);
 	assert_true(nwant > 0);
 	assert_same_keys(got, ngot, want, nwant, what);
-	free_keys(want, nwant);
 	cJSON_Delete(expected);
+
+	/* include: the sample's findings under the included path, and none elsewhere */
+	size_t nunder = keys_under(want, nwant, c->included);
+	snprintf(what, sizeof(what), "%s on %s with %s", c->workflow, c->sample, c->include);
+	cJSON *inc = finished_run(c->ids[RUN_INCLUDE], what);
+	size_t ninc = keys_of(inc, NULL, strict, NULL);
+	assert_same_keys(strict, ninc, want, nunder, what);
+	free_keys(strict, ninc);
+	free_keys(want, nunder);
+	cJSON_Delete(inc);
 
 	/* the stricter parameter: the findings of its levels, with unchanged fingerprints */
 	size_t nsev = keys_of(findings, c->strict_levels, want, fps);

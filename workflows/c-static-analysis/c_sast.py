@@ -9,6 +9,7 @@ cppcheck's on a tie, with the other recorded in its properties ("duplicates").
 
 usage: c_sast.py [ROOT [OUT]]   (defaults /target and /results/results.sarif)
 Parameters come from the environment, as the platform passes them:
+  FF_PARAM_INCLUDE          comma-separated globs: only these paths (default: all)
   FF_PARAM_EXCLUDE          comma-separated globs of paths to skip
   FF_PARAM_MIN_LEVEL        error | warning | note (default note)
   FF_PARAM_CPPCHECK_ENABLE  cppcheck --enable value (see workflow.json for the choices)
@@ -26,7 +27,8 @@ import tempfile
 import xml.etree.ElementTree as ET
 
 from ffworkflow import (Lines, SARIF_SCHEMA, ToolCrash, UsageError, cpu_count, glob_hit, log,
-                        norm_path, now_utc, parse_globs, progress, uri_of, write_log)
+                        norm_path, now_utc, parse_globs, path_included, progress, uri_of,
+                        write_log)
 
 SOURCE_EXT = {".c", ".cc", ".cp", ".cpp", ".cxx", ".c++"}
 HEADER_EXT = {".h", ".hh", ".hpp", ".hxx", ".h++", ".inl", ".ipp", ".tpp"}
@@ -413,6 +415,7 @@ def flawfinder_rule(rid, f):
 
 
 def params():
+    includes = parse_globs(os.environ.get("FF_PARAM_INCLUDE", ""))
     globs = parse_globs(os.environ.get("FF_PARAM_EXCLUDE", ""))
     min_level = os.environ.get("FF_PARAM_MIN_LEVEL", "") or "note"
     if min_level not in LEVELS:
@@ -420,7 +423,7 @@ def params():
     enable = os.environ.get("FF_PARAM_CPPCHECK_ENABLE", "") or ENABLE_CHOICES[2]
     if enable not in ENABLE_CHOICES:
         raise UsageError("cppcheck_enable must be one of %s" % " | ".join(ENABLE_CHOICES))
-    return globs, min_level, enable
+    return includes, globs, min_level, enable
 
 
 def main(argv):
@@ -430,7 +433,7 @@ def main(argv):
     root = argv[1] if len(argv) > 1 else "/target"
     out = argv[2] if len(argv) > 2 else "/results/results.sarif"
     try:
-        globs, min_level, enable = params()
+        includes, globs, min_level, enable = params()
     except UsageError as e:
         log("error", str(e))
         return 2
@@ -441,6 +444,8 @@ def main(argv):
     os.chdir(root)
     progress(0, "listing files")
     sources, headers, incdirs = list_files(root, globs)
+    sources = [f for f in sources if path_included(includes, f)]
+    headers = [f for f in headers if path_included(includes, f)]
     # a header-only tree: cppcheck checks the headers themselves
     cpp_files = sources or headers
     progress(5, "%d sources, %d headers" % (len(sources), len(headers)))
@@ -473,7 +478,8 @@ def main(argv):
     cpp, ff = deduplicate(cpp, ff)
     merged = total - len(cpp) - len(ff)
     keep = set(LEVELS[:LEVELS.index(min_level) + 1])
-    cpp = [f for f in cpp if f["level"] in keep]
+    # cppcheck follows #includes: what it finds outside the included paths is dropped
+    cpp = [f for f in cpp if f["level"] in keep and path_included(includes, f["path"])]
     ff = [f for f in ff if f["level"] in keep]
     cpp_inv["toolExecutionNotifications"] = notes_cpp
     ff_inv["toolExecutionNotifications"] = notes_ff

@@ -4,6 +4,7 @@ report to a SARIF 2.1.0 log (Debian 12's bandit 1.6.2 has no SARIF formatter).
 
 usage: python_sast.py [ROOT [OUT]]   (defaults /target and /results/results.sarif)
 Parameters come from the environment, as the platform passes them:
+  FF_PARAM_INCLUDE         comma-separated globs: only these paths (default: all)
   FF_PARAM_EXCLUDE         comma-separated globs of paths to skip
   FF_PARAM_MIN_SEVERITY    low | medium | high (default low)
   FF_PARAM_MIN_CONFIDENCE  low | medium | high (default low)
@@ -20,7 +21,7 @@ import tempfile
 from urllib.parse import quote
 
 from ffworkflow import (Lines, SARIF_SCHEMA, ToolCrash, UsageError, glob_hit, log, now_utc,
-                        parse_globs, progress, write_log)
+                        parse_globs, path_included, progress, write_log)
 
 PY_EXT = {".py", ".pyw"}
 SKIP_DIRS = {".git", ".hg", ".svn", ".bzr", "CVS", "__pycache__", ".tox", ".nox", ".eggs",
@@ -211,6 +212,7 @@ def sarif_run(version, findings, lines, invocation):
 
 
 def params():
+    includes = parse_globs(os.environ.get("FF_PARAM_INCLUDE", ""))
     globs = parse_globs(os.environ.get("FF_PARAM_EXCLUDE", ""))
     vals = []
     for name in ("MIN_SEVERITY", "MIN_CONFIDENCE"):
@@ -218,7 +220,7 @@ def params():
         if v not in RANKS:
             raise UsageError("%s must be one of low, medium, high" % name.lower())
         vals.append(v)
-    return globs, vals[0], vals[1]
+    return includes, globs, vals[0], vals[1]
 
 
 def main(argv):
@@ -228,7 +230,7 @@ def main(argv):
     root = argv[1] if len(argv) > 1 else "/target"
     out = argv[2] if len(argv) > 2 else "/results/results.sarif"
     try:
-        globs, min_sev, min_conf = params()
+        includes, globs, min_sev, min_conf = params()
     except UsageError as e:
         log("error", str(e))
         return 2
@@ -238,7 +240,7 @@ def main(argv):
     root = os.path.abspath(root)
     os.chdir(root)
     progress(0, "listing files")
-    files = list_files(root, globs)
+    files = [f for f in list_files(root, globs) if path_included(includes, f)]
     progress(5, "%d python files" % len(files))
     log("info", "files selected", files=len(files))
     inv = {"executionSuccessful": True, "startTimeUtc": now_utc()}

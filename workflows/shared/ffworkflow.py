@@ -59,6 +59,19 @@ def glob_hit(globs, rel, name, is_dir):
     return False
 
 
+def path_included(globs, rel):
+    """The include rule shared by the built-in workflows: with no globs every path; else a path
+    that a glob selects by the exclude rules (glob_hit), itself or through a directory above
+    it, so that "src" or "src/" takes everything below src."""
+    if not globs:
+        return True
+    parts = rel.split("/")
+    for i in range(1, len(parts)):
+        if glob_hit(globs, "/".join(parts[:i]), parts[i - 1], True):
+            return True
+    return glob_hit(globs, rel, parts[-1], False)
+
+
 def cpu_count():
     """Cores this container may use: the affinity mask, capped by a cgroup CPU quota."""
     n = len(os.sched_getaffinity(0))

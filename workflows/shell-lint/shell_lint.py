@@ -5,6 +5,7 @@ to a SARIF 2.1.0 log.
 
 usage: shell_lint.py [ROOT [OUT]]   (defaults /target and /results/results.sarif)
 Parameters come from the environment, as the platform passes them:
+  FF_PARAM_INCLUDE   comma-separated globs: only these paths (default: all)
   FF_PARAM_EXCLUDE   comma-separated globs of paths to skip
   FF_PARAM_SEVERITY  the least severe level reported: error | warning | info | style (default
                      style, everything)
@@ -19,7 +20,7 @@ import sys
 from urllib.parse import quote
 
 from ffworkflow import (Lines, SARIF_SCHEMA, ToolCrash, UsageError, glob_hit, log, now_utc,
-                        parse_globs, progress, write_log)
+                        parse_globs, path_included, progress, write_log)
 
 SHELL_EXT = {".sh", ".bash", ".ksh", ".dash"}
 SHELLS = {"sh", "bash", "dash", "ksh"}
@@ -197,11 +198,12 @@ def sarif_run(version, findings, lines, invocation):
 
 
 def params():
+    includes = parse_globs(os.environ.get("FF_PARAM_INCLUDE", ""))
     globs = parse_globs(os.environ.get("FF_PARAM_EXCLUDE", ""))
     severity = (os.environ.get("FF_PARAM_SEVERITY", "") or "style").lower()
     if severity not in SEVERITIES:
         raise UsageError("severity must be one of %s" % ", ".join(SEVERITIES))
-    return globs, severity
+    return includes, globs, severity
 
 
 def main(argv):
@@ -211,7 +213,7 @@ def main(argv):
     root = argv[1] if len(argv) > 1 else "/target"
     out = argv[2] if len(argv) > 2 else "/results/results.sarif"
     try:
-        globs, severity = params()
+        includes, globs, severity = params()
     except UsageError as e:
         log("error", str(e))
         return 2
@@ -222,7 +224,7 @@ def main(argv):
     os.chdir(root)
     progress(0, "listing files")
     notes = []
-    files = list_files(root, globs, notes)
+    files = [f for f in list_files(root, globs, notes) if path_included(includes, f)]
     progress(5, "%d shell scripts" % len(files))
     log("info", "files selected", files=len(files))
     inv = {"executionSuccessful": True, "startTimeUtc": now_utc()}
