@@ -1,10 +1,11 @@
 /* ff-secret-scan — the secret-detection workflow's scanner.
  *
- *   ff-secret-scan [--min-entropy X] [--exclude GLOB,GLOB] [--max-file-kb N] ROOT OUT.sarif
+ *   ff-secret-scan [--min-entropy X] [--include GLOB,GLOB] [--exclude GLOB,GLOB]
+ *                  [--max-file-kb N] ROOT OUT.sarif
  *
- * Settings also come from the platform's FF_PARAM_MIN_ENTROPY, FF_PARAM_EXCLUDE and
- * FF_PARAM_MAX_FILE_KB; a flag wins over its variable. Exit 0 when the scan ran (findings
- * or not), 2 on a usage error, 1 when ROOT cannot be read or OUT cannot be written.
+ * Settings also come from the platform's FF_PARAM_MIN_ENTROPY, FF_PARAM_INCLUDE,
+ * FF_PARAM_EXCLUDE and FF_PARAM_MAX_FILE_KB; a flag wins over its variable. Exit 0 when the scan
+ * ran (findings or not), 2 on a usage error, 1 when ROOT cannot be read or OUT cannot be written.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -21,17 +22,19 @@
 #include "ss_sarif.h"
 #include "ss_scan.h"
 
-#define EXIT_USAGE  2
-#define EXIT_IO	    1
-#define EXCLUDE_MAX 1024 /* the manifest's maxLength */
+#define EXIT_USAGE    2
+#define EXIT_IO	      1
+#define GLOB_LIST_MAX 1024 /* the manifest's maxLength of include and exclude */
 
 static const char usage_text[] =
-    "usage: ff-secret-scan [--min-entropy X] [--exclude GLOB,GLOB] [--max-file-kb N] ROOT "
-    "OUT.sarif\n"
+    "usage: ff-secret-scan [--min-entropy X] [--include GLOB,GLOB] [--exclude GLOB,GLOB]\n"
+    "                      [--max-file-kb N] ROOT OUT.sarif\n"
     "  --min-entropy X   Shannon entropy a generic credential needs, 0-8 (default 3.5)\n"
+    "  --include GLOBS   comma-separated path globs of the only paths to scan (default all)\n"
     "  --exclude GLOBS   comma-separated path globs to skip\n"
     "  --max-file-kb N   skip files larger than N KiB, 1-102400 (default 1024)\n"
-    "Environment: FF_PARAM_MIN_ENTROPY, FF_PARAM_EXCLUDE, FF_PARAM_MAX_FILE_KB (flags win).\n";
+    "Environment: FF_PARAM_MIN_ENTROPY, FF_PARAM_INCLUDE, FF_PARAM_EXCLUDE,\n"
+    "FF_PARAM_MAX_FILE_KB (flags win).\n";
 
 static void log_json(const char *level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -100,6 +103,18 @@ static int parse_kb(const char *s, size_t *out)
 	return 0;
 }
 
+/* A glob list: *val from its flag or, if none, the variable var; a usage error if too long. */
+static int glob_param(const char **val, const char *var, const char *name)
+{
+	const char *env = getenv(var);
+
+	if (!*val && env && *env)
+		*val = env;
+	if (*val && strlen(*val) > GLOB_LIST_MAX)
+		return usage_error("the %s list is longer than %d bytes", name, GLOB_LIST_MAX);
+	return 0;
+}
+
 /* "file:///abs/root/" for run.originalUriBaseIds, or NULL. Caller frees. */
 static char *root_uri(const char *root)
 {
@@ -119,6 +134,7 @@ int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 	    {"min-entropy", required_argument, NULL, 'e'},
+	    {"include", required_argument, NULL, 'i'},
 	    {"exclude", required_argument, NULL, 'x'},
 	    {"max-file-kb", required_argument, NULL, 'm'},
 	    {"help", no_argument, NULL, 'h'},
@@ -145,6 +161,7 @@ int main(int argc, char **argv)
 				    optarg);
 			have_entropy = true;
 			break;
+		case 'i': opts.include = optarg; break;
 		case 'x': opts.exclude = optarg; break;
 		case 'm':
 			if (parse_kb(optarg, &opts.max_file_kb) < 0)
@@ -170,11 +187,11 @@ int main(int argc, char **argv)
 		return usage_error("FF_PARAM_MAX_FILE_KB must be an integer from 1 to 102400, not "
 				   "'%s'",
 				   env);
-	env = getenv("FF_PARAM_EXCLUDE");
-	if (!opts.exclude && env && *env)
-		opts.exclude = env;
-	if (opts.exclude && strlen(opts.exclude) > EXCLUDE_MAX)
-		return usage_error("the exclude list is longer than %d bytes", EXCLUDE_MAX);
+	rc = glob_param(&opts.include, "FF_PARAM_INCLUDE", "include");
+	if (!rc)
+		rc = glob_param(&opts.exclude, "FF_PARAM_EXCLUDE", "exclude");
+	if (rc)
+		return rc;
 	root = argv[optind];
 	out = argv[optind + 1];
 	opts.progress = stdout;

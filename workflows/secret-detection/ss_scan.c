@@ -30,7 +30,8 @@ bool ss_is_binary(const char *buf, size_t n)
 	return memchr(buf, '\0', n < SS_BINARY_PROBE ? n : SS_BINARY_PROBE) != NULL;
 }
 
-int ss_globs_add(struct ss_globs *g, const char *list, char sep, struct ff_err *err)
+int ss_globs_add(struct ss_globs *g, const char *list, char sep, const char *field,
+		 struct ff_err *err)
 {
 	const char *p = list;
 
@@ -50,11 +51,11 @@ int ss_globs_add(struct ss_globs *g, const char *list, char sep, struct ff_err *
 		if (n == 0 || (sep == '\n' && s[0] == '#'))
 			continue;
 		if (n > SS_GLOB_LEN_MAX)
-			return ff_err_field(err, FF_EINVAL, "exclude", "glob longer than %d bytes",
-					    SS_GLOB_LEN_MAX);
+			return ff_err_field(err, FF_EINVAL, field, "%s glob longer than %d bytes",
+					    field, SS_GLOB_LEN_MAX);
 		if (g->n == SS_GLOBS_MAX)
-			return ff_err_field(err, FF_EINVAL, "exclude", "more than %d globs",
-					    SS_GLOBS_MAX);
+			return ff_err_field(err, FF_EINVAL, field, "more than %d %s globs",
+					    SS_GLOBS_MAX, field);
 		copy = strndup(s, n);
 		nv = copy ? realloc(g->v, (g->n + 1) * sizeof(*nv)) : NULL;
 		if (!nv) {
@@ -76,14 +77,14 @@ static bool glob_match_one(const char *glob, const char *rel, const char *base, 
 	if (n > SS_GLOB_LEN_MAX)
 		return false;
 	memcpy(pat, glob, n + 1);
-	if (n && pat[n - 1] == '/') {
-		if (!is_dir)
-			return false;
+	if (n && pat[n - 1] == '/' && !is_dir)
+		return false;
+	/* runs of '/' at either end count as one, as in the Python workflows' glob_hit */
+	while (n && pat[n - 1] == '/')
 		pat[--n] = '\0';
-	}
 	if (!strchr(pat, '/'))
 		return fnmatch(pat, base, 0) == 0;
-	if (*p == '/')
+	while (*p == '/')
 		p++;
 	if (fnmatch(p, rel, 0) == 0)
 		return true;
@@ -98,6 +99,37 @@ bool ss_globs_match(const struct ss_globs *g, const char *relpath, bool is_dir)
 	base = base ? base + 1 : relpath;
 	for (size_t i = 0; g && i < g->n; i++)
 		if (glob_match_one(g->v[i], relpath, base, is_dir))
+			return true;
+	return false;
+}
+
+/* False only when no path below the directory rel can match glob: the glob has a '/' inside
+ * (so it matches whole paths, not names at any depth) and its literal head, up to the first
+ * wildcard or escape, disagrees with "rel/". Anything less clear-cut counts as a maybe. */
+static bool glob_may_match_below(const char *glob, const char *rel)
+{
+	size_t n = strlen(glob), rn = strlen(rel);
+
+	while (n && glob[n - 1] == '/')
+		n--;
+	if (!memchr(glob, '/', n))
+		return true;
+	while (*glob == '/')
+		glob++;
+	for (size_t i = 0;; i++) {
+		if (!glob[i] || strchr("*?[\\", glob[i]))
+			return true;
+		if (glob[i] != (i < rn ? rel[i] : '/'))
+			return false;
+		if (i == rn)
+			return true;
+	}
+}
+
+static bool globs_may_match_below(const struct ss_globs *g, const char *rel)
+{
+	for (size_t i = 0; i < g->n; i++)
+		if (glob_may_match_below(g->v[i], rel))
 			return true;
 	return false;
 }
@@ -162,7 +194,7 @@ struct filelist {
 };
 
 struct walk {
-	const struct ss_globs *globs;
+	const struct ss_globs *include, *exclude;
 	struct filelist *files;
 	struct ss_report *rep;
 };
@@ -195,8 +227,9 @@ static int files_push(struct filelist *fl, const char *rel)
 }
 
 /* Lists the directory open at dfd (rel is its path from the root, "" for the root) into
- * w->files, in name order. Takes ownership of dfd. */
-static int walk_dir(struct walk *w, int dfd, const char *rel, int depth)
+ * w->files, in name order. included: an include glob selects rel or a directory above it, or
+ * there are none, so everything below is in. Takes ownership of dfd. */
+static int walk_dir(struct walk *w, int dfd, const char *rel, int depth, bool included)
 {
 	DIR *d = fdopendir(dfd);
 	struct dirent *de;
@@ -249,12 +282,15 @@ static int walk_dir(struct walk *w, int dfd, const char *rel, int depth)
 			continue;
 		}
 		if (S_ISDIR(st.st_mode)) {
+			bool in = included || ss_globs_match(w->include, path, true);
 			int cfd;
 			if (ss_skip_dir_name(names[i])) {
 				w->rep->stats.skipped_vendored++;
 				continue;
 			}
-			if (ss_globs_match(w->globs, path, true)) {
+			/* unselected, it is still walked if an include glob may select below it */
+			if (ss_globs_match(w->exclude, path, true) ||
+			    (!in && !globs_may_match_below(w->include, path))) {
 				w->rep->stats.skipped_excluded++;
 				continue;
 			}
@@ -269,11 +305,12 @@ static int walk_dir(struct walk *w, int dfd, const char *rel, int depth)
 				notice(w->rep, path, "cannot open directory: %s", strerror(errno));
 				continue;
 			}
-			rc = walk_dir(w, cfd, path, depth + 1);
+			rc = walk_dir(w, cfd, path, depth + 1, in);
 			if (rc)
 				goto out;
 		} else if (S_ISREG(st.st_mode)) {
-			if (ss_globs_match(w->globs, path, false)) {
+			if (ss_globs_match(w->exclude, path, false) ||
+			    !(included || ss_globs_match(w->include, path, false))) {
 				w->rep->stats.skipped_excluded++;
 				continue;
 			}
@@ -402,7 +439,7 @@ static int load_ignore_file(int rootfd, struct ss_globs *g, struct ss_report *re
 	if (!text)
 		goto out;
 	text[len] = '\0';
-	rc = ss_globs_add(g, text, '\n', &e);
+	rc = ss_globs_add(g, text, '\n', "exclude", &e);
 	if (rc == FF_EINVAL) {
 		/* the target's own file: keep the globs before the bad one and say so */
 		notice(rep, SS_IGNORE_FILE, "ignore file: %s", e.msg);
@@ -418,9 +455,9 @@ out:
 int ss_scan_tree(const char *root, const struct ss_scan_opts *opts, struct ss_report *rep,
 		 struct ff_err *err)
 {
-	struct ss_globs globs = {0};
+	struct ss_globs include = {0}, exclude = {0};
 	struct filelist files = {0};
-	struct walk w = {.globs = &globs, .files = &files, .rep = rep};
+	struct walk w = {.include = &include, .exclude = &exclude, .files = &files, .rep = rep};
 	struct ss_match_opts mo = {.min_entropy = opts->min_entropy};
 	size_t max = opts->max_file_kb * 1024, i, cap = 0, len = 0;
 	char *buf = NULL;
@@ -434,9 +471,11 @@ int ss_scan_tree(const char *root, const struct ss_scan_opts *opts, struct ss_re
 		return ff_err_set(err, e == ENOENT ? FF_ENOTFOUND : FF_EINTERNAL,
 				  "cannot open %s: %s", root, strerror(e));
 	}
-	rc = ss_globs_add(&globs, opts->exclude, ',', err);
+	rc = ss_globs_add(&include, opts->include, ',', "include", err);
 	if (!rc)
-		rc = load_ignore_file(rootfd, &globs, rep, err);
+		rc = ss_globs_add(&exclude, opts->exclude, ',', "exclude", err);
+	if (!rc)
+		rc = load_ignore_file(rootfd, &exclude, rep, err);
 	if (rc)
 		goto out_close;
 	dfd = dup(rootfd);
@@ -444,7 +483,7 @@ int ss_scan_tree(const char *root, const struct ss_scan_opts *opts, struct ss_re
 		rc = ff_err_set(err, FF_EINTERNAL, "cannot read %s: %s", root, strerror(errno));
 		goto out;
 	}
-	rc = walk_dir(&w, dfd, "", 0);
+	rc = walk_dir(&w, dfd, "", 0, include.n == 0);
 	if (rc) {
 		ff_err_set(err, rc, "out of memory listing %s", root);
 		goto out;
@@ -489,7 +528,8 @@ out:
 		free(files.v[i]);
 	free(files.v);
 out_close:
-	ss_globs_release(&globs);
+	ss_globs_release(&include);
+	ss_globs_release(&exclude);
 	close(rootfd);
 	return rc;
 }

@@ -2,9 +2,10 @@
  *
  * The walk lists every candidate file first (so progress can be reported as a share of
  * files), never follows symbolic links, prunes vendored and generated directories
- * (.git, node_modules, vendor, third_party, dist, build, __pycache__, .venv) and anything an
- * exclude glob or the root's .ffsecretsignore names, then scans the files one by one, skipping
- * binaries (a NUL byte in the first 8 KiB) and files over the size limit.
+ * (.git, node_modules, vendor, third_party, dist, build, __pycache__, .venv), anything an
+ * exclude glob or the root's .ffsecretsignore names and, when there are include globs, anything
+ * they do not select, then scans the files one by one, skipping binaries (a NUL byte in the
+ * first 8 KiB) and files over the size limit.
  */
 #ifndef SS_SCAN_H
 #define SS_SCAN_H
@@ -33,15 +34,18 @@
  *   - a glob without '/' matches the base name at any depth ("*.min.js", "fixtures");
  *   - a glob with '/' matches the whole relative path, '*' crossing '/' (docs/<star>,
  *     /config/dev.env anchored at the root; <star><star>/x also matches x at the root);
- *   - a matched directory is skipped with everything below it. */
+ *   - a matched directory stands for everything below it: exclude skips it all, include
+ *     takes it all. */
 struct ss_globs {
 	char **v;
 	size_t n;
 };
 
 /* Adds the sep-separated globs of list (whitespace trimmed, empties and, for lines, '#'
- * comments skipped). FF_EINVAL past SS_GLOBS_MAX globs or SS_GLOB_LEN_MAX bytes in one. */
-int ss_globs_add(struct ss_globs *g, const char *list, char sep, struct ff_err *err);
+ * comments skipped). FF_EINVAL, naming field, past SS_GLOBS_MAX globs or SS_GLOB_LEN_MAX
+ * bytes in one. */
+int ss_globs_add(struct ss_globs *g, const char *list, char sep, const char *field,
+		 struct ff_err *err);
 bool ss_globs_match(const struct ss_globs *g, const char *relpath, bool is_dir);
 void ss_globs_release(struct ss_globs *g); /* NULL-safe */
 
@@ -53,10 +57,13 @@ bool ss_is_binary(const char *buf, size_t n);
 struct ss_scan_opts {
 	double min_entropy;  /* generic rule gate, 0..8 */
 	size_t max_file_kb;  /* files larger than this are skipped */
+	const char *include; /* comma-separated globs of the only paths to scan, or NULL: all */
 	const char *exclude; /* comma-separated globs, or NULL */
 	FILE *progress;	     /* where "::progress N text" lines go, or NULL */
 };
 
+/* skipped_excluded counts the paths exclude globs, the ignore file or include globs left out;
+ * a directory left out whole counts once. */
 struct ss_stats {
 	size_t files_listed, files_scanned;
 	unsigned long long bytes_scanned;
@@ -79,10 +86,12 @@ struct ss_report {
 	size_t nnotices, notices_dropped;
 };
 
-/* Scans the tree at root. Fails with FF_EINVAL when opts->exclude is malformed, FF_ENOTFOUND
- * or FF_EINTERNAL when root cannot be opened as a directory, and FF_ENOMEM; unreadable files
- * and a bad ignore file become notices. On success rep holds the findings (sorted by
- * path, then position); release it with ss_report_release() either way. */
+/* Scans the tree at root. With include globs, a path is scanned only if one selects it,
+ * itself or through a directory above it ("config" takes everything below config/); the
+ * exclusions apply on top. Fails with FF_EINVAL when opts->include or opts->exclude is
+ * malformed, FF_ENOTFOUND or FF_EINTERNAL when root cannot be opened as a directory, and
+ * FF_ENOMEM; unreadable files and a bad ignore file become notices. On success rep holds the
+ * findings (sorted by path, then position); release it with ss_report_release() either way. */
 int ss_scan_tree(const char *root, const struct ss_scan_opts *opts, struct ss_report *rep,
 		 struct ff_err *err);
 void ss_report_release(struct ss_report *rep); /* NULL-safe */

@@ -22,7 +22,7 @@ fail() {
 }
 
 # the platform's parameters must not leak in from whoever runs ctest
-unset FF_PARAM_MIN_ENTROPY FF_PARAM_EXCLUDE FF_PARAM_MAX_FILE_KB
+unset FF_PARAM_MIN_ENTROPY FF_PARAM_INCLUDE FF_PARAM_EXCLUDE FF_PARAM_MAX_FILE_KB
 
 # 1. the planted secrets
 rc=0
@@ -110,6 +110,20 @@ $py -c 'import json,sys
 n = len(json.load(open(sys.argv[1]))["runs"][0]["results"])
 assert n == int(sys.argv[2]), n' "$tmp/flag.sarif" "$(grep -c rule_id "$examples/secrets/EXPECTED.json")" ||
 	fail "--exclude did not win over FF_PARAM_EXCLUDE"
+FF_PARAM_INCLUDE='config,scripts/*' FF_PARAM_EXCLUDE='*.sh' "$scanner" "$examples/secrets" \
+	"$tmp/in.sarif" >/dev/null 2>&1 || fail "scan with FF_PARAM_INCLUDE failed"
+$py -c 'import json,sys
+paths = {r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+         for r in json.load(open(sys.argv[1]))["runs"][0]["results"]}
+assert paths == {"config/settings.yaml"}, paths' "$tmp/in.sarif" ||
+	fail "FF_PARAM_INCLUDE with FF_PARAM_EXCLUDE was not applied"
+FF_PARAM_INCLUDE=config "$scanner" --include app/ "$examples/secrets" "$tmp/inflag.sarif" \
+	>/dev/null 2>&1 || fail "scan with --include failed"
+$py -c 'import json,sys
+paths = {r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+         for r in json.load(open(sys.argv[1]))["runs"][0]["results"]}
+assert paths == {"app/client.py"}, paths' "$tmp/inflag.sarif" ||
+	fail "--include did not win over FF_PARAM_INCLUDE"
 FF_PARAM_MIN_ENTROPY=8 "$scanner" "$examples/secrets" "$tmp/e8.sarif" >/dev/null 2>&1 ||
 	fail "scan with FF_PARAM_MIN_ENTROPY=8 failed"
 $py -c 'import json,sys
@@ -142,7 +156,7 @@ m = json.load(open(sys.argv[1]))
 assert m["name"] == "secret-detection", m["name"]
 assert m["command"] == ["/ff-secret-scan", "/target", "/results/results.sarif"], m["command"]
 props = m["parameters"]["properties"]
-assert set(props) == {"min_entropy", "exclude", "max_file_kb"}, set(props)
+assert set(props) == {"min_entropy", "include", "exclude", "max_file_kb"}, set(props)
 assert props["min_entropy"]["default"] == 3.5 and props["max_file_kb"]["default"] == 1024
 assert m["network"] == "none"
 EOF

@@ -662,6 +662,75 @@ static void test_tree_errors(void **state)
 	assert_int_equal(ss_scan_tree(tree, &o, &rep, &err), FF_EINVAL);
 	assert_string_equal(err.field, "exclude");
 	ss_report_release(&rep);
+	o.exclude = NULL;
+	o.include = glob;
+	assert_int_equal(ss_scan_tree(tree, &o, &rep, &err), FF_EINVAL);
+	assert_string_equal(err.field, "include");
+	ss_report_release(&rep);
+}
+
+/* The paths of the findings of a scan with these include and exclude globs, comma-joined. */
+static const char *scan_included(const char *include, const char *exclude, struct ss_report *rep)
+{
+	static char paths[512];
+	struct ss_scan_opts o = {
+	    .min_entropy = 3.5, .max_file_kb = 1024, .include = include, .exclude = exclude};
+	struct ff_err err = {0};
+	size_t n = 0;
+
+	memset(rep, 0, sizeof(*rep));
+	assert_int_equal(ss_scan_tree(tree, &o, rep, &err), 0);
+	paths[0] = '\0';
+	for (size_t i = 0; i < rep->findings.n; i++)
+		n += (size_t)snprintf(paths + n, sizeof(paths) - n, "%s%s", i ? "," : "",
+				      rep->findings.items[i].path);
+	return paths;
+}
+
+static void test_tree_include(void **state)
+{
+	struct ss_report rep;
+
+	(void)state;
+	puts_file("app/conf/db.env", "B=" AWS_ID "\n");
+	puts_file("docs/conf/old.env", "C=" AWS_ID "\n");
+
+	/* empty: everything, as without include */
+	assert_string_equal(scan_included("", NULL, &rep),
+			    "app/.env,app/conf/db.env,app/main.py,big.txt,docs/conf/old.env,"
+			    "docs/notes.md");
+	ss_report_release(&rep);
+
+	/* a directory, by name or path, takes everything below it */
+	assert_string_equal(scan_included("app", NULL, &rep),
+			    "app/.env,app/conf/db.env,app/main.py");
+	assert_int_equal(rep.stats.files_listed, 3);
+	ss_report_release(&rep);
+	assert_string_equal(scan_included("/app/conf/", NULL, &rep), "app/conf/db.env");
+	ss_report_release(&rep);
+	/* a name glob at any depth: conf/ in app and docs */
+	assert_string_equal(scan_included("conf/", NULL, &rep),
+			    "app/conf/db.env,docs/conf/old.env");
+	ss_report_release(&rep);
+
+	/* a file glob; directories nothing below can match are skipped whole */
+	assert_string_equal(scan_included("app/*.py, *.md", NULL, &rep),
+			    "app/main.py,docs/notes.md");
+	ss_report_release(&rep);
+	assert_string_equal(scan_included("app/*.py", NULL, &rep), "app/main.py");
+	assert_int_equal(rep.stats.files_listed, 1);
+	/* .ffsecretsignore, big.txt, app/.env, app/conf/db.env, and whole data, docs, fixtures
+	 * (the ignore file), keep, many, pkg, sub: pkg/__pycache__ and sub/dist are not reached */
+	assert_int_equal(rep.stats.skipped_excluded, 11);
+	assert_int_equal(rep.stats.skipped_vendored, 5);
+	ss_report_release(&rep);
+
+	/* exclude and the ignore file still apply on top */
+	assert_string_equal(scan_included("app,docs", "conf", &rep),
+			    "app/.env,app/main.py,docs/notes.md");
+	ss_report_release(&rep);
+	assert_string_equal(scan_included("fixtures,keep/*", NULL, &rep), "");
+	ss_report_release(&rep);
 }
 
 static void test_globs(void **state)
@@ -670,9 +739,9 @@ static void test_globs(void **state)
 	struct ff_err err = {0};
 
 	(void)state;
-	assert_int_equal(
-	    ss_globs_add(&g, " *.min.js , docs/ ,/config/dev.env,tests/*,**/gen/*.c,", ',', &err),
-	    0);
+	assert_int_equal(ss_globs_add(&g, " *.min.js , docs/ ,/config/dev.env,tests/*,**/gen/*.c,",
+				      ',', "exclude", &err),
+			 0);
 	assert_int_equal(g.n, 5);
 	assert_true(ss_globs_match(&g, "web/app.min.js", false));
 	assert_true(ss_globs_match(&g, "app.min.js", false));
@@ -687,9 +756,16 @@ static void test_globs(void **state)
 	assert_true(ss_globs_match(&g, "a/b/gen/x.c", false));
 	ss_globs_release(&g);
 	/* ignore-file syntax: lines, comments */
-	assert_int_equal(ss_globs_add(&g, "# comment\n\n  secrets.env  \r\n", '\n', &err), 0);
+	assert_int_equal(
+	    ss_globs_add(&g, "# comment\n\n  secrets.env  \r\n", '\n', "exclude", &err), 0);
 	assert_int_equal(g.n, 1);
 	assert_true(ss_globs_match(&g, "deep/secrets.env", false));
+	ss_globs_release(&g);
+	/* runs of '/' count as one: "b//" is the directory name glob "b/" */
+	assert_int_equal(ss_globs_add(&g, "b//,//c/d", ',', "exclude", &err), 0);
+	assert_true(ss_globs_match(&g, "a/b", true));
+	assert_false(ss_globs_match(&g, "a/b", false));
+	assert_true(ss_globs_match(&g, "c/d", false));
 	ss_globs_release(&g);
 }
 
@@ -826,6 +902,7 @@ int main(void)
 	    cmocka_unit_test(test_json_string),
 	    cmocka_unit_test_setup_teardown(test_tree_filters, tree_setup, tree_teardown),
 	    cmocka_unit_test_setup_teardown(test_tree_errors, tree_setup, tree_teardown),
+	    cmocka_unit_test_setup_teardown(test_tree_include, tree_setup, tree_teardown),
 	    cmocka_unit_test_setup_teardown(test_sarif_log, tree_setup, tree_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
