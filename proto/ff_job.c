@@ -60,6 +60,7 @@ struct ff_job *ff_job_new(const struct ff_manifest *m, const char *run_id, const
 	j->attempt = 1;
 	j->max_attempts = m->max_attempts;
 	j->backoff_s = m->backoff_s;
+	j->retry_on_timeout = m->retry_on_timeout;
 	j->memory_mb = m->memory_mb;
 	j->cpus = m->cpus;
 	j->pids = m->pids;
@@ -127,11 +128,14 @@ char *ff_job_encode(const struct ff_job *job, size_t *len)
 	char *text = NULL;
 	if (!job || !(o = cJSON_CreateObject()))
 		return NULL;
-	if (!cJSON_AddNumberToObject(o, "v", FF_JOB_VERSION) ||
+	/* The oldest version that carries the job, so older workers take what they can run. */
+	int version = job->retry_on_timeout ? 2 : 1;
+	if (!cJSON_AddNumberToObject(o, "v", version) ||
 	    !cJSON_AddStringToObject(o, "run_id", job->run_id) ||
 	    !cJSON_AddNumberToObject(o, "attempt", job->attempt) ||
 	    !cJSON_AddNumberToObject(o, "max_attempts", job->max_attempts) ||
 	    !cJSON_AddNumberToObject(o, "backoff_s", (double)job->backoff_s) ||
+	    (version == 2 && !cJSON_AddTrueToObject(o, "retry_on_timeout")) ||
 	    !cJSON_AddStringToObject(o, "workflow", job->workflow) ||
 	    !cJSON_AddStringToObject(o, "workflow_version", job->workflow_version) ||
 	    !cJSON_AddStringToObject(o, "image", job->image) ||
@@ -319,11 +323,12 @@ static int decode_resources(const cJSON *root, struct ff_job *j, struct ff_err *
 
 static int decode_fields(const cJSON *root, struct ff_job *j, struct ff_err *err)
 {
+	/* Version 1 has the first 14; version 2 adds the last. */
 	static const char *const keys[] = {
 	    "v",	 "run_id",     "attempt",	   "max_attempts",
 	    "backoff_s", "workflow",   "workflow_version", "image",
 	    "command",	 "parameters", "target",	   "pool",
-	    "network",	 "resources"};
+	    "network",	 "resources",  "retry_on_timeout"};
 	long attempt = 0, max_attempts = 0;
 	int rc;
 
@@ -331,10 +336,16 @@ static int decode_fields(const cJSON *root, struct ff_job *j, struct ff_err *err
 		return ff_err_set(err, FF_EINVAL, "a job must be a json object");
 	/* The version first, so a newer message says so rather than naming its new fields. */
 	const cJSON *ver = cJSON_GetObjectItemCaseSensitive(root, "v");
-	if (!cJSON_IsNumber(ver) || ver->valuedouble != FF_JOB_VERSION)
+	if (!cJSON_IsNumber(ver) || (ver->valuedouble != 1 && ver->valuedouble != 2))
 		return ff_err_field(err, FF_EINVAL, "v", "unsupported job version");
-	if ((rc = check_keys(root, keys, 14, "", err)) < 0)
+	if ((rc = check_keys(root, keys, ver->valuedouble == 1 ? 14 : 15, "", err)) < 0)
 		return rc;
+	/* Present exactly when the version is 2 (check_keys saw to it). */
+	const cJSON *rot = cJSON_GetObjectItemCaseSensitive(root, "retry_on_timeout");
+	if (rot && !cJSON_IsBool(rot))
+		return ff_err_field(err, FF_EINVAL, "retry_on_timeout",
+				    "retry_on_timeout must be true or false");
+	j->retry_on_timeout = cJSON_IsTrue(rot);
 
 	const cJSON *id = cJSON_GetObjectItemCaseSensitive(root, "run_id");
 	if (!cJSON_IsString(id) || !ff_uuid_valid(id->valuestring))

@@ -8,25 +8,32 @@
  *    "network": "none",
  *    "resources": {"memory_mb": 512, "cpus": 1.0, "pids": 256, "timeout_s": 600}}
  *
+ * Version 2 adds one field, "retry_on_timeout": true (the manifest's retry.on_timeout). A job
+ * without it is written as version 1, so workers that know only version 1 still run every
+ * job that does not ask for it, and refuse (rather than misread) one that does.
+ *
  * Decoding is strict: a message that fails it is poison and is dead-lettered with the
  * message from err, so every field is checked (types, ranges, lengths, uuid and hex forms).
+ * Both versions decode; a version 1 message means retry_on_timeout false.
  */
 #ifndef FF_JOB_H
 #define FF_JOB_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <cjson/cJSON.h>
 
 #include "ff_err.h"
 #include "ff_manifest.h"
 
-#define FF_JOB_VERSION 1
+#define FF_JOB_VERSION 2 /* the newest this code reads and writes */
 
 struct ff_job {
 	char run_id[37]; /* canonical lowercase uuid */
 	int attempt;	 /* 1-based */
 	int max_attempts;
 	long backoff_s;
+	bool retry_on_timeout; /* a timed-out attempt counts as a failed one (version 2) */
 	char *workflow;
 	char *workflow_version;
 	char *image;

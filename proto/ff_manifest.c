@@ -252,6 +252,20 @@ static int get_long(const cJSON *obj, const char *key, const char *field, long l
 	return rc;
 }
 
+/* A boolean field of obj: true or false, nothing else (no 0/1, no "true"). Absent leaves
+ * *out. */
+static int get_bool(const cJSON *obj, const char *key, const char *field, bool *out,
+		    struct ff_err *err)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+	if (!v)
+		return 0;
+	if (!cJSON_IsBool(v))
+		return ff_err_field(err, FF_EVALIDATE, field, "%s must be true or false", field);
+	*out = cJSON_IsTrue(v);
+	return 0;
+}
+
 /* ---- parameter schema ---- */
 
 enum ptype { PT_STRING, PT_INTEGER, PT_NUMBER, PT_BOOLEAN, PT_NONE };
@@ -679,7 +693,7 @@ static int parse_command(const cJSON *root, struct ff_manifest *m, struct ff_err
 static int parse_limits(const cJSON *root, struct ff_manifest *m, struct ff_err *err)
 {
 	static const char *const rkeys[] = {"memory_mb", "cpus", "pids", "timeout_s"};
-	static const char *const tkeys[] = {"max_attempts", "backoff_s"};
+	static const char *const tkeys[] = {"max_attempts", "backoff_s", "on_timeout"};
 	const cJSON *res = cJSON_GetObjectItemCaseSensitive(root, "resources");
 	const cJSON *retry = cJSON_GetObjectItemCaseSensitive(root, "retry");
 	long attempts = m->max_attempts;
@@ -690,7 +704,7 @@ static int parse_limits(const cJSON *root, struct ff_manifest *m, struct ff_err 
 	if (retry && !cJSON_IsObject(retry))
 		return ff_err_field(err, FF_EVALIDATE, "retry", "retry must be an object");
 	if ((res && (rc = check_keys(res, rkeys, 4, "resources.", err)) < 0) ||
-	    (retry && (rc = check_keys(retry, tkeys, 2, "retry.", err)) < 0) ||
+	    (retry && (rc = check_keys(retry, tkeys, 3, "retry.", err)) < 0) ||
 	    (rc = get_long(res, "memory_mb", "resources.memory_mb", FF_MANIFEST_MEMORY_MB_MIN,
 			   FF_MANIFEST_MEMORY_MB_MAX, &m->memory_mb, err)) < 0 ||
 	    (rc = get_number(res, "cpus", "resources.cpus", false, FF_MANIFEST_CPUS_MIN,
@@ -702,7 +716,9 @@ static int parse_limits(const cJSON *root, struct ff_manifest *m, struct ff_err 
 	    (rc = get_long(retry, "max_attempts", "retry.max_attempts", 1, FF_MANIFEST_ATTEMPTS_MAX,
 			   &attempts, err)) < 0 ||
 	    (rc = get_long(retry, "backoff_s", "retry.backoff_s", 0, FF_MANIFEST_BACKOFF_S_MAX,
-			   &m->backoff_s, err)) < 0)
+			   &m->backoff_s, err)) < 0 ||
+	    (rc = get_bool(retry, "on_timeout", "retry.on_timeout", &m->retry_on_timeout,
+			   err)) < 0)
 		return rc;
 	m->max_attempts = (int)attempts;
 	return 0;
@@ -725,6 +741,7 @@ static int parse_manifest(const cJSON *root, struct ff_manifest *m, struct ff_er
 	m->timeout_s = 600;
 	m->max_attempts = 1;
 	m->backoff_s = 5;
+	m->retry_on_timeout = false;
 	if (!(m->description = strdup("")) || !(m->pool = strdup("default")) ||
 	    !(m->network = strdup("none")))
 		return ff_err_set(err, FF_ENOMEM, "out of memory");
@@ -957,6 +974,7 @@ cJSON *ff_manifest_to_json(const struct ff_manifest *m)
 	    !(retry = cJSON_AddObjectToObject(o, "retry")) ||
 	    !cJSON_AddNumberToObject(retry, "max_attempts", m->max_attempts) ||
 	    !cJSON_AddNumberToObject(retry, "backoff_s", (double)m->backoff_s) ||
+	    !cJSON_AddBoolToObject(retry, "on_timeout", m->retry_on_timeout) ||
 	    !cJSON_AddStringToObject(o, "pool", m->pool) ||
 	    !cJSON_AddStringToObject(o, "network", m->network))
 		goto out_free;

@@ -9,7 +9,7 @@
  *                                  "minimum": 0, "maximum": 8, "description": "..."},
  *                                  "mode": {"type": "string", "enum": ["a","b"], "maxLength": 16}}},
  *    "resources": {"memory_mb": 512, "cpus": 1.0, "pids": 256, "timeout_s": 600},
- *    "retry": {"max_attempts": 3, "backoff_s": 5},
+ *    "retry": {"max_attempts": 3, "backoff_s": 5, "on_timeout": false},
  *    "pool": "default", "network": "none"}
  */
 #ifndef FF_MANIFEST_H
@@ -53,6 +53,9 @@ struct ff_manifest {
 	long timeout_s;	   /* 600 */
 	int max_attempts;  /* 1 */
 	long backoff_s;	   /* 5 */
+	/* retry.on_timeout, default false: a timed-out attempt is final unless set, when it
+	 * is retried within max_attempts like a failed one */
+	bool retry_on_timeout;
 	char *pool;	   /* "default" */
 	char *network;	   /* "none" */
 	char *path;	   /* the file it was loaded from, or NULL */

@@ -750,10 +750,12 @@ static struct exec_result run_attempt(struct attempt *a)
 			snprintf(error, sizeof(error), "invalid SARIF: %s", err.msg);
 		}
 	}
-	/* Failures are retried by the workflow's policy; a timeout is not (it would only
-	 * time out again), nor is a cancellation. */
+	/* Failures are retried by the workflow's policy. A timeout is only when the policy
+	 * says so (retry.on_timeout): most would just time out again. A cancellation never
+	 * is. Past the budget the run keeps the last attempt's state, failed or timed_out,
+	 * and is dead-lettered with its error. */
 	int dead = 0;
-	if (!strcmp(state, "failed")) {
+	if (!strcmp(state, "failed") || (!strcmp(state, "timed_out") && job->retry_on_timeout)) {
 		if (job->attempt < job->max_attempts) {
 			state = "retrying";
 			result = (struct exec_result){EXEC_RETRY,

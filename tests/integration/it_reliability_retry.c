@@ -253,6 +253,54 @@ static void retries_then_dead_letter(void **state)
 	itest_teardown(&t);
 }
 
+/* 5b: retry.on_timeout. test-timeout-retry (3 s timeout, 2 attempts, on_timeout) times out,
+ * is retried once with backoff, times out again and ends like a failed run past its budget:
+ * the last attempt's state (timed_out), dead-lettered with the timeout as last error.
+ * test-sleep (no on_timeout) times out once and is not retried. */
+static void timeout_retried_by_policy(void **state)
+{
+	(void)state;
+	struct itest t;
+	char target[65], body[256], retried[37], once[37];
+	itest_setup(&t, "rel_timeout");
+	itest_start_controller(&t, NULL);
+	itest_start_worker(&t, NULL);
+	itest_upload(&t, target_files, target);
+	rel_body(body, sizeof(body), "test-timeout-retry", target, "{\"seconds\":600}", 0);
+	assert_int_equal(itest_submit(&t, body, retried), 202);
+	rel_body(body, sizeof(body), "test-sleep", target, "{\"seconds\":600}", 0);
+	assert_int_equal(itest_submit(&t, body, once), 202);
+	rel_wait_terminal_sql(&t, retried, 90000);
+	rel_wait_terminal_sql(&t, once, 90000);
+
+	expect_text(&t, "SELECT state || ' ' || attempt || ' ' || error FROM runs WHERE id = $1",
+		    retried, "timed_out 2 timed out after 3 s");
+	expect_text(&t, STARTS, retried, "1,2");
+	/* exactly one retrying event, between the two starts */
+	expect_text(&t,
+		    "SELECT string_agg(state || ' ' || attempt, ',' ORDER BY id) FROM run_events "
+		    "WHERE run_id = $1 AND (state IN ('retrying', 'timed_out') OR "
+		    "(state = 'running' AND message LIKE 'started on %'))",
+		    retried, "running 1,retrying 1,running 2,timed_out 2");
+	expect_text(&t, "SELECT message FROM run_events WHERE run_id = $1 AND state = 'retrying'",
+		    retried, "attempt 1 failed: timed out after 3 s; next attempt in 1 s");
+	assert_true(count(&t, GAP_MS(1), retried) >= 1000);
+	expect_text(&t, "SELECT attempts || ' ' || last_error FROM dead_letters WHERE run_id = $1",
+		    retried, "2 timed out after 3 s");
+	wait_queue_depth(&t, "ff.dead", 1, 10000);
+
+	expect_text(&t, "SELECT state || ' ' || attempt || ' ' || error FROM runs WHERE id = $1",
+		    once, "timed_out 1 timed out after 3 s");
+	expect_text(&t, STARTS, once, "1");
+	assert_int_equal(count(&t,
+			       "SELECT count(*) FROM run_events WHERE run_id = $1 AND "
+			       "state = 'retrying'",
+			       once),
+			 0);
+	assert_int_equal(count(&t, "SELECT count(*) FROM dead_letters WHERE run_id = $1", once), 0);
+	itest_teardown(&t);
+}
+
 /* 6: a message that is not a job goes to ff.dead, and the worker goes on working. */
 static void poison_message(void **state)
 {
@@ -431,9 +479,9 @@ static void idempotency_keys(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(retries_then_dead_letter), cmocka_unit_test(poison_message),
-	    cmocka_unit_test(cancel_and_retry),		cmocka_unit_test(priority_order),
-	    cmocka_unit_test(idempotency_keys),
+	    cmocka_unit_test(retries_then_dead_letter), cmocka_unit_test(timeout_retried_by_policy),
+	    cmocka_unit_test(poison_message),		cmocka_unit_test(cancel_and_retry),
+	    cmocka_unit_test(priority_order),		cmocka_unit_test(idempotency_keys),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

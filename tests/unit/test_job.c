@@ -65,6 +65,7 @@ static void assert_jobs_equal(const struct ff_job *a, const struct ff_job *b)
 	assert_int_equal(a->attempt, b->attempt);
 	assert_int_equal(a->max_attempts, b->max_attempts);
 	assert_int_equal(a->backoff_s, b->backoff_s);
+	assert_int_equal(a->retry_on_timeout, b->retry_on_timeout);
 	assert_string_equal(a->workflow, b->workflow);
 	assert_string_equal(a->workflow_version, b->workflow_version);
 	assert_string_equal(a->image, b->image);
@@ -95,6 +96,7 @@ static void new_from_manifest(void **state)
 	assert_int_equal(j->attempt, 1);
 	assert_int_equal(j->max_attempts, 3);
 	assert_int_equal(j->backoff_s, 7);
+	assert_false(j->retry_on_timeout);
 	assert_string_equal(j->workflow, "secret-detection");
 	assert_string_equal(j->workflow_version, "1.2.3");
 	assert_string_equal(j->image, "fuzzforge/sd:1");
@@ -155,9 +157,10 @@ static void round_trip(void **state)
 	char *text2 = ff_job_encode(b, &len2);
 	assert_int_equal(len, len2);
 	assert_memory_equal(text, text2, len);
-	/* The wire format the worker and the DB's job column expect. */
+	/* The wire format the worker and the DB's job column expect: without retry_on_timeout,
+	 * version 1, which workers from before version 2 still read. */
 	cJSON *o = cJSON_Parse(text);
-	assert_int_equal(cJSON_GetObjectItem(o, "v")->valueint, FF_JOB_VERSION);
+	assert_int_equal(cJSON_GetObjectItem(o, "v")->valueint, 1);
 	assert_int_equal(cJSON_GetArraySize(o), 14);
 	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(o, "resources")), 4);
 	cJSON_Delete(o);
@@ -187,6 +190,98 @@ static void round_trip(void **state)
 	ff_job_free(b);
 	ff_manifest_free(m);
 	assert_null(ff_job_encode(NULL, &len));
+}
+
+/* text with "v" set to version and, unless value is NULL, the top-level field name added
+ * with the JSON text value. Caller frees. */
+static char *with_field(const char *text, int version, const char *name, const char *value)
+{
+	cJSON *o = cJSON_Parse(text);
+	cJSON_ReplaceItemInObjectCaseSensitive(o, "v", cJSON_CreateNumber(version));
+	if (value)
+		cJSON_AddItemToObject(o, name, cJSON_Parse(value));
+	char *out = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	return out;
+}
+
+/* retry_on_timeout: from the manifest into the job, version 2 on the wire when true, version
+ * 1 (no field) when false; both versions decode, each strictly. */
+static void retry_on_timeout(void **state)
+{
+	(void)state;
+	static const char mj[] = "{\"name\":\"t\",\"version\":\"1\",\"image\":\"x\","
+				 "\"retry\":{\"max_attempts\":2,\"on_timeout\":true}}";
+	struct ff_manifest *m = NULL;
+	struct ff_job *a = NULL, *b = NULL;
+	struct ff_err err = {0};
+	size_t len = 0;
+	assert_int_equal(ff_manifest_parse(mj, strlen(mj), &m, &err), 0);
+	a = ff_job_new(m, RUN_ID, TARGET, NULL);
+	assert_non_null(a);
+	assert_true(a->retry_on_timeout);
+	ff_manifest_free(m);
+
+	/* with the field: version 2, and back */
+	char *text = ff_job_encode(a, &len);
+	assert_non_null(text);
+	cJSON *o = cJSON_Parse(text);
+	assert_int_equal(cJSON_GetObjectItem(o, "v")->valueint, FF_JOB_VERSION);
+	assert_int_equal(cJSON_GetObjectItem(o, "v")->valueint, 2);
+	assert_int_equal(cJSON_GetArraySize(o), 15);
+	assert_true(cJSON_IsTrue(cJSON_GetObjectItem(o, "retry_on_timeout")));
+	cJSON_Delete(o);
+	if (ff_job_decode(text, len, &b, &err) < 0)
+		fail_msg("decode: %s (%s) in %s", err.msg, err.field, text);
+	assert_jobs_equal(a, b);
+	assert_true(b->retry_on_timeout);
+	char *text2 = ff_job_encode(b, NULL);
+	assert_string_equal(text, text2);
+	free(text2);
+	ff_job_free(b);
+	b = NULL;
+
+	/* without it: version 1, decoded as false */
+	a->retry_on_timeout = false;
+	char *v1 = ff_job_encode(a, NULL);
+	o = cJSON_Parse(v1);
+	assert_int_equal(cJSON_GetObjectItem(o, "v")->valueint, 1);
+	assert_null(cJSON_GetObjectItem(o, "retry_on_timeout"));
+	cJSON_Delete(o);
+	assert_int_equal(ff_job_decode(v1, strlen(v1), &b, &err), 0);
+	assert_false(b->retry_on_timeout);
+	assert_jobs_equal(a, b);
+	ff_job_free(b);
+	b = NULL;
+
+	/* version 2 saying false is a job like the version 1 one */
+	char *t = with_field(v1, 2, "retry_on_timeout", "false");
+	assert_int_equal(ff_job_decode(t, strlen(t), &b, &err), 0);
+	assert_false(b->retry_on_timeout);
+	ff_job_free(b);
+	b = NULL;
+	free(t);
+
+	/* strictly: version 2 needs the field as a boolean, version 1 must not have it */
+	static const struct {
+		int v;
+		const char *value;
+	} bad[] = {
+	    {2, NULL},	   {2, "1"},  {2, "0"},	   {2, "\"true\""}, {2, "null"},
+	    {2, "[true]"}, {2, "{}"}, {1, "true"}, {1, "false"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		t = with_field(v1, bad[i].v, "retry_on_timeout", bad[i].value);
+		if (ff_job_decode(t, strlen(t), &b, &err) == 0)
+			fail_msg("accepted %s", t);
+		assert_null(b);
+		assert_int_equal(err.code, FF_EINVAL);
+		assert_string_equal(err.field, "retry_on_timeout");
+		free(t);
+	}
+	free(v1);
+	free(text);
+	ff_job_free(a);
 }
 
 /* Every strict prefix of a valid message is refused, as is one byte too many of garbage. */
@@ -373,7 +468,8 @@ static void refusals(void **state)
 	} cases[] = {
 	    /* the version */
 	    {"v", NULL, "v"},
-	    {"v", "2", "v"},
+	    {"v", "3", "v"},
+	    {"v", "2.5", "v"},
 	    {"v", "0", "v"},
 	    {"v", "1.5", "v"},
 	    {"v", "\"1\"", "v"},
@@ -644,6 +740,7 @@ int main(void)
 	    cmocka_unit_test(truncated),	 cmocka_unit_test(not_a_job),
 	    cmocka_unit_test(refusals),		 cmocka_unit_test(huge_values),
 	    cmocka_unit_test(raw_poison),	 cmocka_unit_test(environment),
+	    cmocka_unit_test(retry_on_timeout),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -249,6 +249,7 @@ static void defaults_and_normalisation(void **state)
 	assert_int_equal(m->timeout_s, 600);
 	assert_int_equal(m->max_attempts, 1);
 	assert_int_equal(m->backoff_s, 5);
+	assert_false(m->retry_on_timeout);
 	assert_string_equal(m->pool, "default");
 	assert_string_equal(m->network, "none");
 	assert_null(m->path);
@@ -288,10 +289,70 @@ static void defaults_and_normalisation(void **state)
 	    cJSON_GetObjectItem(cJSON_GetObjectItem(j, "resources"), "memory_mb")->valueint, 512);
 	assert_int_equal(
 	    cJSON_GetObjectItem(cJSON_GetObjectItem(j, "retry"), "max_attempts")->valueint, 3);
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(j, "retry")), 3);
+	assert_true(
+	    cJSON_IsFalse(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "retry"), "on_timeout")));
 	cJSON_Delete(j);
 	assert_null(ff_manifest_to_json(NULL));
 	ff_manifest_free(m);
 	ff_manifest_free(NULL);
+}
+
+/* retry.on_timeout: absent is false; true and false are taken as given; anything else,
+ * even what a lenient reader would call true, is refused naming the field. */
+static void retry_on_timeout(void **state)
+{
+	(void)state;
+	static const char head[] = "{\"name\":\"a\",\"version\":\"1\",\"image\":\"x\",\"retry\":";
+	static const struct {
+		const char *retry;
+		int want; /* 0 or 1, or -1: refused */
+	} cases[] = {
+	    {"{}", 0},
+	    {"{\"max_attempts\":2}", 0},
+	    {"{\"on_timeout\":false}", 0},
+	    {"{\"on_timeout\":true}", 1},
+	    {"{\"max_attempts\":2,\"backoff_s\":1,\"on_timeout\":true}", 1},
+	    {"{\"on_timeout\":1}", -1},
+	    {"{\"on_timeout\":0}", -1},
+	    {"{\"on_timeout\":\"true\"}", -1},
+	    {"{\"on_timeout\":null}", -1},
+	    {"{\"on_timeout\":[true]}", -1},
+	    {"{\"on_timeout\":{}}", -1},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char text[256];
+		struct ff_manifest *m = NULL;
+		struct ff_err err = {0};
+		snprintf(text, sizeof(text), "%s%s}", head, cases[i].retry);
+		int rc = ff_manifest_parse(text, strlen(text), &m, &err);
+		if (cases[i].want < 0) {
+			if (rc == 0)
+				fail_msg("%s: accepted", cases[i].retry);
+			assert_int_equal(rc, FF_EVALIDATE);
+			assert_string_equal(err.field, "retry.on_timeout");
+			assert_non_null(strstr(err.msg, "retry.on_timeout"));
+			assert_message(&err);
+			assert_null(m);
+			continue;
+		}
+		if (rc < 0)
+			fail_msg("%s: %s (field %s)", cases[i].retry, err.msg, err.field);
+		assert_int_equal(m->retry_on_timeout, cases[i].want);
+		/* The API shows it, as a boolean, and what it shows parses back the same. */
+		cJSON *j = ff_manifest_to_json(m);
+		const cJSON *ot =
+		    cJSON_GetObjectItem(cJSON_GetObjectItem(j, "retry"), "on_timeout");
+		assert_true(cJSON_IsBool(ot));
+		assert_int_equal(cJSON_IsTrue(ot), cases[i].want);
+		char *printed = cJSON_PrintUnformatted(j);
+		struct ff_manifest *again = parse_ok(printed);
+		assert_int_equal(again->retry_on_timeout, cases[i].want);
+		free(printed);
+		cJSON_Delete(j);
+		ff_manifest_free(again);
+		ff_manifest_free(m);
+	}
 }
 
 static void raw_input_refusals(void **state)
@@ -642,17 +703,25 @@ static void catalog_test_workflows(void **state)
 	assert_true(cJSON_IsFalse(cJSON_GetObjectItem(out, "verbose")));
 	cJSON_Delete(out);
 	cJSON_Delete(p);
+	/* it_reliability_retry: one retried on timeout, one not */
+	m = ff_catalog_find(c, "test-timeout-retry");
+	assert_non_null(m);
+	assert_true(m->retry_on_timeout);
+	assert_int_equal(m->max_attempts, 2);
+	assert_int_equal(m->timeout_s, 3);
+	assert_false(ff_catalog_find(c, "test-sleep")->retry_on_timeout);
 	ff_catalog_free(c);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(valid_manifests),	  cmocka_unit_test(invalid_manifests),
-	    cmocka_unit_test(param_tables),	  cmocka_unit_test(defaults_and_normalisation),
-	    cmocka_unit_test(raw_input_refusals), cmocka_unit_test(validate_refusals),
-	    cmocka_unit_test(predicates),	  cmocka_unit_test(load_file_errors),
-	    cmocka_unit_test(catalog_tree),	  cmocka_unit_test(catalog_test_workflows),
+	    cmocka_unit_test(valid_manifests),	      cmocka_unit_test(invalid_manifests),
+	    cmocka_unit_test(param_tables),	      cmocka_unit_test(defaults_and_normalisation),
+	    cmocka_unit_test(retry_on_timeout),	      cmocka_unit_test(raw_input_refusals),
+	    cmocka_unit_test(validate_refusals),      cmocka_unit_test(predicates),
+	    cmocka_unit_test(load_file_errors),	      cmocka_unit_test(catalog_tree),
+	    cmocka_unit_test(catalog_test_workflows),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
