@@ -18,9 +18,10 @@
 # client `scan` uses, default build/cli/ff; without it, the one in the controller image),
 # FF_SCAN_TIMEOUT (default 600).
 #
-# The engine: when it is not running, deploy/services.sh starts it — and with it the host's
-# PostgreSQL and RabbitMQ on 5432/5672. That is why the cluster publishes its own PostgreSQL
-# and RabbitMQ on 127.0.0.1:5433 and 127.0.0.1:5673 by default (FF_PG_PORT, FF_AMQP_PORT).
+# The engine: when it is not running, deploy/services.sh starts it. The cluster publishes its
+# PostgreSQL and RabbitMQ on 127.0.0.1:5433 and 127.0.0.1:5673 by default (FF_PG_PORT,
+# FF_AMQP_PORT), not 5432/5672, where the native setup (scripts/test.sh, scripts/up.sh
+# --native) runs the host's own.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cwd=$PWD
@@ -53,11 +54,14 @@ dc() {
 	"${COMPOSE[@]}" -p "$project" -f "$root/docker-compose.yml" "$@"
 }
 
-# The Docker CLI, Compose and curl (readiness checks), from Debian's archive when missing.
+# The Docker CLI, Compose, curl (readiness checks) and debootstrap, from Debian's archive
+# when missing.
 ensure_tools() {
 	local pkgs=()
 	command -v docker >/dev/null 2>&1 || pkgs+=(docker.io)
 	command -v curl >/dev/null 2>&1 || pkgs+=(curl)
+	# the base image is made with debootstrap when the engine has no debian:bookworm-slim
+	[ -x /usr/sbin/debootstrap ] || command -v debootstrap >/dev/null 2>&1 || pkgs+=(debootstrap)
 	find_compose || pkgs+=(docker-compose)
 	[ ${#pkgs[@]} -gt 0 ] || return 0
 	say "installing ${pkgs[*]} (apt-get)"
@@ -72,7 +76,7 @@ ensure_tools() {
 ensure_engine() {
 	docker version >/dev/null 2>&1 && return 0
 	say "the Docker engine is not running: starting it with deploy/services.sh"
-	as_root bash "$root/deploy/services.sh" start
+	as_root bash "$root/deploy/services.sh" start docker
 	docker version >/dev/null 2>&1 || die "the Docker engine did not start"
 }
 

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Starts the services FuzzForge needs on this machine — PostgreSQL, RabbitMQ and the Docker
 # engine — unless they already answer, and waits until each one does. Idempotent.
-#   deploy/services.sh            start what is not running
-#   deploy/services.sh stop       stop what this script started (PIDs kept under $FF_STATE_DIR)
+#   deploy/services.sh [start]               start what is not running
+#   deploy/services.sh start docker ...      only those named (postgres, rabbitmq, docker)
+#   deploy/services.sh stop                  stop what this script started (PIDs kept under
+#                                            $FF_STATE_DIR)
 set -euo pipefail
 
 FF_STATE_DIR=${FF_STATE_DIR:-/tmp/fuzzforge}
@@ -73,13 +75,19 @@ stop_all() {
 
 case "${1:-start}" in
 start)
-	start_postgres &
-	start_rabbitmq &
-	start_docker &
+	shift $(($# > 0 ? 1 : 0))
+	[ $# -gt 0 ] || set -- postgres rabbitmq docker
+	for svc in "$@"; do
+		case $svc in
+		postgres | rabbitmq | docker) ;;
+		*) echo "services: unknown service '$svc' (postgres, rabbitmq, docker)" >&2; exit 2 ;;
+		esac
+	done
+	for svc in "$@"; do "start_$svc" & done
 	fail=0
 	for job in $(jobs -p); do wait "$job" || fail=1; done
 	exit $fail
 	;;
 stop) stop_all ;;
-*) echo "usage: $0 [start|stop]" >&2; exit 2 ;;
+*) echo "usage: $0 [start [postgres|rabbitmq|docker]...|stop]" >&2; exit 2 ;;
 esac
