@@ -91,13 +91,6 @@ static long jlong(const cJSON *o, const char *key, long dflt)
 	return cJSON_IsNumber(v) ? (long)v->valuedouble : dflt;
 }
 
-static int table_print_free(struct ff_table *t)
-{
-	ff_table_print(t, stdout);
-	ff_table_free(t);
-	return EXIT_OK;
-}
-
 /* Path "/api/v1/runs/<id><suffix>" with id escaped. */
 static int run_path(char *buf, size_t n, const char *id, const char *suffix, struct ff_err *err)
 {
@@ -114,6 +107,71 @@ static struct ff_client *client(struct ctx *ctx, struct ff_err *err)
 	if (!ctx->client)
 		ctx->client = ff_client_new(getenv("FF_URL"), getenv("FF_API_KEY"), err);
 	return ctx->client;
+}
+
+/* Fills row, one cell per column, from one element of a listed array. A cell may point into
+ * buf, which lasts until the row is added; a NULL cell prints "-". */
+typedef void row_fn(const cJSON *item, const char **row, char *buf, size_t bufsz);
+
+/* A table titled hdr with a row per element of array (none when it is missing). NULL with
+ * err set on failure. */
+static struct ff_table *table_of(const cJSON *array, int ncols, const char *const *hdr,
+				 row_fn *fill, struct ff_err *err)
+{
+	struct ff_table *t = ff_table_new(ncols, hdr);
+	const char *row[FF_TABLE_MAX_COLS];
+	char buf[1024];
+	const cJSON *item;
+
+	if (!t) {
+		ff_err_set(err, FF_ENOMEM, "out of memory");
+		return NULL;
+	}
+	cJSON_ArrayForEach(item, array)
+	{
+		fill(item, row, buf, sizeof(buf));
+		if (ff_table_add(t, row, err)) {
+			ff_table_free(t);
+			return NULL;
+		}
+	}
+	return t;
+}
+
+/* GETs path and prints the answer: whole with --json, else as a table of the array under
+ * key. more names the command for a page's "more: ff <more> --cursor C" hint on stderr, NULL
+ * when the listing has no pages. */
+static int list_cmd(struct ctx *ctx, struct ff_args *a, const char *path, const char *key,
+		    int ncols, const char *const *hdr, row_fn *fill, const char *more)
+{
+	struct ff_err err = {0};
+	cJSON *res = NULL;
+	struct ff_table *t;
+	int rc;
+
+	if (!client(ctx, &err) || ff_client_json(ctx->client, "GET", path, NULL, &res, &err))
+		return fail(&err);
+	if (a->json) {
+		rc = print_json(res);
+		goto out;
+	}
+	t = table_of(cJSON_GetObjectItemCaseSensitive(res, key), ncols, hdr, fill, &err);
+	if (!t) {
+		rc = fail(&err);
+		goto out;
+	}
+	ff_table_print(t, stdout);
+	ff_table_free(t);
+	rc = EXIT_OK;
+	const char *next = more ? jstr(res, "next_cursor") : NULL;
+	if (next) {
+		char *c = ff_text_clean(next);
+		fprintf(stderr, "more: ff %s --cursor %s\n", more, c ? c : "");
+		free(c);
+	}
+out:
+	cJSON_Delete(res);
+	return rc;
 }
 
 /* ---- usage ---- */
@@ -152,44 +210,19 @@ static int cmd_help(struct ctx *ctx, struct ff_args *a)
 	return EXIT_OK;
 }
 
+static void workflow_row(const cJSON *w, const char **row, char *buf, size_t bufsz)
+{
+	(void)buf;
+	(void)bufsz;
+	row[0] = jstr(w, "name");
+	row[1] = jstr(w, "version");
+	row[2] = jstr(w, "description");
+}
+
 static int cmd_workflows(struct ctx *ctx, struct ff_args *a)
 {
-	struct ff_err err = {0};
-	cJSON *res = NULL;
-	struct ff_table *t = NULL;
-	int rc = EXIT_FAIL;
-
-	if (!client(ctx, &err) ||
-	    ff_client_json(ctx->client, "GET", "/api/v1/workflows", NULL, &res, &err)) {
-		rc = fail(&err);
-		goto out;
-	}
-	if (a->json) {
-		rc = print_json(res);
-		goto out;
-	}
 	static const char *const hdr[] = {"NAME", "VERSION", "DESCRIPTION"};
-	t = ff_table_new(3, hdr);
-	if (!t) {
-		ff_err_set(&err, FF_ENOMEM, "out of memory");
-		rc = fail(&err);
-		goto out;
-	}
-	const cJSON *w;
-	cJSON_ArrayForEach(w, cJSON_GetObjectItemCaseSensitive(res, "workflows"))
-	{
-		const char *row[] = {jstr(w, "name"), jstr(w, "version"), jstr(w, "description")};
-		if (ff_table_add(t, row, &err)) {
-			rc = fail(&err);
-			goto out;
-		}
-	}
-	rc = table_print_free(t);
-	t = NULL;
-out:
-	ff_table_free(t);
-	cJSON_Delete(res);
-	return rc;
+	return list_cmd(ctx, a, "/api/v1/workflows", "workflows", 3, hdr, workflow_row, NULL);
 }
 
 static int cmd_workflow(struct ctx *ctx, struct ff_args *a)
@@ -554,25 +587,24 @@ static void count_findings(const cJSON *findings, struct level_counts *lc)
 	}
 }
 
+static void finding_row(const cJSON *f, const char **row, char *buf, size_t bufsz)
+{
+	ff_location(jstr(f, "path"), jlong(f, "start_line", 0), buf, bufsz);
+	row[0] = jstr(f, "level");
+	row[1] = jstr(f, "rule_id");
+	row[2] = buf;
+	row[3] = jstr(f, "message");
+}
+
+/* Unlike a listing, an empty table is left out whole: the summary line after it says
+ * "0 findings". */
 static int print_findings_table(const cJSON *findings, struct ff_err *err)
 {
 	static const char *const hdr[] = {"LEVEL", "RULE", "LOCATION", "MESSAGE"};
-	struct ff_table *t = ff_table_new(4, hdr);
-	const cJSON *f;
-	char loc[1024];
+	struct ff_table *t = table_of(findings, 4, hdr, finding_row, err);
 
 	if (!t)
-		return ff_err_set(err, FF_ENOMEM, "out of memory");
-	cJSON_ArrayForEach(f, findings)
-	{
-		ff_location(jstr(f, "path"), jlong(f, "start_line", 0), loc, sizeof(loc));
-		const char *row[] = {jstr(f, "level"), jstr(f, "rule_id"), loc, jstr(f, "message")};
-		int rc = ff_table_add(t, row, err);
-		if (rc) {
-			ff_table_free(t);
-			return rc;
-		}
-	}
+		return err->code;
 	if (ff_table_rows(t))
 		ff_table_print(t, stdout);
 	ff_table_free(t);
@@ -778,14 +810,25 @@ static int cmd_cancel(struct ctx *ctx, struct ff_args *a)
 	return show_run(ctx, a, "POST", "/cancel");
 }
 
+static void run_row(const cJSON *r, const char **row, char *buf, size_t bufsz)
+{
+	const cJSON *fs = cJSON_GetObjectItemCaseSensitive(r, "findings_summary");
+	snprintf(buf, bufsz, "-");
+	if (cJSON_IsObject(fs))
+		snprintf(buf, bufsz, "%ld", jlong(fs, "total", 0));
+	row[0] = jstr(r, "id");
+	row[1] = jstr(r, "state");
+	row[2] = jstr(r, "workflow");
+	row[3] = buf;
+	row[4] = jstr(r, "created_at");
+}
+
 static int cmd_runs(struct ctx *ctx, struct ff_args *a)
 {
+	static const char *const hdr[] = {"ID", "STATE", "WORKFLOW", "FINDINGS", "CREATED"};
 	struct ff_err err = {0};
 	char path[PATH_MAX_LEN], esc[ESC_MAX];
 	size_t off;
-	cJSON *res = NULL;
-	struct ff_table *t = NULL;
-	int rc = EXIT_FAIL;
 
 	off = (size_t)snprintf(path, sizeof(path), "/api/v1/runs?limit=%ld",
 			       a->limit ? a->limit : 50);
@@ -801,87 +844,27 @@ static int cmd_runs(struct ctx *ctx, struct ff_args *a)
 			return fail(&err);
 		}
 	}
-	if (!client(ctx, &err) || ff_client_json(ctx->client, "GET", path, NULL, &res, &err))
-		return fail(&err);
-	if (a->json) {
-		rc = print_json(res);
-		goto out;
-	}
-	static const char *const hdr[] = {"ID", "STATE", "WORKFLOW", "FINDINGS", "CREATED"};
-	t = ff_table_new(5, hdr);
-	if (!t) {
-		ff_err_set(&err, FF_ENOMEM, "out of memory");
-		rc = fail(&err);
-		goto out;
-	}
-	const cJSON *r;
-	cJSON_ArrayForEach(r, cJSON_GetObjectItemCaseSensitive(res, "runs"))
-	{
-		char nf[32] = "-";
-		const cJSON *fs = cJSON_GetObjectItemCaseSensitive(r, "findings_summary");
-		if (cJSON_IsObject(fs))
-			snprintf(nf, sizeof(nf), "%ld", jlong(fs, "total", 0));
-		const char *row[] = {jstr(r, "id"), jstr(r, "state"), jstr(r, "workflow"), nf,
-				     jstr(r, "created_at")};
-		if (ff_table_add(t, row, &err)) {
-			rc = fail(&err);
-			goto out;
-		}
-	}
-	rc = table_print_free(t);
-	t = NULL;
-	const char *next = jstr(res, "next_cursor");
-	if (next) {
-		char *c = ff_text_clean(next);
-		fprintf(stderr, "more: ff runs --cursor %s\n", c ? c : "");
-		free(c);
-	}
-out:
-	ff_table_free(t);
-	cJSON_Delete(res);
-	return rc;
+	return list_cmd(ctx, a, path, "runs", 5, hdr, run_row, "runs");
+}
+
+static void event_row(const cJSON *e, const char **row, char *buf, size_t bufsz)
+{
+	snprintf(buf, bufsz, "%ld", jlong(e, "attempt", 0));
+	row[0] = jstr(e, "ts");
+	row[1] = jstr(e, "state");
+	row[2] = buf;
+	row[3] = jstr(e, "message") ? jstr(e, "message") : "";
 }
 
 static int cmd_events(struct ctx *ctx, struct ff_args *a)
 {
+	static const char *const hdr[] = {"TIME", "STATE", "ATTEMPT", "MESSAGE"};
 	struct ff_err err = {0};
 	char path[PATH_MAX_LEN];
-	cJSON *res = NULL;
-	struct ff_table *t = NULL;
-	int rc = EXIT_FAIL;
 
-	if (run_path(path, sizeof(path), a->pos[0], "/events", &err) || !client(ctx, &err) ||
-	    ff_client_json(ctx->client, "GET", path, NULL, &res, &err))
+	if (run_path(path, sizeof(path), a->pos[0], "/events", &err))
 		return fail(&err);
-	if (a->json) {
-		rc = print_json(res);
-		goto out;
-	}
-	static const char *const hdr[] = {"TIME", "STATE", "ATTEMPT", "MESSAGE"};
-	t = ff_table_new(4, hdr);
-	if (!t) {
-		ff_err_set(&err, FF_ENOMEM, "out of memory");
-		rc = fail(&err);
-		goto out;
-	}
-	const cJSON *e;
-	cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(res, "events"))
-	{
-		char attempt[32];
-		snprintf(attempt, sizeof(attempt), "%ld", jlong(e, "attempt", 0));
-		const char *row[] = {jstr(e, "ts"), jstr(e, "state"), attempt,
-				     jstr(e, "message") ? jstr(e, "message") : ""};
-		if (ff_table_add(t, row, &err)) {
-			rc = fail(&err);
-			goto out;
-		}
-	}
-	rc = table_print_free(t);
-	t = NULL;
-out:
-	ff_table_free(t);
-	cJSON_Delete(res);
-	return rc;
+	return list_cmd(ctx, a, path, "events", 4, hdr, event_row, NULL);
 }
 
 static int download_to(struct ctx *ctx, const char *path, const char *output)
@@ -930,49 +913,26 @@ static int cmd_ready(struct ctx *ctx, struct ff_args *a)
 	return download_to(ctx, "/readyz", NULL);
 }
 
+static void artifact_row(const cJSON *x, const char **row, char *buf, size_t bufsz)
+{
+	long n = jlong(x, "size", -1);
+	if (n >= 0)
+		ff_size_human((uint64_t)n, buf, bufsz);
+	else
+		snprintf(buf, bufsz, "-");
+	row[0] = jstr(x, "name");
+	row[1] = buf;
+}
+
 static int cmd_artifacts(struct ctx *ctx, struct ff_args *a)
 {
+	static const char *const hdr[] = {"NAME", "SIZE"};
 	struct ff_err err = {0};
 	char path[PATH_MAX_LEN];
-	cJSON *res = NULL;
-	struct ff_table *t = NULL;
-	int rc = EXIT_FAIL;
 
-	if (run_path(path, sizeof(path), a->pos[0], "/artifacts", &err) || !client(ctx, &err) ||
-	    ff_client_json(ctx->client, "GET", path, NULL, &res, &err))
+	if (run_path(path, sizeof(path), a->pos[0], "/artifacts", &err))
 		return fail(&err);
-	if (a->json) {
-		rc = print_json(res);
-		goto out;
-	}
-	static const char *const hdr[] = {"NAME", "SIZE"};
-	t = ff_table_new(2, hdr);
-	if (!t) {
-		ff_err_set(&err, FF_ENOMEM, "out of memory");
-		rc = fail(&err);
-		goto out;
-	}
-	const cJSON *x;
-	cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(res, "artifacts"))
-	{
-		char size[32];
-		long n = jlong(x, "size", -1);
-		if (n >= 0)
-			ff_size_human((uint64_t)n, size, sizeof(size));
-		else
-			snprintf(size, sizeof(size), "-");
-		const char *row[] = {jstr(x, "name"), size};
-		if (ff_table_add(t, row, &err)) {
-			rc = fail(&err);
-			goto out;
-		}
-	}
-	rc = table_print_free(t);
-	t = NULL;
-out:
-	ff_table_free(t);
-	cJSON_Delete(res);
-	return rc;
+	return list_cmd(ctx, a, path, "artifacts", 2, hdr, artifact_row, NULL);
 }
 
 static int cmd_artifact(struct ctx *ctx, struct ff_args *a)
