@@ -13,31 +13,21 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <time.h>
-#include <unistd.h>
 
 #include <cmocka.h>
 
 #include "itest.h"
 
-/* ITEST_WORKFLOWS_DIR is <repo>/tests/workflows */
-#define REPO	     ITEST_WORKFLOWS_DIR "/../.."
-#define SARIF_SCHEMA REPO "/tests/data/sarif-schema-2.1.0.json"
 #define RUN_TIMEOUT  600000
 #define MAX_FINDINGS 64
 
 static struct itest T;
 static char sample_run[37], clean_run[37], notes_run[37], broken_run[37];
 
-/* Validates a SARIF log against the official schema, and what the workflow promises beyond
- * it: rule indexes, crash signatures, and a reproducer artifact named in each crash. */
-static const char validate_py[] =
-    "import json, sys, jsonschema\n"
-    "schema = json.load(open(sys.argv[1]))\n"
-    "log = json.load(open(sys.argv[2]))\n"
-    "jsonschema.Draft4Validator(schema).validate(log)\n"
-    "assert log['version'] == '2.1.0' and log['$schema'], 'version or $schema'\n"
+/* What the workflow promises of its SARIF log beyond the official schema (itest_check_sarif):
+ * rule indexes, crash signatures, and a reproducer artifact named in each crash. */
+static const char sarif_checks_py[] =
     "run = log['runs'][0]\n"
     "d = run['tool']['driver']\n"
     "assert d['name'] == 'libFuzzer' and d['version'], 'driver'\n"
@@ -52,70 +42,15 @@ static const char validate_py[] =
     "        assert x['properties']['reproducerSize'] > 0\n"
     "        assert x['stacks'][0]['frames'], 'stack'\n";
 
-static const char *str(const cJSON *o, const char *k)
-{
-	const cJSON *v = cJSON_GetObjectItem(o, k);
-	return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
-static char *read_file(const char *path)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf = NULL;
-	long n;
-	if (!f)
-		fail_msg("cannot open %s", path);
-	if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && n < (1L << 20) &&
-	    fseek(f, 0, SEEK_SET) == 0 && (buf = malloc((size_t)n + 1)) &&
-	    fread(buf, 1, (size_t)n, f) == (size_t)n)
-		buf[n] = '\0';
-	else
-		fail_msg("cannot read %s", path);
-	fclose(f);
-	return buf;
-}
-
-/* Runs argv (no shell) and returns its exit status, or -1. */
-static int run_cmd(char *const argv[])
-{
-	int st;
-	pid_t pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		execv(argv[0], argv);
-		_exit(127);
-	}
-	if (waitpid(pid, &st, 0) != pid)
-		return -1;
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
 static void submit(const char *target, const char *params, char id[37])
 {
-	char body[512];
-	snprintf(body, sizeof(body),
-		 "{\"workflow\":\"libfuzzer\",\"target\":\"%s\",\"parameters\":%s}", target,
-		 params);
-	long status = itest_submit(&T, body, id);
-	if (status != 202)
-		fail_msg("submit %s: status %ld", body, status);
-}
-
-/* GET path into r, expecting 200. */
-static void get_ok(const char *path, struct itest_resp *r)
-{
-	assert_int_equal(itest_http(&T, "GET", path, NULL, NULL, 0, 1, r), 0);
-	if (r->status != 200)
-		fail_msg("GET %s: %ld %s", path, r->status, r->body ? r->body : "");
+	itest_submit_workflow(&T, "libfuzzer", target, params, id);
 }
 
 static int setup(void **state)
 {
 	(void)state;
 	char sample[65], clean[65], notes[65], broken[65];
-	const char *env[] = {"FF_WORKFLOWS_DIR=" REPO "/workflows", NULL};
-	const char *wenv[] = {"FF_WORKFLOWS_DIR=" REPO "/workflows", "FF_WORKER_CONCURRENCY=2",
-			      NULL};
 	/* one harness that builds and fuzzes cleanly, one that does not compile (line 4) */
 	const char *notes_files[] = {"fuzz/fuzz_ok.c",
 				     "#include <stddef.h>\n#include <stdint.h>\n"
@@ -129,16 +64,10 @@ static int setup(void **state)
 				     NULL};
 	const char *broken_files[] = {notes_files[2], notes_files[3], NULL};
 
-	char *argv[] = {"/usr/bin/docker",	     "image", "inspect", "-f", "ok",
-			"fuzzforge/libfuzzer:1.0.0", NULL};
-	if (run_cmd(argv) != 0)
-		fail_msg("image fuzzforge/libfuzzer:1.0.0 is missing: run "
-			 "tests/integration/build_workflow_images.sh");
-	itest_setup(&T, "workflow_libfuzzer");
-	itest_start_controller(&T, env);
-	itest_start_worker(&T, wenv);
-	itest_upload_dir(&T, REPO "/examples/c-vuln", sample);
-	itest_upload_dir(&T, REPO "/examples/clean", clean);
+	itest_require_image("fuzzforge/libfuzzer:1.0.0");
+	itest_setup_workflows(&T, "workflow_libfuzzer");
+	itest_upload_dir(&T, ITEST_REPO "/examples/c-vuln", sample);
+	itest_upload_dir(&T, ITEST_REPO "/examples/clean", clean);
 	itest_upload(&T, notes_files, notes);
 	itest_upload(&T, broken_files, broken);
 	/* the campaign first; the worker takes the short runs beside it */
@@ -161,9 +90,8 @@ static int teardown(void **state)
  * If max_progress, polls while it runs and stores the highest progress seen below 100. */
 static cJSON *finished_run(const char *id, const char *what, int *max_progress)
 {
-	char path[128], tmp[] = "/tmp/it_workflow_libfuzzer.XXXXXX";
+	char path[128];
 	struct itest_resp r;
-	cJSON *run;
 
 	if (max_progress) {
 		*max_progress = 0;
@@ -171,7 +99,7 @@ static cJSON *finished_run(const char *id, const char *what, int *max_progress)
 		for (int i = 0; i < RUN_TIMEOUT / 250; i++) {
 			/* a failed poll is no verdict: itest_wait_terminal has the last word */
 			assert_int_equal(itest_http(&T, "GET", path, NULL, NULL, 0, 1, &r), 0);
-			const char *state = r.status == 200 ? str(r.json, "state") : NULL;
+			const char *state = r.status == 200 ? itest_str(r.json, "state") : NULL;
 			const cJSON *pg = cJSON_GetObjectItem(r.json, "progress");
 			if (state && strcmp(state, "running") == 0 && cJSON_IsNumber(pg) &&
 			    pg->valueint < 100 && pg->valueint > *max_progress)
@@ -185,38 +113,7 @@ static cJSON *finished_run(const char *id, const char *what, int *max_progress)
 			nanosleep(&ts, NULL);
 		}
 	}
-	run = itest_wait_terminal(&T, id, RUN_TIMEOUT);
-	if (strcmp(str(run, "state"), "succeeded") != 0)
-		fail_msg("%s: run %s is %s: %s", what, id, str(run, "state"),
-			 str(run, "error") ? str(run, "error") : "");
-	assert_int_equal(cJSON_GetObjectItem(run, "progress")->valueint, 100);
-	cJSON_Delete(run);
-
-	snprintf(path, sizeof(path), "/api/v1/runs/%s/sarif", id);
-	get_ok(path, &r);
-	int fd = mkstemp(tmp);
-	assert_true(fd >= 0);
-	assert_true(write(fd, r.body, r.len) == (ssize_t)r.len);
-	close(fd);
-	itest_resp_release(&r);
-	char *argv[] = {"/usr/bin/python3", "-c", (char *)validate_py, SARIF_SCHEMA, tmp, NULL};
-	int rc = run_cmd(argv);
-	unlink(tmp);
-	if (rc != 0)
-		fail_msg("%s: the SARIF log of run %s is not valid (python3 exited %d)", what, id,
-			 rc);
-
-	snprintf(path, sizeof(path), "/api/v1/runs/%s/findings?limit=1000", id);
-	get_ok(path, &r);
-	cJSON *findings = cJSON_DetachItemFromObject(r.json, "findings");
-	assert_true(cJSON_IsArray(findings));
-	itest_resp_release(&r);
-	return findings;
-}
-
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
+	return itest_finished_run(&T, id, RUN_TIMEOUT, sarif_checks_py, what);
 }
 
 /* The sorted "rule_id path start_line" of each finding of the level (any if NULL); the
@@ -227,34 +124,24 @@ static size_t keys_of(const cJSON *arr, const char *level, char **keys)
 	const cJSON *f;
 	cJSON_ArrayForEach(f, arr)
 	{
-		if (level && str(f, "level") && strcmp(str(f, "level"), level) != 0)
+		if (level && itest_str(f, "level") && strcmp(itest_str(f, "level"), level) != 0)
 			continue;
 		assert_true(n < MAX_FINDINGS);
 		const cJSON *line = cJSON_GetObjectItem(f, "start_line");
-		const char *path = str(f, "path");
-		assert_non_null(str(f, "rule_id"));
-		if (asprintf(&keys[n], "%s %s %d", str(f, "rule_id"), path ? path : "-",
+		const char *path = itest_str(f, "path");
+		assert_non_null(itest_str(f, "rule_id"));
+		if (asprintf(&keys[n], "%s %s %d", itest_str(f, "rule_id"), path ? path : "-",
 			     cJSON_IsNumber(line) ? line->valueint : 0) < 0)
 			fail_msg("out of memory");
 		n++;
 	}
-	qsort(keys, n, sizeof(*keys), cmp_str);
+	itest_sort_strs(keys, n);
 	return n;
 }
 
-static void assert_keys(char **got, size_t ngot, const char *const *want, size_t nwant,
-			const char *what)
+static void assert_keys(char **got, size_t ngot, char *const *want, size_t nwant, const char *what)
 {
-	int same = ngot == nwant;
-	for (size_t i = 0; same && i < ngot; i++)
-		same = strcmp(got[i], want[i]) == 0;
-	if (!same) {
-		for (size_t i = 0; i < ngot; i++)
-			print_message("  got:  %s\n", got[i]);
-		for (size_t i = 0; i < nwant; i++)
-			print_message("  want: %s\n", want[i]);
-		fail_msg("%s: findings differ (%zu got, %zu expected)", what, ngot, nwant);
-	}
+	itest_assert_same_keys(got, ngot, want, nwant, what);
 	for (size_t i = 0; i < ngot; i++)
 		free(got[i]);
 }
@@ -272,7 +159,7 @@ static void sample_finds_the_overflow(void **state)
 		      (long)(time(NULL) - t0), max_progress);
 
 	snprintf(path, sizeof(path), "/api/v1/runs/%s/sarif", sample_run);
-	get_ok(path, &r);
+	itest_get_ok(&T, path, &r);
 	const cJSON *props = cJSON_GetObjectItem(
 	    cJSON_GetArrayItem(cJSON_GetObjectItem(r.json, "runs"), 0), "properties");
 	const cJSON *fz = cJSON_GetArrayItem(cJSON_GetObjectItem(props, "fuzzers"), 0);
@@ -283,31 +170,32 @@ static void sample_finds_the_overflow(void **state)
 	itest_resp_release(&r);
 
 	/* exactly the crashes EXPECTED-fuzz.json lists */
-	char *text = read_file(REPO "/examples/c-vuln/EXPECTED-fuzz.json");
+	char *text = itest_read_file(ITEST_REPO "/examples/c-vuln/EXPECTED-fuzz.json");
 	cJSON *expected = cJSON_Parse(text);
 	free(text);
 	assert_true(cJSON_IsArray(expected));
 	size_t nwant = keys_of(expected, NULL, want);
 	assert_true(nwant > 0);
 	size_t ngot = keys_of(findings, "error", got);
-	assert_keys(got, ngot, (const char *const *)want, nwant, "libfuzzer on c-vuln");
+	assert_keys(got, ngot, want, nwant, "libfuzzer on c-vuln");
 	for (size_t i = 0; i < nwant; i++)
 		free(want[i]);
 	cJSON_Delete(expected);
 	const cJSON *f = cJSON_GetArrayItem(findings, 0);
-	assert_non_null(strstr(str(f, "message"), "parse_name"));
-	assert_non_null(strstr(str(f, "message"), "fuzz_parse"));
-	assert_int_equal(strlen(str(f, "fingerprint")), 64);
+	assert_non_null(strstr(itest_str(f, "message"), "parse_name"));
+	assert_non_null(strstr(itest_str(f, "message"), "fuzz_parse"));
+	assert_int_equal(strlen(itest_str(f, "fingerprint")), 64);
 	cJSON_Delete(findings);
 
 	/* the reproducer: one crash-fuzz_parse-* artifact, an input the parser accepts */
 	snprintf(path, sizeof(path), "/api/v1/runs/%s/artifacts", sample_run);
-	get_ok(path, &r);
+	itest_get_ok(&T, path, &r);
 	const cJSON *a, *crash = NULL;
 	int ncrash = 0;
 	cJSON_ArrayForEach(a, cJSON_GetObjectItem(r.json, "artifacts"))
 	{
-		if (str(a, "name") && strncmp(str(a, "name"), "crash-fuzz_parse-", 17) == 0) {
+		if (itest_str(a, "name") &&
+		    strncmp(itest_str(a, "name"), "crash-fuzz_parse-", 17) == 0) {
 			crash = a;
 			ncrash++;
 		}
@@ -315,16 +203,16 @@ static void sample_finds_the_overflow(void **state)
 	assert_int_equal(ncrash, 1);
 	assert_true(cJSON_GetObjectItem(crash, "size")->valueint > 0);
 	snprintf(path, sizeof(path), "/api/v1/runs/%s/artifacts/%s", sample_run,
-		 str(crash, "name"));
+		 itest_str(crash, "name"));
 	itest_resp_release(&r);
-	get_ok(path, &r);
+	itest_get_ok(&T, path, &r);
 	assert_true(r.len >= 7);
 	assert_memory_equal(r.body, "REC1", 4);
 	itest_resp_release(&r);
 
 	/* progress streamed while it ran */
 	snprintf(path, sizeof(path), "/api/v1/runs/%s/logs", sample_run);
-	get_ok(path, &r);
+	itest_get_ok(&T, path, &r);
 	int streamed = strstr(r.body, "::progress ") && strstr(r.body, "fuzz_parse: ") &&
 		       strstr(r.body, " exec/s, cov ");
 	itest_resp_release(&r);
@@ -345,18 +233,18 @@ static void build_failure_is_a_note(void **state)
 {
 	(void)state;
 	char *got[MAX_FINDINGS];
-	static const char *const want[] = {"build-failure fuzz/fuzz_broken.c 4",
-					   "unknown-fuzzer - 0"};
+	static char *const want[] = {"build-failure fuzz/fuzz_broken.c 4", "unknown-fuzzer - 0"};
 	cJSON *findings = finished_run(notes_run, "libfuzzer with a broken harness", NULL);
 	size_t n = keys_of(findings, NULL, got);
 	assert_keys(got, n, want, 2, "libfuzzer with a broken harness");
 	const cJSON *f;
 	cJSON_ArrayForEach(f, findings)
 	{
-		assert_string_equal(str(f, "level"), "note");
-		assert_non_null(str(f, "message"));
-		if (strcmp(str(f, "rule_id"), "build-failure") == 0)
-			assert_non_null(strstr(str(f, "message"), "error: expected expression"));
+		assert_string_equal(itest_str(f, "level"), "note");
+		assert_non_null(itest_str(f, "message"));
+		if (strcmp(itest_str(f, "rule_id"), "build-failure") == 0)
+			assert_non_null(
+			    strstr(itest_str(f, "message"), "error: expected expression"));
 	}
 	cJSON_Delete(findings);
 }
@@ -365,8 +253,8 @@ static void nothing_built_fails(void **state)
 {
 	(void)state;
 	cJSON *run = itest_wait_terminal(&T, broken_run, RUN_TIMEOUT);
-	assert_string_equal(str(run, "state"), "failed");
-	assert_non_null(strstr(str(run, "error"), "exited with code 1"));
+	assert_string_equal(itest_str(run, "state"), "failed");
+	assert_non_null(strstr(itest_str(run, "error"), "exited with code 1"));
 	cJSON_Delete(run);
 }
 

@@ -26,6 +26,7 @@
 
 #define ADMIN_DB_URL "postgresql://fuzzforge:fuzzforge@127.0.0.1:5432/postgres"
 #define POLL_MS	     20
+#define SARIF_SCHEMA ITEST_REPO "/tests/data/sarif-schema-2.1.0.json"
 
 static int64_t now_ms(void)
 {
@@ -485,4 +486,156 @@ long itest_sql_long(struct itest *t, const char *sql, const char *param)
 	long v = strtol(PQgetvalue(r, 0, 0), NULL, 10);
 	PQclear(r);
 	return v;
+}
+
+const char *itest_str(const cJSON *o, const char *k)
+{
+	const cJSON *v = cJSON_GetObjectItem(o, k);
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+char *itest_read_file(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf = NULL;
+	long n;
+	if (!f)
+		fail_msg("cannot open %s", path);
+	if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && n < (1L << 20) &&
+	    fseek(f, 0, SEEK_SET) == 0 && (buf = malloc((size_t)n + 1)) &&
+	    fread(buf, 1, (size_t)n, f) == (size_t)n)
+		buf[n] = '\0';
+	else
+		fail_msg("cannot read %s", path);
+	fclose(f);
+	return buf;
+}
+
+int itest_run_cmd(char *const argv[])
+{
+	int st;
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	if (waitpid(pid, &st, 0) != pid)
+		return -1;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+void itest_require_image(const char *image)
+{
+	char *argv[] = {"/usr/bin/docker", "image", "inspect", "-f", "ok", (char *)image, NULL};
+	if (itest_run_cmd(argv) != 0)
+		fail_msg("image %s is missing: run tests/integration/build_workflow_images.sh",
+			 image);
+}
+
+void itest_get_ok(struct itest *t, const char *path, struct itest_resp *r)
+{
+	assert_int_equal(itest_http(t, "GET", path, NULL, NULL, 0, 1, r), 0);
+	if (r->status != 200)
+		fail_msg("GET %s: %ld %s", path, r->status, r->body ? r->body : "");
+}
+
+void itest_setup_workflows(struct itest *t, const char *name)
+{
+	const char *env[] = {"FF_WORKFLOWS_DIR=" ITEST_REPO "/workflows", NULL};
+	const char *wenv[] = {"FF_WORKFLOWS_DIR=" ITEST_REPO "/workflows",
+			      "FF_WORKER_CONCURRENCY=2", NULL};
+	itest_setup(t, name);
+	itest_start_controller(t, env);
+	itest_start_worker(t, wenv);
+}
+
+void itest_submit_workflow(struct itest *t, const char *workflow, const char *target,
+			   const char *params, char id[37])
+{
+	char body[512];
+	snprintf(body, sizeof(body), "{\"workflow\":\"%s\",\"target\":\"%s\",\"parameters\":%s}",
+		 workflow, target, params);
+	long status = itest_submit(t, body, id);
+	if (status != 202)
+		fail_msg("submit %s: status %ld", body, status);
+}
+
+/* What every SARIF log must pass before a workflow's own checks: the official schema. */
+static const char sarif_base_py[] =
+    "import json, sys, jsonschema\n"
+    "schema = json.load(open(sys.argv[1]))\n"
+    "log = json.load(open(sys.argv[2]))\n"
+    "jsonschema.Draft4Validator(schema).validate(log)\n"
+    "assert log['version'] == '2.1.0' and log['$schema'], 'version or $schema'\n";
+
+void itest_check_sarif(struct itest *t, const char *id, const char *checks_py, const char *what)
+{
+	char path[128], tmp[128], *py;
+	struct itest_resp r;
+
+	snprintf(path, sizeof(path), "/api/v1/runs/%s/sarif", id);
+	itest_get_ok(t, path, &r);
+	snprintf(tmp, sizeof(tmp), "/tmp/ff_it_%s.XXXXXX", t->name);
+	int fd = mkstemp(tmp);
+	assert_true(fd >= 0);
+	assert_true(write(fd, r.body, r.len) == (ssize_t)r.len);
+	close(fd);
+	itest_resp_release(&r);
+	if (asprintf(&py, "%s%s", sarif_base_py, checks_py ? checks_py : "") < 0)
+		fail_msg("out of memory");
+	char *argv[] = {"/usr/bin/python3", "-c", py, SARIF_SCHEMA, tmp, NULL};
+	int rc = itest_run_cmd(argv);
+	unlink(tmp);
+	free(py);
+	if (rc != 0)
+		fail_msg("%s: the SARIF log of run %s is not valid (python3 exited %d)", what, id,
+			 rc);
+}
+
+cJSON *itest_finished_run(struct itest *t, const char *id, int timeout_ms, const char *checks_py,
+			  const char *what)
+{
+	char path[128];
+	struct itest_resp r;
+	cJSON *run = itest_wait_terminal(t, id, timeout_ms);
+	if (strcmp(itest_str(run, "state"), "succeeded") != 0)
+		fail_msg("%s: run %s is %s: %s", what, id, itest_str(run, "state"),
+			 itest_str(run, "error") ? itest_str(run, "error") : "");
+	assert_int_equal(cJSON_GetObjectItem(run, "progress")->valueint, 100);
+	cJSON_Delete(run);
+
+	itest_check_sarif(t, id, checks_py, what);
+
+	snprintf(path, sizeof(path), "/api/v1/runs/%s/findings?limit=1000", id);
+	itest_get_ok(t, path, &r);
+	cJSON *findings = cJSON_DetachItemFromObject(r.json, "findings");
+	assert_true(cJSON_IsArray(findings));
+	itest_resp_release(&r);
+	return findings;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+void itest_sort_strs(char **v, size_t n)
+{
+	qsort(v, n, sizeof(*v), cmp_str);
+}
+
+void itest_assert_same_keys(char *const *got, size_t ngot, char *const *want, size_t nwant,
+			    const char *what)
+{
+	int same = ngot == nwant;
+	for (size_t i = 0; same && i < ngot; i++)
+		same = strcmp(got[i], want[i]) == 0;
+	if (same)
+		return;
+	for (size_t i = 0; i < ngot; i++)
+		print_message("  got:  %s\n", got[i]);
+	for (size_t i = 0; i < nwant; i++)
+		print_message("  want: %s\n", want[i]);
+	fail_msg("%s: findings differ (%zu got, %zu expected)", what, ngot, nwant);
 }

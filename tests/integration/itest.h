@@ -12,6 +12,8 @@
 
 #define ITEST_MAX_PROCS 16
 #define ITEST_API_KEY	"itest-key-0123456789"
+/* The repository (ITEST_WORKFLOWS_DIR is <repo>/tests/workflows). */
+#define ITEST_REPO ITEST_WORKFLOWS_DIR "/../.."
 
 struct itest {
 	char name[64];
@@ -69,5 +71,36 @@ void itest_wait_state(struct itest *t, const char *id, const char *state, int ti
 
 /* A single-value SQL query on the test database, as a long (fails the test on error). */
 long itest_sql_long(struct itest *t, const char *sql, const char *param);
+
+/* The string member k of o, or NULL when o has no such string. */
+const char *itest_str(const cJSON *o, const char *k);
+/* A file of less than 1 MiB as a malloc'd NUL-terminated string, or fails the test. */
+char *itest_read_file(const char *path);
+/* Runs argv (no shell, argv[0] a full path) and waits; returns its exit status, or -1. */
+int itest_run_cmd(char *const argv[]);
+/* Fails the test, naming the script that builds it, unless the Docker image exists. */
+void itest_require_image(const char *image);
+/* GET path with the right key into r; fails the test unless the status is 200. */
+void itest_get_ok(struct itest *t, const char *path, struct itest_resp *r);
+
+/* itest_setup, then a controller and a worker (two jobs at a time) serving the repository's
+ * built-in workflows (<repo>/workflows). */
+void itest_setup_workflows(struct itest *t, const char *name);
+/* Submits a run of workflow on target with params (a JSON object); fails the test unless 202. */
+void itest_submit_workflow(struct itest *t, const char *workflow, const char *target,
+			   const char *params, char id[37]);
+/* Fails the test unless the run's SARIF log validates against tests/data/sarif-schema-2.1.0.json
+ * (python3-jsonschema) and passes checks_py, Python run after with the parsed log in `log`. */
+void itest_check_sarif(struct itest *t, const char *id, const char *checks_py, const char *what);
+/* Waits for a workflow run to succeed with progress 100 and checks its SARIF log as above;
+ * returns its findings (GET /findings, caller deletes). what names the run in failures. */
+cJSON *itest_finished_run(struct itest *t, const char *id, int timeout_ms, const char *checks_py,
+			  const char *what);
+
+/* Sorts n strings in place (strcmp order). */
+void itest_sort_strs(char **v, size_t n);
+/* Fails the test, printing both lists, unless the sorted findings keys got and want are equal. */
+void itest_assert_same_keys(char *const *got, size_t ngot, char *const *want, size_t nwant,
+			    const char *what);
 
 #endif
