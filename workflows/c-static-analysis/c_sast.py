@@ -17,7 +17,6 @@ Exit status: 0 the analysis ran (with or without findings), 1 a tool crashed or 
 unusable, 2 an invalid parameter.
 """
 import csv
-import hashlib
 import io
 import os
 import re
@@ -26,9 +25,9 @@ import sys
 import tempfile
 import xml.etree.ElementTree as ET
 
-from ffworkflow import (Lines, SARIF_SCHEMA, ToolCrash, UsageError, cpu_count, glob_hit, log,
-                        norm_path, now_utc, parse_globs, path_included, progress, uri_of,
-                        write_log)
+from ffworkflow import (Lines, ToolCrash, UsageError, chunked, cpu_count, findings_run, finish,
+                        glob_hit, list_files, location, log, norm_path, now_utc, path_included,
+                        path_params, progress, run_main, run_tool, tool_version)
 
 SOURCE_EXT = {".c", ".cc", ".cp", ".cpp", ".cxx", ".c++"}
 HEADER_EXT = {".h", ".hh", ".hpp", ".hxx", ".h++", ".inl", ".ipp", ".tpp"}
@@ -80,54 +79,28 @@ def path_excluded(globs, rel):
     return glob_hit(globs, rel, parts[-1], False)
 
 
-def list_files(root, globs):
+def is_c_file(rel, full):
+    ext = os.path.splitext(rel)[1].lower()
+    if ext not in SOURCE_EXT and ext not in HEADER_EXT:
+        return False
+    if "\n" in rel:  # cannot be named in cppcheck's --file-list
+        log("warning", "skipped a file with a newline in its name", path=repr(rel))
+        return False
+    return True
+
+
+def c_files(root, globs):
     """Sorted relative paths of the C/C++ sources and headers under root, symbolic links not
     followed; and the directories named include (for cppcheck's -I)."""
-    sources, headers, incdirs = [], [], []
-
-    def onerror(e):
-        log("warning", "cannot read directory", path=str(e.filename), error=e.strerror)
-
-    for dirpath, dirnames, filenames in os.walk(root, onerror=onerror):
-        reldir = os.path.relpath(dirpath, root)
-        reldir = "" if reldir == "." else reldir
-        keep = []
-        for d in sorted(dirnames):
-            rel = reldir + "/" + d if reldir else d
-            if d in SKIP_DIRS or os.path.islink(os.path.join(dirpath, d)) or \
-                    glob_hit(globs, rel, d, True):
-                continue
-            keep.append(d)
-            if d in ("include", "inc") and len(incdirs) < MAX_INCLUDE_DIRS:
-                incdirs.append(rel)
-        dirnames[:] = keep
-        for f in sorted(filenames):
-            rel = reldir + "/" + f if reldir else f
-            full = os.path.join(dirpath, f)
-            ext = os.path.splitext(f)[1].lower()
-            if ext not in SOURCE_EXT and ext not in HEADER_EXT:
-                continue
-            if "\n" in rel:  # cannot be named in cppcheck's --file-list
-                log("warning", "skipped a file with a newline in its name", path=repr(rel))
-                continue
-            if os.path.islink(full) or not os.path.isfile(full) or glob_hit(globs, rel, f, False):
-                continue
-            (sources if ext in SOURCE_EXT else headers).append(rel)
-    return sorted(sources), sorted(headers), sorted(incdirs)
+    dirs = []
+    files = list_files(root, globs, SKIP_DIRS, is_c_file, dirs)
+    incdirs = [d for d in dirs if os.path.basename(d) in ("include", "inc")][:MAX_INCLUDE_DIRS]
+    sources = [f for f in files if os.path.splitext(f)[1].lower() in SOURCE_EXT]
+    headers = [f for f in files if os.path.splitext(f)[1].lower() not in SOURCE_EXT]
+    return sources, headers, sorted(incdirs)
 
 
 # --- running the tools -----------------------------------------------------------------------
-
-def tool_version(argv, pattern):
-    try:
-        out = subprocess.run(argv, capture_output=True, text=True, timeout=60).stdout
-    except (OSError, subprocess.TimeoutExpired) as e:
-        raise ToolCrash("%s: %s" % (argv[0], e))
-    m = re.search(pattern, out)
-    if not m:
-        raise ToolCrash("%s --version said %r" % (argv[0], out.strip()))
-    return m.group(1)
-
 
 def cppcheck_catalogue():
     """id -> (severity, msg, verbose, cwe) of every checker cppcheck knows (--errorlist)."""
@@ -191,21 +164,15 @@ def run_cppcheck(sources, incdirs, enable, tmp, pct_from, pct_to):
 def run_flawfinder(files, pct_from, pct_to):
     """Runs flawfinder over files in chunks; returns (csv rows as dicts, argv of the first)."""
     rows, argv0 = [], None
-    chunks = [files[i:i + CHUNK] for i in range(0, len(files), CHUNK)]
-    for n, chunk in enumerate(chunks):
+    for _, chunk in chunked(files, CHUNK, "flawfinder", pct_from, pct_to):
         # -F: no hits for names not followed by '(' nor for char array declarations
         argv = ["flawfinder", "--csv", "--columns", "--falsepositive", "--minlevel=1", "--"]
         argv0 = argv0 or argv + ["..."]
-        try:
-            p = subprocess.run(argv + chunk, capture_output=True, text=True, errors="replace")
-        except OSError as e:
-            raise ToolCrash("flawfinder: %s" % e)
+        p = run_tool(argv + chunk)
         if p.returncode != 0:
             raise ToolCrash("flawfinder exited with %d: %s" % (p.returncode,
                                                               p.stderr.strip()[-2000:]))
         rows.extend(csv.DictReader(io.StringIO(p.stdout)))
-        progress(pct_from + (pct_to - pct_from) * (n + 1) // len(chunks),
-                 "flawfinder: %d of %d files" % (min((n + 1) * CHUNK, len(files)), len(files)))
     return rows, argv0 or []
 
 
@@ -229,14 +196,8 @@ def cppcheck_function(rule_id):
     return m.group(1) if m else None
 
 
-def location(path, line, col=0, end_line=0, message=None):
-    region = {"startLine": line}
-    if col and col > 0:
-        region["startColumn"] = col
-    if end_line and end_line > line:
-        region["endLine"] = end_line
-    loc = {"physicalLocation": {"artifactLocation": {"uri": uri_of(path), "uriBaseId": "SRCROOT"},
-                                "region": region}}
+def related_location(path, line, col, message):
+    loc = location(path, line, col)
     if message:
         loc["message"] = {"text": message}
     return loc
@@ -261,7 +222,7 @@ def cppcheck_findings(root_xml, catalogue, globs, notes):
         if path_excluded(globs, path):
             continue
         cwe = int(e.get("cwe", "0") or 0)
-        related = [location(p, ln, c, message=info) for p, ln, c, info in locs[1:]
+        related = [related_location(p, ln, c, info) for p, ln, c, info in locs[1:]
                    if p is not None and ln >= 1]
         for i, r in enumerate(related):
             r["id"] = i + 1
@@ -354,40 +315,6 @@ def notification(rid, level, msg, loc):
     return n
 
 
-def sarif_run(tool, version, info_uri, findings, lines, invocation, make_rule):
-    findings.sort(key=lambda f: (f["path"], f["line"], f["col"], f["ruleId"], f["message"]))
-    rule_ids = sorted({f["ruleId"] for f in findings})
-    index = {rid: i for i, rid in enumerate(rule_ids)}
-    first = {}
-    for f in findings:
-        first.setdefault(f["ruleId"], f)
-    seen = {}
-    results = []
-    for f in findings:
-        text = lines.get(f["path"], f["line"])
-        h = hashlib.sha256("\0".join([f["ruleId"], f["path"], text.strip()]).encode(
-            "utf-8", "surrogateescape")).hexdigest()
-        seen[h] = seen.get(h, 0) + 1
-        loc = location(f["path"], f["line"], f["col"])
-        if text.strip():
-            loc["physicalLocation"]["region"]["snippet"] = {"text": text[:500]}
-        res = {"ruleId": f["ruleId"], "ruleIndex": index[f["ruleId"]], "level": f["level"],
-               "message": {"text": f["message"] or f["ruleId"]}, "locations": [loc],
-               "partialFingerprints": {"ruleLineHash/v1": "%s:%d" % (h, seen[h])},
-               "properties": f["props"]}
-        if f["related"]:
-            res["relatedLocations"] = f["related"]
-        results.append(res)
-    return {
-        "tool": {"driver": {"name": tool, "version": version, "informationUri": info_uri,
-                            "rules": [make_rule(rid, first[rid]) for rid in rule_ids]}},
-        "invocations": [invocation],
-        "originalUriBaseIds": {"SRCROOT": {"uri": "file:///target/"}},
-        "columnKind": "unicodeCodePoints",
-        "results": results,
-    }
-
-
 def cwe_tags(cwe):
     return ["external/cwe/cwe-%d" % cwe] if cwe else []
 
@@ -415,8 +342,7 @@ def flawfinder_rule(rid, f):
 
 
 def params():
-    includes = parse_globs(os.environ.get("FF_PARAM_INCLUDE", ""))
-    globs = parse_globs(os.environ.get("FF_PARAM_EXCLUDE", ""))
+    includes, globs = path_params()
     min_level = os.environ.get("FF_PARAM_MIN_LEVEL", "") or "note"
     if min_level not in LEVELS:
         raise UsageError("min_level must be one of %s" % ", ".join(LEVELS))
@@ -426,24 +352,12 @@ def params():
     return includes, globs, min_level, enable
 
 
-def main(argv):
-    if len(argv) > 3 or (len(argv) > 1 and argv[1].startswith("-")):
-        sys.stderr.write(__doc__)
-        return 2
-    root = argv[1] if len(argv) > 1 else "/target"
-    out = argv[2] if len(argv) > 2 else "/results/results.sarif"
-    try:
-        includes, globs, min_level, enable = params()
-    except UsageError as e:
-        log("error", str(e))
-        return 2
-    if not os.path.isdir(root):
-        log("error", "cannot read the source tree", path=root)
-        return 1
-    root = os.path.abspath(root)
+def analyse(root, out, p):
+    """Runs both tools over the tree at root (run_main has checked it) and writes the log."""
+    includes, globs, min_level, enable = p
     os.chdir(root)
     progress(0, "listing files")
-    sources, headers, incdirs = list_files(root, globs)
+    sources, headers, incdirs = c_files(root, globs)
     sources = [f for f in sources if path_included(includes, f)]
     headers = [f for f in headers if path_included(includes, f)]
     # a header-only tree: cppcheck checks the headers themselves
@@ -485,29 +399,18 @@ def main(argv):
     ff_inv["toolExecutionNotifications"] = notes_ff
     lines = Lines(root)
     progress(95, "writing the SARIF log")
-    log_obj = {
-        "$schema": SARIF_SCHEMA,
-        "version": "2.1.0",
-        "runs": [
-            sarif_run("cppcheck", cpp_version, "https://cppcheck.sourceforge.io/", cpp, lines,
-                      cpp_inv, cppcheck_rule),
-            sarif_run("flawfinder", ff_version, "https://dwheeler.com/flawfinder/", ff, lines,
-                      ff_inv, flawfinder_rule),
-        ],
-    }
-    for run, n in zip(log_obj["runs"], (len(sources), len(sources) + len(headers))):
+    runs = [
+        findings_run("cppcheck", cpp_version, "https://cppcheck.sourceforge.io/", cpp, lines,
+                     cpp_inv, cppcheck_rule),
+        findings_run("flawfinder", ff_version, "https://dwheeler.com/flawfinder/", ff, lines,
+                     ff_inv, flawfinder_rule),
+    ]
+    for run, n in zip(runs, (len(sources), len(sources) + len(headers))):
         run["properties"] = {"filesAnalyzed": n, "minLevel": min_level}
-    log_obj["runs"][0]["properties"]["enable"] = enable
-    try:
-        write_log(out, log_obj)
-    except OSError as e:
-        log("error", "cannot write the SARIF log", path=out, error=str(e))
-        return 1
-    log("info", "analysis done", cppcheck=len(cpp), flawfinder=len(ff), merged=merged,
-        notifications=len(notes_cpp) + len(notes_ff))
-    progress(100, "%d findings" % (len(cpp) + len(ff)))
-    return 0
+    runs[0]["properties"]["enable"] = enable
+    return finish(out, runs, len(cpp) + len(ff), cppcheck=len(cpp), flawfinder=len(ff),
+                  merged=merged, notifications=len(notes_cpp) + len(notes_ff))
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv))
+    sys.exit(run_main(sys.argv, __doc__, params, analyse))

@@ -41,7 +41,8 @@ import sys
 import threading
 import time
 
-from ffworkflow import (SARIF_SCHEMA, UsageError, cpu_count, log, now_utc, uri_of, write_log)
+from ffworkflow import (ToolCrash, UsageError, cpu_count, location, log, now_utc, run_main,
+                        sarif_run, tool_version, uri_of, write_sarif)
 
 CC, CXX = "clang", "clang++"
 SYMBOLIZERS = ["/usr/lib/llvm-14/bin/llvm-symbolizer", "/usr/bin/llvm-symbolizer",
@@ -190,12 +191,9 @@ def sanitizer_env(work, symbolize):
 
 def clang_version():
     try:
-        out = subprocess.run([CC, "--version"], capture_output=True, text=True,
-                             timeout=60).stdout
-    except (OSError, subprocess.TimeoutExpired):
+        return tool_version([CC, "--version"], r"clang version (\S+)")
+    except ToolCrash:
         return "unknown"
-    m = re.search(r"clang version (\S+)", out)
-    return m.group(1) if m else "unknown"
 
 
 def run_capture(argv, cwd, timeout, env=None):
@@ -887,17 +885,6 @@ def crash_finding(u, art_dir):
 
 # --- SARIF -----------------------------------------------------------------------------------
 
-def location(path, line, col=0):
-    loc = {"physicalLocation": {"artifactLocation": {"uri": uri_of(path),
-                                                     "uriBaseId": "SRCROOT"}}}
-    if line and line > 0:
-        region = {"startLine": line}
-        if col and col > 0:
-            region["startColumn"] = col
-        loc["physicalLocation"]["region"] = region
-    return loc
-
-
 def sarif_stack(frames):
     out = []
     for fr in frames:
@@ -931,7 +918,7 @@ def sarif_result(fnd, index):
     return res
 
 
-def sarif_log(findings, version, invocation, run_props):
+def fuzz_run(findings, version, invocation, run_props):
     findings.sort(key=lambda f: (f["level"] != "error", f["path"] or "", f["line"],
                                  f["ruleId"], f["fingerprint"]))
     rule_ids = sorted({f["ruleId"] for f in findings})
@@ -946,20 +933,10 @@ def sarif_log(findings, version, invocation, run_props):
                       "helpUri": "https://llvm.org/docs/LibFuzzer.html",
                       "properties": {"tags": ["fuzzing"] if rid in NOTE_RULES
                                      else ["security", "fuzzing"]}})
-    return {
-        "$schema": SARIF_SCHEMA,
-        "version": "2.1.0",
-        "runs": [{
-            "tool": {"driver": {"name": "libFuzzer", "version": version,
-                                "informationUri": "https://llvm.org/docs/LibFuzzer.html",
-                                "rules": rules}},
-            "invocations": [invocation],
-            "originalUriBaseIds": {"SRCROOT": {"uri": "file:///target/"}},
-            "columnKind": "unicodeCodePoints",
-            "results": [sarif_result(f, index) for f in findings],
-            "properties": run_props,
-        }],
-    }
+    run = sarif_run("libFuzzer", version, "https://llvm.org/docs/LibFuzzer.html", rules,
+                    invocation, [sarif_result(f, index) for f in findings])
+    run["properties"] = run_props
+    return run
 
 
 # --- main ------------------------------------------------------------------------------------
@@ -1001,21 +978,9 @@ def build_all(root, build, p, findings):
     return fuzzers, len(found), (), "discovery"
 
 
-def main(argv):
-    if len(argv) > 3 or (len(argv) > 1 and argv[1].startswith("-")):
-        sys.stderr.write(__doc__)
-        return 2
-    root = os.path.abspath(argv[1] if len(argv) > 1 else "/target")
-    out = argv[2] if len(argv) > 2 else "/results/results.sarif"
+def fuzz(root, out, p):
+    """Builds and fuzzes the tree at root (run_main has checked it) and writes the log."""
     t_start = time.monotonic()
-    try:
-        p = params()
-    except UsageError as e:
-        log("error", str(e))
-        return 2
-    if not os.path.isdir(root):
-        log("error", "cannot read the source tree", path=root)
-        return 1
     work = os.path.abspath(os.environ.get("FF_LIBFUZZER_WORK", "/tmp"))
     results_dir = os.path.dirname(os.path.abspath(out))
     build = build_dir(work, results_dir)
@@ -1104,10 +1069,7 @@ def campaign(root, out, p, work, build, results_dir, t_start):
                  "secondsPerFuzzer": per, "cpus": ncpu, "maxLen": p["max_len"],
                  "timeoutPerInputS": p["timeout_per_input_s"],
                  "fuzzers": [dict(name=f.name, harness=f.harness, **f.stats) for f in fuzzers]}
-    try:
-        write_log(out, sarif_log(findings, clang_version(), invocation, run_props))
-    except OSError as e:
-        log("error", "cannot write the SARIF log", path=out, error=str(e))
+    if not write_sarif(out, [fuzz_run(findings, clang_version(), invocation, run_props)]):
         return 1
     crashes = sum(1 for fnd in findings if fnd["ruleId"] not in NOTE_RULES)
     log("info", "campaign done", fuzzers=len(fuzzers), unique_crashes=crashes,
@@ -1124,7 +1086,7 @@ def campaign(root, out, p, work, build, results_dir, t_start):
 
 if __name__ == "__main__":
     try:
-        sys.exit(main(sys.argv))
+        sys.exit(run_main(sys.argv, __doc__, params, fuzz))
     except Exception as e:  # the runner itself broke: say so, fail the run
         log("error", "runner failed", error="%s: %s" % (type(e).__name__, e))
         raise

@@ -1,11 +1,15 @@
-"""ffworkflow: what the built-in workflows written in Python share: structured logs on stderr,
-::progress lines, exclude globs, the CPU quota, source lines for snippets and fingerprints,
-paths relative to /target, and an atomic write of the SARIF log. deploy/build-images.sh puts
-this file next to each workflow's script in its image."""
+"""ffworkflow: what the built-in workflows written in Python share: their main(), structured
+logs on stderr, ::progress lines, exclude and include globs, the walk that lists a tree's files,
+running a tool (its version, its files in chunks), the CPU quota, paths relative to /target,
+source lines for snippets and fingerprints, SARIF locations and runs, and an atomic write of the
+SARIF log. deploy/build-images.sh puts this file next to each workflow's script in its image."""
 import datetime
 import fnmatch
+import hashlib
 import json
 import os
+import re
+import subprocess
 import sys
 import tempfile
 from urllib.parse import quote
@@ -38,8 +42,36 @@ def progress(pct, text):
     sys.stdout.flush()
 
 
+def run_main(argv, doc, params, body):
+    """The main() of a workflow runner, `script [ROOT [OUT]]` (defaults /target and
+    /results/results.sarif); any other use prints doc (exit 2). params() reads the parameters
+    from the environment and raises UsageError if one is invalid (logged, exit 2); ROOT must be
+    a directory (else exit 1). Then body(absolute ROOT, OUT, what params() returned) runs the
+    workflow and returns the exit code."""
+    if len(argv) > 3 or (len(argv) > 1 and argv[1].startswith("-")):
+        sys.stderr.write(doc)
+        return 2
+    root = argv[1] if len(argv) > 1 else "/target"
+    out = argv[2] if len(argv) > 2 else "/results/results.sarif"
+    try:
+        p = params()
+    except UsageError as e:
+        log("error", str(e))
+        return 2
+    if not os.path.isdir(root):
+        log("error", "cannot read the source tree", path=root)
+        return 1
+    return body(os.path.abspath(root), out, p)
+
+
 def parse_globs(spec):
     return [g.strip() for g in spec.split(",") if g.strip()]
+
+
+def path_params():
+    """The parameters include and exclude shared by the static analyses: two lists of globs."""
+    return (parse_globs(os.environ.get("FF_PARAM_INCLUDE", "")),
+            parse_globs(os.environ.get("FF_PARAM_EXCLUDE", "")))
 
 
 def glob_hit(globs, rel, name, is_dir):
@@ -70,6 +102,85 @@ def path_included(globs, rel):
         if glob_hit(globs, "/".join(parts[:i]), parts[i - 1], True):
             return True
     return glob_hit(globs, rel, parts[-1], False)
+
+
+def list_files(root, globs, skip_dirs, wanted, dirs=None):
+    """Sorted paths, relative to root, of the regular files under root that the exclude globs
+    leave and wanted(rel, full path) accepts; wanted is asked only about those, in walk order.
+    Symbolic links are not followed, to files or directories. A directory is not entered if its
+    name matches one of skip_dirs (names, or name globs such as "*.egg") or the exclude globs
+    exclude it; each one entered is appended, relative, to dirs if given. An unreadable
+    directory is logged and passed over."""
+    files = []
+
+    def onerror(e):
+        log("warning", "cannot read directory", path=str(e.filename), error=e.strerror)
+
+    for dirpath, dirnames, filenames in os.walk(root, onerror=onerror):
+        reldir = os.path.relpath(dirpath, root)
+        reldir = "" if reldir == "." else reldir
+        keep = []
+        for d in sorted(dirnames):
+            rel = reldir + "/" + d if reldir else d
+            if any(fnmatch.fnmatchcase(d, s) for s in skip_dirs) or \
+                    os.path.islink(os.path.join(dirpath, d)) or glob_hit(globs, rel, d, True):
+                continue
+            keep.append(d)
+            if dirs is not None:
+                dirs.append(rel)
+        dirnames[:] = keep
+        for f in sorted(filenames):
+            rel = reldir + "/" + f if reldir else f
+            full = os.path.join(dirpath, f)
+            if os.path.islink(full) or not os.path.isfile(full) or glob_hit(globs, rel, f, False):
+                continue
+            if wanted(rel, full):
+                files.append(rel)
+    return sorted(files)
+
+
+def first_line(path):
+    """The first line of a file, of its first 256 bytes, as bytes (a shebang); None if the file
+    cannot be read."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(256)
+    except OSError:
+        return None
+    return head.split(b"\n", 1)[0]
+
+
+def tool_version(argv, pattern):
+    """What the first group of the regular expression pattern matches in the output of argv
+    (such as ["cppcheck", "--version"]); ToolCrash if argv cannot run or says no such thing."""
+    try:
+        out = subprocess.run(argv, capture_output=True, text=True, timeout=60).stdout
+    except (OSError, subprocess.TimeoutExpired) as e:
+        raise ToolCrash("%s: %s" % (argv[0], e))
+    m = re.search(pattern, out)
+    if not m:
+        raise ToolCrash("%s --version said %r" % (argv[0], out.strip()))
+    return m.group(1)
+
+
+def run_tool(argv):
+    """Runs argv to its end, its stdout and stderr captured as text; ToolCrash if it cannot
+    start."""
+    try:
+        return subprocess.run(argv, capture_output=True, text=True, errors="replace")
+    except OSError as e:
+        raise ToolCrash("%s: %s" % (argv[0], e))
+
+
+def chunked(files, size, tool, pct_from, pct_to):
+    """Yields (n, the n-th chunk of size files) for a tool run over files in chunks. When the
+    caller is done with a chunk (asks for the next one), a ::progress line "<tool>: <k> of
+    <total> files" tells it, the percentage going from pct_from to pct_to."""
+    chunks = [files[i:i + size] for i in range(0, len(files), size)]
+    for n, chunk in enumerate(chunks):
+        yield n, chunk
+        progress(pct_from + (pct_to - pct_from) * (n + 1) // len(chunks),
+                 "%s: %d of %d files" % (tool, min((n + 1) * size, len(files)), len(files)))
 
 
 def cpu_count():
@@ -110,6 +221,17 @@ def norm_path(p):
     return p
 
 
+def tree_path(p):
+    """A path a tool reported relative to the tree (its working directory), normalised; None if
+    it is empty, absolute or outside the tree."""
+    if not p:
+        return None
+    p = os.path.normpath(str(p))
+    if os.path.isabs(p) or p == "." or p.startswith("../"):
+        return None
+    return p
+
+
 def uri_of(path):
     return quote(path, safe="/")
 
@@ -131,6 +253,68 @@ class Lines:
         return lines[line - 1].rstrip("\r") if 0 < line <= len(lines) else ""
 
 
+def location(path, line=0, col=0, end_line=0, end_col=0):
+    """A SARIF location of a file of the tree (relative to SRCROOT). Its region, if line > 0,
+    starts at line and col (if > 0), and with a start column ends at end_line and end_col if
+    they are given and after the start."""
+    loc = {"physicalLocation": {"artifactLocation": {"uri": uri_of(path), "uriBaseId": "SRCROOT"}}}
+    if line and line > 0:
+        region = {"startLine": line}
+        if col and col > 0:
+            region["startColumn"] = col
+            if end_col > 0 and (end_line, end_col) > (line, col):
+                region["endLine"] = end_line
+                region["endColumn"] = end_col
+        loc["physicalLocation"]["region"] = region
+    return loc
+
+
+def sarif_run(tool, version, info_uri, rules, invocation, results):
+    """A SARIF run of one tool over the tree, mounted at /target (SRCROOT)."""
+    return {
+        "tool": {"driver": {"name": tool, "version": version, "informationUri": info_uri,
+                            "rules": rules}},
+        "invocations": [invocation],
+        "originalUriBaseIds": {"SRCROOT": {"uri": "file:///target/"}},
+        "columnKind": "unicodeCodePoints",
+        "results": results,
+    }
+
+
+def findings_run(tool, version, info_uri, findings, lines, invocation, make_rule):
+    """The SARIF run of a static analyser's findings, dicts with ruleId, level, message, path,
+    line, col, props (the result's properties) and optionally end_line and end_col (the end of
+    the region) and related (its relatedLocations). findings are sorted by place, in place; a
+    result's region has its source line (lines, a Lines) as the snippet, and its fingerprint
+    ruleLineHash/v1 hashes the rule, the path and the trimmed line, with a count among equal
+    ones, so that it survives edits elsewhere in the file. The rules are make_rule(rule id,
+    the rule's first finding), sorted by id."""
+    findings.sort(key=lambda f: (f["path"], f["line"], f["col"], f["ruleId"], f["message"]))
+    rule_ids = sorted({f["ruleId"] for f in findings})
+    index = {rid: i for i, rid in enumerate(rule_ids)}
+    first = {}
+    for f in findings:
+        first.setdefault(f["ruleId"], f)
+    seen, results = {}, []
+    for f in findings:
+        text = lines.get(f["path"], f["line"])
+        h = hashlib.sha256("\0".join([f["ruleId"], f["path"], text.strip()]).encode(
+            "utf-8", "surrogateescape")).hexdigest()
+        seen[h] = seen.get(h, 0) + 1
+        loc = location(f["path"], f["line"], f["col"], f.get("end_line", 0), f.get("end_col", 0))
+        if text.strip():
+            loc["physicalLocation"]["region"]["snippet"] = {"text": text[:500]}
+        res = {"ruleId": f["ruleId"], "ruleIndex": index[f["ruleId"]], "level": f["level"],
+               "message": {"text": f["message"] or f["ruleId"]}, "locations": [loc],
+               "partialFingerprints": {"ruleLineHash/v1": "%s:%d" % (h, seen[h])},
+               "properties": f["props"]}
+        if f.get("related"):
+            res["relatedLocations"] = f["related"]
+        results.append(res)
+    return sarif_run(tool, version, info_uri, [make_rule(rid, first[rid]) for rid in rule_ids],
+                     invocation, results)
+
+
 def write_log(out, log_obj):
     """Writes the log next to out and renames it into place, so a reader never sees half."""
     d = os.path.dirname(out) or "."
@@ -149,3 +333,24 @@ def write_log(out, log_obj):
         except OSError:
             pass
         raise
+
+
+def write_sarif(out, runs):
+    """Writes the SARIF 2.1.0 log of runs to out (write_log); False, once logged, if it cannot."""
+    try:
+        write_log(out, {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": runs})
+    except OSError as e:
+        log("error", "cannot write the SARIF log", path=out, error=str(e))
+        return False
+    return True
+
+
+def finish(out, runs, count, **fields):
+    """The end of a static analysis: writes the SARIF log of runs, logs "analysis done" with
+    fields and a last ::progress line of count findings. The exit code: 0, or 1 if the log could
+    not be written."""
+    if not write_sarif(out, runs):
+        return 1
+    log("info", "analysis done", **fields)
+    progress(100, "%d findings" % count)
+    return 0
