@@ -180,11 +180,12 @@ cmd_scan() {
 	# relative to where the script was called from, not to the repository
 	[ "${dir#/}" != "$dir" ] || dir=$cwd/$dir
 	[ -d "$dir" ] || die "$dir is not a directory"
-	if [ -x "$cli" ]; then
+	# a local client only if it runs here (a build from another machine may lack libraries)
+	if [ -x "$cli" ] && "$cli" help >/dev/null 2>&1; then
 		FF_URL=http://$(controller_addr) FF_API_KEY=$(api_key) \
 			"$cli" scan "$wf" "$dir" --timeout "${FF_SCAN_TIMEOUT:-600}" "$@"
 	else
-		# No client built on this host: the controller image carries one. It reads DIR
+		# No client that runs on this host: the controller image carries one. It reads DIR
 		# through a read-only bind mount, as the calling user, and reaches the published
 		# API port over the host's network.
 		docker run --rm --network host --user "$(id -u):$(id -g)" -v "$dir:/scan:ro" \
