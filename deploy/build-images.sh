@@ -8,9 +8,11 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${FF_BUILD_DIR:-$root/build}
+# shellcheck source=deploy/image-lib.sh
+. "$root/deploy/image-lib.sh"
 
 build_one() { # build_one <workflow dir>
-	local dir=$1 name image ctx sum out
+	local dir=$1 name image ctx sum out old
 	name=$(basename "$dir")
 	[ -f "$dir/Dockerfile" ] && [ -f "$dir/workflow.json" ] || return 0
 	image=$(sed -n 's/.*"image": *"\([^"]*\)".*/\1/p' "$dir/workflow.json" | head -n 1)
@@ -32,9 +34,11 @@ build_one() { # build_one <workflow dir>
 	if [ "$(docker image inspect -f '{{index .Config.Labels "ff.context"}}' "$image" 2>/dev/null)" = "$sum" ]; then
 		echo "build-images: $image up to date"
 	else
+		old=$(docker image inspect -f '{{.Id}}' "$image" 2>/dev/null || true)
 		out=$(docker build --network host -q --label "ff.context=$sum" -t "$image" "$ctx" 2>&1) ||
 			{ echo "$out" >&2; rm -rf "$ctx"; return 1; }
 		echo "build-images: built $image"
+		remove_replaced "$old" "$image"
 	fi
 	rm -rf "$ctx"
 }

@@ -17,6 +17,8 @@ base=fuzzforge/debian-base:bookworm
 platform_inputs=(CMakeLists.txt common proto deploy/migrations controller worker cli workflows
 	tests deploy/images/platform .dockerignore)
 
+# shellcheck source=deploy/image-lib.sh
+. "$root/deploy/image-lib.sh"
 bash "$root/deploy/build-base-image.sh"
 base_id=$(docker image inspect -f '{{.Id}}' "$base")
 
@@ -80,11 +82,20 @@ build_one() { # build_one <name>
 	fi
 	rm -f "$log"
 	echo "build-platform-images: built $image in $(($(date +%s) - start)) s"
-	# The previous build of this image, now untagged, would pile up with every rebuild.
-	if [ -n "$old" ] && [ "$old" != "$(docker image inspect -f '{{.Id}}' "$image")" ] &&
-		[ -z "$(docker image inspect -f '{{join .RepoTags ""}}' "$old" 2>/dev/null)" ]; then
-		docker rmi "$old" >/dev/null 2>&1 || true
-	fi
+	remove_replaced "$old" "$image"
+	case $name in controller | worker) tag_rootfs "${args[@]}" ;; esac
+}
+
+# The stage both platform images copy their files from, tagged so that it is this build's
+# cache and not an untagged image left behind by every rebuild (the one it replaces goes).
+tag_rootfs() { # tag_rootfs <docker build args>: the controller's or worker's, all cached
+	local image=fuzzforge/platform-rootfs:$tag old a
+	local -a args=()
+	for a in "$@"; do [ "$a" = --no-cache ] || args+=("$a"); done
+	args[$((${#args[@]} - 2))]=rootfs # the --target value
+	old=$(docker image inspect -f '{{.Id}}' "$image" 2>/dev/null || true)
+	docker build -q --network host -t "$image" "${args[@]}" >/dev/null
+	remove_replaced "$old" "$image"
 }
 
 names=("$@")
