@@ -134,12 +134,12 @@ static void soak(void **state)
 	itest_upload(&t, files, target);
 	rel_body(body, sizeof(body), "test-noop", target, NULL, 0);
 
-	int64_t t0 = rel_now_ms(), next_kill = t0 + kill_every_ms;
+	int64_t t0 = itest_now_ms(), next_kill = t0 + kill_every_ms;
 	int submitted = 0;
 	while (submitted < runs_total) {
-		if (rel_now_ms() - t0 > SUBMIT_WAIT_MS)
+		if (itest_now_ms() - t0 > SUBMIT_WAIT_MS)
 			fail_msg("submissions took over %d s", SUBMIT_WAIT_MS / 1000);
-		int64_t now = rel_now_ms();
+		int64_t now = itest_now_ms();
 		if (now >= next_kill) {
 			int i = (int)(random() % WORKERS);
 			worker_kill(&f, i);
@@ -158,7 +158,7 @@ static void soak(void **state)
 		if (rel_sql_try_text(&t, "SELECT count(*) FROM runs WHERE state NOT IN " TERMINAL,
 				     NULL, inflight, sizeof(inflight)) < 0 ||
 		    strtol(inflight, NULL, 10) >= MAX_INFLIGHT) {
-			rel_poll_pause();
+			itest_pause_ms(REL_POLL_MS);
 			continue;
 		}
 		struct itest_resp r;
@@ -171,19 +171,19 @@ static void soak(void **state)
 		itest_resp_release(&r);
 		submitted++;
 	}
-	int64_t submit_ms = rel_now_ms() - t0;
+	int64_t submit_ms = itest_now_ms() - t0;
 	while (broker && !rel_reaped(broker, NULL))
-		rel_poll_pause();
+		itest_pause_ms(REL_POLL_MS);
 	if (rel_broker("start_app") < 0) /* whatever happened, leave it running */
 		fprintf(stderr, "soak: rabbitmqctl start_app failed\n");
 
-	int64_t deadline = rel_now_ms() + FINISH_WAIT_MS;
+	int64_t deadline = itest_now_ms() + FINISH_WAIT_MS;
 	long open_runs;
 	while ((open_runs = sql(&t, "SELECT count(*) FROM runs WHERE state NOT IN " TERMINAL)) >
 		   0 &&
-	       rel_now_ms() < deadline)
-		rel_poll_pause();
-	int64_t wall_ms = rel_now_ms() - t0;
+	       itest_now_ms() < deadline)
+		itest_pause_ms(REL_POLL_MS);
+	int64_t wall_ms = itest_now_ms() - t0;
 
 	long rows = sql(&t, "SELECT count(*) FROM runs");
 	long succeeded = sql(&t, "SELECT count(*) FROM runs WHERE state = 'succeeded'");

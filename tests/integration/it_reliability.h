@@ -23,21 +23,8 @@
 
 #include "itest.h"
 
+/* The interval between two looks at a condition. */
 #define REL_POLL_MS 50
-
-static inline int64_t rel_now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* The interval between two looks at a condition, never a stand-in for one. */
-static inline void rel_poll_pause(void)
-{
-	struct timespec ts = {0, REL_POLL_MS * 1000000L};
-	nanosleep(&ts, NULL);
-}
 
 /* One value of a single-row query as text into buf. 0, or -1 when the database is away
  * (the connection is dropped, to be made again on the next call) or there is no row. */
@@ -78,16 +65,16 @@ static inline void rel_sql_text(struct itest *t, const char *sql, const char *pa
 static inline void rel_wait_sql(struct itest *t, const char *sql, const char *param, long want,
 				int timeout_ms)
 {
-	int64_t deadline = rel_now_ms() + timeout_ms;
+	int64_t deadline = itest_now_ms() + timeout_ms;
 	char v[64] = "";
 	for (;;) {
 		if (rel_sql_try_text(t, sql, param, v, sizeof(v)) == 0 &&
 		    strtol(v, NULL, 10) == want)
 			return;
-		if (rel_now_ms() > deadline)
+		if (itest_now_ms() > deadline)
 			fail_msg("not %ld within %d ms (last '%s'): %s [%s]", want, timeout_ms, v,
 				 sql, param ? param : "");
-		rel_poll_pause();
+		itest_pause_ms(REL_POLL_MS);
 	}
 }
 
@@ -108,6 +95,18 @@ static inline void rel_wait_terminal_sql(struct itest *t, const char *id, int ti
 		     "SELECT count(*) FROM runs WHERE id = $1 AND state IN ('succeeded', 'failed', "
 		     "'timed_out', 'cancelled')",
 		     id, 1, timeout_ms);
+}
+
+/* The run has exactly one result row and one `succeeded` event: it finished once. */
+static inline void rel_assert_succeeded_once(struct itest *t, const char *id)
+{
+	assert_int_equal(
+	    itest_sql_long(t, "SELECT count(*) FROM run_results WHERE run_id = $1", id), 1);
+	assert_int_equal(itest_sql_long(t,
+					"SELECT count(*) FROM run_events WHERE run_id = $1 AND "
+					"state = 'succeeded'",
+					id),
+			 1);
 }
 
 /* Number of lines a shell command prints (-1 if it cannot run). */

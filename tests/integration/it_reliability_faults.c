@@ -28,7 +28,7 @@ static cJSON *find_worker(struct itest *t, const char *id, cJSON **list)
 /* Waits until the API lists the worker in state, with a heartbeat timestamp. */
 static void wait_worker_state(struct itest *t, const char *id, const char *state, int timeout_ms)
 {
-	int64_t deadline = rel_now_ms() + timeout_ms;
+	int64_t deadline = itest_now_ms() + timeout_ms;
 	for (;;) {
 		cJSON *list;
 		const cJSON *w = find_worker(t, id, &list);
@@ -43,15 +43,10 @@ static void wait_worker_state(struct itest *t, const char *id, const char *state
 		cJSON_Delete(list);
 		if (match)
 			return;
-		if (rel_now_ms() > deadline)
+		if (itest_now_ms() > deadline)
 			fail_msg("worker %s not %s within %d ms", id, state, timeout_ms);
-		rel_poll_pause();
+		itest_pause_ms(REL_POLL_MS);
 	}
-}
-
-static long run_count(struct itest *t, const char *sql, const char *id)
-{
-	return itest_sql_long(t, sql, id);
 }
 
 /* 1 and 11: kill -9 a worker while its container runs. The lease (3 s) expires, the reaper
@@ -89,25 +84,19 @@ static void worker_killed_mid_run(void **state)
 		     "FROM runs WHERE id = $1",
 		     id, body, sizeof(body));
 	assert_string_equal(body, "succeeded rel-kill-b 1 1");
-	assert_int_equal(run_count(&t, "SELECT count(*) FROM run_results WHERE run_id = $1", id),
-			 1);
-	assert_int_equal(run_count(&t,
-				   "SELECT count(*) FROM run_events WHERE run_id = $1 AND "
-				   "state = 'succeeded'",
-				   id),
-			 1);
+	rel_assert_succeeded_once(&t, id);
 	/* both starts are attempt 1: the lost one was not counted */
 	assert_int_equal(
-	    run_count(&t,
-		      "SELECT count(*) FROM run_events WHERE run_id = $1 AND "
-		      "state = 'running' AND attempt = 1 AND message LIKE 'started on %'",
-		      id),
+	    itest_sql_long(&t,
+			   "SELECT count(*) FROM run_events WHERE run_id = $1 AND "
+			   "state = 'running' AND attempt = 1 AND message LIKE 'started on %'",
+			   id),
 	    2);
-	assert_int_equal(run_count(&t,
-				   "SELECT count(*) FROM run_events WHERE run_id = $1 AND "
-				   "state = 'queued' AND message = 'lease expired on worker "
-				   "rel-kill-a: requeued'",
-				   id),
+	assert_int_equal(itest_sql_long(&t,
+					"SELECT count(*) FROM run_events WHERE run_id = $1 AND "
+					"state = 'queued' AND message = 'lease expired on worker "
+					"rel-kill-a: requeued'",
+					id),
 			 1);
 	/* the new attempt removed the leftovers by name, then its own containers */
 	assert_int_equal(rel_docker_leftovers(id), 0);
@@ -151,17 +140,17 @@ static void controller_dies_between_commit_and_publish(void **state)
 	rel_wait_terminal_sql(&t, id, 60000);
 	assert_int_equal(itest_sql_long(&t, "SELECT count(*) FROM runs", NULL), 1);
 	assert_int_equal(
-	    run_count(&t,
-		      "SELECT count(*) FROM runs WHERE id = $1 AND state = 'succeeded' "
-		      "AND attempt = 1 AND published",
-		      id),
+	    itest_sql_long(&t,
+			   "SELECT count(*) FROM runs WHERE id = $1 AND state = 'succeeded' "
+			   "AND attempt = 1 AND published",
+			   id),
 	    1);
-	assert_int_equal(run_count(&t, "SELECT count(*) FROM run_results WHERE run_id = $1", id),
-			 1);
-	assert_int_equal(run_count(&t,
-				   "SELECT count(*) FROM run_events WHERE run_id = $1 AND "
-				   "state = 'running' AND message LIKE 'started on %'",
-				   id),
+	assert_int_equal(
+	    itest_sql_long(&t, "SELECT count(*) FROM run_results WHERE run_id = $1", id), 1);
+	assert_int_equal(itest_sql_long(&t,
+					"SELECT count(*) FROM run_events WHERE run_id = $1 AND "
+					"state = 'running' AND message LIKE 'started on %'",
+					id),
 			 1);
 	itest_teardown(&t);
 }
@@ -187,8 +176,8 @@ static void drain_on_sigterm(void **state)
 	rel_sql_text(&t, "SELECT state || ' ' || worker || ' ' || attempt FROM runs WHERE id = $1",
 		     id1, text, sizeof(text));
 	assert_string_equal(text, "succeeded rel-drain-1 1");
-	assert_int_equal(run_count(&t, "SELECT count(*) FROM run_results WHERE run_id = $1", id1),
-			 1);
+	assert_int_equal(
+	    itest_sql_long(&t, "SELECT count(*) FROM run_results WHERE run_id = $1", id1), 1);
 	wait_worker_state(&t, "rel-drain-1", "stopped", 5000);
 
 	const char *w2[] = {"FF_WORKER_DRAIN_S=1", "FF_WORKER_ID=rel-drain-2", NULL};
@@ -202,12 +191,13 @@ static void drain_on_sigterm(void **state)
 		     "WHERE id = $1",
 		     id2, text, sizeof(text));
 	assert_string_equal(text, "queued 0 -");
-	assert_int_equal(run_count(&t,
-				   "SELECT count(*) FROM run_events WHERE run_id = $1 AND "
-				   "state = 'queued' AND message = 'handed back by draining worker "
-				   "rel-drain-2'",
-				   id2),
-			 1);
+	assert_int_equal(
+	    itest_sql_long(&t,
+			   "SELECT count(*) FROM run_events WHERE run_id = $1 AND "
+			   "state = 'queued' AND message = 'handed back by draining worker "
+			   "rel-drain-2'",
+			   id2),
+	    1);
 	assert_int_equal(rel_docker_leftovers(id2), 0); /* its container was killed and removed */
 	wait_worker_state(&t, "rel-drain-2", "stopped", 5000);
 
@@ -217,13 +207,7 @@ static void drain_on_sigterm(void **state)
 	rel_sql_text(&t, "SELECT state || ' ' || worker || ' ' || attempt FROM runs WHERE id = $1",
 		     id2, text, sizeof(text));
 	assert_string_equal(text, "succeeded rel-drain-3 1");
-	assert_int_equal(run_count(&t, "SELECT count(*) FROM run_results WHERE run_id = $1", id2),
-			 1);
-	assert_int_equal(run_count(&t,
-				   "SELECT count(*) FROM run_events WHERE run_id = $1 AND "
-				   "state = 'succeeded'",
-				   id2),
-			 1);
+	rel_assert_succeeded_once(&t, id2);
 	wait_worker_state(&t, "rel-drain-3", "active", 5000);
 	itest_teardown(&t);
 }

@@ -4,7 +4,6 @@
  * dead-letter queue is looked at with rabbitmq-c directly. */
 #include <amqp.h>
 #include <amqp_tcp_socket.h>
-#include <curl/curl.h>
 
 #include "it_reliability.h"
 
@@ -69,25 +68,25 @@ static long queue_depth(struct itest *t, const char *queue)
 
 static void wait_queue_depth(struct itest *t, const char *queue, long want, int timeout_ms)
 {
-	int64_t deadline = rel_now_ms() + timeout_ms;
+	int64_t deadline = itest_now_ms() + timeout_ms;
 	long n;
 	while ((n = queue_depth(t, queue)) != want) {
-		if (rel_now_ms() > deadline)
+		if (itest_now_ms() > deadline)
 			fail_msg("queue %s holds %ld, not %ld, after %d ms", queue, n, want,
 				 timeout_ms);
-		rel_poll_pause();
+		itest_pause_ms(REL_POLL_MS);
 	}
 }
 
 /* Waits until someone consumes the queue (so it exists and is bound). */
 static void wait_consumer(struct itest *t, const char *queue, int timeout_ms)
 {
-	int64_t deadline = rel_now_ms() + timeout_ms;
+	int64_t deadline = itest_now_ms() + timeout_ms;
 	long n, consumers = 0;
 	while (queue_info(t, queue, &n, &consumers) < 0 || consumers < 1) {
-		if (rel_now_ms() > deadline)
+		if (itest_now_ms() > deadline)
 			fail_msg("nobody consumes %s after %d ms", queue, timeout_ms);
-		rel_poll_pause();
+		itest_pause_ms(REL_POLL_MS);
 	}
 }
 
@@ -113,55 +112,6 @@ static void publish_raw(struct itest *t, const char *pool, const char *body)
 	assert_int_equal(f.frame_type, AMQP_FRAME_METHOD);
 	assert_int_equal(f.payload.method.id, AMQP_BASIC_ACK_METHOD);
 	broker_close(c);
-}
-
-/* --- API calls the harness does not make ------------------------------------------------ */
-
-static size_t keep_body(char *p, size_t size, size_t n, void *arg)
-{
-	char *buf = arg;
-	size_t have = strlen(buf), add = size * n;
-	if (have + add < 4096) {
-		memcpy(buf + have, p, add);
-		buf[have + add] = '\0';
-	}
-	return size * n;
-}
-
-/* POST /api/v1/runs with an Idempotency-Key; the run id of a 202 goes to id. */
-static long submit_idempotent(struct itest *t, const char *key, const char *body, char id[37])
-{
-	char url[128], hkey[320], reply[4096] = "";
-	long status = 0;
-	CURL *c = curl_easy_init();
-	struct curl_slist *h = NULL;
-	snprintf(url, sizeof(url), "%s/api/v1/runs", t->base_url);
-	snprintf(hkey, sizeof(hkey), "Idempotency-Key: %s", key);
-	h = curl_slist_append(h, "Authorization: Bearer " ITEST_API_KEY);
-	h = curl_slist_append(h, "Content-Type: application/json");
-	h = curl_slist_append(h, hkey);
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, keep_body);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, reply);
-	assert_int_equal(curl_easy_perform(c), CURLE_OK);
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-	curl_slist_free_all(h);
-	curl_easy_cleanup(c);
-	id[0] = '\0';
-	cJSON *j = cJSON_Parse(reply);
-	const cJSON *jid = cJSON_GetObjectItem(j, "id");
-	if (status == 202 && cJSON_IsString(jid))
-		snprintf(id, 37, "%s", jid->valuestring);
-	cJSON_Delete(j);
-	return status;
-}
-
-static long count(struct itest *t, const char *sql, const char *id)
-{
-	return itest_sql_long(t, sql, id);
 }
 
 static void expect_text(struct itest *t, const char *sql, const char *id, const char *want)
@@ -212,17 +162,18 @@ static void retries_then_dead_letter(void **state)
 	rel_wait_terminal_sql(&t, id, 90000);
 	expect_text(&t, "SELECT state || ' ' || attempt FROM runs WHERE id = $1", id, "failed 3");
 	expect_text(&t, STARTS, id, "1,2,3");
-	assert_int_equal(count(&t,
-			       "SELECT count(*) FROM run_events WHERE run_id = $1 AND "
-			       "state = 'retrying'",
-			       id),
+	assert_int_equal(itest_sql_long(&t,
+					"SELECT count(*) FROM run_events WHERE run_id = $1 AND "
+					"state = 'retrying'",
+					id),
 			 2);
 	/* the delay queues' TTLs are lower bounds: backoff_s * 2^(attempt-1) */
-	assert_true(count(&t, GAP_MS(1), id) >= 1000);
-	assert_true(count(&t, GAP_MS(2), id) >= 2000);
+	assert_true(itest_sql_long(&t, GAP_MS(1), id) >= 1000);
+	assert_true(itest_sql_long(&t, GAP_MS(2), id) >= 2000);
 	expect_text(&t, "SELECT attempts || ' ' || last_error FROM dead_letters WHERE run_id = $1",
 		    id, "3 workflow exited with code 3");
-	assert_int_equal(count(&t, "SELECT count(*) FROM run_results WHERE run_id = $1", id), 1);
+	assert_int_equal(
+	    itest_sql_long(&t, "SELECT count(*) FROM run_results WHERE run_id = $1", id), 1);
 	wait_queue_depth(&t, "ff.dead", 1, 10000);
 
 	const cJSON *d = listed_dead_letter(&t, id, &list);
@@ -233,19 +184,20 @@ static void retries_then_dead_letter(void **state)
 
 	snprintf(path, sizeof(path), "/api/v1/dead-letters/%s/requeue", id);
 	assert_int_equal(rel_call(&t, "POST", path, NULL), 202);
-	assert_int_equal(count(&t, "SELECT count(*) FROM dead_letters", NULL), 0);
+	assert_int_equal(itest_sql_long(&t, "SELECT count(*) FROM dead_letters", NULL), 0);
 	assert_int_equal(rel_call(&t, "POST", path, NULL), 409); /* no longer dead */
 	rel_wait_sql(&t, "SELECT count(*) FROM runs WHERE id = $1 AND state = 'failed'", id, 1,
 		     120000);
 	expect_text(&t, "SELECT state || ' ' || attempt FROM runs WHERE id = $1", id, "failed 6");
 	expect_text(&t, STARTS, id, "1,2,3,4,5,6");
 	expect_text(&t, "SELECT attempts::text FROM dead_letters WHERE run_id = $1", id, "6");
-	assert_int_equal(count(&t, "SELECT count(*) FROM run_results WHERE run_id = $1", id), 1);
+	assert_int_equal(
+	    itest_sql_long(&t, "SELECT count(*) FROM run_results WHERE run_id = $1", id), 1);
 	wait_queue_depth(&t, "ff.dead", 2, 10000);
 
 	snprintf(path, sizeof(path), "/api/v1/dead-letters/%s", id);
 	assert_int_equal(rel_call(&t, "DELETE", path, NULL), 204);
-	assert_int_equal(count(&t, "SELECT count(*) FROM dead_letters", NULL), 0);
+	assert_int_equal(itest_sql_long(&t, "SELECT count(*) FROM dead_letters", NULL), 0);
 	assert_null(listed_dead_letter(&t, id, &list));
 	cJSON_Delete(list);
 	assert_int_equal(rel_call(&t, "DELETE", path, NULL), 404);
@@ -284,7 +236,7 @@ static void timeout_retried_by_policy(void **state)
 		    retried, "running 1,retrying 1,running 2,timed_out 2");
 	expect_text(&t, "SELECT message FROM run_events WHERE run_id = $1 AND state = 'retrying'",
 		    retried, "attempt 1 failed: timed out after 3 s; next attempt in 1 s");
-	assert_true(count(&t, GAP_MS(1), retried) >= 1000);
+	assert_true(itest_sql_long(&t, GAP_MS(1), retried) >= 1000);
 	expect_text(&t, "SELECT attempts || ' ' || last_error FROM dead_letters WHERE run_id = $1",
 		    retried, "2 timed out after 3 s");
 	wait_queue_depth(&t, "ff.dead", 1, 10000);
@@ -292,12 +244,13 @@ static void timeout_retried_by_policy(void **state)
 	expect_text(&t, "SELECT state || ' ' || attempt || ' ' || error FROM runs WHERE id = $1",
 		    once, "timed_out 1 timed out after 3 s");
 	expect_text(&t, STARTS, once, "1");
-	assert_int_equal(count(&t,
-			       "SELECT count(*) FROM run_events WHERE run_id = $1 AND "
-			       "state = 'retrying'",
-			       once),
+	assert_int_equal(itest_sql_long(&t,
+					"SELECT count(*) FROM run_events WHERE run_id = $1 AND "
+					"state = 'retrying'",
+					once),
 			 0);
-	assert_int_equal(count(&t, "SELECT count(*) FROM dead_letters WHERE run_id = $1", once), 0);
+	assert_int_equal(
+	    itest_sql_long(&t, "SELECT count(*) FROM dead_letters WHERE run_id = $1", once), 0);
 	itest_teardown(&t);
 }
 
@@ -322,7 +275,7 @@ static void poison_message(void **state)
 	    itest_submit(&t, rel_body(body, sizeof(body), "test-noop", target, NULL, 0), id), 202);
 	cJSON_Delete(itest_wait_terminal(&t, id, 60000));
 	expect_text(&t, "SELECT state FROM runs WHERE id = $1", id, "succeeded");
-	assert_int_equal(count(&t, "SELECT count(*) FROM runs", NULL), 1);
+	assert_int_equal(itest_sql_long(&t, "SELECT count(*) FROM runs", NULL), 1);
 	assert_int_equal(queue_depth(&t, "ff.dead"), 1);
 	itest_teardown(&t);
 }
@@ -354,8 +307,8 @@ static void cancel_and_retry(void **state)
 	expect_text(&t, "SELECT state FROM runs WHERE id = $1", sentinel, "succeeded");
 	expect_text(&t, "SELECT state FROM runs WHERE id = $1", queued, "cancelled");
 	expect_text(&t, STARTS, queued, "");
-	assert_int_equal(count(&t, "SELECT count(*) FROM run_results WHERE run_id = $1", queued),
-			 0);
+	assert_int_equal(
+	    itest_sql_long(&t, "SELECT count(*) FROM run_results WHERE run_id = $1", queued), 0);
 	assert_int_equal(rel_run_action(&t, sentinel, "cancel"), 409);
 
 	/* running: the worker's heartbeat kills the container; nothing is recorded */
@@ -363,11 +316,11 @@ static void cancel_and_retry(void **state)
 	assert_int_equal(itest_submit(&t, body, running), 202);
 	rel_wait_container_started(&t, running, 60000);
 	assert_int_equal(rel_run_action(&t, running, "cancel"), 202);
-	int64_t deadline = rel_now_ms() + 30000;
+	int64_t deadline = itest_now_ms() + 30000;
 	while (rel_docker_leftovers(running) != 0) {
-		if (rel_now_ms() > deadline)
+		if (itest_now_ms() > deadline)
 			fail_msg("container of cancelled run %s still there after 30 s", running);
-		rel_poll_pause();
+		itest_pause_ms(REL_POLL_MS);
 	}
 	/* the executor is free again (concurrency 1): the next run completes */
 	rel_body(body, sizeof(body), "test-noop", target, NULL, 0);
@@ -375,13 +328,14 @@ static void cancel_and_retry(void **state)
 	cJSON_Delete(itest_wait_terminal(&t, sentinel, 60000));
 	expect_text(&t, "SELECT state || ' ' || (finished_at IS NOT NULL) FROM runs WHERE id = $1",
 		    running, "cancelled true");
-	assert_int_equal(count(&t, "SELECT count(*) FROM run_results WHERE run_id = $1", running),
-			 0);
-	assert_int_equal(count(&t,
-			       "SELECT count(*) FROM run_events WHERE run_id = $1 AND state IN "
-			       "('succeeded', 'failed', 'timed_out')",
-			       running),
-			 0);
+	assert_int_equal(
+	    itest_sql_long(&t, "SELECT count(*) FROM run_results WHERE run_id = $1", running), 0);
+	assert_int_equal(
+	    itest_sql_long(&t,
+			   "SELECT count(*) FROM run_events WHERE run_id = $1 AND state IN "
+			   "('succeeded', 'failed', 'timed_out')",
+			   running),
+	    0);
 	expect_text(&t, "SELECT message FROM run_events WHERE run_id = $1 AND state = 'cancelled'",
 		    running, "cancelled while running");
 
@@ -396,8 +350,8 @@ static void cancel_and_retry(void **state)
 		     "SELECT count(*) FROM runs WHERE id = $1 AND state = 'failed' AND attempt = 2",
 		     failed, 1, 60000);
 	expect_text(&t, STARTS, failed, "1,2");
-	assert_int_equal(count(&t, "SELECT count(*) FROM run_results WHERE run_id = $1", failed),
-			 1);
+	assert_int_equal(
+	    itest_sql_long(&t, "SELECT count(*) FROM run_results WHERE run_id = $1", failed), 1);
 	assert_int_equal(rel_run_action(&t, queued, "retry"), 202);
 	rel_wait_terminal_sql(&t, queued, 60000);
 	expect_text(&t, "SELECT state || ' ' || attempt FROM runs WHERE id = $1", queued,
@@ -432,17 +386,18 @@ static void priority_order(void **state)
 	    itest_submit(&t, rel_body(body, sizeof(body), "test-noop", target, NULL, 9), high),
 	    202);
 	/* all four were waiting behind the busy run */
-	assert_int_equal(count(&t,
-			       "SELECT count(*) FROM runs WHERE workflow = 'test-noop' AND "
-			       "state = 'queued'",
-			       NULL),
-			 4);
+	assert_int_equal(
+	    itest_sql_long(&t,
+			   "SELECT count(*) FROM runs WHERE workflow = 'test-noop' AND "
+			   "state = 'queued'",
+			   NULL),
+	    4);
 	rel_wait_sql(&t, "SELECT count(*) FROM runs WHERE state <> 'succeeded'", NULL, 0, 90000);
-	assert_int_equal(count(&t,
-			       "SELECT count(*) FROM runs l, runs h WHERE h.id = $1 AND "
-			       "l.priority = 0 AND l.workflow = 'test-noop' AND "
-			       "h.started_at < l.started_at",
-			       high),
+	assert_int_equal(itest_sql_long(&t,
+					"SELECT count(*) FROM runs l, runs h WHERE h.id = $1 AND "
+					"l.priority = 0 AND l.workflow = 'test-noop' AND "
+					"h.started_at < l.started_at",
+					high),
 			 3);
 	itest_teardown(&t);
 }
@@ -458,21 +413,22 @@ static void idempotency_keys(void **state)
 	itest_upload(&t, target_files, target);
 	rel_body(body, sizeof(body), "test-noop", target, NULL, 0);
 	rel_body(other, sizeof(other), "test-noop", target, NULL, 5);
-	assert_int_equal(submit_idempotent(&t, "ci-build-42", body, id1), 202);
-	assert_int_equal(submit_idempotent(&t, "ci-build-42", body, id2), 202);
+	assert_int_equal(itest_submit_idempotent(&t, "ci-build-42", body, id1), 202);
+	assert_int_equal(itest_submit_idempotent(&t, "ci-build-42", body, id2), 202);
 	assert_string_equal(id1, id2);
-	assert_int_equal(count(&t, "SELECT count(*) FROM runs", NULL), 1);
-	assert_int_equal(submit_idempotent(&t, "ci-build-42", other, id3), 409);
-	assert_int_equal(count(&t, "SELECT count(*) FROM runs", NULL), 1);
+	assert_int_equal(itest_sql_long(&t, "SELECT count(*) FROM runs", NULL), 1);
+	assert_int_equal(itest_submit_idempotent(&t, "ci-build-42", other, id3), 409);
+	assert_int_equal(itest_sql_long(&t, "SELECT count(*) FROM runs", NULL), 1);
 	/* another key is another run, even with the same body */
-	assert_int_equal(submit_idempotent(&t, "ci-build-43", body, id3), 202);
+	assert_int_equal(itest_submit_idempotent(&t, "ci-build-43", body, id3), 202);
 	assert_string_not_equal(id1, id3);
 	memset(key, 'k', 256);
 	key[256] = '\0';
-	assert_int_equal(submit_idempotent(&t, key, body, id2), 400);
-	assert_int_equal(count(&t, "SELECT count(*) FROM runs", NULL), 2);
-	assert_int_equal(
-	    count(&t, "SELECT count(*) FROM runs WHERE idempotency_key = $1", "ci-build-42"), 1);
+	assert_int_equal(itest_submit_idempotent(&t, key, body, id2), 400);
+	assert_int_equal(itest_sql_long(&t, "SELECT count(*) FROM runs", NULL), 2);
+	assert_int_equal(itest_sql_long(&t, "SELECT count(*) FROM runs WHERE idempotency_key = $1",
+					"ci-build-42"),
+			 1);
 	itest_teardown(&t);
 }
 

@@ -109,8 +109,7 @@ static cJSON *finished_run(const char *id, const char *what, int *max_progress)
 			itest_resp_release(&r);
 			if (done)
 				break;
-			struct timespec ts = {0, 250 * 1000 * 1000};
-			nanosleep(&ts, NULL);
+			itest_pause_ms(250);
 		}
 	}
 	return itest_finished_run(&T, id, RUN_TIMEOUT, sarif_checks_py, what);

@@ -28,14 +28,14 @@
 #define POLL_MS	     20
 #define SARIF_SCHEMA ITEST_REPO "/tests/data/sarif-schema-2.1.0.json"
 
-static int64_t now_ms(void)
+int64_t itest_now_ms(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void pause_ms(int ms)
+void itest_pause_ms(int ms)
 {
 	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
 	nanosleep(&ts, NULL);
@@ -162,7 +162,7 @@ pid_t itest_start_controller(struct itest *t, const char *const *extra_env)
 {
 	char log[512];
 	pid_t pid = spawn(t, ITEST_CONTROLLER, "controller", extra_env, log, sizeof(log));
-	int64_t deadline = now_ms() + 60000;
+	int64_t deadline = itest_now_ms() + 60000;
 	for (;;) {
 		struct itest_resp r = {0};
 		if (itest_http(t, "GET", "/readyz", NULL, NULL, 0, 0, &r) == 0 && r.status == 200) {
@@ -171,9 +171,9 @@ pid_t itest_start_controller(struct itest *t, const char *const *extra_env)
 		}
 		itest_resp_release(&r);
 		assert_alive(pid, log);
-		if (now_ms() > deadline)
+		if (itest_now_ms() > deadline)
 			fail_msg("controller not ready within 60 s; see %s", log);
-		pause_ms(POLL_MS);
+		itest_pause_ms(POLL_MS);
 	}
 }
 
@@ -181,12 +181,12 @@ pid_t itest_start_worker(struct itest *t, const char *const *extra_env)
 {
 	char log[512];
 	pid_t pid = spawn(t, ITEST_WORKER, "worker", extra_env, log, sizeof(log));
-	int64_t deadline = now_ms() + 60000;
+	int64_t deadline = itest_now_ms() + 60000;
 	while (!file_contains(log, "consuming ff.jobs")) {
 		assert_alive(pid, log);
-		if (now_ms() > deadline)
+		if (itest_now_ms() > deadline)
 			fail_msg("worker not consuming within 60 s; see %s", log);
-		pause_ms(POLL_MS);
+		itest_pause_ms(POLL_MS);
 	}
 	return pid;
 }
@@ -195,8 +195,8 @@ int itest_stop(struct itest *t, pid_t pid, int sig, int timeout_ms)
 {
 	int st;
 	kill(pid, sig);
-	int64_t deadline = now_ms() + timeout_ms;
-	while (now_ms() < deadline) {
+	int64_t deadline = itest_now_ms() + timeout_ms;
+	while (itest_now_ms() < deadline) {
 		pid_t w = waitpid(pid, &st, WNOHANG);
 		if (w == pid || (w < 0 && errno == ECHILD)) {
 			for (int i = 0; i < t->nprocs; i++)
@@ -204,7 +204,7 @@ int itest_stop(struct itest *t, pid_t pid, int sig, int timeout_ms)
 					t->procs[i] = 0;
 			return w == pid && WIFEXITED(st) ? WEXITSTATUS(st) : 128;
 		}
-		pause_ms(POLL_MS);
+		itest_pause_ms(POLL_MS);
 	}
 	return -1;
 }
@@ -222,8 +222,10 @@ static size_t on_body(char *p, size_t size, size_t n, void *arg)
 	return size * n;
 }
 
-int itest_http(struct itest *t, const char *method, const char *path, const char *ctype,
-	       const void *body, size_t len, int auth, struct itest_resp *resp)
+/* itest_http with one more request header (NULL for none). */
+static int request(struct itest *t, const char *method, const char *path, const char *ctype,
+		   const void *body, size_t len, int auth, const char *header,
+		   struct itest_resp *resp)
 {
 	char url[1024], hct[128];
 	struct curl_slist *h = NULL;
@@ -246,6 +248,8 @@ int itest_http(struct itest *t, const char *method, const char *path, const char
 		h = curl_slist_append(h, "Authorization: Bearer " ITEST_API_KEY);
 	else if (auth == 2)
 		h = curl_slist_append(h, "Authorization: Bearer not-" ITEST_API_KEY);
+	if (header)
+		h = curl_slist_append(h, header);
 	h = curl_slist_append(h, "Expect:");
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
@@ -258,6 +262,12 @@ int itest_http(struct itest *t, const char *method, const char *path, const char
 	if (resp->body)
 		resp->json = cJSON_ParseWithLength(resp->body, resp->len);
 	return 0;
+}
+
+int itest_http(struct itest *t, const char *method, const char *path, const char *ctype,
+	       const void *body, size_t len, int auth, struct itest_resp *resp)
+{
+	return request(t, method, path, ctype, body, len, auth, NULL, resp);
 }
 
 void itest_resp_release(struct itest_resp *r)
@@ -407,11 +417,12 @@ void itest_upload_dir(struct itest *t, const char *dir, char out[65])
 	itest_resp_release(&r);
 }
 
-long itest_submit(struct itest *t, const char *json, char id[37])
+/* POST /api/v1/runs, with header if not NULL; on 202 copies the run id into id. */
+static long submit(struct itest *t, const char *header, const char *json, char id[37])
 {
 	struct itest_resp r;
-	assert_int_equal(itest_http(t, "POST", "/api/v1/runs", "application/json", json,
-				    strlen(json), 1, &r),
+	assert_int_equal(request(t, "POST", "/api/v1/runs", "application/json", json, strlen(json),
+				 1, header, &r),
 			 0);
 	long status = r.status;
 	if (status == 202) {
@@ -421,6 +432,18 @@ long itest_submit(struct itest *t, const char *json, char id[37])
 	}
 	itest_resp_release(&r);
 	return status;
+}
+
+long itest_submit(struct itest *t, const char *json, char id[37])
+{
+	return submit(t, NULL, json, id);
+}
+
+long itest_submit_idempotent(struct itest *t, const char *key, const char *json, char id[37])
+{
+	char header[320];
+	snprintf(header, sizeof(header), "Idempotency-Key: %s", key);
+	return submit(t, header, json, id);
 }
 
 static cJSON *get_run(struct itest *t, const char *id)
@@ -444,31 +467,31 @@ static int is_terminal(const char *s)
 
 cJSON *itest_wait_terminal(struct itest *t, const char *id, int timeout_ms)
 {
-	int64_t deadline = now_ms() + timeout_ms;
+	int64_t deadline = itest_now_ms() + timeout_ms;
 	for (;;) {
 		cJSON *run = get_run(t, id);
 		const char *state = cJSON_GetObjectItem(run, "state")->valuestring;
 		if (is_terminal(state))
 			return run;
 		cJSON_Delete(run);
-		if (now_ms() > deadline)
+		if (itest_now_ms() > deadline)
 			fail_msg("run %s not terminal within %d ms", id, timeout_ms);
-		pause_ms(POLL_MS);
+		itest_pause_ms(POLL_MS);
 	}
 }
 
 void itest_wait_state(struct itest *t, const char *id, const char *state, int timeout_ms)
 {
-	int64_t deadline = now_ms() + timeout_ms;
+	int64_t deadline = itest_now_ms() + timeout_ms;
 	for (;;) {
 		cJSON *run = get_run(t, id);
 		int match = !strcmp(cJSON_GetObjectItem(run, "state")->valuestring, state);
 		cJSON_Delete(run);
 		if (match)
 			return;
-		if (now_ms() > deadline)
+		if (itest_now_ms() > deadline)
 			fail_msg("run %s not %s within %d ms", id, state, timeout_ms);
-		pause_ms(POLL_MS);
+		itest_pause_ms(POLL_MS);
 	}
 }
 

@@ -8,6 +8,7 @@
 #include <cjson/cJSON.h>
 #include <libpq-fe.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #define ITEST_MAX_PROCS 16
@@ -63,11 +64,18 @@ void itest_upload(struct itest *t, const char *const *files, char out[65]);
 void itest_upload_dir(struct itest *t, const char *dir, char out[65]);
 /* POST /api/v1/runs with json; on 202 copies the run id into id. Returns the status. */
 long itest_submit(struct itest *t, const char *json, char id[37]);
+/* The same with an Idempotency-Key header (key at most 300 bytes). */
+long itest_submit_idempotent(struct itest *t, const char *key, const char *json, char id[37]);
 /* Polls GET /api/v1/runs/{id} until a terminal state or timeout_ms; returns the run JSON
  * (caller deletes) or fails the test. */
 cJSON *itest_wait_terminal(struct itest *t, const char *id, int timeout_ms);
 /* Waits until the run is in state, or fails the test. */
 void itest_wait_state(struct itest *t, const char *id, const char *state, int timeout_ms);
+
+/* CLOCK_MONOTONIC in milliseconds, for deadlines. */
+int64_t itest_now_ms(void);
+/* The pause between two looks at a condition (never a stand-in for one). */
+void itest_pause_ms(int ms);
 
 /* A single-value SQL query on the test database, as a long (fails the test on error). */
 long itest_sql_long(struct itest *t, const char *sql, const char *param);
