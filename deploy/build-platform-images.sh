@@ -83,18 +83,18 @@ build_one() { # build_one <name>
 	rm -f "$log"
 	echo "build-platform-images: built $image in $(($(date +%s) - start)) s"
 	remove_replaced "$old" "$image"
-	case $name in controller | worker) tag_rootfs "${args[@]}" ;; esac
+	case $name in controller | worker) tag_rootfs ;; esac
 }
 
 # The stage both platform images copy their files from, tagged so that it is this build's
 # cache and not an untagged image left behind by every rebuild (the one it replaces goes).
-tag_rootfs() { # tag_rootfs <docker build args>: the controller's or worker's, all cached
-	local image=fuzzforge/platform-rootfs:$tag old a
-	local -a args=()
-	for a in "$@"; do [ "$a" = --no-cache ] || args+=("$a"); done
-	args[$((${#args[@]} - 2))]=rootfs # the --target value
+# Run after a controller or worker build, so every step of it is cached.
+tag_rootfs() {
+	local image=fuzzforge/platform-rootfs:$tag old out
 	old=$(docker image inspect -f '{{.Id}}' "$image" 2>/dev/null || true)
-	docker build -q --network host -t "$image" "${args[@]}" >/dev/null
+	out=$(docker build -q --network host -t "$image" \
+		-f "$snap/deploy/images/platform/Dockerfile" --target rootfs "$snap" 2>&1) ||
+		{ echo "$out" >&2; return 1; }
 	remove_replaced "$old" "$image"
 }
 
