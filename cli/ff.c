@@ -15,6 +15,7 @@
 #include <cjson/cJSON.h>
 
 #include "ff_args.h"
+#include "ff_run_state.h"
 #include "ff_client.h"
 #include "ff_err.h"
 #include "ff_format.h"
@@ -382,9 +383,9 @@ static void show_progress(const cJSON *run)
 	char *text = ff_text_clean(jstr(run, "progress_text"));
 	fprintf(stderr, "\r\033[K%s", state ? state : "?");
 	long attempt = jlong(run, "attempt", 0), max = jlong(run, "max_attempts", 0);
-	if (attempt > 1 || (state && !strcmp(state, "retrying")))
+	if (attempt > 1 || ff_run_state_parse(state) == FF_RUN_RETRYING)
 		fprintf(stderr, " (attempt %ld/%ld)", attempt, max);
-	if (state && !strcmp(state, "running"))
+	if (ff_run_state_parse(state) == FF_RUN_RUNNING)
 		fprintf(stderr, " %ld%%", jlong(run, "progress", 0));
 	if (text && *text)
 		fprintf(stderr, " %.*s", 60, text);
@@ -440,7 +441,7 @@ static int wait_run(struct ctx *ctx, const char *id, double timeout_s, cJSON **r
 				show_progress(run);
 				shown = true;
 			}
-			if (ff_state_terminal(jstr(run, "state")))
+			if (ff_run_state_terminal(ff_run_state_parse(jstr(run, "state"))))
 				break;
 		}
 		int64_t now = ff_now_ms();
@@ -505,7 +506,7 @@ static int cmd_wait(struct ctx *ctx, struct ff_args *a)
 		return fail(&err);
 	}
 	const char *state = jstr(run, "state");
-	bool ok = state && !strcmp(state, "succeeded");
+	bool ok = ff_run_state_parse(state) == FF_RUN_SUCCEEDED;
 	if (a->json) {
 		print_json(run);
 	} else {
@@ -676,7 +677,7 @@ static int cmd_scan(struct ctx *ctx, struct ff_args *a)
 		goto out;
 	}
 	const char *state = jstr(run, "state");
-	if (!state || strcmp(state, "succeeded")) {
+	if (ff_run_state_parse(state) != FF_RUN_SUCCEEDED) {
 		if (a->json)
 			print_json(run);
 		report_unsuccessful(run);
@@ -742,7 +743,7 @@ static void print_run(const cJSON *run)
 	snprintf(buf, sizeof(buf), "%ld/%ld", jlong(run, "attempt", 0),
 		 jlong(run, "max_attempts", 0));
 	kv("attempt:", buf);
-	if (jstr(run, "state") && !strcmp(jstr(run, "state"), "running")) {
+	if (ff_run_state_parse(jstr(run, "state")) == FF_RUN_RUNNING) {
 		const char *pt = jstr(run, "progress_text");
 		snprintf(buf, sizeof(buf), "%ld%%%s%s", jlong(run, "progress", 0), pt ? " " : "",
 			 pt ? pt : "");

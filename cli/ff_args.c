@@ -5,6 +5,7 @@
  * is re-entrant so the tests can run it many times.
  */
 #include "ff_args.h"
+#include "ff_run_state.h"
 
 #include <errno.h>
 #include <math.h>
@@ -28,25 +29,6 @@ static const struct opt_def opt_defs[] = {
     {"level", FF_OPT_LEVEL, 0, true},	    {"output", FF_OPT_OUTPUT, 'o', true},
     {"fail-on", FF_OPT_FAIL_ON, 0, true},   {"cursor", FF_OPT_CURSOR, 0, true},
 };
-
-static const char *const states[] = {"queued", "running",   "retrying", "succeeded",
-				     "failed", "timed_out", "cancelled"};
-
-bool ff_state_valid(const char *state)
-{
-	if (!state)
-		return false;
-	for (size_t i = 0; i < sizeof(states) / sizeof(states[0]); i++)
-		if (!strcmp(state, states[i]))
-			return true;
-	return false;
-}
-
-bool ff_state_terminal(const char *state)
-{
-	return state && (!strcmp(state, "succeeded") || !strcmp(state, "failed") ||
-			 !strcmp(state, "timed_out") || !strcmp(state, "cancelled"));
-}
 
 enum ff_level ff_level_parse(const char *s)
 {
@@ -229,11 +211,12 @@ static int apply_opt(struct ff_args *a, const struct opt_def *d, const char *val
 		return 0;
 	case FF_OPT_JSON: a->json = true; return 0;
 	case FF_OPT_STATE:
-		if (!ff_state_valid(val))
-			return ff_err_set(err, FF_EINVAL,
-					  "--state wants one of queued, running, retrying, "
-					  "succeeded, failed, timed_out, cancelled; got '%s'",
+		if (ff_run_state_parse(val) < 0) {
+			char all[96];
+			ff_run_states_array(FF_RUN_ALL, all, sizeof(all));
+			return ff_err_set(err, FF_EINVAL, "--state wants one of %s; got '%s'", all,
 					  val);
+		}
 		a->state = val;
 		return 0;
 	case FF_OPT_LEVEL:

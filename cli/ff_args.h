@@ -77,9 +77,4 @@ bool ff_json_number_valid(const char *s);
 /* "error" → FF_LEVEL_ERROR, …; FF_LEVEL_INVALID for NULL or anything else. */
 enum ff_level ff_level_parse(const char *s);
 
-/* True for the four terminal run states. */
-bool ff_state_terminal(const char *state);
-/* True for any of the seven run states. */
-bool ff_state_valid(const char *state);
-
 #endif

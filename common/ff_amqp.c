@@ -9,7 +9,6 @@
 #include <string.h>
 #include <sys/time.h>
 
-#include "ff_log.h"
 
 #define MAX_POOLS 32
 
@@ -163,8 +162,11 @@ int ff_amqp_declare_pool(struct ff_amqp *a, const char *pool, struct ff_err *err
 	};
 	amqp_table_t args = {.num_entries = 2, .entries = entries};
 	int rc = declare_queue(a, queue, args, FF_AMQP_JOBS_EXCHANGE, pool, err);
-	if (rc == 0 && a->npools < MAX_POOLS)
-		a->pools[a->npools++] = strdup(pool);
+	/* Remembered so the next declare of this pool skips the round trip; without memory
+	 * it is simply declared again. */
+	char *copy = rc == 0 && a->npools < MAX_POOLS ? strdup(pool) : NULL;
+	if (copy)
+		a->pools[a->npools++] = copy;
 	return rc;
 }
 

@@ -5,8 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ff_log.h"
-
 /* Any constant shared by every FuzzForge process: the advisory lock that serialises
  * migrations. */
 #define FF_DB_MIGRATION_LOCK "7466001"
@@ -14,6 +12,7 @@
 struct ff_db {
 	PGconn *conn;
 	char *url;
+	unsigned long reconnects;
 };
 
 static void db_notice(void *arg, const char *msg)
@@ -98,7 +97,7 @@ PGresult *ff_db_query_bin(struct ff_db *db, const char *sql, int n, const char *
 		PQclear(res);
 		if (rc != FF_EUNAVAIL || !idle || PQstatus(db->conn) == CONNECTION_OK)
 			return NULL;
-		ff_warn("postgresql connection lost, reconnecting");
+		db->reconnects++;
 	}
 	return NULL;
 }
@@ -178,10 +177,7 @@ static int migration_apply(struct ff_db *db, const struct ff_db_migration *m, st
 		ff_db_rollback(db);
 		return rc;
 	}
-	rc = ff_db_commit(db, err);
-	if (rc == 0)
-		ff_info("applied migration %s", m->name);
-	return rc;
+	return ff_db_commit(db, err);
 }
 
 int ff_db_migrate(struct ff_db *db, struct ff_err *err)
@@ -193,13 +189,19 @@ int ff_db_migrate(struct ff_db *db, struct ff_err *err)
 			"CREATE TABLE IF NOT EXISTS ff_schema_migrations (version int PRIMARY KEY, "
 			"name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())",
 			0, NULL, err);
+	int napplied = 0;
 	for (const struct ff_db_migration *m = ff_db_migrations; rc == 0 && m->name; m++) {
 		bool applied = false;
 		rc = migration_applied(db, m->version, &applied, err);
-		if (rc == 0 && !applied)
-			rc = migration_apply(db, m, err);
+		if (rc == 0 && !applied && (rc = migration_apply(db, m, err)) == 0)
+			napplied++;
 	}
 	struct ff_err ignored;
 	ff_db_exec(db, "SELECT pg_advisory_unlock(" FF_DB_MIGRATION_LOCK ")", 0, NULL, &ignored);
-	return rc;
+	return rc < 0 ? rc : napplied;
+}
+
+unsigned long ff_db_reconnects(const struct ff_db *db)
+{
+	return db ? db->reconnects : 0;
 }

@@ -49,7 +49,12 @@ void ff_db_rollback(struct ff_db *db);
 int ff_db_ping(struct ff_db *db, struct ff_err *err);
 
 /* Applies every migration not yet recorded, each in its own transaction, under an advisory
- * lock so that several processes starting at once apply each exactly once. */
+ * lock so that several processes starting at once apply each exactly once. Returns how
+ * many it applied, or an FF_E* code. */
 int ff_db_migrate(struct ff_db *db, struct ff_err *err);
+
+/* How often a lost connection was re-established (the module itself never logs: it
+ * reports, and its callers decide what to say). */
+unsigned long ff_db_reconnects(const struct ff_db *db);
 
 #endif

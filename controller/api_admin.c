@@ -3,6 +3,7 @@
 
 #include "api.h"
 #include "app.h"
+#include "ff_run_state.h"
 
 void api_dead_letters_list(struct http_req *r)
 {
@@ -22,7 +23,7 @@ void api_dead_letters_list(struct http_req *r)
 
 void api_dead_letter_requeue(struct http_req *r)
 {
-	api_requeue(r, 1, "requeued from the dead letters");
+	api_requeue(r, true, "requeued from the dead letters");
 }
 
 void api_dead_letter_delete(struct http_req *r)
@@ -51,10 +52,10 @@ void api_workers_list(struct http_req *r)
 		"SELECT json_build_object('workers', COALESCE(json_agg(json_build_object("
 		"'id', w.id, 'host', w.host, 'pool', w.pool, 'concurrency', w.concurrency, "
 		"'running', w.running, 'running_runs', (SELECT COALESCE(json_agg(x.id), '[]'::json) "
-		"FROM runs x WHERE x.worker = w.id AND x.state = 'running'), 'state', w.state, "
+		"FROM runs x WHERE x.worker = w.id AND x.state = $1), 'state', w.state, "
 		"'started_at', ff_ts(w.started_at), 'last_heartbeat', ff_ts(w.last_heartbeat)) "
 		"ORDER BY w.started_at DESC), '[]'::json)) FROM workers w",
-		0, NULL, &err);
+		1, (const char *[]){ff_run_state_name(FF_RUN_RUNNING)}, &err);
 	if (!res)
 		return http_reply_error(r, &err);
 	api_reply_row_json(r, res, "workers");

@@ -2,7 +2,7 @@
  *
  * Submit commits the run row (state queued, its job message, its first event) in one
  * statement, then publishes the job with a broker confirm, then answers 202. If the broker
- * can't confirm, the run stays unpublished in the database and the dispatcher publishes it
+ * can't confirm, the run stays unpublished in the database and the outbox publishes it
  * once the broker is back: 202 means the run will reach a terminal state. */
 #include <libpq-fe.h>
 #include <stdio.h>
@@ -12,7 +12,8 @@
 
 #include "api.h"
 #include "app.h"
-#include "dispatch.h"
+#include "ff_run.h"
+#include "outbox.h"
 #include "ff_job.h"
 #include "ff_log.h"
 #include "ff_util.h"
@@ -22,46 +23,6 @@
 #define MAX_LABEL_VALUE	 255
 #define LIST_DEFAULT	 50
 #define LIST_MAX	 500
-
-/* The run as the API shows it, built by PostgreSQL from a row aliased r. */
-#define RUN_JSON                                                                                   \
-	"json_build_object('id', r.id, 'workflow', r.workflow, 'workflow_version', "               \
-	"r.workflow_version, 'target', r.target, 'parameters', r.parameters, 'priority', "         \
-	"r.priority, 'labels', r.labels, 'state', r.state, 'attempt', r.attempt, "                 \
-	"'max_attempts', r.max_attempts, 'worker', r.worker, 'exit_code', r.exit_code, "           \
-	"'error', r.error, 'progress', r.progress, 'progress_text', r.progress_text, "             \
-	"'findings_summary', r.findings_summary, 'created_at', ff_ts(r.created_at), "              \
-	"'started_at', ff_ts(r.started_at), 'finished_at', ff_ts(r.finished_at))"
-
-int api_run_id_ok(struct http_req *r)
-{
-	if (ff_uuid_valid(r->params[0]))
-		return 1;
-	http_reply_fail(r, FF_ENOTFOUND, NULL, "no run %s", r->params[0]);
-	return 0;
-}
-
-void api_reply_run_json(struct http_req *r, const char *sql)
-{
-	struct ff_err err;
-	if (!api_run_id_ok(r))
-		return;
-	const char *p[] = {r->params[0]};
-	PGresult *res = ff_db_query(r->app->db, sql, 1, p, &err);
-	if (!res)
-		return http_reply_error(r, &err);
-	api_reply_row_json(r, res, "run");
-}
-
-void api_reply_row_json(struct http_req *r, PGresult *res, const char *what)
-{
-	if (PQntuples(res) < 1 || PQgetisnull(res, 0, 0))
-		http_reply_fail(r, FF_ENOTFOUND, NULL, "no %s %s", what, r->params[0]);
-	else
-		http_reply_json_text(r, 200, PQgetvalue(res, 0, 0),
-				     (size_t)PQgetlength(res, 0, 0));
-	PQclear(res);
-}
 
 static int check_labels(const cJSON *labels, struct ff_err *err)
 {
@@ -132,53 +93,34 @@ static int parse_submit(const struct app *app, cJSON *body, struct submit *s, st
 					   &s->params, err);
 }
 
-/* Inserts the run and its first event; returns the run JSON (PQclear it) or NULL. */
+/* Inserts the run, queued, with its first event; returns the run JSON (PQclear it) or NULL. */
 static PGresult *insert_run(struct app *app, const struct submit *s, const char *id,
 			    const char *job, const char *idem_key, const char *body_sha,
 			    struct ff_err *err)
 {
-	char priority[4], max_attempts[16];
 	char *params = cJSON_PrintUnformatted(s->params);
 	char *labels = s->labels ? cJSON_PrintUnformatted(s->labels) : NULL;
-	snprintf(priority, sizeof(priority), "%d", s->priority);
-	snprintf(max_attempts, sizeof(max_attempts), "%d", s->m->max_attempts);
-	const char *p[] = {id,	   s->m->name, s->m->version, s->target,    params,
-			   priority, labels ? labels : "{}", s->m->pool, job, max_attempts,
-			   idem_key, idem_key ? body_sha : NULL};
-	PGresult *res = ff_db_query(
-		app->db,
-		"WITH r AS (INSERT INTO runs (id, workflow, workflow_version, target, parameters, "
-		"  priority, labels, pool, job, state, max_attempts, idempotency_key, "
-		"  request_sha256) "
-		"  SELECT $1, $2, $3, $4, $5::jsonb, $6::smallint, $7::jsonb, $8, $9::jsonb, "
-		"  'queued', $10::int, $11, $12 "
-		"  WHERE EXISTS (SELECT 1 FROM targets WHERE sha256 = $4) "
-		"  RETURNING *), "
-		"e AS (INSERT INTO run_events (run_id, state, attempt, message) "
-		"  SELECT id, 'queued', 0, 'submitted' FROM r) "
-		"SELECT " RUN_JSON " FROM r",
-		12, p, err);
+	const struct ff_run_submission sub = {.id = id,
+					      .workflow = s->m->name,
+					      .workflow_version = s->m->version,
+					      .target = s->target,
+					      .pool = s->m->pool,
+					      .parameters = params,
+					      .labels = labels,
+					      .job = job,
+					      .priority = s->priority,
+					      .max_attempts = s->m->max_attempts,
+					      .idempotency_key = idem_key,
+					      .request_sha256 = body_sha};
+	PGresult *res = NULL;
+	int rc = params ? ff_run_submit(app->db, &sub, API_RUN_JSON, &res, err)
+			: ff_err_set(err, FF_ENOMEM, "out of memory");
 	free(params);
 	free(labels);
-	if (res && PQntuples(res) != 1) {
-		PQclear(res);
+	if (rc == 0)
 		ff_err_field(err, FF_EVALIDATE, "target", "no target %s has been uploaded",
 			     s->target);
-		return NULL;
-	}
-	return res;
-}
-
-static int publish(struct app *app, const struct submit *s, const char *id, const char *job,
-		   size_t job_len, struct ff_err *err)
-{
-	struct ff_amqp *amqp = app_amqp(app, err);
-	if (!amqp)
-		return err->code;
-	int rc = ff_amqp_publish(amqp, s->m->pool, job, job_len, s->priority, id, err);
-	if (rc < 0)
-		app_amqp_reset(app);
-	return rc;
+	return rc == 1 ? res : NULL;
 }
 
 #define IDEMPOTENCY_KEY_MAX 255
@@ -192,7 +134,7 @@ static int idempotent_replay(struct http_req *r, const char *key, const char *bo
 	const char *p[] = {key};
 	*found = 0;
 	PGresult *res = ff_db_query(r->app->db,
-				    "SELECT r.request_sha256, " RUN_JSON
+				    "SELECT r.request_sha256, " API_RUN_JSON
 				    " FROM runs r WHERE r.idempotency_key = $1",
 				    1, p, &err);
 	if (!res) {
@@ -260,15 +202,10 @@ void api_run_submit(struct http_req *r)
 	if (app->cfg.fault_exit_after_commit)
 		_exit(70); /* tests: the run is committed, its job never published */
 	/* The run is committed, so it will run: if the broker can't confirm now, the
-	 * dispatcher publishes it as soon as it can. */
-	if (publish(app, &s, id, job_text, job_len, &err) < 0) {
+	 * outbox publishes it as soon as it can. */
+	if (outbox_publish(app, id, s.m->pool, s.priority, job_text, job_len, job->attempt, &err) <
+	    0)
 		ff_req_log(FF_LOG_WARN, r->id, "run %s not published yet: %s", id, err.msg);
-	} else {
-		const char *p[] = {id};
-		struct ff_err ignored;
-		ff_db_exec(app->db, "UPDATE runs SET published = true WHERE id = $1", 1, p,
-			   &ignored);
-	}
 	ff_req_log(FF_LOG_INFO, r->id, "run %s submitted (%s)", id, s.m->name);
 	http_reply_json_text(r, 202, PQgetvalue(run, 0, 0), (size_t)PQgetlength(run, 0, 0));
 	goto out;
@@ -284,7 +221,7 @@ out:
 
 void api_run_get(struct http_req *r)
 {
-	api_reply_run_json(r, "SELECT " RUN_JSON " FROM runs r WHERE r.id = $1");
+	api_reply_run_json(r, "SELECT " API_RUN_JSON " FROM runs r WHERE r.id = $1");
 }
 
 void api_run_events(struct http_req *r)
@@ -294,16 +231,6 @@ void api_run_events(struct http_req *r)
 		   "json_agg(json_build_object('ts', ff_ts(e.ts), 'state', e.state, 'attempt', "
 		   "e.attempt, 'message', e.message) ORDER BY e.id) FROM run_events e "
 		   "WHERE e.run_id = r.id), '[]'::json)) FROM runs r WHERE r.id = $1");
-}
-
-static int valid_state(const char *s)
-{
-	static const char *const states[] = {"queued",	  "running",   "retrying", "succeeded",
-					     "failed",	  "timed_out", "cancelled"};
-	for (size_t i = 0; i < sizeof(states) / sizeof(states[0]); i++)
-		if (strcmp(s, states[i]) == 0)
-			return 1;
-	return 0;
 }
 
 /* The cursor is "<created_at in epoch microseconds>.<id>" of the last run on the page. */
@@ -332,7 +259,7 @@ void api_runs_list(struct http_req *r)
 	char micros[24] = "", cid[FF_UUID_LEN + 1] = "", limit[16];
 	long lim = LIST_DEFAULT;
 
-	if (state && !valid_state(state))
+	if (state && ff_run_state_parse(state) < 0)
 		return http_reply_fail(r, FF_EVALIDATE, "state", "unknown state '%.32s'", state);
 	if (limit_s) {
 		char *end;
@@ -355,7 +282,7 @@ void api_runs_list(struct http_req *r)
 		"  ORDER BY r.created_at DESC, r.id DESC LIMIT $5::int + 1), "
 		"numbered AS (SELECT page.*, row_number() OVER (ORDER BY created_at DESC, id DESC) "
 		"  AS n FROM page) "
-		"SELECT json_build_object('runs', COALESCE((SELECT json_agg(" RUN_JSON
+		"SELECT json_build_object('runs', COALESCE((SELECT json_agg(" API_RUN_JSON
 		" ORDER BY r.n) FROM numbered r WHERE r.n <= $5::int), '[]'::json), 'next_cursor', "
 		"(SELECT r.micros || '.' || r.id FROM numbered r WHERE r.n = $5::int AND "
 		"EXISTS (SELECT 1 FROM numbered x WHERE x.n > $5::int)))",
@@ -370,91 +297,14 @@ void api_runs_list(struct http_req *r)
 void api_run_cancel(struct http_req *r)
 {
 	struct ff_err err;
+	PGresult *res = NULL;
 	if (!api_run_id_ok(r))
 		return;
-	const char *p[] = {r->params[0]};
-	PGresult *res = ff_db_query(
-		r->app->db,
-		"WITH prev AS (SELECT id, state FROM runs WHERE id = $1), "
-		"r AS (UPDATE runs SET state = 'cancelled', error = 'cancelled by request', "
-		"  finished_at = clock_timestamp(), lease_until = NULL FROM prev "
-		"  WHERE runs.id = prev.id AND runs.state IN ('queued', 'retrying', 'running') "
-		"  RETURNING runs.*, prev.state AS was), "
-		"e AS (INSERT INTO run_events (run_id, state, attempt, message) "
-		"  SELECT id, 'cancelled', attempt, 'cancelled while ' || was FROM r) "
-		"SELECT (SELECT " RUN_JSON " FROM r), (SELECT state FROM prev)",
-		1, p, &err);
-	if (!res)
-		return http_reply_error(r, &err);
-	if (!PQgetisnull(res, 0, 0))
-		http_reply_json_text(r, 202, PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0));
-	else if (PQgetisnull(res, 0, 1))
-		http_reply_fail(r, FF_ENOTFOUND, NULL, "no run %s", r->params[0]);
-	else
-		http_reply_fail(r, FF_ECONFLICT, NULL, "run %s is already %s", r->params[0],
-				PQgetvalue(res, 0, 1));
-	PQclear(res);
-}
-
-int api_requeue(struct http_req *r, int dead_letters_only, const char *message)
-{
-	struct ff_err err;
-	char budget[16];
-	PGresult *wf;
-	if (!api_run_id_ok(r))
-		return FF_ENOTFOUND;
-	const char *pw[] = {r->params[0]};
-	if (!(wf = ff_db_query(r->app->db, "SELECT workflow FROM runs WHERE id = $1", 1, pw,
-			       &err))) {
-		http_reply_error(r, &err);
-		return err.code;
-	}
-	const struct ff_manifest *m =
-		PQntuples(wf) ? ff_catalog_find(r->app->catalog, PQgetvalue(wf, 0, 0)) : NULL;
-	PQclear(wf);
-	/* A fresh attempt budget: the workflow's own, counted from the attempts made. */
-	snprintf(budget, sizeof(budget), "%d", m ? m->max_attempts : 1);
-	const char *p[] = {r->params[0], budget, message, dead_letters_only ? "t" : "f"};
-	PGresult *res = ff_db_query(
-		r->app->db,
-		"WITH r AS (UPDATE runs SET state = 'queued', max_attempts = attempt + $2::int, "
-		"  error = NULL, exit_code = NULL, started_at = NULL, finished_at = NULL, "
-		"  worker = NULL, progress = 0, progress_text = NULL, findings_summary = NULL, "
-		"  published = false, next_attempt_at = clock_timestamp(), lease_losses = 0 "
-		"  WHERE id = $1 AND state IN ('succeeded', 'failed', 'timed_out', 'cancelled') "
-		"  AND ($4::bool = false OR EXISTS (SELECT 1 FROM dead_letters d "
-		"  WHERE d.run_id = $1)) RETURNING *), "
-		"d1 AS (DELETE FROM findings WHERE run_id IN (SELECT id FROM r)), "
-		"d2 AS (DELETE FROM artifacts WHERE run_id IN (SELECT id FROM r)), "
-		"d3 AS (DELETE FROM run_results WHERE run_id IN (SELECT id FROM r)), "
-		"d4 AS (DELETE FROM dead_letters WHERE run_id IN (SELECT id FROM r)), "
-		"e AS (INSERT INTO run_events (run_id, state, attempt, message) "
-		"  SELECT id, 'queued', attempt, $3 FROM r) "
-		"SELECT (SELECT " RUN_JSON " FROM r), (SELECT state FROM runs WHERE id = $1)",
-		4, p, &err);
-	if (!res) {
-		http_reply_error(r, &err);
-		return err.code;
-	}
-	int rc = 0;
-	if (!PQgetisnull(res, 0, 0)) {
-		http_reply_json_text(r, 202, PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0));
-	} else if (PQgetisnull(res, 0, 1)) {
-		http_reply_fail(r, FF_ENOTFOUND, NULL, "no run %s", r->params[0]);
-		rc = FF_ENOTFOUND;
-	} else {
-		http_reply_fail(r, FF_ECONFLICT, NULL, "run %s is %s%s", r->params[0],
-				PQgetvalue(res, 0, 1),
-				dead_letters_only ? ", not dead-lettered" : ", not finished");
-		rc = FF_ECONFLICT;
-	}
-	PQclear(res);
-	if (rc == 0)
-		dispatch_tick(r->app); /* publish it now rather than within the second */
-	return rc;
+	int rc = ff_run_cancel(r->app->db, r->params[0], API_RUN_JSON, &res, &err);
+	api_reply_transition(r, rc, res, &err, "it can no longer be cancelled");
 }
 
 void api_run_retry(struct http_req *r)
 {
-	api_requeue(r, 0, "retry requested");
+	api_requeue(r, false, "retry requested");
 }

@@ -33,6 +33,10 @@ struct app {
 	char stored_key_sha256[65]; /* the generated key's digest, "" if none */
 };
 
+/* app.c: the app's connections. */
+
+/* Connects to PostgreSQL, waiting up to cfg.db_wait_s for it, and applies migrations. */
+int app_connect_db(struct app *app, struct ff_err *err);
 /* The broker connection, (re)connecting if needed; NULL with err when unreachable. */
 struct ff_amqp *app_amqp(struct app *app, struct ff_err *err);
 /* Drops a broken broker connection so the next app_amqp() reconnects. */

@@ -235,7 +235,7 @@ static const char *method_name(enum evhttp_cmd_type m)
 	}
 }
 
-static void dispatch(struct evhttp_request *ev, void *arg)
+static void route_request(struct evhttp_request *ev, void *arg)
 {
 	struct router *rt = arg;
 	struct http_req r = {.ev = ev, .app = rt->app};
@@ -315,7 +315,7 @@ struct evhttp *http_start(struct app *app, const struct http_route *routes, size
 	evhttp_set_timeout(http, 120);
 	evhttp_set_allowed_methods(http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
 						 EVHTTP_REQ_DELETE | EVHTTP_REQ_HEAD);
-	evhttp_set_gencb(http, dispatch, &rt);
+	evhttp_set_gencb(http, route_request, &rt);
 	if (evhttp_bind_socket(http, host[0] ? host : "0.0.0.0", (ev_uint16_t)port) < 0) {
 		evhttp_free(http);
 		ff_err_set(err, FF_EUNAVAIL, "cannot listen on %s", app->cfg.listen);

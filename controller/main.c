@@ -10,12 +10,12 @@
 
 #include "api.h"
 #include "app.h"
-#include "dispatch.h"
+#include "outbox.h"
+#include "reaper.h"
 #include "ff_config.h"
 #include "ff_log.h"
 #include "ff_util.h"
 
-#define AMQP_HEARTBEAT_S 60
 #define DISPATCH_EVERY_MS 1000
 
 static const struct http_route routes[] = {
@@ -42,21 +42,8 @@ static const struct http_route routes[] = {
 	{EVHTTP_REQ_GET, "/api/v1/workers", api_workers_list, 0, 0},
 };
 
-struct ff_amqp *app_amqp(struct app *app, struct ff_err *err)
-{
-	if (!app->amqp && ff_amqp_connect(app->cfg.amqp_url, AMQP_HEARTBEAT_S, &app->amqp, err) < 0)
-		app->amqp = NULL;
-	return app->amqp;
-}
-
-void app_amqp_reset(struct app *app)
-{
-	ff_amqp_free(app->amqp);
-	app->amqp = NULL;
-}
-
 /* Once a second: keep an idle broker connection's heartbeats flowing (and notice when it
- * is gone), then reap expired leases and publish what is due. */
+ * is gone), then reap expired leases and publish what is due in the outbox. */
 static void on_timer(evutil_socket_t fd, short what, void *arg)
 {
 	struct app *app = arg;
@@ -66,7 +53,8 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 		ff_warn("broker connection lost: %s", err.msg);
 		app_amqp_reset(app);
 	}
-	dispatch_tick(app);
+	reaper_tick(app);
+	outbox_sweep(app);
 }
 
 static struct evhttp *http_server;
@@ -124,20 +112,6 @@ static int setup_api_key(struct app *app, struct ff_err *err)
 		fflush(stdout);
 	}
 	return 0;
-}
-
-static int connect_db(struct app *app, struct ff_err *err)
-{
-	int64_t deadline = ff_now_ms() + app->cfg.db_wait_s * 1000;
-	int rc = ff_db_connect(app->cfg.database_url, &app->db, err);
-	while (rc == FF_EUNAVAIL && ff_now_ms() < deadline) {
-		ff_warn("waiting for postgresql: %s", err->msg);
-		sleep(1);
-		rc = ff_db_ping(app->db, err);
-	}
-	if (rc == 0)
-		rc = ff_db_migrate(app->db, err);
-	return rc;
 }
 
 int main(int argc, char **argv)
@@ -199,7 +173,7 @@ int main(int argc, char **argv)
 	}
 	ff_info("loaded %zu workflows from %s", ff_catalog_count(app.catalog),
 		app.cfg.workflows_dir);
-	if (connect_db(&app, &err) < 0 || setup_api_key(&app, &err) < 0) {
+	if (app_connect_db(&app, &err) < 0 || setup_api_key(&app, &err) < 0) {
 		ff_error("postgresql: %s", err.msg);
 		goto out;
 	}

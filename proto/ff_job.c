@@ -169,6 +169,17 @@ out:
 	return text;
 }
 
+char *ff_job_encode_attempt(const struct ff_job *job, int attempt, int max_attempts,
+			    size_t *len)
+{
+	if (!job)
+		return NULL;
+	struct ff_job next = *job; /* shares job's strings: encoding only reads them */
+	next.attempt = attempt;
+	next.max_attempts = max_attempts;
+	return ff_job_encode(&next, len);
+}
+
 /* ---- decoding ---- */
 
 /* Refuses keys of obj not in allowed[] and keys given twice, then requires every one. */

@@ -13,6 +13,7 @@
 
 #include "ff_amqp.h"
 #include "ff_log.h"
+#include "ff_run.h"
 #include "ff_util.h"
 
 #define CONSUME_POLL_MS	  50
@@ -113,8 +114,8 @@ static void push_todo(struct shared *sh, struct task *t)
 }
 
 /* Publishes the next attempt of a failed run to its delay queue, or the job to the
- * dead-letter exchange. If the broker is away, the dispatcher publishes it later from the
- * database (the run is `retrying` and unpublished). */
+ * dead-letter exchange. If the broker is away, the controller's outbox publishes it later
+ * from the database (the run is `retrying` and unpublished). */
 static void publish_followup(struct ff_amqp **pub, const char *url, struct ff_db *db,
 			     struct task *t)
 {
@@ -124,7 +125,7 @@ static void publish_followup(struct ff_amqp **pub, const char *url, struct ff_db
 	/* Publishing has a connection of its own (see ff_amqp.h), made when first needed. */
 	if (!*pub && ff_amqp_connect(url, 0, pub, &err) < 0) {
 		*pub = NULL;
-		ff_run_warn(id, "broker away (%s): the dispatcher will publish the follow-up",
+		ff_run_warn(id, "broker away (%s): the outbox will publish the follow-up",
 			    err.msg);
 		return;
 	}
@@ -142,28 +143,22 @@ static void publish_followup(struct ff_amqp **pub, const char *url, struct ff_db
 		free(body);
 		return;
 	}
-	job->attempt++;
+	int next = job->attempt + 1;
 	size_t len;
-	char *body = ff_job_encode(job, &len);
+	char *body = ff_job_encode_attempt(job, next, job->max_attempts, &len);
 	int rc = body ? ff_amqp_publish_delayed(amqp, job->pool, t->result.delay_s, body, len, 0,
 						id, &err)
 		      : ff_err_set(&err, FF_ENOMEM, "out of memory");
 	free(body);
 	if (rc < 0) {
-		ff_run_warn(id, "retry not published (%s): the dispatcher will", err.msg);
+		ff_run_warn(id, "retry not published (%s): the outbox will", err.msg);
 		ff_amqp_free(*pub);
 		*pub = NULL;
 		return;
 	}
-	char failed[16];
-	snprintf(failed, sizeof(failed), "%d", job->attempt - 1);
-	const char *p[] = {id, failed};
-	if (ff_db_exec(db,
-		       "UPDATE runs SET published = true WHERE id = $1 AND state = 'retrying' "
-		       "AND attempt = $2::int",
-		       2, p, &err) < 0)
+	if (ff_run_mark_published(db, id, next, &err) < 0)
 		ff_run_warn(id, "retry published but not marked: %s", err.msg);
-	ff_run_info(id, "attempt %d due in %ld s", job->attempt, t->result.delay_s);
+	ff_run_info(id, "attempt %d due in %ld s", next, t->result.delay_s);
 }
 
 /* Acks started runs, publishes follow-ups of finished ones, frees them. */
@@ -232,23 +227,18 @@ static void heartbeat_register(struct heartbeat *hb, const char *state, int busy
 			       const char *ids)
 {
 	const struct consumer_config *cfg = hb->sh->cfg;
-	char conc[16], running[16], lease[16];
+	char conc[16], running[16];
 	struct ff_err err;
 	snprintf(conc, sizeof(conc), "%d", cfg->concurrency);
 	snprintf(running, sizeof(running), "%d", busy);
-	snprintf(lease, sizeof(lease), "%ld", cfg->exec->lease_s);
-	const char *p[] = {cfg->exec->worker_id, hb->host, cfg->pool, conc, running, state, lease};
+	const char *p[] = {cfg->exec->worker_id, hb->host, cfg->pool, conc, running, state};
 	if (ff_db_exec(hb->db,
 		       "INSERT INTO workers (id, host, pool, concurrency, running, state) "
 		       "VALUES ($1, $2, $3, $4::int, $5::int, $6) ON CONFLICT (id) DO UPDATE SET "
 		       "running = EXCLUDED.running, state = EXCLUDED.state, "
 		       "last_heartbeat = now()",
 		       6, p, &err) < 0 ||
-	    ff_db_exec(hb->db,
-		       "UPDATE runs SET lease_until = clock_timestamp() + $2::int * "
-		       "interval '1 second' WHERE worker = $1 AND state = 'running' "
-		       "AND id = ANY($3::uuid[])",
-		       3, (const char *[]){cfg->exec->worker_id, lease, ids}, &err) < 0)
+	    ff_run_renew_leases(hb->db, cfg->exec->worker_id, ids, cfg->exec->lease_s, &err) < 0)
 		ff_warn("heartbeat not recorded: %s", err.msg);
 }
 
@@ -259,11 +249,9 @@ static void heartbeat_enforce_stops(struct heartbeat *hb, const char *ids)
 	struct ff_err err;
 	if (strcmp(ids, "{}") == 0)
 		return;
-	const char *p[] = {ids};
-	PGresult *res = ff_db_query(hb->db,
-				    "SELECT id FROM runs WHERE id = ANY($1::uuid[]) "
-				    "AND state = 'cancelled'",
-				    1, p, &err);
+	PGresult *res = NULL;
+	if (ff_run_cancelled_among(hb->db, ids, &res, &err) < 0)
+		ff_warn("cancellations not checked: %s", err.msg);
 	for (int r = 0; res && r < PQntuples(res); r++) {
 		pthread_mutex_lock(&sh->lock);
 		for (int i = 0; i < sh->nslots; i++)
@@ -361,10 +349,13 @@ static void handle_delivery(struct shared *sh, struct ff_amqp *amqp, unsigned ge
 	push_todo(sh, t);
 }
 
+/* Starts the executors and the heartbeat, each with its own engine and database handle.
+ * A database that is down now is reconnected to on first use; anything else that fails
+ * is logged here with its cause. */
 static int start_threads(const struct consumer_config *cfg, struct shared *sh,
 			 struct executor *xs, struct heartbeat *hb)
 {
-	struct ff_err err;
+	struct ff_err err = {0};
 	for (int i = 0; i < cfg->concurrency; i++) {
 		xs[i].sh = sh;
 		xs[i].env.cfg = cfg->exec;
@@ -372,24 +363,30 @@ static int start_threads(const struct consumer_config *cfg, struct shared *sh,
 		xs[i].env.on_started = on_started;
 		xs[i].env.ctx = &xs[i];
 		sh->slots[i].lock = &sh->lock;
-		if (docker_new(cfg->docker_host, &xs[i].env.docker, &err) < 0) {
-			ff_error("docker: %s", err.msg);
-			return err.code;
-		}
-		/* A database that is down now is reconnected to on first use. */
+		if (docker_new(cfg->docker_host, &xs[i].env.docker, &err) < 0)
+			goto out_fail;
 		if (ff_db_connect(cfg->database_url, &xs[i].env.db, &err) < 0 && !xs[i].env.db)
-			return err.code;
-		if (pthread_create(&xs[i].thread, NULL, executor_main, &xs[i]) != 0)
-			return FF_EINTERNAL;
+			goto out_fail;
+		if (pthread_create(&xs[i].thread, NULL, executor_main, &xs[i]) != 0) {
+			ff_err_set(&err, FF_EINTERNAL, "cannot start executor thread %d", i);
+			goto out_fail;
+		}
 	}
 	hb->sh = sh;
 	gethostname(hb->host, sizeof(hb->host) - 1);
 	if (docker_new(cfg->docker_host, &hb->docker, &err) < 0 ||
 	    (ff_db_connect(cfg->database_url, &hb->db, &err) < 0 && !hb->db))
-		return err.code;
-	if (pthread_create(&hb->thread, NULL, heartbeat_main, hb) != 0)
-		return FF_EINTERNAL;
+		goto out_fail;
+	if (docker_ping(hb->docker, &err) < 0)
+		ff_warn("docker engine at %s not answering yet: %s", cfg->docker_host, err.msg);
+	if (pthread_create(&hb->thread, NULL, heartbeat_main, hb) != 0) {
+		ff_err_set(&err, FF_EINTERNAL, "cannot start the heartbeat thread");
+		goto out_fail;
+	}
 	return 0;
+out_fail:
+	ff_error("worker not started: %s", err.msg);
+	return err.code;
 }
 
 static void stop_threads(struct shared *sh, struct executor *xs, int n, struct heartbeat *hb)
@@ -448,10 +445,15 @@ int consumer_run(const struct consumer_config *cfg, volatile sig_atomic_t *stop)
 	int rc = FF_ENOMEM;
 
 	sh.slots = calloc((size_t)cfg->concurrency, sizeof(*sh.slots));
-	if (!xs || !sh.slots)
+	if (!xs || !sh.slots) {
+		ff_error("worker not started: out of memory");
 		goto out;
-	if (ff_db_connect(cfg->database_url, &db, &err) < 0 && !db)
+	}
+	if (ff_db_connect(cfg->database_url, &db, &err) < 0 && !db) {
+		ff_error("worker not started: %s", err.msg);
+		rc = err.code;
 		goto out;
+	}
 	rc = start_threads(cfg, &sh, xs, &hb);
 	if (rc < 0)
 		goto out;
@@ -515,7 +517,7 @@ broker_lost:
 	}
 	rc = 0;
 out:
-	stop_threads(&sh, xs, cfg->concurrency, &hb);
+	stop_threads(&sh, xs, xs ? cfg->concurrency : 0, &hb);
 	settle_reports(&sh, amqp, &pub, db, generation);
 	ff_amqp_free(amqp);
 	ff_amqp_free(pub);

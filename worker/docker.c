@@ -29,6 +29,18 @@ struct reply {
 	size_t frame_left;
 };
 
+int docker_global_init(struct ff_err *err)
+{
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+		return ff_err_set(err, FF_EINTERNAL, "libcurl could not be initialised");
+	return 0;
+}
+
+void docker_global_cleanup(void)
+{
+	curl_global_cleanup();
+}
+
 int docker_new(const char *host, struct docker **out, struct ff_err *err)
 {
 	struct docker *d = calloc(1, sizeof(*d));

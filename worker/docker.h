@@ -16,6 +16,11 @@
 
 struct docker;
 
+/* libcurl's global state: once at start, before any thread makes a struct docker.
+ * docker_global_cleanup() at exit, after every struct docker is freed. */
+int docker_global_init(struct ff_err *err);
+void docker_global_cleanup(void);
+
 /* host: "unix:///var/run/docker.sock" or "tcp://host:port". Caller frees. */
 int docker_new(const char *host, struct docker **out, struct ff_err *err);
 void docker_free(struct docker *d); /* NULL-safe */

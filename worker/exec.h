@@ -1,6 +1,8 @@
 /* exec — runs one attempt of a job: the guarded move to `running`, the containers, the
  * results, and what comes next (done, retry after a delay, or dead-lettered). One struct
- * exec_env per executor thread. */
+ * exec_env per executor thread. The steps live in their own modules: spec (container
+ * bodies), output (logs and progress), results (/results read back), outcome (the pure
+ * decision), store (the database side); this one runs them in order. */
 #ifndef EXEC_H
 #define EXEC_H
 
@@ -59,13 +61,5 @@ struct exec_result {
 };
 
 struct exec_result exec_run(struct exec_env *env, const struct ff_job *job);
-
-/* The delay before attempt `attempt + 1` after attempt `attempt` failed: backoff_s doubled
- * per attempt, at most an hour. */
-long exec_backoff_s(long backoff_s, int attempt);
-
-/* The container's CPU limit in NanoCpus: the manifest's cpus, at most the host's online CPUs
- * (the engine refuses a limit above them, and a manifest is written for any host). */
-long long exec_nano_cpus(double cpus, long host_cpus);
 
 #endif

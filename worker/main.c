@@ -102,7 +102,12 @@ int main(int argc, char **argv)
 		.exec = &exec,
 	};
 	ff_info("ff-worker %s starting (pool %s, concurrency %ld)", worker_id, pool, concurrency);
+	if (docker_global_init(&err) < 0) {
+		ff_error("worker not started: %s", err.msg);
+		return 1;
+	}
 	int rc = consumer_run(&cc, &stop_requested);
+	docker_global_cleanup();
 	ff_info("ff-worker %s stopped", worker_id);
 	return rc < 0 ? 1 : 0;
 }

@@ -250,18 +250,6 @@ static void levels_and_states(void **state)
 	assert_int_equal(ff_level_parse(NULL), FF_LEVEL_INVALID);
 	assert_true(FF_LEVEL_ERROR > FF_LEVEL_WARNING && FF_LEVEL_WARNING > FF_LEVEL_NOTE &&
 		    FF_LEVEL_NOTE > FF_LEVEL_NONE);
-	static const char *const terminal[] = {"succeeded", "failed", "timed_out", "cancelled"};
-	static const char *const live[] = {"queued", "running", "retrying"};
-	for (size_t i = 0; i < 4; i++) {
-		assert_true(ff_state_terminal(terminal[i]));
-		assert_true(ff_state_valid(terminal[i]));
-	}
-	for (size_t i = 0; i < 3; i++) {
-		assert_false(ff_state_terminal(live[i]));
-		assert_true(ff_state_valid(live[i]));
-	}
-	assert_false(ff_state_valid("done"));
-	assert_false(ff_state_terminal(NULL));
 }
 
 /* ---- tarball ---- */

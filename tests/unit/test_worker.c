@@ -1,37 +1,189 @@
-/* test_worker — the worker's pure decisions: retry backoff, CPU limit. */
+/* test_worker — the worker's pure parts: the outcome of an attempt (next state from stop,
+ * failure, timeout, exit code, SARIF and budget), retry backoff, the CPU limit, progress
+ * lines and the capped log. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <string.h>
 
 #include <cmocka.h>
 
-#include "exec.h"
+#include "outcome.h"
+#include "output.h"
+#include "spec.h"
 
 static void backoff_doubles_and_caps(void **state)
 {
 	(void)state;
-	assert_int_equal(exec_backoff_s(5, 1), 5);
-	assert_int_equal(exec_backoff_s(5, 2), 10);
-	assert_int_equal(exec_backoff_s(5, 3), 20);
-	assert_int_equal(exec_backoff_s(1, 4), 8);
-	assert_int_equal(exec_backoff_s(0, 5), 0);
-	assert_int_equal(exec_backoff_s(3000, 2), 3600); /* at most an hour */
-	assert_int_equal(exec_backoff_s(1, 20), 3600);	 /* no overflow on long runs */
-	assert_int_equal(exec_backoff_s(3600, 1), 3600);
+	assert_int_equal(outcome_backoff_s(5, 1), 5);
+	assert_int_equal(outcome_backoff_s(5, 2), 10);
+	assert_int_equal(outcome_backoff_s(5, 3), 20);
+	assert_int_equal(outcome_backoff_s(1, 4), 8);
+	assert_int_equal(outcome_backoff_s(0, 5), 0);
+	assert_int_equal(outcome_backoff_s(3000, 2), 3600); /* at most an hour */
+	assert_int_equal(outcome_backoff_s(1, 20), 3600);   /* no overflow on long runs */
+	assert_int_equal(outcome_backoff_s(3600, 1), 3600);
 }
 
 static void cpu_limit_capped_by_host(void **state)
 {
 	(void)state;
-	assert_true(exec_nano_cpus(0.5, 2) == 500000000LL);
-	assert_true(exec_nano_cpus(2.0, 2) == 2000000000LL);
-	assert_true(exec_nano_cpus(4.0, 2) == 2000000000LL); /* the engine refuses more */
-	assert_true(exec_nano_cpus(1.5, -1) == 1500000000LL); /* host count unknown */
+	assert_true(spec_nano_cpus(0.5, 2) == 500000000LL);
+	assert_true(spec_nano_cpus(2.0, 2) == 2000000000LL);
+	assert_true(spec_nano_cpus(4.0, 2) == 2000000000LL);  /* the engine refuses more */
+	assert_true(spec_nano_cpus(1.5, -1) == 1500000000LL); /* host count unknown */
+}
+
+/* A clean first attempt of three: exit 0 with a valid SARIF log. */
+static struct outcome_facts clean(void)
+{
+	return (struct outcome_facts){.exit_code = 0,
+				      .have_sarif = true,
+				      .timeout_s = 60,
+				      .attempt = 1,
+				      .max_attempts = 3,
+				      .backoff_s = 5};
+}
+
+static void outcome_table(void **state)
+{
+	(void)state;
+	struct outcome_facts f[20];
+	struct {
+		enum ff_run_transition t;
+		enum ff_run_state s;
+		long delay;
+		const char *error; /* a prefix of the run's error */
+	} want[20];
+	size_t n = 0;
+#define CASE(setup, tr, st, d, e)                                                                  \
+	do {                                                                                       \
+		f[n] = clean();                                                                    \
+		setup;                                                                             \
+		want[n].t = (tr), want[n].s = (st), want[n].delay = (d), want[n].error = (e);      \
+		n++;                                                                               \
+	} while (0)
+	CASE((void)0, FF_RUN_FINISH, FF_RUN_SUCCEEDED, 0, "");
+	CASE(f[n].stop = EXEC_STOP_CANCEL; f[n].exit_code = 137, FF_RUN_CANCEL, FF_RUN_CANCELLED,
+	     0, "");
+	CASE(f[n].stop = EXEC_STOP_HANDBACK; f[n].platform_error = "x", FF_RUN_HAND_BACK,
+	     FF_RUN_QUEUED, 0, "");
+	/* failures within the budget are retried, with the backoff of their attempt */
+	CASE(f[n].exit_code = 2, FF_RUN_RETRY, FF_RUN_RETRYING, 5, "workflow exited with code 2");
+	CASE(f[n].exit_code = 2; f[n].attempt = 2, FF_RUN_RETRY, FF_RUN_RETRYING, 10,
+	     "workflow exited with code 2");
+	CASE(f[n].platform_error = "engine down", FF_RUN_RETRY, FF_RUN_RETRYING, 5, "engine down");
+	CASE(f[n].have_sarif = false, FF_RUN_RETRY, FF_RUN_RETRYING, 5, "workflow wrote no");
+	CASE(f[n].sarif_error = "no runs", FF_RUN_RETRY, FF_RUN_RETRYING, 5,
+	     "invalid SARIF: no runs");
+	/* past the budget: dead-lettered, keeping the failed state */
+	CASE(f[n].exit_code = 1; f[n].attempt = 3, FF_RUN_DEAD_LETTER, FF_RUN_FAILED, 0,
+	     "workflow exited with code 1");
+	CASE(f[n].exit_code = 1; f[n].max_attempts = 1, FF_RUN_DEAD_LETTER, FF_RUN_FAILED, 0,
+	     "workflow exited");
+	/* timeouts: final unless the policy retries them */
+	CASE(f[n].timed_out = true; f[n].exit_code = 137, FF_RUN_FINISH, FF_RUN_TIMED_OUT, 0,
+	     "timed out after 60 s");
+	CASE(f[n].timed_out = true; f[n].retry_on_timeout = true, FF_RUN_RETRY, FF_RUN_RETRYING,
+	     5, "timed out after 60 s");
+	CASE(f[n].timed_out = true; f[n].retry_on_timeout = true; f[n].attempt = 3,
+	     FF_RUN_DEAD_LETTER, FF_RUN_TIMED_OUT, 0, "timed out");
+	/* the first thing that went wrong is the error */
+	CASE(f[n].platform_error = "results over the limit"; f[n].timed_out = true, FF_RUN_RETRY,
+	     FF_RUN_RETRYING, 5, "results over the limit");
+	CASE(f[n].exit_code = 3; f[n].have_sarif = false, FF_RUN_RETRY, FF_RUN_RETRYING, 5,
+	     "workflow exited with code 3");
+	CASE(f[n].timed_out = true; f[n].sarif_error = "bad", FF_RUN_FINISH, FF_RUN_TIMED_OUT, 0,
+	     "timed out");
+#undef CASE
+	for (size_t i = 0; i < n; i++) {
+		struct outcome o;
+		outcome_decide(&f[i], &o);
+		print_message("case %zu\n", i);
+		assert_int_equal(o.transition, want[i].t);
+		assert_int_equal(o.state, want[i].s);
+		assert_int_equal(o.delay_s, want[i].delay);
+		assert_true(strncmp(o.error, want[i].error, strlen(want[i].error)) == 0);
+		if (!*want[i].error)
+			assert_string_equal(o.error, "");
+		/* every decision is one the lifecycle table allows from running */
+		if (o.transition != FF_RUN_CANCEL)
+			assert_true(ff_run_transition_allowed(o.transition, FF_RUN_RUNNING, o.state));
+	}
+}
+
+static int got_pct = -1;
+static char got_text[64];
+static int progress_calls;
+
+static void on_progress(void *ctx, int pct, const char *text)
+{
+	(void)ctx;
+	got_pct = pct;
+	snprintf(got_text, sizeof(got_text), "%s", text);
+	progress_calls++;
+}
+
+static void progress_lines(void **state)
+{
+	(void)state;
+	int pct;
+	const char *text;
+	assert_true(output_progress_parse("::progress 42 fuzzing", &pct, &text));
+	assert_int_equal(pct, 42);
+	assert_string_equal(text, "fuzzing");
+	assert_true(output_progress_parse("::progress 100", &pct, &text));
+	assert_int_equal(pct, 100);
+	assert_string_equal(text, "");
+	assert_false(output_progress_parse("::progress 101 x", &pct, &text));
+	assert_false(output_progress_parse("::progress -1 x", &pct, &text));
+	assert_false(output_progress_parse("::progress x", &pct, &text));
+	assert_false(output_progress_parse("progress 5", &pct, &text));
+
+	struct output o;
+	output_init(&o, 1024, on_progress, NULL);
+	/* split across pieces; stderr lines are not progress */
+	output_feed(&o, 1, "::progr", 7);
+	output_feed(&o, 1, "ess 7 half\n", 11);
+	assert_int_equal(progress_calls, 1);
+	assert_int_equal(got_pct, 7);
+	assert_string_equal(got_text, "half");
+	output_feed(&o, 2, "::progress 9 err\n", 17);
+	assert_int_equal(progress_calls, 1);
+	/* a chatty workflow is rate-limited, but 100 % always goes through */
+	output_feed(&o, 1, "::progress 8 again\n", 19);
+	assert_int_equal(progress_calls, 1);
+	output_feed(&o, 1, "::progress 100 done\n", 20);
+	assert_int_equal(progress_calls, 2);
+	assert_int_equal(got_pct, 100);
+	assert_false(o.logs_truncated);
+	assert_int_equal(o.logs_len, 7 + 11 + 17 + 19 + 20);
+	output_release(&o);
+}
+
+static void log_capped(void **state)
+{
+	(void)state;
+	struct output o;
+	char big[300];
+	memset(big, 'x', sizeof(big));
+	output_init(&o, 256, NULL, NULL);
+	output_feed(&o, 2, big, 200);
+	assert_false(o.logs_truncated);
+	output_feed(&o, 1, big, 100);
+	assert_true(o.logs_truncated);
+	assert_int_equal(o.logs_len, 256);
+	output_feed(&o, 1, big, 1);
+	assert_int_equal(o.logs_len, 256);
+	output_release(&o);
 }
 
 int main(void)
 {
-	const struct CMUnitTest tests[] = {cmocka_unit_test(backoff_doubles_and_caps),
-					   cmocka_unit_test(cpu_limit_capped_by_host)};
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(backoff_doubles_and_caps), cmocka_unit_test(cpu_limit_capped_by_host),
+		cmocka_unit_test(outcome_table),	    cmocka_unit_test(progress_lines),
+		cmocka_unit_test(log_capped),
+	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

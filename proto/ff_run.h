@@ -1,0 +1,98 @@
+/* ff_run — the run lifecycle performed against PostgreSQL: one function per transition of
+ * ff_run_state.h's table. Each is one statement — a guarded UPDATE (`state = ANY(<the
+ * table's from-set>)`, plus the attempt and worker where an attempt holds the run) with the
+ * run's event appended in the same statement — so a duplicate delivery, a late worker or
+ * two controllers at once can never move a run twice. It runs inside the caller's
+ * transaction when one is open (the worker stores results and ends the attempt in one).
+ *
+ * Returns: 1 when the run moved; 0 when the guard refused (the run is in another state, or
+ * no longer this attempt's); a negative FF_E* code with err when the database failed.
+ * Functions with a `view` take an SQL select list over the moved row, aliased r (for
+ * instance the API's JSON of a run), and return it in *out (caller PQclear()s).
+ * Everything else that reads or writes a run's state or lease is here too, so that state
+ * names reach SQL only from the table.
+ */
+#ifndef FF_RUN_H
+#define FF_RUN_H
+
+#include <libpq-fe.h>
+
+#include "ff_db.h"
+#include "ff_run_state.h"
+
+/* A run as one attempt holds it: the guard of every transition out of running. */
+struct ff_run_ref {
+	const char *id;
+	int attempt;
+	const char *worker;
+};
+
+struct ff_run_submission {
+	const char *id, *workflow, *workflow_version, *target, *pool;
+	const char *parameters, *labels, *job; /* JSON text */
+	int priority, max_attempts;
+	const char *idempotency_key, *request_sha256; /* NULL for none */
+};
+
+/* submit: inserts the run, queued, with its first event, if its target is stored. 1 with
+ * *out = one row of view; 0 when no such target; FF_ECONFLICT when the idempotency key is
+ * already taken. */
+int ff_run_submit(struct ff_db *db, const struct ff_run_submission *s, const char *view,
+		  PGresult **out, struct ff_err *err);
+
+/* start: queued or retrying -> running for ref (the attempt must be the next one), with a
+ * lease of lease_s. A retry that came due also gets its queued step in the history. */
+int ff_run_start(struct ff_db *db, const struct ff_run_ref *ref, long lease_s,
+		 struct ff_err *err);
+
+/* How an attempt ended, for finish, retry and dead_letter. */
+struct ff_run_result {
+	enum ff_run_state state; /* the transition's to-state */
+	const char *error;	 /* NULL for none */
+	int exit_code;		 /* -1: the container never exited */
+	const char *findings_summary; /* JSON text or NULL */
+};
+/* finish: running -> succeeded or timed_out. */
+int ff_run_finish(struct ff_db *db, const struct ff_run_ref *ref, const struct ff_run_result *res,
+		  struct ff_err *err);
+/* retry: running -> retrying; the next attempt is due in delay_s and goes to the outbox
+ * (published = false) until its publish is confirmed. */
+int ff_run_retry(struct ff_db *db, const struct ff_run_ref *ref, const struct ff_run_result *res,
+		 long delay_s, struct ff_err *err);
+/* dead_letter: running -> failed or timed_out past the budget, with its dead_letters row. */
+int ff_run_dead_letter(struct ff_db *db, const struct ff_run_ref *ref,
+		       const struct ff_run_result *res, struct ff_err *err);
+
+/* hand_back: running -> queued without counting the attempt (a draining worker). */
+int ff_run_hand_back(struct ff_db *db, const struct ff_run_ref *ref, struct ff_err *err);
+
+/* cancel and requeue, by run id. *out is one row: view of the moved run (NULL when it did
+ * not move) and the state the run is in otherwise. FF_ENOTFOUND when there is no run id. */
+int ff_run_cancel(struct ff_db *db, const char *id, const char *view, PGresult **out,
+		  struct ff_err *err);
+/* requeue: a terminal run -> queued with `budget` more attempts, its results dropped. With
+ * dead_letters_only, only a dead-lettered run (refused otherwise). */
+int ff_run_requeue(struct ff_db *db, const char *id, int budget, const char *message,
+		   bool dead_letters_only, const char *view, PGresult **out, struct ff_err *err);
+
+/* lease_expiry: every running run whose lease ran out goes back to queued without counting
+ * the attempt, or to failed on its max_losses-th loss. Rows claimed with SKIP LOCKED, so
+ * several controllers may reap at once. *out: the run ids moved (caller PQclear()s). */
+int ff_run_expire_leases(struct ff_db *db, int max_losses, PGresult **out, struct ff_err *err);
+
+/* The outbox: the job for job_attempt was confirmed by the broker. A run that has moved on
+ * meanwhile is left alone. 0 or an FF_E* code. */
+int ff_run_mark_published(struct ff_db *db, const char *id, int job_attempt, struct ff_err *err);
+
+/* Within running, no transition: live progress, an event in the history, lease renewal
+ * for the runs a worker's executors hold (ids: a uuid[] literal). 0 or an FF_E* code. */
+int ff_run_progress(struct ff_db *db, const char *id, int pct, const char *text,
+		    struct ff_err *err);
+int ff_run_note(struct ff_db *db, const struct ff_run_ref *ref, const char *message,
+		struct ff_err *err);
+int ff_run_renew_leases(struct ff_db *db, const char *worker, const char *ids, long lease_s,
+			struct ff_err *err);
+/* Of the runs in ids (a uuid[] literal), those cancelled: *out has their ids. */
+int ff_run_cancelled_among(struct ff_db *db, const char *ids, PGresult **out, struct ff_err *err);
+
+#endif

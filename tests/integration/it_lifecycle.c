@@ -1,0 +1,291 @@
+/* it_lifecycle — the run lifecycle (proto/ff_run.c) against the real PostgreSQL: for every
+ * transition of the table and every state a run can be in, the transition's statement moves
+ * the run exactly when the table allows it, to a state the table allows, with one event in
+ * its history; refused, it changes nothing. Then the guards that go beyond the state: the
+ * attempt and the worker that hold a run, the target a submit names, the idempotency key. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "ff_run.h"
+#include "itest.h"
+
+#define TARGET	"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+#define WORKER	"w1"
+#define JOB	"{\"v\": 1}"
+#define VIEW	"r.state"
+
+static struct itest T;
+static struct ff_db *db;
+static int seq;
+
+static void sql(const char *q, int n, const char *const *p)
+{
+	struct ff_err err;
+	if (ff_db_exec(db, q, n, p, &err) < 0)
+		fail_msg("%s: %s", q, err.msg);
+}
+
+/* A run in state s at attempt 1, held by WORKER with a lease that has run out. */
+static void seed(char id[37], enum ff_run_state s)
+{
+	snprintf(id, 37, "00000000-0000-4000-8000-%012d", ++seq);
+	const char *p[] = {id, ff_run_state_name(s), TARGET};
+	sql("INSERT INTO runs (id, workflow, workflow_version, target, parameters, pool, job, "
+	    "state, attempt, max_attempts, worker, lease_until) VALUES ($1, 'wf', '1', $3, '{}', "
+	    "'default', '{}', $2, 1, 3, 'w1', now() - interval '1 minute')",
+	    3, p);
+}
+
+static int state_of(const char *id)
+{
+	struct ff_err err;
+	const char *p[] = {id};
+	PGresult *res = ff_db_query(db, "SELECT state FROM runs WHERE id = $1", 1, p, &err);
+	assert_non_null(res);
+	int s = ff_run_state_parse(PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return s;
+}
+
+static long events(const char *id, enum ff_run_state s)
+{
+	char q[160];
+	snprintf(q, sizeof(q), "SELECT count(*) FROM run_events WHERE run_id = $1 AND state = '%s'",
+		 ff_run_state_name(s));
+	return itest_sql_long(&T, q, id);
+}
+
+/* Performs transition t on run id; returns what the function returned. */
+static int perform(enum ff_run_transition t, const char *id)
+{
+	struct ff_err err = {0};
+	struct ff_run_ref ref = {id, 1, WORKER};
+	struct ff_run_result res = {.exit_code = 0};
+	PGresult *out = NULL;
+	int rc;
+	switch (t) {
+	case FF_RUN_START:
+		ref.attempt = 2; /* the next attempt after the seeded one */
+		rc = ff_run_start(db, &ref, 30, &err);
+		break;
+	case FF_RUN_FINISH:
+		res.state = FF_RUN_SUCCEEDED;
+		rc = ff_run_finish(db, &ref, &res, &err);
+		break;
+	case FF_RUN_RETRY:
+		res.state = FF_RUN_RETRYING;
+		res.error = "exit 1";
+		rc = ff_run_retry(db, &ref, &res, 5, &err);
+		break;
+	case FF_RUN_DEAD_LETTER:
+		res.state = FF_RUN_FAILED;
+		res.error = "exit 1";
+		rc = ff_run_dead_letter(db, &ref, &res, &err);
+		break;
+	case FF_RUN_CANCEL:
+		rc = ff_run_cancel(db, id, VIEW, &out, &err);
+		break;
+	case FF_RUN_REQUEUE:
+		rc = ff_run_requeue(db, id, 3, "again", false, VIEW, &out, &err);
+		break;
+	case FF_RUN_HAND_BACK:
+		rc = ff_run_hand_back(db, &ref, &err);
+		break;
+	case FF_RUN_LEASE_EXPIRY:
+		/* it reaps every expired lease: did it reap this run's? */
+		rc = ff_run_expire_leases(db, 3, &out, &err);
+		if (rc > 0) {
+			rc = 0;
+			for (int i = 0; i < PQntuples(out); i++)
+				rc |= !strcmp(PQgetvalue(out, i, 0), id);
+		}
+		break;
+	default:
+		fail_msg("transition %d has no case", t);
+		return -1;
+	}
+	if (rc < 0)
+		fail_msg("%s: %s", ff_run_transitions[t].name, err.msg);
+	PQclear(out);
+	return rc;
+}
+
+static void every_transition_from_every_state(void **state)
+{
+	(void)state;
+	for (int t = FF_RUN_START; t < FF_RUN_NTRANSITIONS; t++) {
+		const struct ff_run_transition_def *d = &ff_run_transitions[t];
+		for (int s = 0; s < FF_RUN_NSTATES; s++) {
+			char id[37];
+			seed(id, (enum ff_run_state)s);
+			long before = itest_sql_long(&T, "SELECT count(*) FROM run_events "
+							 "WHERE run_id = $1", id);
+			int rc = perform((enum ff_run_transition)t, id);
+			int now = state_of(id);
+			long after = itest_sql_long(&T, "SELECT count(*) FROM run_events "
+							"WHERE run_id = $1", id);
+			bool allowed = d->from & FF_RUN_BIT(s);
+			print_message("%s from %s: rc %d, now %s\n", d->name,
+				      ff_run_state_name((enum ff_run_state)s), rc,
+				      ff_run_state_name((enum ff_run_state)now));
+			assert_int_equal(rc, allowed);
+			if (allowed) {
+				assert_true(ff_run_transition_allowed((enum ff_run_transition)t,
+								      (enum ff_run_state)s,
+								      (enum ff_run_state)now));
+				assert_int_equal(events(id, (enum ff_run_state)now), 1);
+				/* start from retrying also records the retry's queued step */
+				assert_int_equal(after - before,
+						 t == FF_RUN_START && s == FF_RUN_RETRYING ? 2 : 1);
+			} else {
+				assert_int_equal(now, s);
+				assert_int_equal(after, before);
+			}
+		}
+	}
+}
+
+/* The transitions out of running hold only for the attempt and worker that hold the run. */
+static void attempt_and_worker_guards(void **state)
+{
+	(void)state;
+	struct ff_err err;
+	char id[37];
+	seed(id, FF_RUN_RUNNING);
+	struct ff_run_ref other_worker = {id, 1, "w2"}, old_attempt = {id, 0, WORKER};
+	struct ff_run_result res = {.state = FF_RUN_SUCCEEDED, .exit_code = 0};
+	assert_int_equal(ff_run_finish(db, &other_worker, &res, &err), 0);
+	assert_int_equal(ff_run_finish(db, &old_attempt, &res, &err), 0);
+	assert_int_equal(ff_run_hand_back(db, &other_worker, &err), 0);
+	assert_int_equal(state_of(id), FF_RUN_RUNNING);
+	/* an end the transition cannot have is refused before the database sees it */
+	res.state = FF_RUN_CANCELLED;
+	struct ff_run_ref ours = {id, 1, WORKER};
+	assert_true(ff_run_finish(db, &ours, &res, &err) < 0);
+	/* a start must be for the next attempt: a duplicate delivery of the current one fails */
+	char q[37];
+	seed(q, FF_RUN_QUEUED);
+	struct ff_run_ref same = {q, 1, WORKER};
+	assert_int_equal(ff_run_start(db, &same, 30, &err), 0);
+	same.attempt = 2;
+	assert_int_equal(ff_run_start(db, &same, 30, &err), 1);
+	assert_int_equal(ff_run_start(db, &same, 30, &err), 0); /* the duplicate */
+	/* dead-lettering writes the dead_letters row with the attempt and error */
+	seed(id, FF_RUN_RUNNING);
+	res = (struct ff_run_result){.state = FF_RUN_TIMED_OUT, .error = "slow", .exit_code = -1};
+	struct ff_run_ref held = {id, 1, WORKER};
+	assert_int_equal(ff_run_dead_letter(db, &held, &res, &err), 1);
+	assert_int_equal(itest_sql_long(&T, "SELECT count(*) FROM dead_letters WHERE run_id = $1 "
+					    "AND last_error = 'slow' AND attempts = 1", id),
+			 1);
+	/* requeue of only dead letters refuses a finished run that is not one */
+	char fin[37];
+	PGresult *out = NULL;
+	seed(fin, FF_RUN_SUCCEEDED);
+	assert_int_equal(ff_run_requeue(db, fin, 3, "x", true, VIEW, &out, &err), 0);
+	PQclear(out);
+	assert_int_equal(ff_run_requeue(db, id, 3, "x", true, VIEW, &out, &err), 1);
+	assert_string_equal(PQgetvalue(out, 0, 0), ff_run_state_name(FF_RUN_QUEUED));
+	PQclear(out);
+	assert_int_equal(itest_sql_long(&T, "SELECT count(*) FROM dead_letters WHERE run_id = $1",
+					id),
+			 0);
+	/* no such run */
+	assert_int_equal(ff_run_cancel(db, "00000000-0000-4000-8000-ffffffffffff", VIEW, &out,
+				       &err),
+			 FF_ENOTFOUND);
+}
+
+/* Past the losses, a lease expiry fails the run instead of requeueing it. */
+static void lease_losses(void **state)
+{
+	(void)state;
+	struct ff_err err;
+	char id[37];
+	PGresult *out = NULL;
+	seed(id, FF_RUN_RUNNING);
+	const char *p[] = {id};
+	sql("UPDATE runs SET lease_losses = 2 WHERE id = $1", 1, p);
+	assert_int_equal(ff_run_expire_leases(db, 3, &out, &err), 1);
+	PQclear(out);
+	assert_int_equal(state_of(id), FF_RUN_FAILED);
+	assert_int_equal(itest_sql_long(&T, "SELECT count(*) FROM runs WHERE id = $1 AND "
+					    "error = 'lost its worker 3 times'",
+					id),
+			 1);
+}
+
+static void submit_and_publish(void **state)
+{
+	(void)state;
+	struct ff_err err;
+	PGresult *out = NULL;
+	struct ff_run_submission s = {.id = "00000000-0000-4000-8000-00000000aaaa",
+				      .workflow = "wf",
+				      .workflow_version = "1",
+				      .target = TARGET,
+				      .pool = "default",
+				      .parameters = "{}",
+				      .job = JOB,
+				      .priority = 0,
+				      .max_attempts = 3,
+				      .idempotency_key = "k1",
+				      .request_sha256 = "x"};
+	assert_int_equal(ff_run_submit(db, &s, VIEW, &out, &err), 1);
+	assert_string_equal(PQgetvalue(out, 0, 0), ff_run_state_name(FF_RUN_QUEUED));
+	PQclear(out);
+	assert_int_equal(events(s.id, FF_RUN_QUEUED), 1);
+	/* the same idempotency key again is a conflict; a target never uploaded is refused */
+	s.id = "00000000-0000-4000-8000-00000000aaab";
+	assert_int_equal(ff_run_submit(db, &s, VIEW, &out, &err), FF_ECONFLICT);
+	s.idempotency_key = NULL;
+	s.target = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
+	assert_int_equal(ff_run_submit(db, &s, VIEW, &out, &err), 0);
+	/* the outbox: attempt 1's job confirmed takes the queued run out of it; a stale
+	 * confirmation (another attempt's) leaves it alone */
+	const char *id = "00000000-0000-4000-8000-00000000aaaa";
+	assert_int_equal(ff_run_mark_published(db, id, 2, &err), 0);
+	assert_int_equal(itest_sql_long(&T, "SELECT count(*) FROM runs WHERE id = $1 AND published",
+					id),
+			 0);
+	assert_int_equal(ff_run_mark_published(db, id, 1, &err), 0);
+	assert_int_equal(itest_sql_long(&T, "SELECT count(*) FROM runs WHERE id = $1 AND published",
+					id),
+			 1);
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	struct ff_err err;
+	itest_setup(&T, "lifecycle");
+	if (ff_db_connect(T.db_url, &db, &err) < 0 || ff_db_migrate(db, &err) < 0)
+		fail_msg("postgresql: %s", err.msg);
+	const char *p[] = {TARGET};
+	sql("INSERT INTO targets (sha256, size, content) VALUES ($1, 0, '')", 1, p);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	ff_db_free(db);
+	itest_teardown(&T);
+	return 0;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(every_transition_from_every_state),
+		cmocka_unit_test(attempt_and_worker_guards),
+		cmocka_unit_test(lease_losses),
+		cmocka_unit_test(submit_and_publish),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}

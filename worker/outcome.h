@@ -1,0 +1,41 @@
+/* outcome — what an attempt's end means for the run: the pure decision, with no I/O, from
+ * what happened (a stop request, a failure of ours, the timeout, the exit code, the SARIF
+ * log) and the attempt budget, to the lifecycle transition the worker performs. */
+#ifndef OUTCOME_H
+#define OUTCOME_H
+
+#include <stdbool.h>
+
+#include "exec.h"
+#include "ff_run_state.h"
+
+/* What happened during one attempt. */
+struct outcome_facts {
+	enum exec_stop stop;	    /* a cancel or a drain's hand-back, seen by the heartbeat */
+	const char *platform_error; /* a step of ours failed (volumes, engine, results); NULL: none */
+	bool timed_out;		    /* the container ran past timeout_s and was killed */
+	long timeout_s;
+	int exit_code;		    /* -1: it never exited */
+	bool have_sarif;	    /* /results/results.sarif was there */
+	const char *sarif_error;    /* why it is not valid SARIF; NULL when it is */
+	int attempt, max_attempts;
+	bool retry_on_timeout;
+	long backoff_s;
+};
+
+struct outcome {
+	/* FF_RUN_FINISH, FF_RUN_RETRY, FF_RUN_DEAD_LETTER or FF_RUN_HAND_BACK to perform;
+	 * FF_RUN_CANCEL: the run was cancelled, there is nothing to record. */
+	enum ff_run_transition transition;
+	enum ff_run_state state; /* the state it moves to */
+	long delay_s;		 /* FF_RUN_RETRY: when the next attempt is due */
+	char error[600];	 /* the run's error, "" for none */
+};
+
+void outcome_decide(const struct outcome_facts *f, struct outcome *out);
+
+/* The delay before attempt `attempt + 1` after attempt `attempt` failed: backoff_s doubled
+ * per attempt, at most an hour. */
+long outcome_backoff_s(long backoff_s, int attempt);
+
+#endif

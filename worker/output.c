@@ -1,0 +1,85 @@
+/* output — container output capture and progress lines; see output.h. */
+#include "output.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "ff_util.h"
+
+#define PROGRESS_PREFIX "::progress "
+
+void output_init(struct output *o, size_t logs_cap, output_progress_cb on_progress, void *ctx)
+{
+	*o = (struct output){.logs_cap = logs_cap, .on_progress = on_progress, .ctx = ctx};
+}
+
+void output_release(struct output *o)
+{
+	free(o->logs);
+	o->logs = NULL;
+}
+
+bool output_progress_parse(const char *line, int *pct, const char **text)
+{
+	if (strncmp(line, PROGRESS_PREFIX, strlen(PROGRESS_PREFIX)) != 0)
+		return false;
+	const char *p = line + strlen(PROGRESS_PREFIX);
+	char *end;
+	long v = strtol(p, &end, 10);
+	if (end == p || v < 0 || v > 100)
+		return false;
+	while (*end == ' ')
+		end++;
+	*pct = (int)v;
+	*text = end;
+	return true;
+}
+
+static void logs_append(struct output *o, const char *data, size_t len)
+{
+	if (o->logs_len + len > o->logs_cap) {
+		o->logs_truncated = true;
+		len = o->logs_cap > o->logs_len ? o->logs_cap - o->logs_len : 0;
+	}
+	if (!len)
+		return;
+	if (!o->logs && !(o->logs = malloc(o->logs_cap)))
+		return;
+	memcpy(o->logs + o->logs_len, data, len);
+	o->logs_len += len;
+}
+
+static void progress_line(struct output *o, const char *line)
+{
+	int pct;
+	const char *text;
+	if (!output_progress_parse(line, &pct, &text))
+		return;
+	int64_t now = ff_now_ms();
+	if (pct < 100 && now - o->progress_at < OUTPUT_PROGRESS_MIN_INTERVAL_MS)
+		return; /* a chatty workflow must not turn into a write per line */
+	o->progress_at = now;
+	if (o->on_progress)
+		o->on_progress(o->ctx, pct, text);
+}
+
+void output_feed(void *output, int stream, const char *data, size_t len)
+{
+	struct output *o = output;
+	logs_append(o, data, len);
+	if (stream != 1)
+		return;
+	for (size_t i = 0; i < len; i++) {
+		if (data[i] == '\n') {
+			o->line[o->line_len] = '\0';
+			if (!o->line_overflow)
+				progress_line(o, o->line);
+			o->line_len = 0;
+			o->line_overflow = false;
+		} else if (o->line_len + 1 < sizeof(o->line)) {
+			o->line[o->line_len++] = data[i];
+		} else {
+			o->line_overflow = true;
+		}
+	}
+}

@@ -1,0 +1,37 @@
+/* output — what a workflow container prints: its stdout and stderr kept up to a cap (a
+ * capped log says so), and the `::progress <0-100> <text>` lines of its stdout turned into
+ * progress updates, at most one per PROGRESS_MIN_INTERVAL_MS (100 % always goes through). */
+#ifndef OUTPUT_H
+#define OUTPUT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define OUTPUT_PROGRESS_MIN_INTERVAL_MS 250
+
+/* Called with each progress update that gets through; text is valid only during the call. */
+typedef void (*output_progress_cb)(void *ctx, int pct, const char *text);
+
+struct output {
+	char *logs; /* logs_len bytes, NULL until the first byte; owned */
+	size_t logs_len, logs_cap;
+	bool logs_truncated;
+	char line[512]; /* the stdout line being assembled */
+	size_t line_len;
+	bool line_overflow; /* longer than line: not a progress line */
+	int64_t progress_at;
+	output_progress_cb on_progress;
+	void *ctx;
+};
+
+void output_init(struct output *o, size_t logs_cap, output_progress_cb on_progress, void *ctx);
+void output_release(struct output *o);
+/* A piece of the container's output (stream 1 stdout, 2 stderr), as docker_output_cb. */
+void output_feed(void *output, int stream, const char *data, size_t len);
+
+/* Parses a "::progress <0-100> <text>" line: true with *pct and *text (pointing into line)
+ * when it is one. */
+bool output_progress_parse(const char *line, int *pct, const char **text);
+
+#endif
