@@ -4,6 +4,8 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -161,6 +163,64 @@ static void progress_lines(void **state)
 	output_release(&o);
 }
 
+/* The analysis container keeps the container contract whatever the job says. */
+static void analysis_spec_is_hardened(void **state)
+{
+	(void)state;
+	static const char manifest[] =
+		"{\"name\": \"w\", \"version\": \"1\", \"description\": \"d\", "
+		"\"image\": \"img:1\", \"command\": [\"/run\", \"-x\"], "
+		"\"resources\": {\"memory_mb\": 64, \"cpus\": 0.5, \"pids\": 32, \"timeout_s\": 9}}";
+	struct ff_manifest *m = NULL;
+	struct ff_err err;
+	assert_int_equal(ff_manifest_parse(manifest, strlen(manifest), &m, &err), 0);
+	cJSON *params = cJSON_Parse("{\"depth\": 3}");
+	struct ff_job *job =
+		ff_job_new(m, "01234567-89ab-4def-8123-456789abcdef",
+			   "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", params);
+	assert_non_null(job);
+	const struct exec_config cfg = {.worker_id = "w1", .container_user = "65534:65534",
+					.tmpfs_mb = 64};
+	struct spec_names n;
+	spec_names_init(&n, job->run_id, 2);
+	assert_string_equal(n.base, "ff-01234567-89ab-4def-8123-456789abcdef-2");
+	assert_string_equal(n.vol_results, "ff-01234567-89ab-4def-8123-456789abcdef-2-results");
+
+	cJSON *spec = spec_analysis(job, &n, &cfg);
+	assert_non_null(spec);
+	const cJSON *hc = cJSON_GetObjectItem(spec, "HostConfig");
+	assert_string_equal(cJSON_GetObjectItem(spec, "User")->valuestring, "65534:65534");
+	assert_true(cJSON_IsTrue(cJSON_GetObjectItem(hc, "ReadonlyRootfs")));
+	assert_string_equal(cJSON_GetArrayItem(cJSON_GetObjectItem(hc, "CapDrop"), 0)->valuestring,
+			    "ALL");
+	assert_string_equal(
+		cJSON_GetArrayItem(cJSON_GetObjectItem(hc, "SecurityOpt"), 0)->valuestring,
+		"no-new-privileges");
+	assert_string_equal(cJSON_GetObjectItem(hc, "NetworkMode")->valuestring, "none");
+	assert_true(cJSON_GetObjectItem(hc, "Memory")->valuedouble == 64.0 * 1024 * 1024);
+	assert_true(cJSON_GetObjectItem(hc, "MemorySwap")->valuedouble == 64.0 * 1024 * 1024);
+	assert_int_equal(cJSON_GetObjectItem(hc, "PidsLimit")->valueint, 32);
+	const cJSON *binds = cJSON_GetObjectItem(hc, "Binds");
+	assert_string_equal(cJSON_GetArrayItem(binds, 0)->valuestring,
+			    "ff-01234567-89ab-4def-8123-456789abcdef-2-target:/target:ro");
+	char *env = cJSON_PrintUnformatted(cJSON_GetObjectItem(spec, "Env"));
+	assert_non_null(strstr(env, "\"FF_PARAM_DEPTH=3\""));
+	assert_non_null(strstr(env, "\"FF_TIMEOUT_S=9\""));
+	free(env);
+	cJSON_Delete(spec);
+
+	/* the helper: root, both volumes writable, no network, never started */
+	spec = spec_helper(job, &n, &cfg);
+	hc = cJSON_GetObjectItem(spec, "HostConfig");
+	assert_string_equal(cJSON_GetObjectItem(hc, "NetworkMode")->valuestring, "none");
+	assert_string_equal(cJSON_GetArrayItem(cJSON_GetObjectItem(hc, "Binds"), 0)->valuestring,
+			    "ff-01234567-89ab-4def-8123-456789abcdef-2-target:/target:rw");
+	cJSON_Delete(spec);
+	cJSON_Delete(params);
+	ff_job_free(job);
+	ff_manifest_free(m);
+}
+
 static void log_capped(void **state)
 {
 	(void)state;
@@ -183,7 +243,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(backoff_doubles_and_caps), cmocka_unit_test(cpu_limit_capped_by_host),
 		cmocka_unit_test(outcome_table),	    cmocka_unit_test(progress_lines),
-		cmocka_unit_test(log_capped),
+		cmocka_unit_test(log_capped),		    cmocka_unit_test(analysis_spec_is_hardened),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
