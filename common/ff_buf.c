@@ -61,7 +61,7 @@ const char *ff_buf_str(const struct ff_buf *b)
 char *ff_buf_take(struct ff_buf *b, size_t *len)
 {
 	char *out = NULL;
-	if (!b->err)
+	if (b->err != FF_ENOMEM)
 		out = b->data ? b->data : strdup("");
 	else
 		free(b->data);

@@ -33,9 +33,10 @@ int ff_buf_reserve(struct ff_buf *b, size_t n);
 int ff_buf_append(struct ff_buf *b, const void *p, size_t n);
 /* The contents as a NUL-terminated string ("" when empty), owned by b. */
 const char *ff_buf_str(const struct ff_buf *b);
-/* Hands the contents to the caller, who frees them with free(): never NULL on success (an
- * empty buffer gives ""), NULL when b->err is set or on no memory. *len (may be NULL) gets the
- * length. b is empty afterwards, with its cap and max kept and err cleared. */
+/* Hands the contents to the caller, who frees them with free(): "" for an empty buffer, and
+ * after FF_ETOOBIG what fitted (a caller to whom the cap is an error checks b->err first);
+ * NULL after FF_ENOMEM or on no memory. *len (may be NULL) gets the length. b is empty
+ * afterwards, with its max kept and err cleared. */
 char *ff_buf_take(struct ff_buf *b, size_t *len);
 /* Frees the contents; b is empty afterwards, as after ff_buf_init(b, b->max). */
 void ff_buf_release(struct ff_buf *b);
