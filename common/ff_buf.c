@@ -38,6 +38,7 @@ int ff_buf_reserve(struct ff_buf *b, size_t n)
 		return b->err = FF_ENOMEM;
 	b->data = p;
 	b->cap = cap;
+	b->data[b->len] = '\0'; /* a NUL from the first allocation on */
 	return 0;
 }
 

@@ -17,7 +17,7 @@
 #include "ff_err.h"
 
 struct ff_buf {
-	char *data; /* NULL until the first append; then data[len] == '\0' */
+	char *data; /* NULL until the first allocation; then data[len] == '\0' */
 	size_t len;
 	size_t cap; /* bytes allocated at data, the NUL included */
 	size_t max; /* len never exceeds it */
