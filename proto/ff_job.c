@@ -206,27 +206,6 @@ static int decode_params(const cJSON *root, struct ff_job *j, struct ff_err *err
 	return 0;
 }
 
-static int decode_resources(const cJSON *root, struct ff_job *j, struct ff_err *err)
-{
-	static const char *const keys[] = {"memory_mb", "cpus", "pids", "timeout_s"};
-	const cJSON *r = cJSON_GetObjectItemCaseSensitive(root, "resources");
-	const unsigned req = FF_JSON_REQUIRED;
-	int rc;
-	if (!cJSON_IsObject(r))
-		return ff_err_field(err, FF_EINVAL, "resources", "resources must be an object");
-	if ((rc = ff_json_check_keys(r, "resources.", keys, 4, 4, 0, err)) < 0 ||
-	    (rc = ff_json_get_number(r, "resources.", "cpus", req, FF_MANIFEST_CPUS_MIN,
-				     FF_MANIFEST_CPUS_MAX, &j->cpus, err)) < 0 ||
-	    (rc = ff_json_get_long(r, "resources.", "memory_mb", req, FF_MANIFEST_MEMORY_MB_MIN,
-				   FF_MANIFEST_MEMORY_MB_MAX, &j->memory_mb, err)) < 0 ||
-	    (rc = ff_json_get_long(r, "resources.", "pids", req, FF_MANIFEST_PIDS_MIN,
-				   FF_MANIFEST_PIDS_MAX, &j->pids, err)) < 0 ||
-	    (rc = ff_json_get_long(r, "resources.", "timeout_s", req, FF_MANIFEST_TIMEOUT_S_MIN,
-				   FF_MANIFEST_TIMEOUT_S_MAX, &j->timeout_s, err)) < 0)
-		return rc;
-	return 0;
-}
-
 static int decode_fields(const cJSON *root, struct ff_job *j, struct ff_err *err)
 {
 	/* Version 1 has the first 14; version 2 adds the last. */
@@ -285,7 +264,10 @@ static int decode_fields(const cJSON *root, struct ff_job *j, struct ff_err *err
 	    (rc = ff_json_get_strings(root, "", "command", req, FF_MANIFEST_COMMAND_MAX,
 				      FF_MANIFEST_STRING_MAX, &j->command, &j->ncommand, err)) <
 		0 ||
-	    (rc = decode_params(root, j, err)) < 0 || (rc = decode_resources(root, j, err)) < 0)
+	    (rc = decode_params(root, j, err)) < 0 ||
+	    (rc = ff_manifest_get_resources(cJSON_GetObjectItemCaseSensitive(root, "resources"),
+					    req, &j->memory_mb, &j->cpus, &j->pids, &j->timeout_s,
+					    err)) < 0)
 		return rc;
 	return 0;
 }

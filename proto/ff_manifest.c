@@ -106,29 +106,43 @@ void ff_manifest_free(struct ff_manifest *m)
 	free(m);
 }
 
+int ff_manifest_get_resources(const cJSON *r, unsigned flags, long *memory_mb, double *cpus,
+			      long *pids, long *timeout_s, struct ff_err *err)
+{
+	static const char *const keys[] = {"memory_mb", "cpus", "pids", "timeout_s"};
+	int code = flags & FF_JSON_VALIDATE ? FF_EVALIDATE : FF_EINVAL;
+	int rc;
+	if (!r && (flags & FF_JSON_REQUIRED))
+		return ff_err_field(err, code, "resources", "resources is required");
+	if (r && !cJSON_IsObject(r))
+		return ff_err_field(err, code, "resources", "resources must be an object");
+	if ((rc = ff_json_check_keys(r, "resources.", keys, 4, flags & FF_JSON_REQUIRED ? 4 : 0,
+				     flags, err)) < 0 ||
+	    (rc = ff_json_get_long(r, "resources.", "memory_mb", flags, FF_MANIFEST_MEMORY_MB_MIN,
+				   FF_MANIFEST_MEMORY_MB_MAX, memory_mb, err)) < 0 ||
+	    (rc = ff_json_get_number(r, "resources.", "cpus", flags, FF_MANIFEST_CPUS_MIN,
+				     FF_MANIFEST_CPUS_MAX, cpus, err)) < 0 ||
+	    (rc = ff_json_get_long(r, "resources.", "pids", flags, FF_MANIFEST_PIDS_MIN,
+				   FF_MANIFEST_PIDS_MAX, pids, err)) < 0 ||
+	    (rc = ff_json_get_long(r, "resources.", "timeout_s", flags, FF_MANIFEST_TIMEOUT_S_MIN,
+				   FF_MANIFEST_TIMEOUT_S_MAX, timeout_s, err)) < 0)
+		return rc;
+	return 0;
+}
+
 static int parse_limits(const cJSON *root, struct ff_manifest *m, struct ff_err *err)
 {
-	static const char *const rkeys[] = {"memory_mb", "cpus", "pids", "timeout_s"};
 	static const char *const tkeys[] = {"max_attempts", "backoff_s", "on_timeout"};
 	const cJSON *res = cJSON_GetObjectItemCaseSensitive(root, "resources");
 	const cJSON *retry = cJSON_GetObjectItemCaseSensitive(root, "retry");
 	long attempts = m->max_attempts;
 	int rc;
 
-	if (res && !cJSON_IsObject(res))
-		return ff_err_field(err, FF_EVALIDATE, "resources", "resources must be an object");
 	if (retry && !cJSON_IsObject(retry))
 		return ff_err_field(err, FF_EVALIDATE, "retry", "retry must be an object");
-	if ((rc = ff_json_check_keys(res, "resources.", rkeys, 4, 0, V, err)) < 0 ||
+	if ((rc = ff_manifest_get_resources(res, V, &m->memory_mb, &m->cpus, &m->pids,
+					    &m->timeout_s, err)) < 0 ||
 	    (rc = ff_json_check_keys(retry, "retry.", tkeys, 3, 0, V, err)) < 0 ||
-	    (rc = ff_json_get_long(res, "resources.", "memory_mb", V, FF_MANIFEST_MEMORY_MB_MIN,
-				   FF_MANIFEST_MEMORY_MB_MAX, &m->memory_mb, err)) < 0 ||
-	    (rc = ff_json_get_number(res, "resources.", "cpus", V, FF_MANIFEST_CPUS_MIN,
-				     FF_MANIFEST_CPUS_MAX, &m->cpus, err)) < 0 ||
-	    (rc = ff_json_get_long(res, "resources.", "pids", V, FF_MANIFEST_PIDS_MIN,
-				   FF_MANIFEST_PIDS_MAX, &m->pids, err)) < 0 ||
-	    (rc = ff_json_get_long(res, "resources.", "timeout_s", V, FF_MANIFEST_TIMEOUT_S_MIN,
-				   FF_MANIFEST_TIMEOUT_S_MAX, &m->timeout_s, err)) < 0 ||
 	    (rc = ff_json_get_long(retry, "retry.", "max_attempts", V, 1, FF_MANIFEST_ATTEMPTS_MAX,
 				   &attempts, err)) < 0 ||
 	    (rc = ff_json_get_long(retry, "retry.", "backoff_s", V, 0, FF_MANIFEST_BACKOFF_S_MAX,

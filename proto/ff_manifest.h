@@ -19,6 +19,7 @@
 #include <cjson/cJSON.h>
 
 #include "ff_err.h"
+#include "ff_json.h" /* the flags of ff_manifest_get_resources */
 
 /* Bounds shared by manifests and job messages: ff_job_decode() holds a job to the same limits
  * as the manifest it came from. */
@@ -81,6 +82,14 @@ void ff_manifest_free(struct ff_manifest *m); /* NULL-safe */
  * controller/api_runs.c until it calls ff_params_validate itself. */
 int ff_manifest_validate_params(const struct ff_manifest *m, const cJSON *params, cJSON **out,
 				struct ff_err *err);
+
+/* Reads a "resources" object r (NULL when absent) with the bounds above: the keys memory_mb,
+ * cpus, pids and timeout_s, nothing else. One reader for manifests (flags FF_JSON_VALIDATE:
+ * absent keys keep their defaults) and job messages (FF_JSON_REQUIRED: all four must be
+ * there; errors FF_EINVAL). An out is written only when its key is read. flags as in
+ * ff_json.h; err->field is "resources" or "resources.<key>". */
+int ff_manifest_get_resources(const cJSON *r, unsigned flags, long *memory_mb, double *cpus,
+			      long *pids, long *timeout_s, struct ff_err *err);
 
 /* The manifest as JSON for the API (caller deletes). */
 cJSON *ff_manifest_to_json(const struct ff_manifest *m);
