@@ -6,6 +6,9 @@
 
 #include <curl/curl.h>
 
+#include "ff_buf.h"
+#include "ff_json.h"
+
 #define USER_AGENT "ff/1.0"
 
 struct ff_client {
@@ -20,8 +23,9 @@ struct ff_client {
 struct sink {
 	struct ff_client *c;
 	FILE *f;
-	char *buf;
-	size_t len, cap, max;
+	struct ff_buf body; /* max set on each write: max for a 2xx answer, else
+			       FF_CLIENT_MAX_ERROR_BODY */
+	size_t max;
 	uint64_t written, max_written;
 	bool toobig, write_failed;
 };
@@ -84,7 +88,11 @@ int ff_client_status_code(long status)
 int ff_client_error_from_response(long status, const char *body, size_t len, struct ff_err *err)
 {
 	int code = ff_client_status_code(status);
-	cJSON *root = body && len ? cJSON_ParseWithLength(body, len) : NULL;
+	static const struct ff_json_opts opts = {.what = "the error answer", .object = true};
+	struct ff_err ignored;
+	cJSON *root = NULL;
+	if (ff_json_parse(body, len, &opts, &root, &ignored) < 0)
+		root = NULL; /* not our JSON: shown as text below */
 	cJSON *e = cJSON_GetObjectItemCaseSensitive(root, "error");
 	const char *ecode = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "code"));
 	const char *emsg = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "message"));
@@ -125,25 +133,12 @@ static size_t sink_write(char *data, size_t size, size_t nmemb, void *ctx)
 		s->written += n;
 		return n;
 	}
-	size_t max = status >= 200 && status < 300 ? s->max : FF_CLIENT_MAX_ERROR_BODY;
-	if (n > max - s->len) {
+	/* the status is known before the first byte of the body, and stays */
+	s->body.max = status >= 200 && status < 300 ? s->max : FF_CLIENT_MAX_ERROR_BODY;
+	int rc = ff_buf_append(&s->body, data, n);
+	if (rc == FF_ETOOBIG)
 		s->toobig = true;
-		return 0;
-	}
-	if (s->len + n + 1 > s->cap) {
-		size_t ncap = s->cap ? s->cap : (size_t)16 * 1024;
-		while (ncap < s->len + n + 1)
-			ncap *= 2;
-		char *p = realloc(s->buf, ncap);
-		if (!p)
-			return 0;
-		s->buf = p;
-		s->cap = ncap;
-	}
-	memcpy(s->buf + s->len, data, n);
-	s->len += n;
-	s->buf[s->len] = '\0';
-	return n;
+	return rc < 0 ? 0 : n;
 }
 
 struct ff_client *ff_client_new(const char *base_url, const char *api_key, struct ff_err *err)
@@ -277,7 +272,7 @@ static int request(struct ff_client *c, const char *method, const char *path,
 		rc = ff_err_set(
 		    err, FF_ETOOBIG, "the answer from %s is larger than %llu bytes", url,
 		    s->f && status >= 200 && status < 300 ? (unsigned long long)s->max_written
-							  : (unsigned long long)s->max);
+							  : (unsigned long long)s->body.max);
 		goto out;
 	}
 	if (cc == CURLE_WRITE_ERROR && s->write_failed) {
@@ -295,7 +290,7 @@ static int request(struct ff_client *c, const char *method, const char *path,
 		goto out;
 	}
 	if (status < 200 || status >= 300) {
-		rc = ff_client_error_from_response(status, s->buf, s->len, err);
+		rc = ff_client_error_from_response(status, s->body.data, s->body.len, err);
 		goto out;
 	}
 out:
@@ -307,14 +302,12 @@ out:
 /* Parses a 2xx JSON answer held in s into *out. */
 static int parse_answer(const struct sink *s, const char *path, cJSON **out, struct ff_err *err)
 {
+	char what[128];
 	if (!out)
 		return 0;
-	cJSON *root = s->len ? cJSON_ParseWithLength(s->buf, s->len) : NULL;
-	if (!root)
-		return ff_err_set(err, FF_EINTERNAL, "the controller's answer to %s is not JSON",
-				  path);
-	*out = root;
-	return 0;
+	snprintf(what, sizeof(what), "the controller's answer to %.80s", path);
+	const struct ff_json_opts opts = {.what = what, .code = FF_EINTERNAL};
+	return ff_json_parse(s->body.data, s->body.len, &opts, out, err);
 }
 
 int ff_client_json(struct ff_client *c, const char *method, const char *path, const cJSON *body,
@@ -330,7 +323,7 @@ int ff_client_json(struct ff_client *c, const char *method, const char *path, co
 		     text ? strlen(text) : 0, &s, err);
 	if (!rc)
 		rc = parse_answer(&s, path, out, err);
-	free(s.buf);
+	ff_buf_release(&s.body);
 	cJSON_free(text);
 	return rc;
 }
@@ -342,7 +335,7 @@ int ff_client_post_bytes(struct ff_client *c, const char *path, const char *cont
 	int rc = request(c, "POST", path, content_type, buf, len, &s, err);
 	if (!rc)
 		rc = parse_answer(&s, path, out, err);
-	free(s.buf);
+	ff_buf_release(&s.body);
 	return rc;
 }
 
@@ -356,6 +349,6 @@ int ff_client_download(struct ff_client *c, const char *path, FILE *f, uint64_t 
 		rc = ff_err_set(err, FF_EINTERNAL, "cannot write the answer: %m");
 	if (!rc && written)
 		*written = s.written;
-	free(s.buf);
+	ff_buf_release(&s.body);
 	return rc;
 }

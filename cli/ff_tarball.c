@@ -1,48 +1,22 @@
 /* ff_tarball — directory → tar.gz in memory, and tar files from disk; see ff_tarball.h. */
 #include "ff_tarball.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <archive.h>
 #include <archive_entry.h>
 
+#include "ff_buf.h"
+
 #define COPY_CHUNK ((size_t)64 * 1024)
 
-/* The growable output buffer behind archive_write_open. */
-struct membuf {
-	char *data;
-	size_t len, cap, max;
-	bool toobig;
-};
-
+/* The output buffer behind archive_write_open. */
 static la_ssize_t membuf_write(struct archive *a, void *ctx, const void *buf, size_t n)
 {
 	(void)a;
-	struct membuf *m = ctx;
-	if (n > m->max - m->len) {
-		m->toobig = true;
-		return -1;
-	}
-	if (m->len + n > m->cap) {
-		size_t ncap = m->cap ? m->cap : (size_t)64 * 1024;
-		while (ncap < m->len + n)
-			ncap *= 2;
-		if (ncap > m->max)
-			ncap = m->max;
-		char *p = realloc(m->data, ncap);
-		if (!p)
-			return -1;
-		m->data = p;
-		m->cap = ncap;
-	}
-	memcpy(m->data + m->len, buf, n);
-	m->len += n;
-	return (la_ssize_t)n;
+	return ff_buf_append(ctx, buf, n) < 0 ? -1 : (la_ssize_t)n;
 }
 
 bool ff_tarball_link_inside(const char *entry_path, const char *target)
@@ -95,7 +69,7 @@ static bool is_git(const char *rel)
 
 /* Writes entry e (path already relative) and, for a regular file, its data from disk. */
 static int write_entry(struct archive *disk, struct archive *w, struct archive_entry *e,
-		       struct membuf *m, char *chunk, struct ff_err *err)
+		       const struct ff_buf *m, char *chunk, struct ff_err *err)
 {
 	const char *path = archive_entry_pathname(e);
 	if (archive_write_header(w, e) < ARCHIVE_WARN)
@@ -113,7 +87,7 @@ static int write_entry(struct archive *disk, struct archive *w, struct archive_e
 			goto fail_write;
 	}
 fail_write:
-	if (m->toobig)
+	if (m->err == FF_ETOOBIG)
 		return ff_err_set(err, FF_ETOOBIG, "the archive grows past %zu bytes at '%s'",
 				  m->max, path);
 	return ff_err_set(err, FF_EINTERNAL, "cannot archive '%s': %s", path,
@@ -161,13 +135,14 @@ int ff_tarball_dir(const char *dir, size_t max_bytes, void **out, size_t *outlen
 		   struct ff_tarball_stats *st, struct ff_err *err)
 {
 	struct ff_tarball_stats local = {0};
-	struct membuf m = {.max = max_bytes ? max_bytes : FF_TARBALL_MAX_BYTES};
+	struct ff_buf m;
 	struct archive *disk = NULL, *w = NULL;
 	struct archive_entry *e = NULL;
 	char *root = NULL, *chunk = NULL;
 	struct stat sb;
 	int rc = 0;
 
+	ff_buf_init(&m, max_bytes ? max_bytes : FF_TARBALL_MAX_BYTES);
 	if (stat(dir, &sb) || !S_ISDIR(sb.st_mode))
 		return ff_err_set(err, FF_EINVAL, "'%s' is not a directory", dir);
 
@@ -255,15 +230,18 @@ int ff_tarball_dir(const char *dir, size_t max_bytes, void **out, size_t *outlen
 			archive_read_disk_descend(disk);
 	}
 	if (archive_write_close(w) != ARCHIVE_OK) {
-		rc = m.toobig
+		rc = m.err == FF_ETOOBIG
 			 ? ff_err_set(err, FF_ETOOBIG, "the archive grows past %zu bytes", m.max)
 			 : ff_err_set(err, FF_EINTERNAL, "cannot finish the archive: %s",
 				      archive_error_string(w));
 		goto out;
 	}
-	*out = m.data;
-	*outlen = m.len;
-	m.data = NULL;
+	char *data = ff_buf_take(&m, outlen);
+	if (!data) {
+		rc = ff_err_set(err, FF_ENOMEM, "out of memory");
+		goto out;
+	}
+	*out = data;
 	if (st)
 		*st = local;
 out:
@@ -272,7 +250,7 @@ out:
 		archive_read_free(disk);
 	if (w)
 		archive_write_free(w);
-	free(m.data);
+	ff_buf_release(&m);
 	free(chunk);
 	free(root);
 	return rc;
@@ -281,53 +259,20 @@ out:
 int ff_tarball_load_file(const char *path, size_t max_bytes, void **out, size_t *outlen,
 			 const char **content_type, struct ff_err *err)
 {
-	size_t max = max_bytes ? max_bytes : FF_TARBALL_MAX_BYTES;
 	char *buf = NULL;
-	struct stat sb;
-	int rc = 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0)
-		return ff_err_set(err, FF_EINVAL, "cannot open '%s': %s", path, strerror(errno));
-	if (fstat(fd, &sb) || !S_ISREG(sb.st_mode)) {
-		rc = ff_err_set(err, FF_EINVAL, "'%s' is neither a directory nor a regular file",
-				path);
-		goto out;
-	}
-	if ((uint64_t)sb.st_size > max) {
-		rc = ff_err_set(err, FF_ETOOBIG, "'%s' is larger than %zu bytes", path, max);
-		goto out;
-	}
-	size_t size = (size_t)sb.st_size, got = 0;
-	buf = malloc(size ? size : 1);
-	if (!buf) {
-		rc = ff_err_set(err, FF_ENOMEM, "out of memory");
-		goto out;
-	}
-	while (got < size) {
-		ssize_t n = read(fd, buf + got, size - got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			rc = ff_err_set(err, FF_EINVAL, "cannot read '%s': %s", path,
-					strerror(errno));
-			goto out;
-		}
-		if (n == 0)
-			break; /* shrank under us: send what is there, the server checks it */
-		got += (size_t)n;
-	}
-	const char *ct = ff_tarball_content_type(buf, got);
+	size_t len = 0;
+	int rc = ff_file_read(path, max_bytes ? max_bytes : FF_TARBALL_MAX_BYTES, &buf, &len, err);
+	if (rc == FF_ENOTFOUND && err)
+		err->code = FF_EINVAL; /* to the CLI, a missing file is a bad argument */
+	if (rc < 0)
+		return rc == FF_ENOTFOUND ? FF_EINVAL : rc;
+	const char *ct = ff_tarball_content_type(buf, len);
 	if (!ct) {
-		rc = ff_err_set(err, FF_EINVAL, "'%s' is neither a tar nor a tar.gz file", path);
-		goto out;
+		free(buf);
+		return ff_err_set(err, FF_EINVAL, "'%s' is neither a tar nor a tar.gz file", path);
 	}
 	*out = buf;
-	*outlen = got;
+	*outlen = len;
 	*content_type = ct;
-	buf = NULL;
-out:
-	free(buf);
-	close(fd);
-	return rc;
+	return 0;
 }

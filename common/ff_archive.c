@@ -19,6 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ff_buf.h"
+
 #define DEFAULT_MAX_ENTRIES  100000u
 #define DEFAULT_MAX_UNPACKED (1ull << 30)
 #define MAX_NAME	     4096
@@ -200,17 +202,11 @@ static void table_release(struct table *t)
 
 /* --- the walker ---------------------------------------------------------------------------- */
 
-struct outbuf {
-	unsigned char *p;
-	size_t len, cap, max;
-	bool overflow;
-};
-
 struct walk {
 	struct archive *in;
 	struct archive *out; /* NULL when only checking */
 	struct archive_entry *oe;
-	struct outbuf ob;
+	struct ff_buf ob; /* the re-packed archive */
 	uint64_t max_entries, max_bytes;
 	struct ff_archive_info info;
 	struct table t;
@@ -364,7 +360,7 @@ static int remember(struct walk *w, size_t len, enum kind kind, const char *targ
 static int out_fail(struct walk *w)
 {
 	char m[160];
-	if (w->ob.overflow)
+	if (w->ob.err == FF_ETOOBIG)
 		return ff_err_set(w->err, FF_ETOOBIG, "the re-packed archive is too large");
 	return ff_err_set(w->err, FF_EINTERNAL, "cannot write the re-packed archive: %s",
 			  la_msg(w->out, m));
@@ -585,30 +581,13 @@ static int next_header(struct walk *w, struct archive_entry **e, bool first)
 
 static la_ssize_t ob_write(struct archive *a, void *ctx, const void *buf, size_t n)
 {
-	struct outbuf *ob = ctx;
 	(void)a;
-	if (n > ob->max - ob->len) {
-		ob->overflow = true;
-		return -1;
-	}
-	if (ob->len + n > ob->cap) {
-		size_t cap = ob->cap ? ob->cap : 65536;
-		while (cap < ob->len + n)
-			cap = cap > ob->max / 2 ? ob->max : cap * 2;
-		unsigned char *p = realloc(ob->p, cap);
-		if (!p)
-			return -1;
-		ob->p = p;
-		ob->cap = cap;
-	}
-	memcpy(ob->p + ob->len, buf, n);
-	ob->len += n;
-	return (la_ssize_t)n;
+	return ff_buf_append(ctx, buf, n) < 0 ? -1 : (la_ssize_t)n;
 }
 
 static int open_out(struct walk *w, uint64_t max)
 {
-	w->ob.max = max > SIZE_MAX ? SIZE_MAX : (size_t)max;
+	ff_buf_init(&w->ob, max > SIZE_MAX ? SIZE_MAX : (size_t)max);
 	w->out = archive_write_new();
 	w->oe = archive_entry_new();
 	if (!w->out || !w->oe)
@@ -680,7 +659,7 @@ static void walk_free(struct walk *w)
 		archive_write_free(w->out);
 	if (w->oe)
 		archive_entry_free(w->oe);
-	free(w->ob.p);
+	ff_buf_release(&w->ob);
 	table_release(&w->t);
 	free(w);
 }
@@ -706,9 +685,11 @@ int ff_archive_repack_for_container(const void *buf, size_t len, void **out, siz
 		return FF_ENOMEM;
 	int rc = walk_archive(w, buf, len, true);
 	if (rc == 0) {
-		*out = w->ob.p;
-		*outlen = w->ob.len;
-		w->ob.p = NULL;
+		char *p = ff_buf_take(&w->ob, outlen);
+		if (p)
+			*out = p;
+		else
+			rc = ff_err_set(err, FF_ENOMEM, "out of memory re-packing the archive");
 	}
 	walk_free(w);
 	return rc;

@@ -16,6 +16,10 @@
 #include <string.h>
 #include <strings.h>
 
+#include "ff_buf.h"
+#include "ff_json.h"
+#include "ff_util.h"
+
 #define DEFAULT_MAX_FINDINGS 100000
 #define MAX_RULE_ID	     1024
 #define MAX_MESSAGE	     16384
@@ -34,97 +38,27 @@ int ff_sarif_level_index(const char *level)
 
 /* --- bounded UTF-8 strings ------------------------------------------------------------------- */
 
-struct sbuf {
-	char *p;
-	size_t len, cap, max;
-	bool full;
-	bool oom;
-};
-
-static void sb_raw(struct sbuf *b, const char *s, size_t n)
-{
-	if (b->full || b->oom)
-		return;
-	if (n > b->max - b->len) {
-		b->full = true;
-		return;
-	}
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 64;
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		char *p = realloc(b->p, cap);
-		if (!p) {
-			b->oom = true;
-			return;
-		}
-		b->p = p;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-}
-
-/* Length of the valid UTF-8 sequence at s (at most n bytes), 0 if invalid. */
-static size_t utf8_len(const unsigned char *s, size_t n)
-{
-	size_t len;
-	unsigned int min, cp;
-	if (s[0] < 0x80)
-		return 1;
-	if ((s[0] & 0xe0) == 0xc0)
-		len = 2, min = 0x80, cp = s[0] & 0x1f;
-	else if ((s[0] & 0xf0) == 0xe0)
-		len = 3, min = 0x800, cp = s[0] & 0x0f;
-	else if ((s[0] & 0xf8) == 0xf0)
-		len = 4, min = 0x10000, cp = s[0] & 0x07;
-	else
-		return 0;
-	if (len > n)
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3f);
-	}
-	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return len;
-}
-
 /* Appends s[0..n) as valid UTF-8 (U+FFFD for each bad byte), stopping before a character
  * that would not fit. */
-static void sb_text(struct sbuf *b, const char *s, size_t n)
+static void sb_text(struct ff_buf *b, const char *s, size_t n)
 {
 	const unsigned char *u = (const unsigned char *)s;
-	for (size_t i = 0; i < n && !b->full;) {
-		size_t l = utf8_len(u + i, n - i);
+	for (size_t i = 0; i < n && !b->err;) {
+		size_t l = ff_utf8_seq_len(u + i, n - i);
 		if (l)
-			sb_raw(b, s + i, l);
+			ff_buf_append(b, s + i, l);
 		else
-			sb_raw(b, "\xef\xbf\xbd", 3);
+			ff_buf_append(b, "\xef\xbf\xbd", 3);
 		i += l ? l : 1;
 	}
 }
 
-/* The string so far (never NULL on success; "" when empty), or NULL when out of memory. */
-static char *sb_take(struct sbuf *b)
-{
-	if (b->oom) {
-		free(b->p);
-		return NULL;
-	}
-	if (!b->p)
-		return strdup("");
-	return b->p;
-}
-
 static char *clean_copy(const char *s, size_t max)
 {
-	struct sbuf b = {.max = max};
+	struct ff_buf b;
+	ff_buf_init(&b, max);
 	sb_text(&b, s, strlen(s));
-	return sb_take(&b);
+	return ff_buf_take(&b, NULL);
 }
 
 /* --- reading the log ------------------------------------------------------------------------- */
@@ -327,7 +261,7 @@ static int hex_val(char c)
 	return -1;
 }
 
-static void percent_decode(struct sbuf *b, const char *s)
+static void percent_decode(struct ff_buf *b, const char *s)
 {
 	while (*s) {
 		int hi = s[0] == '%' ? hex_val(s[1]) : -1;
@@ -335,10 +269,10 @@ static void percent_decode(struct sbuf *b, const char *s)
 		/* "%00" stays as written: a NUL would cut the path short */
 		if (lo >= 0 && (hi || lo)) {
 			char c = (char)(hi << 4 | lo);
-			sb_raw(b, &c, 1);
+			ff_buf_append(b, &c, 1);
 			s += 3;
 		} else {
-			sb_raw(b, s, 1);
+			ff_buf_append(b, s, 1);
 			s++;
 		}
 	}
@@ -348,10 +282,11 @@ static void percent_decode(struct sbuf *b, const char *s)
  * none, and on running out of memory (*oom). */
 static char *path_of(const char *uri, bool *oom)
 {
-	struct sbuf dec = {.max = 4 * MAX_PATH};
+	struct ff_buf dec;
 	const char *p = uri;
 	char *out = NULL;
 
+	ff_buf_init(&dec, 4 * MAX_PATH);
 	if (strncasecmp(p, "file:", 5) == 0) {
 		p += 5;
 		if (p[0] == '/' &&
@@ -361,11 +296,11 @@ static char *path_of(const char *uri, bool *oom)
 		}
 	}
 	percent_decode(&dec, p);
-	if (dec.oom) {
+	if (dec.err == FF_ENOMEM) {
 		*oom = true;
 		goto out;
 	}
-	p = dec.p ? dec.p : "";
+	p = ff_buf_str(&dec);
 	if (strncmp(p, "/target/", 8) == 0)
 		p += 8;
 	else if (strcmp(p, "/target") == 0)
@@ -375,7 +310,7 @@ static char *path_of(const char *uri, bool *oom)
 	if (*p && !(out = clean_copy(p, MAX_PATH)))
 		*oom = true;
 out:
-	free(dec.p);
+	ff_buf_release(&dec);
 	return out;
 }
 
@@ -385,20 +320,22 @@ static char *message_of(const cJSON *res, const cJSON *rule)
 	const cJSON *msg = obj_at(res, "message");
 	const char *text = str_at(msg, "text");
 	const cJSON *args = arr_at(msg, "arguments");
-	struct sbuf b = {.max = MAX_MESSAGE};
+	struct ff_buf b;
 	const cJSON **av;
+	bool oom = false;
 	int nargs;
 
+	ff_buf_init(&b, MAX_MESSAGE);
 	if (!text)
 		text = str_at(obj_at(rule, "shortDescription"), "text");
 	if (!text)
 		return strdup("");
 	if (!args)
 		return clean_copy(text, MAX_MESSAGE);
-	av = vec_of(args, &nargs, &b.oom);
-	for (const char *p = text; *p && !b.full && !b.oom;) {
+	av = vec_of(args, &nargs, &oom);
+	for (const char *p = text; *p && !b.err && !oom;) {
 		if ((p[0] == '{' && p[1] == '{') || (p[0] == '}' && p[1] == '}')) {
-			sb_raw(&b, p, 1);
+			ff_buf_append(&b, p, 1);
 			p += 2;
 			continue;
 		}
@@ -418,7 +355,11 @@ static char *message_of(const cJSON *res, const cJSON *rule)
 		p += run;
 	}
 	free(av);
-	return sb_take(&b);
+	if (oom) {
+		ff_buf_release(&b);
+		return NULL;
+	}
+	return ff_buf_take(&b, NULL);
 }
 
 /* The first string value of partialFingerprints, else of fingerprints. */
@@ -567,22 +508,15 @@ int ff_sarif_normalise(const char *buf, size_t len, size_t max_findings, struct 
 	struct run r = {0};
 	size_t cap = 0;
 	int rc = 0, ri = 0;
-	const char *end = NULL;
-	cJSON *root = buf ? cJSON_ParseWithLengthOpts(buf, len, &end, 0) : NULL;
+	cJSON *root = NULL;
+	/* a log that is not one JSON object, or says a key twice, is not SARIF */
+	static const struct ff_json_opts opts = {
+	    .what = "the sarif log", .code = FF_EVALIDATE, .object = true};
 
 	if (!max_findings)
 		max_findings = DEFAULT_MAX_FINDINGS;
-	/* cJSON stops after the first value; anything but whitespace after it is not JSON */
-	while (root && end < buf + len && strchr(" \t\r\n", *end) && *end)
-		end++;
-	if (!root || end != buf + len) {
-		rc = ff_err_set(err, FF_EVALIDATE, "the sarif log is not valid json");
+	if ((rc = ff_json_parse(buf, len, &opts, &root, err)) < 0)
 		goto out;
-	}
-	if (!cJSON_IsObject(root)) {
-		rc = ff_err_set(err, FF_EVALIDATE, "the sarif log is not a json object");
-		goto out;
-	}
 	const cJSON *version = cJSON_GetObjectItemCaseSensitive(root, "version");
 	if (!cJSON_IsString(version) || strcmp(version->valuestring, "2.1.0") != 0) {
 		rc = ff_err_field(err, FF_EVALIDATE, "version",

@@ -25,8 +25,9 @@ struct ff_findings {
 	size_t count_by_level[4]; /* indexed by ff_sarif_level_index() */
 };
 
-/* Parses a SARIF log (every run's results). A log that is not JSON, not version "2.1.0", or
- * has no "runs" array fails with FF_EVALIDATE. At most max_findings are kept (0 = 100000);
+/* Parses a SARIF log (every run's results). A log that is not one JSON object (strictly, by
+ * ff_json_parse: no bytes after it, no key given twice at any depth), not version "2.1.0",
+ * or without a "runs" array fails with FF_EVALIDATE. At most max_findings are kept (0 = 100000);
  * the counts still count all. On success out holds the findings; release with
  * ff_findings_release(). */
 int ff_sarif_normalise(const char *buf, size_t len, size_t max_findings, struct ff_findings *out,

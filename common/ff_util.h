@@ -1,4 +1,4 @@
-/* ff_util — small helpers every binary needs: ids, digests, clocks. */
+/* ff_util — small helpers every binary needs: ids, digests, clocks, UTF-8. */
 #ifndef FF_UTIL_H
 #define FF_UTIL_H
 
@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define FF_UUID_LEN 36
+#define FF_UUID_LEN	  36
 #define FF_SHA256_HEX_LEN 64
 
 /* A new random (v4) uuid, lowercase. */
@@ -19,6 +19,12 @@ void ff_sha256_hex(const void *buf, size_t len, char out[FF_SHA256_HEX_LEN + 1])
 bool ff_sha256_hex_valid(const char *s);
 /* Fills buf with n bytes from the OS's random source (OpenSSL); 0 or FF_EINTERNAL. */
 int ff_random_bytes(void *buf, size_t n);
+/* The length (1 to 4) of the well-formed UTF-8 sequence at s, which has n > 0 bytes; 0 when
+ * it is not one (a stray continuation byte, an overlong form, a surrogate, past U+10FFFF, cut
+ * short). A NUL byte is a sequence of length 1. */
+size_t ff_utf8_seq_len(const unsigned char *s, size_t n);
+/* True if s[0..len) is well-formed UTF-8 without a NUL byte. */
+bool ff_utf8_valid(const char *s, size_t len);
 /* Milliseconds on a monotonic clock. */
 int64_t ff_now_ms(void);
 

@@ -15,6 +15,7 @@
 #include "ff_run.h"
 #include "outbox.h"
 #include "ff_job.h"
+#include "ff_params.h"
 #include "ff_log.h"
 #include "ff_util.h"
 
@@ -88,9 +89,8 @@ static int parse_submit(const struct app *app, cJSON *body, struct submit *s, st
 	s->labels = cJSON_GetObjectItemCaseSensitive(body, "labels");
 	if (s->labels && check_labels(s->labels, err) < 0)
 		return err->code;
-	return ff_manifest_validate_params(s->m, cJSON_GetObjectItemCaseSensitive(body,
-										  "parameters"),
-					   &s->params, err);
+	return ff_params_validate(s->m->parameters,
+				  cJSON_GetObjectItemCaseSensitive(body, "parameters"), &s->params, err);
 }
 
 /* Inserts the run, queued, with its first event; returns the run JSON (PQclear it) or NULL. */

@@ -8,7 +8,7 @@
 
 #include "ff_amqp.h"
 #include "ff_db.h"
-#include "ff_manifest.h"
+#include "ff_catalog.h"
 
 struct app_config {
 	const char *listen;

@@ -11,6 +11,7 @@
 
 #include "app.h"
 #include "ff_config.h"
+#include "ff_json.h"
 #include "ff_log.h"
 #include "ff_util.h"
 
@@ -128,17 +129,18 @@ const char *http_body(struct http_req *r, size_t *len)
 
 cJSON *http_json_body(struct http_req *r)
 {
+	/* The size was checked against the route's limit before the handler ran. */
+	static const struct ff_json_opts opts = {.what = "the body", .object = true};
+	struct ff_err err;
+	cJSON *j = NULL;
 	size_t len;
 	const char *body = http_body(r, &len);
 	if (!body) {
 		http_reply_fail(r, FF_EINVAL, NULL, "a JSON object body is required");
 		return NULL;
 	}
-	const char *end = NULL;
-	cJSON *j = cJSON_ParseWithLengthOpts(body, len, &end, 0);
-	if (!j || !cJSON_IsObject(j)) {
-		cJSON_Delete(j);
-		http_reply_fail(r, FF_EINVAL, NULL, "the body is not a JSON object");
+	if (ff_json_parse(body, len, &opts, &j, &err) < 0) {
+		http_reply_error(r, &err);
 		return NULL;
 	}
 	return j;
@@ -265,7 +267,7 @@ static void route_request(struct evhttp_request *ev, void *arg)
 	if (!found) {
 		if (path_matched)
 			http_reply_status(&r, 405, "method_not_allowed", NULL,
-					   "method not allowed on this path");
+					  "method not allowed on this path");
 		else
 			http_reply_fail(&r, FF_ENOTFOUND, NULL, "no such route: %s", decoded);
 		goto out;
@@ -273,8 +275,9 @@ static void route_request(struct evhttp_request *ev, void *arg)
 	if (!found->public && !authorised(&r)) {
 		evhttp_add_header(evhttp_request_get_output_headers(ev), "WWW-Authenticate",
 				  "Bearer");
-		http_reply_fail(&r, FF_EAUTH, NULL, "a valid API key is required (Authorization: "
-						    "Bearer <key>)");
+		http_reply_fail(&r, FF_EAUTH, NULL,
+				"a valid API key is required (Authorization: "
+				"Bearer <key>)");
 		goto out;
 	}
 	size_t max = found->max_body ? found->max_body : rt->app->cfg.max_json_bytes;
@@ -314,7 +317,7 @@ struct evhttp *http_start(struct app *app, const struct http_route *routes, size
 	evhttp_set_max_headers_size(http, 64 * 1024);
 	evhttp_set_timeout(http, 120);
 	evhttp_set_allowed_methods(http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
-						 EVHTTP_REQ_DELETE | EVHTTP_REQ_HEAD);
+					     EVHTTP_REQ_DELETE | EVHTTP_REQ_HEAD);
 	evhttp_set_gencb(http, route_request, &rt);
 	if (evhttp_bind_socket(http, host[0] ? host : "0.0.0.0", (ev_uint16_t)port) < 0) {
 		evhttp_free(http);

@@ -8,11 +8,11 @@
 
 #include <math.h>
 #include <stdbool.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "ff_json.h"
 #include "ff_util.h"
 
 /* Integers above this lose precision as doubles, and cJSON stores only doubles. */
@@ -182,91 +182,8 @@ char *ff_job_encode_attempt(const struct ff_job *job, int attempt, int max_attem
 
 /* ---- decoding ---- */
 
-/* Refuses keys of obj not in allowed[] and keys given twice, then requires every one. */
-static int check_keys(const cJSON *obj, const char *const *allowed, size_t n, const char *prefix,
-		      struct ff_err *err)
-{
-	uint64_t seen = 0;
-	char field[128];
-	for (const cJSON *c = obj->child; c; c = c->next) {
-		size_t i = 0;
-		while (i < n && strcmp(c->string, allowed[i]) != 0)
-			i++;
-		snprintf(field, sizeof(field), "%s%.64s", prefix, c->string);
-		if (i == n)
-			return ff_err_field(err, FF_EINVAL, field, "unknown field '%s'", field);
-		if (seen & ((uint64_t)1 << i))
-			return ff_err_field(err, FF_EINVAL, field, "field '%s' given twice", field);
-		seen |= (uint64_t)1 << i;
-	}
-	for (size_t i = 0; i < n; i++)
-		if (!(seen & ((uint64_t)1 << i))) {
-			snprintf(field, sizeof(field), "%s%s", prefix, allowed[i]);
-			return ff_err_field(err, FF_EINVAL, field, "field '%s' is missing", field);
-		}
-	return 0;
-}
-
-/* An integer field in [lo, hi]. Checked as a double first: a cast of 1e300 is undefined. */
-static int get_long(const cJSON *obj, const char *key, const char *field, long lo, long hi,
-		    long *out, struct ff_err *err)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
-	double d = cJSON_IsNumber(v) ? v->valuedouble : NAN;
-	if (!isfinite(d) || d != floor(d))
-		return ff_err_field(err, FF_EINVAL, field, "%s must be an integer", field);
-	if (d < (double)lo || d > (double)hi)
-		return ff_err_field(err, FF_EINVAL, field, "%s must be from %ld to %ld", field, lo,
-				    hi);
-	*out = (long)d;
-	return 0;
-}
-
-/* A string field that passes valid and is at most max bytes of UTF-8; *out is a copy. */
-static int get_string(const cJSON *obj, const char *key, size_t max, bool (*valid)(const char *),
-		      char **out, struct ff_err *err)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
-	if (!cJSON_IsString(v))
-		return ff_err_field(err, FF_EINVAL, key, "%s must be a string", key);
-	size_t len = strlen(v->valuestring);
-	if (len > max || !ff_manifest_utf8_valid(v->valuestring, len) ||
-	    (valid && !valid(v->valuestring)))
-		return ff_err_field(err, FF_EINVAL, key, "%s is malformed", key);
-	if (!(*out = strdup(v->valuestring)))
-		return ff_err_set(err, FF_ENOMEM, "out of memory");
-	return 0;
-}
-
-static int decode_command(const cJSON *root, struct ff_job *j, struct ff_err *err)
-{
-	const cJSON *cmd = cJSON_GetObjectItemCaseSensitive(root, "command");
-	if (!cJSON_IsArray(cmd))
-		return ff_err_field(err, FF_EINVAL, "command", "command must be an array");
-	int n = cJSON_GetArraySize(cmd);
-	if (n > FF_MANIFEST_COMMAND_MAX)
-		return ff_err_field(err, FF_EINVAL, "command", "command has more than %d entries",
-				    FF_MANIFEST_COMMAND_MAX);
-	if (n == 0)
-		return 0;
-	if (!(j->command = calloc((size_t)n, sizeof(*j->command))))
-		return ff_err_set(err, FF_ENOMEM, "out of memory");
-	for (const cJSON *c = cmd->child; c; c = c->next) {
-		size_t len = cJSON_IsString(c) ? strlen(c->valuestring) : 0;
-		if (!cJSON_IsString(c) || len > FF_MANIFEST_STRING_MAX ||
-		    !ff_manifest_utf8_valid(c->valuestring, len))
-			return ff_err_field(err, FF_EINVAL, "command",
-					    "command entries must be utf-8 strings of at most %d "
-					    "bytes",
-					    FF_MANIFEST_STRING_MAX);
-		if (!(j->command[j->ncommand] = strdup(c->valuestring)))
-			return ff_err_set(err, FF_ENOMEM, "out of memory");
-		j->ncommand++;
-	}
-	return 0;
-}
-
-/* parameters: an object of at most FF_MANIFEST_PARAMS_MAX distinct, well-named scalars. */
+/* parameters: an object of at most FF_MANIFEST_PARAMS_MAX well-named scalars (the strict
+ * parse has refused duplicates already). */
 static int decode_params(const cJSON *root, struct ff_job *j, struct ff_err *err)
 {
 	char field[128];
@@ -281,14 +198,8 @@ static int decode_params(const cJSON *root, struct ff_job *j, struct ff_err *err
 					    FF_MANIFEST_PARAMS_MAX);
 		if (!ff_manifest_param_name_valid(c->string))
 			return ff_err_field(err, FF_EINVAL, field, "bad parameter name");
-		for (const cJSON *d = p->child; d != c; d = d->next)
-			if (!strcmp(d->string, c->string))
-				return ff_err_field(err, FF_EINVAL, field,
-						    "parameter '%s' given twice", c->string);
 		if (cJSON_IsString(c)) {
-			size_t len = strlen(c->valuestring);
-			if (len > FF_MANIFEST_STRING_MAX ||
-			    !ff_manifest_utf8_valid(c->valuestring, len))
+			if (!ff_json_string_ok(c, FF_MANIFEST_STRING_MAX))
 				return ff_err_field(err, FF_EINVAL, field,
 						    "parameter '%s' is malformed", c->string);
 		} else if (cJSON_IsNumber(c)) {
@@ -306,32 +217,6 @@ static int decode_params(const cJSON *root, struct ff_job *j, struct ff_err *err
 	return 0;
 }
 
-static int decode_resources(const cJSON *root, struct ff_job *j, struct ff_err *err)
-{
-	static const char *const keys[] = {"memory_mb", "cpus", "pids", "timeout_s"};
-	const cJSON *r = cJSON_GetObjectItemCaseSensitive(root, "resources");
-	int rc;
-	if (!cJSON_IsObject(r))
-		return ff_err_field(err, FF_EINVAL, "resources", "resources must be an object");
-	if ((rc = check_keys(r, keys, 4, "resources.", err)) < 0)
-		return rc;
-	const cJSON *cpus = cJSON_GetObjectItemCaseSensitive(r, "cpus");
-	if (!cJSON_IsNumber(cpus) || !(cpus->valuedouble >= FF_MANIFEST_CPUS_MIN) ||
-	    !(cpus->valuedouble <= FF_MANIFEST_CPUS_MAX))
-		return ff_err_field(err, FF_EINVAL, "resources.cpus",
-				    "resources.cpus must be a number from %g to %g",
-				    FF_MANIFEST_CPUS_MIN, FF_MANIFEST_CPUS_MAX);
-	j->cpus = cpus->valuedouble;
-	if ((rc = get_long(r, "memory_mb", "resources.memory_mb", FF_MANIFEST_MEMORY_MB_MIN,
-			   FF_MANIFEST_MEMORY_MB_MAX, &j->memory_mb, err)) < 0 ||
-	    (rc = get_long(r, "pids", "resources.pids", FF_MANIFEST_PIDS_MIN, FF_MANIFEST_PIDS_MAX,
-			   &j->pids, err)) < 0 ||
-	    (rc = get_long(r, "timeout_s", "resources.timeout_s", FF_MANIFEST_TIMEOUT_S_MIN,
-			   FF_MANIFEST_TIMEOUT_S_MAX, &j->timeout_s, err)) < 0)
-		return rc;
-	return 0;
-}
-
 static int decode_fields(const cJSON *root, struct ff_job *j, struct ff_err *err)
 {
 	/* Version 1 has the first 14; version 2 adds the last. */
@@ -340,23 +225,21 @@ static int decode_fields(const cJSON *root, struct ff_job *j, struct ff_err *err
 	    "backoff_s", "workflow",   "workflow_version", "image",
 	    "command",	 "parameters", "target",	   "pool",
 	    "network",	 "resources",  "retry_on_timeout"};
+	const unsigned req = FF_JSON_REQUIRED;
 	long attempt = 0, max_attempts = 0;
 	int rc;
 
-	if (!cJSON_IsObject(root))
-		return ff_err_set(err, FF_EINVAL, "a job must be a json object");
 	/* The version first, so a newer message says so rather than naming its new fields. */
 	const cJSON *ver = cJSON_GetObjectItemCaseSensitive(root, "v");
 	if (!cJSON_IsNumber(ver) || (ver->valuedouble != 1 && ver->valuedouble != 2))
 		return ff_err_field(err, FF_EINVAL, "v", "unsupported job version");
-	if ((rc = check_keys(root, keys, ver->valuedouble == 1 ? 14 : 15, "", err)) < 0)
+	size_t nkeys = ver->valuedouble == 1 ? 14 : 15;
+	if ((rc = ff_json_check_keys(root, "", keys, nkeys, nkeys, 0, err)) < 0)
 		return rc;
 	/* Present exactly when the version is 2 (check_keys saw to it). */
-	const cJSON *rot = cJSON_GetObjectItemCaseSensitive(root, "retry_on_timeout");
-	if (rot && !cJSON_IsBool(rot))
-		return ff_err_field(err, FF_EINVAL, "retry_on_timeout",
-				    "retry_on_timeout must be true or false");
-	j->retry_on_timeout = cJSON_IsTrue(rot);
+	j->retry_on_timeout = false;
+	if ((rc = ff_json_get_bool(root, "", "retry_on_timeout", 0, &j->retry_on_timeout, err)) < 0)
+		return rc;
 
 	const cJSON *id = cJSON_GetObjectItemCaseSensitive(root, "run_id");
 	if (!cJSON_IsString(id) || !ff_uuid_valid(id->valuestring))
@@ -368,54 +251,48 @@ static int decode_fields(const cJSON *root, struct ff_job *j, struct ff_err *err
 				    "target must be 64 lowercase hex digits");
 	memcpy(j->target, t->valuestring, sizeof(j->target));
 
-	if ((rc = get_long(root, "max_attempts", "max_attempts", 1, FF_MANIFEST_ATTEMPTS_MAX,
-			   &max_attempts, err)) < 0 ||
-	    (rc = get_long(root, "attempt", "attempt", 1, max_attempts, &attempt, err)) < 0 ||
-	    (rc = get_long(root, "backoff_s", "backoff_s", 0, FF_MANIFEST_BACKOFF_S_MAX,
-			   &j->backoff_s, err)) < 0)
+	if ((rc = ff_json_get_long(root, "", "max_attempts", req, 1, FF_MANIFEST_ATTEMPTS_MAX,
+				   &max_attempts, err)) < 0 ||
+	    (rc = ff_json_get_long(root, "", "attempt", req, 1, max_attempts, &attempt, err)) < 0 ||
+	    (rc = ff_json_get_long(root, "", "backoff_s", req, 0, FF_MANIFEST_BACKOFF_S_MAX,
+				   &j->backoff_s, err)) < 0)
 		return rc;
 	j->attempt = (int)attempt;
 	j->max_attempts = (int)max_attempts;
 
-	if ((rc = get_string(root, "workflow", 64, ff_manifest_name_valid, &j->workflow, err)) <
+	if ((rc = ff_json_get_string(root, "", "workflow", req, 64, ff_manifest_name_valid,
+				     FF_MANIFEST_NAME_FORM, &j->workflow, err)) < 0 ||
+	    (rc = ff_json_get_string(root, "", "workflow_version", req, 64,
+				     ff_manifest_version_valid, FF_MANIFEST_VERSION_FORM,
+				     &j->workflow_version, err)) < 0 ||
+	    (rc = ff_json_get_string(root, "", "image", req, FF_MANIFEST_IMAGE_MAX,
+				     ff_manifest_image_valid, FF_MANIFEST_IMAGE_FORM, &j->image,
+				     err)) < 0 ||
+	    (rc = ff_json_get_string(root, "", "pool", req, 32, ff_manifest_pool_valid,
+				     FF_MANIFEST_POOL_FORM, &j->pool, err)) < 0 ||
+	    (rc = ff_json_get_string(root, "", "network", req, 16, ff_manifest_network_valid,
+				     FF_MANIFEST_NETWORK_FORM, &j->network, err)) < 0 ||
+	    (rc = ff_json_get_strings(root, "", "command", req, FF_MANIFEST_COMMAND_MAX,
+				      FF_MANIFEST_STRING_MAX, &j->command, &j->ncommand, err)) <
 		0 ||
-	    (rc = get_string(root, "workflow_version", 64, ff_manifest_version_valid,
-			     &j->workflow_version, err)) < 0 ||
-	    (rc = get_string(root, "image", FF_MANIFEST_IMAGE_MAX, ff_manifest_image_valid,
-			     &j->image, err)) < 0 ||
-	    (rc = get_string(root, "pool", 32, ff_manifest_pool_valid, &j->pool, err)) < 0 ||
-	    (rc = get_string(root, "network", 16, ff_manifest_network_valid, &j->network, err)) <
-		0 ||
-	    (rc = decode_command(root, j, err)) < 0 || (rc = decode_params(root, j, err)) < 0 ||
-	    (rc = decode_resources(root, j, err)) < 0)
+	    (rc = decode_params(root, j, err)) < 0 ||
+	    (rc = ff_manifest_get_resources(cJSON_GetObjectItemCaseSensitive(root, "resources"),
+					    req, &j->memory_mb, &j->cpus, &j->pids, &j->timeout_s,
+					    err)) < 0)
 		return rc;
 	return 0;
 }
 
 int ff_job_decode(const char *buf, size_t len, struct ff_job **out, struct ff_err *err)
 {
+	static const struct ff_json_opts opts = {
+	    .what = "job message", .max_bytes = FF_MANIFEST_MAX_BYTES, .object = true};
 	cJSON *root = NULL;
 	struct ff_job *j = NULL;
-	char *copy = NULL;
-	const char *end = NULL;
 	int rc;
 
-	if (len > FF_MANIFEST_MAX_BYTES)
-		return ff_err_set(err, FF_ETOOBIG, "job message is larger than %d bytes",
-				  FF_MANIFEST_MAX_BYTES);
-	if (!buf || memchr(buf, '\0', len))
-		return ff_err_set(err, FF_EINVAL, "job message contains a nul byte");
-	/* A terminated copy: the message body has no NUL after it, and cJSON must not look. */
-	if (!(copy = malloc(len + 1)))
-		return ff_err_set(err, FF_ENOMEM, "out of memory");
-	memcpy(copy, buf, len);
-	copy[len] = '\0';
-	if (!(root = cJSON_ParseWithLengthOpts(copy, len + 1, &end, 1))) {
-		size_t at = end && end >= copy ? (size_t)(end - copy) : 0;
-		rc =
-		    ff_err_set(err, FF_EINVAL, "job message is not valid json (near byte %zu)", at);
-		goto out;
-	}
+	if ((rc = ff_json_parse(buf, len, &opts, &root, err)) < 0)
+		return rc;
 	if (!(j = calloc(1, sizeof(*j)))) {
 		rc = ff_err_set(err, FF_ENOMEM, "out of memory");
 		goto out;
@@ -427,7 +304,6 @@ int ff_job_decode(const char *buf, size_t len, struct ff_job **out, struct ff_er
 out:
 	ff_job_free(j);
 	cJSON_Delete(root);
-	free(copy);
 	return rc;
 }
 

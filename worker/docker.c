@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ff_buf.h"
+
 #define DOCKER_SMALL_REPLY (1u << 20) /* replies other than archives and logs */
 
 struct docker {
@@ -18,9 +20,7 @@ struct docker {
 /* A reply body: either collected into a capped buffer, or handed on as multiplexed log
  * frames to a callback. */
 struct reply {
-	char *data;
-	size_t len, cap, max;
-	int too_big;
+	struct ff_buf body;
 	/* log frame demultiplexing */
 	docker_output_cb on_data;
 	void *ctx;
@@ -73,28 +73,6 @@ void docker_free(struct docker *d)
 	free(d);
 }
 
-static int reply_append(struct reply *r, const char *p, size_t n)
-{
-	if (r->len + n > r->max) {
-		r->too_big = 1;
-		return -1;
-	}
-	if (r->len + n + 1 > r->cap) {
-		size_t cap = r->cap ? r->cap : 4096;
-		while (cap < r->len + n + 1)
-			cap *= 2;
-		char *nd = realloc(r->data, cap);
-		if (!nd)
-			return -1;
-		r->data = nd;
-		r->cap = cap;
-	}
-	memcpy(r->data + r->len, p, n);
-	r->len += n;
-	r->data[r->len] = '\0';
-	return 0;
-}
-
 /* Takes apart the engine's log stream: frames of an 8-byte header {stream, 0, 0, 0, size as
  * big-endian uint32} and size bytes of payload, split anywhere across writes. */
 static void demux(struct reply *r, const char *p, size_t n)
@@ -129,7 +107,7 @@ static size_t on_write(char *p, size_t size, size_t nmemb, void *userdata)
 		demux(r, p, n);
 		return n;
 	}
-	return reply_append(r, p, n) < 0 ? 0 : n;
+	return ff_buf_append(&r->body, p, n) < 0 ? 0 : n;
 }
 
 /* Builds "<base><path>" and performs the request. On success *status holds the HTTP status
@@ -164,9 +142,9 @@ static int call(struct docker *d, const char *method, const char *path, const ch
 	d->errbuf[0] = '\0';
 	CURLcode cc = curl_easy_perform(c);
 	curl_slist_free_all(hdrs);
-	if (cc == CURLE_WRITE_ERROR && r->too_big)
+	if (cc == CURLE_WRITE_ERROR && r->body.err == FF_ETOOBIG)
 		return ff_err_set(err, FF_ETOOBIG, "engine reply to %s %s exceeds %zu bytes",
-				  method, path, r->max);
+				  method, path, r->body.max);
 	if (cc == CURLE_OPERATION_TIMEDOUT)
 		return ff_err_set(err, FF_ETIMEOUT, "engine call %s %s timed out", method, path);
 	if (cc != CURLE_OK)
@@ -180,7 +158,7 @@ static int call(struct docker *d, const char *method, const char *path, const ch
 static int engine_error(long status, const struct reply *r, const char *what, struct ff_err *err)
 {
 	const char *msg = "no message";
-	cJSON *j = r->data ? cJSON_ParseWithLength(r->data, r->len) : NULL;
+	cJSON *j = r->body.data ? cJSON_ParseWithLength(r->body.data, r->body.len) : NULL;
 	cJSON *m = cJSON_GetObjectItemCaseSensitive(j, "message");
 	if (cJSON_IsString(m))
 		msg = m->valuestring;
@@ -195,7 +173,7 @@ static int engine_error(long status, const struct reply *r, const char *what, st
 static int simple(struct docker *d, const char *method, const char *path, const cJSON *json,
 		  long timeout_ms, long ok2, cJSON **out, struct ff_err *err)
 {
-	struct reply r = {.max = DOCKER_SMALL_REPLY};
+	struct reply r = {.body = {.max = DOCKER_SMALL_REPLY}};
 	long status = 0;
 	char *body = json ? cJSON_PrintUnformatted(json) : NULL;
 	int rc = call(d, method, path, json ? "application/json" : NULL, body,
@@ -204,11 +182,11 @@ static int simple(struct docker *d, const char *method, const char *path, const 
 	if (rc == 0 && (status < 200 || status > 299) && status != ok2)
 		rc = engine_error(status, &r, path, err);
 	if (rc == 0 && out) {
-		*out = r.data ? cJSON_ParseWithLength(r.data, r.len) : NULL;
+		*out = r.body.data ? cJSON_ParseWithLength(r.body.data, r.body.len) : NULL;
 		if (!*out)
 			rc = ff_err_set(err, FF_EINTERNAL, "%s: engine reply is not JSON", path);
 	}
-	free(r.data);
+	ff_buf_release(&r.body);
 	return rc;
 }
 
@@ -239,8 +217,8 @@ int docker_volume_remove(struct docker *d, const char *name, struct ff_err *err)
 	return rc == FF_ENOTFOUND ? 0 : rc;
 }
 
-int docker_container_create(struct docker *d, const char *name, const cJSON *spec,
-			    char id[65], struct ff_err *err)
+int docker_container_create(struct docker *d, const char *name, const cJSON *spec, char id[65],
+			    struct ff_err *err)
 {
 	char path[256];
 	cJSON *reply = NULL;
@@ -257,9 +235,8 @@ int docker_container_create(struct docker *d, const char *name, const cJSON *spe
 	return rc;
 }
 
-static int container_call(struct docker *d, const char *method, const char *id,
-			  const char *action, long timeout_ms, long ok2, cJSON **out,
-			  struct ff_err *err)
+static int container_call(struct docker *d, const char *method, const char *id, const char *action,
+			  long timeout_ms, long ok2, cJSON **out, struct ff_err *err)
 {
 	char path[256];
 	snprintf(path, sizeof(path), "/containers/%.64s%s", id, action);
@@ -279,8 +256,8 @@ int docker_container_kill(struct docker *d, const char *id, struct ff_err *err)
 
 int docker_container_remove(struct docker *d, const char *id, struct ff_err *err)
 {
-	int rc = container_call(d, "DELETE", id, "?force=1&v=1", DOCKER_CALL_TIMEOUT_MS, 0, NULL,
-				err);
+	int rc =
+	    container_call(d, "DELETE", id, "?force=1&v=1", DOCKER_CALL_TIMEOUT_MS, 0, NULL, err);
 	return rc == FF_ENOTFOUND ? 0 : rc;
 }
 
@@ -304,7 +281,7 @@ int docker_container_follow_logs(struct docker *d, const char *id, long timeout_
 				 docker_output_cb on_data, void *ctx, struct ff_err *err)
 {
 	char path[256];
-	struct reply r = {.max = DOCKER_SMALL_REPLY, .on_data = on_data, .ctx = ctx};
+	struct reply r = {.body = {.max = DOCKER_SMALL_REPLY}, .on_data = on_data, .ctx = ctx};
 	long status = 0;
 	snprintf(path, sizeof(path), "/containers/%.64s/logs?follow=1&stdout=1&stderr=1", id);
 	int rc = call(d, "GET", path, NULL, NULL, 0, timeout_ms, &r, &status, err);
@@ -312,7 +289,7 @@ int docker_container_follow_logs(struct docker *d, const char *id, long timeout_
 		rc = ff_err_set(err, status == 404 ? FF_ENOTFOUND : FF_EINTERNAL,
 				"container logs: engine said %ld", status);
 	}
-	free(r.data);
+	ff_buf_release(&r.body);
 	return rc;
 }
 
@@ -320,16 +297,16 @@ int docker_archive_put(struct docker *d, const char *id, const char *dir, const 
 		       size_t len, struct ff_err *err)
 {
 	char path[512];
-	struct reply r = {.max = DOCKER_SMALL_REPLY};
+	struct reply r = {.body = {.max = DOCKER_SMALL_REPLY}};
 	long status = 0;
 	char *edir = curl_easy_escape(d->curl, dir, 0);
 	snprintf(path, sizeof(path), "/containers/%.64s/archive?path=%s", id, edir ? edir : "/");
 	curl_free(edir);
-	int rc = call(d, "PUT", path, "application/x-tar", tar, len, DOCKER_CALL_TIMEOUT_MS * 5,
-		      &r, &status, err);
+	int rc = call(d, "PUT", path, "application/x-tar", tar, len, DOCKER_CALL_TIMEOUT_MS * 5, &r,
+		      &status, err);
 	if (rc == 0 && status != 200)
 		rc = engine_error(status, &r, "copy into container", err);
-	free(r.data);
+	ff_buf_release(&r.body);
 	return rc;
 }
 
@@ -337,19 +314,20 @@ int docker_archive_get(struct docker *d, const char *id, const char *path, size_
 		       void **tar, size_t *len, struct ff_err *err)
 {
 	char p[512];
-	struct reply r = {.max = max_bytes};
+	struct reply r = {0};
 	long status = 0;
+	ff_buf_init(&r.body, max_bytes);
 	char *epath = curl_easy_escape(d->curl, path, 0);
 	snprintf(p, sizeof(p), "/containers/%.64s/archive?path=%s", id, epath ? epath : "/");
 	curl_free(epath);
 	int rc = call(d, "GET", p, NULL, NULL, 0, DOCKER_CALL_TIMEOUT_MS * 5, &r, &status, err);
 	if (rc == 0 && status != 200)
 		rc = engine_error(status, &r, "copy out of container", err);
-	if (rc == 0) {
-		*tar = r.data;
-		*len = r.len;
-		return 0;
-	}
-	free(r.data);
+	char *data = rc == 0 ? ff_buf_take(&r.body, len) : NULL;
+	if (data)
+		*tar = data;
+	else if (rc == 0)
+		rc = ff_err_set(err, FF_ENOMEM, "out of memory");
+	ff_buf_release(&r.body);
 	return rc;
 }

@@ -10,13 +10,13 @@
 
 void output_init(struct output *o, size_t logs_cap, output_progress_cb on_progress, void *ctx)
 {
-	*o = (struct output){.logs_cap = logs_cap, .on_progress = on_progress, .ctx = ctx};
+	*o = (struct output){.on_progress = on_progress, .ctx = ctx};
+	ff_buf_init(&o->logs, logs_cap);
 }
 
 void output_release(struct output *o)
 {
-	free(o->logs);
-	o->logs = NULL;
+	ff_buf_release(&o->logs);
 }
 
 bool output_progress_parse(const char *line, int *pct, const char **text)
@@ -35,18 +35,16 @@ bool output_progress_parse(const char *line, int *pct, const char **text)
 	return true;
 }
 
+/* What fits under the cap is kept; the rest only marks the log truncated. */
 static void logs_append(struct output *o, const char *data, size_t len)
 {
-	if (o->logs_len + len > o->logs_cap) {
+	size_t room = o->logs.max - o->logs.len;
+	if (len > room) {
 		o->logs_truncated = true;
-		len = o->logs_cap > o->logs_len ? o->logs_cap - o->logs_len : 0;
+		len = room;
 	}
-	if (!len)
-		return;
-	if (!o->logs && !(o->logs = malloc(o->logs_cap)))
-		return;
-	memcpy(o->logs + o->logs_len, data, len);
-	o->logs_len += len;
+	if (len)
+		ff_buf_append(&o->logs, data, len); /* on no memory the log just stops */
 }
 
 static void progress_line(struct output *o, const char *line)

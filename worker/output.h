@@ -8,14 +8,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ff_buf.h"
+
 #define OUTPUT_PROGRESS_MIN_INTERVAL_MS 250
 
 /* Called with each progress update that gets through; text is valid only during the call. */
 typedef void (*output_progress_cb)(void *ctx, int pct, const char *text);
 
 struct output {
-	char *logs; /* logs_len bytes, NULL until the first byte; owned */
-	size_t logs_len, logs_cap;
+	struct ff_buf logs; /* capped at the logs_cap given to output_init */
 	bool logs_truncated;
 	char line[512]; /* the stdout line being assembled */
 	size_t line_len;

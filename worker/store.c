@@ -70,9 +70,9 @@ static char *findings_summary(const struct ff_findings *f)
 static int insert_output(struct ff_db *db, const struct store_attempt *a, struct ff_err *err)
 {
 	const struct output *out = a->out;
-	const char *p[] = {a->ref->id, a->res->sarif, out->logs ? out->logs : "",
+	const char *p[] = {a->ref->id, a->res->sarif, ff_buf_str(&out->logs),
 			   out->logs_truncated ? "true" : "false"};
-	int lens[] = {0, (int)a->res->sarif_len, (int)out->logs_len, 0};
+	int lens[] = {0, (int)a->res->sarif_len, (int)out->logs.len, 0};
 	int fmts[] = {0, 1, 1, 0};
 	PGresult *res = ff_db_query_bin(db,
 					"INSERT INTO run_results (run_id, sarif, logs, logs_truncated) "

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "ff_manifest.h"
+#include "ff_params.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -26,7 +27,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	cJSON *params = cJSON_CreateObject(), *out = NULL;
 	check(params != NULL, "out of memory");
-	if (ff_manifest_validate_params(m, params, &out, &err) == 0)
+	if (ff_params_validate(m->parameters, params, &out, &err) == 0)
 		check(cJSON_IsObject(out), "validated parameters are not an object");
 	else
 		check(err.code == FF_EVALIDATE && out == NULL, "unexpected refusal");

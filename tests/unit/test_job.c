@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "ff_job.h"
+#include "ff_params.h"
 
 #define RUN_ID "0b9c2b0e-1d1a-4c55-9d59-1a2b3c4d5e6f"
 #define TARGET "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
@@ -41,7 +42,7 @@ static struct ff_job *sample_job(void)
 	struct ff_err err;
 	cJSON *given = cJSON_Parse("{\"mode\":\"deep \\\"quoted\\\"\\n\\u00e9\",\"depth\":-7}");
 	cJSON *params = NULL;
-	assert_int_equal(ff_manifest_validate_params(m, given, &params, &err), 0);
+	assert_int_equal(ff_params_validate(m->parameters, given, &params, &err), 0);
 	struct ff_job *j = ff_job_new(m, RUN_ID, TARGET, params);
 	assert_non_null(j);
 	cJSON_Delete(given);

@@ -21,7 +21,10 @@
 
 #include <cmocka.h>
 
+#include "ff_catalog.h"
 #include "ff_manifest.h"
+#include "ff_params.h"
+#include "ff_util.h"
 
 #define MAX_FILES 256
 
@@ -134,7 +137,7 @@ static void valid_manifests(void **state)
 		cJSON *out = NULL;
 		const cJSON *req = cJSON_GetObjectItem(m->parameters, "required");
 		if (cJSON_GetArraySize(req) == 0) {
-			if (ff_manifest_validate_params(m, NULL, &out, &err) < 0)
+			if (ff_params_validate(m->parameters, NULL, &out, &err) < 0)
 				fail_msg("%s: defaults refused: %s", names[i], err.msg);
 			cJSON_Delete(out);
 		}
@@ -203,7 +206,7 @@ static void param_tables(void **state)
 			    cJSON_GetStringValue(cJSON_GetObjectItem(c, "expect_code"));
 			cJSON *out = NULL;
 			struct ff_err err = {0};
-			int rc = ff_manifest_validate_params(m, params, &out, &err);
+			int rc = ff_params_validate(m->parameters, params, &out, &err);
 			if (expect) {
 				if (rc < 0)
 					fail_msg("%s case %d: refused: %s", names[i], k, err.msg);
@@ -410,7 +413,7 @@ static void validate_refusals(void **state)
 		     "\"integer\"}}}}");
 	/* cJSON keeps both of a duplicated key; which one counts would be a guess. */
 	cJSON *dup = cJSON_Parse("{\"s\":\"a\",\"s\":\"b\"}");
-	assert_int_equal(ff_manifest_validate_params(m, dup, &out, &err), FF_EVALIDATE);
+	assert_int_equal(ff_params_validate(m->parameters, dup, &out, &err), FF_EVALIDATE);
 	assert_string_equal(err.field, "parameters.s");
 	cJSON_Delete(dup);
 
@@ -421,34 +424,34 @@ static void validate_refusals(void **state)
 	memset(longs, 'x', FF_MANIFEST_STRING_MAX + 1);
 	longs[FF_MANIFEST_STRING_MAX + 1] = '\0';
 	cJSON_AddStringToObject(p, "s", longs);
-	assert_int_equal(ff_manifest_validate_params(m, p, &out, &err), FF_EVALIDATE);
+	assert_int_equal(ff_params_validate(m->parameters, p, &out, &err), FF_EVALIDATE);
 	assert_string_equal(err.field, "parameters.s");
 	longs[FF_MANIFEST_STRING_MAX] = '\0';
 	cJSON_ReplaceItemInObject(p, "s", cJSON_CreateString(longs));
-	assert_int_equal(ff_manifest_validate_params(m, p, &out, &err), 0);
+	assert_int_equal(ff_params_validate(m->parameters, p, &out, &err), 0);
 	cJSON_Delete(out);
 	out = NULL;
 	cJSON_ReplaceItemInObject(p, "s", cJSON_CreateString("\xed\xa0\x80")); /* a surrogate */
-	assert_int_equal(ff_manifest_validate_params(m, p, &out, &err), FF_EVALIDATE);
+	assert_int_equal(ff_params_validate(m->parameters, p, &out, &err), FF_EVALIDATE);
 	free(longs);
 	cJSON_Delete(p);
 
 	/* Integers beyond 2^53 are not exact as doubles: refused. */
 	p = cJSON_CreateObject();
 	cJSON_AddNumberToObject(p, "i", 9007199254740992.0 * 4);
-	assert_int_equal(ff_manifest_validate_params(m, p, &out, &err), FF_EVALIDATE);
+	assert_int_equal(ff_params_validate(m->parameters, p, &out, &err), FF_EVALIDATE);
 	assert_string_equal(err.field, "parameters.i");
 	cJSON_ReplaceItemInObject(p, "i", cJSON_CreateNumber(-9007199254740991.0));
-	assert_int_equal(ff_manifest_validate_params(m, p, &out, &err), 0);
+	assert_int_equal(ff_params_validate(m->parameters, p, &out, &err), 0);
 	cJSON_Delete(out);
 	cJSON_Delete(p);
 
 	/* Optional parameters without a default stay absent. */
 	out = NULL;
-	assert_int_equal(ff_manifest_validate_params(m, NULL, &out, &err), 0);
+	assert_int_equal(ff_params_validate(m->parameters, NULL, &out, &err), 0);
 	assert_int_equal(cJSON_GetArraySize(out), 0);
 	cJSON_Delete(out);
-	assert_int_equal(ff_manifest_validate_params(NULL, NULL, &out, &err), FF_EINVAL);
+	assert_int_equal(ff_params_validate(NULL, NULL, &out, &err), FF_EINVAL);
 	ff_manifest_free(m);
 }
 
@@ -507,9 +510,9 @@ static void predicates(void **state)
 	    {"\xff", 0},	 {"\x80", 0},
 	};
 	for (size_t i = 0; i < sizeof(utf8) / sizeof(utf8[0]); i++)
-		if (ff_manifest_utf8_valid(utf8[i].s, strlen(utf8[i].s)) != (bool)utf8[i].ok)
+		if (ff_utf8_valid(utf8[i].s, strlen(utf8[i].s)) != (bool)utf8[i].ok)
 			fail_msg("utf8 case %zu", i);
-	assert_false(ff_manifest_utf8_valid("a\0b", 3));
+	assert_false(ff_utf8_valid("a\0b", 3));
 }
 
 /* ---- files and the catalogue ---- */
@@ -696,7 +699,7 @@ static void catalog_test_workflows(void **state)
 	assert_int_equal(m->memory_mb, 64);
 	cJSON *p = cJSON_Parse("{\"greeting\":\"bonjour\"}");
 	cJSON *out = NULL;
-	assert_int_equal(ff_manifest_validate_params(m, p, &out, &err), 0);
+	assert_int_equal(ff_params_validate(m->parameters, p, &out, &err), 0);
 	assert_string_equal(cJSON_GetObjectItem(out, "greeting")->valuestring, "bonjour");
 	assert_int_equal(cJSON_GetObjectItem(out, "depth")->valueint, 3);
 	assert_string_equal(cJSON_GetObjectItem(out, "mode")->valuestring, "fast");

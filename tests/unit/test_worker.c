@@ -159,7 +159,7 @@ static void progress_lines(void **state)
 	assert_int_equal(progress_calls, 2);
 	assert_int_equal(got_pct, 100);
 	assert_false(o.logs_truncated);
-	assert_int_equal(o.logs_len, 7 + 11 + 17 + 19 + 20);
+	assert_int_equal(o.logs.len, 7 + 11 + 17 + 19 + 20);
 	output_release(&o);
 }
 
@@ -232,9 +232,9 @@ static void log_capped(void **state)
 	assert_false(o.logs_truncated);
 	output_feed(&o, 1, big, 100);
 	assert_true(o.logs_truncated);
-	assert_int_equal(o.logs_len, 256);
+	assert_int_equal(o.logs.len, 256);
 	output_feed(&o, 1, big, 1);
-	assert_int_equal(o.logs_len, 256);
+	assert_int_equal(o.logs.len, 256);
 	output_release(&o);
 }
 
