@@ -9,7 +9,6 @@
 #include <string.h>
 #include <sys/time.h>
 
-
 #define MAX_POOLS 32
 
 struct ff_amqp {
@@ -24,8 +23,7 @@ struct ff_amqp {
 static int reply_error(amqp_rpc_reply_t r, const char *what, struct ff_err *err)
 {
 	switch (r.reply_type) {
-	case AMQP_RESPONSE_NORMAL:
-		return 0;
+	case AMQP_RESPONSE_NORMAL: return 0;
 	case AMQP_RESPONSE_LIBRARY_EXCEPTION:
 		return ff_err_set(err, FF_EUNAVAIL, "rabbitmq: %s: %s", what,
 				  amqp_error_string2(r.library_error));
@@ -38,13 +36,12 @@ static int reply_error(amqp_rpc_reply_t r, const char *what, struct ff_err *err)
 		}
 		if (r.reply.id == AMQP_CONNECTION_CLOSE_METHOD) {
 			amqp_connection_close_t *c = r.reply.decoded;
-			return ff_err_set(err, FF_EUNAVAIL,
-					  "rabbitmq: %s: connection closed: %.*s", what,
-					  (int)c->reply_text.len, (const char *)c->reply_text.bytes);
+			return ff_err_set(err, FF_EUNAVAIL, "rabbitmq: %s: connection closed: %.*s",
+					  what, (int)c->reply_text.len,
+					  (const char *)c->reply_text.bytes);
 		}
 		return ff_err_set(err, FF_EUNAVAIL, "rabbitmq: %s: server exception", what);
-	default:
-		return ff_err_set(err, FF_EUNAVAIL, "rabbitmq: %s: no reply", what);
+	default: return ff_err_set(err, FF_EUNAVAIL, "rabbitmq: %s: no reply", what);
 	}
 }
 
@@ -100,7 +97,8 @@ int ff_amqp_connect(const char *url, int heartbeat_s, struct ff_amqp **out, stru
 		rc = ff_err_set(err, FF_ENOMEM, "out of memory");
 		goto out_free;
 	}
-	rc = status_error(amqp_socket_open_noblock(sock, info.host, info.port, &tv), "connect", err);
+	rc =
+	    status_error(amqp_socket_open_noblock(sock, info.host, info.port, &tv), "connect", err);
 	if (rc < 0)
 		goto out_free;
 	rc = reply_error(amqp_login(a->conn, info.vhost, 0, 131072, heartbeat_s,
@@ -154,11 +152,11 @@ int ff_amqp_declare_pool(struct ff_amqp *a, const char *pool, struct ff_err *err
 			return 0;
 	snprintf(queue, sizeof(queue), FF_AMQP_JOBS_EXCHANGE ".%s", pool);
 	amqp_table_entry_t entries[2] = {
-		{.key = amqp_cstring_bytes("x-max-priority"),
-		 .value = {.kind = AMQP_FIELD_KIND_I32, .value.i32 = FF_AMQP_MAX_PRIORITY}},
-		{.key = amqp_cstring_bytes("x-dead-letter-exchange"),
-		 .value = {.kind = AMQP_FIELD_KIND_UTF8,
-			   .value.bytes = amqp_cstring_bytes(FF_AMQP_DEAD_EXCHANGE)}},
+	    {.key = amqp_cstring_bytes("x-max-priority"),
+	     .value = {.kind = AMQP_FIELD_KIND_I32, .value.i32 = FF_AMQP_MAX_PRIORITY}},
+	    {.key = amqp_cstring_bytes("x-dead-letter-exchange"),
+	     .value = {.kind = AMQP_FIELD_KIND_UTF8,
+		       .value.bytes = amqp_cstring_bytes(FF_AMQP_DEAD_EXCHANGE)}},
 	};
 	amqp_table_t args = {.num_entries = 2, .entries = entries};
 	int rc = declare_queue(a, queue, args, FF_AMQP_JOBS_EXCHANGE, pool, err);
@@ -202,12 +200,12 @@ int ff_amqp_publish_to(struct ff_amqp *a, const char *exchange, const char *rout
 		       struct ff_err *err)
 {
 	amqp_basic_properties_t props = {
-		._flags = AMQP_BASIC_CONTENT_TYPE_FLAG | AMQP_BASIC_DELIVERY_MODE_FLAG |
-			  AMQP_BASIC_PRIORITY_FLAG | AMQP_BASIC_MESSAGE_ID_FLAG,
-		.content_type = amqp_cstring_bytes("application/json"),
-		.delivery_mode = AMQP_DELIVERY_PERSISTENT,
-		.priority = (uint8_t)priority,
-		.message_id = amqp_cstring_bytes(message_id),
+	    ._flags = AMQP_BASIC_CONTENT_TYPE_FLAG | AMQP_BASIC_DELIVERY_MODE_FLAG |
+		      AMQP_BASIC_PRIORITY_FLAG | AMQP_BASIC_MESSAGE_ID_FLAG,
+	    .content_type = amqp_cstring_bytes("application/json"),
+	    .delivery_mode = AMQP_DELIVERY_PERSISTENT,
+	    .priority = (uint8_t)priority,
+	    .message_id = amqp_cstring_bytes(message_id),
 	};
 	amqp_bytes_t b = {.len = len, .bytes = (void *)body};
 	int st = amqp_basic_publish(a->conn, 1, amqp_cstring_bytes(exchange),
@@ -217,8 +215,8 @@ int ff_amqp_publish_to(struct ff_amqp *a, const char *exchange, const char *rout
 	return wait_confirm(a, ++a->publish_seq, err);
 }
 
-int ff_amqp_publish(struct ff_amqp *a, const char *pool, const void *body, size_t len,
-		    int priority, const char *message_id, struct ff_err *err)
+int ff_amqp_publish(struct ff_amqp *a, const char *pool, const void *body, size_t len, int priority,
+		    const char *message_id, struct ff_err *err)
 {
 	int rc = ff_amqp_declare_pool(a, pool, err);
 	if (rc < 0)
@@ -241,15 +239,15 @@ int ff_amqp_publish_delayed(struct ff_amqp *a, const char *pool, long delay_s, c
 		return rc;
 	snprintf(queue, sizeof(queue), FF_AMQP_RETRY_PREFIX "%s.%lds", pool, delay_s);
 	amqp_table_entry_t entries[4] = {
-		{.key = amqp_cstring_bytes("x-message-ttl"),
-		 .value = {.kind = AMQP_FIELD_KIND_I64, .value.i64 = delay_s * 1000}},
-		{.key = amqp_cstring_bytes("x-dead-letter-exchange"),
-		 .value = {.kind = AMQP_FIELD_KIND_UTF8,
-			   .value.bytes = amqp_cstring_bytes(FF_AMQP_JOBS_EXCHANGE)}},
-		{.key = amqp_cstring_bytes("x-dead-letter-routing-key"),
-		 .value = {.kind = AMQP_FIELD_KIND_UTF8, .value.bytes = amqp_cstring_bytes(pool)}},
-		{.key = amqp_cstring_bytes("x-expires"),
-		 .value = {.kind = AMQP_FIELD_KIND_I64, .value.i64 = (delay_s + 3600) * 1000}},
+	    {.key = amqp_cstring_bytes("x-message-ttl"),
+	     .value = {.kind = AMQP_FIELD_KIND_I64, .value.i64 = delay_s * 1000}},
+	    {.key = amqp_cstring_bytes("x-dead-letter-exchange"),
+	     .value = {.kind = AMQP_FIELD_KIND_UTF8,
+		       .value.bytes = amqp_cstring_bytes(FF_AMQP_JOBS_EXCHANGE)}},
+	    {.key = amqp_cstring_bytes("x-dead-letter-routing-key"),
+	     .value = {.kind = AMQP_FIELD_KIND_UTF8, .value.bytes = amqp_cstring_bytes(pool)}},
+	    {.key = amqp_cstring_bytes("x-expires"),
+	     .value = {.kind = AMQP_FIELD_KIND_I64, .value.i64 = (delay_s + 3600) * 1000}},
 	};
 	amqp_table_t args = {.num_entries = 4, .entries = entries};
 	amqp_queue_declare(a->conn, 1, amqp_cstring_bytes(queue), 0, 1, 0, 0, args);
@@ -285,8 +283,8 @@ int ff_amqp_consume(struct ff_amqp *a, const char *pool, int prefetch, struct ff
 	if (rc < 0)
 		return rc;
 	snprintf(queue, sizeof(queue), FF_AMQP_JOBS_EXCHANGE ".%s", pool);
-	amqp_basic_consume_ok_t *ok = amqp_basic_consume(a->conn, 1, amqp_cstring_bytes(queue),
-							 amqp_empty_bytes, 0, 0, 0, amqp_empty_table);
+	amqp_basic_consume_ok_t *ok = amqp_basic_consume(
+	    a->conn, 1, amqp_cstring_bytes(queue), amqp_empty_bytes, 0, 0, 0, amqp_empty_table);
 	rc = reply_error(amqp_get_rpc_reply(a->conn), "basic.consume", err);
 	if (rc < 0)
 		return rc;
@@ -310,8 +308,7 @@ void ff_amqp_delivery_release(struct ff_amqp_delivery *d)
 	memset(d, 0, sizeof(*d));
 }
 
-int ff_amqp_next(struct ff_amqp *a, int timeout_ms, struct ff_amqp_delivery *d,
-		 struct ff_err *err)
+int ff_amqp_next(struct ff_amqp *a, int timeout_ms, struct ff_amqp_delivery *d, struct ff_err *err)
 {
 	struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
 	amqp_envelope_t env;

@@ -34,8 +34,8 @@ int ff_amqp_declare_pool(struct ff_amqp *a, const char *pool, struct ff_err *err
 
 /* Publishes a persistent message to ff.jobs with routing key pool and waits for the broker's
  * confirm. 0 once confirmed; FF_EUNAVAIL on a nack or a broken connection. */
-int ff_amqp_publish(struct ff_amqp *a, const char *pool, const void *body, size_t len,
-		    int priority, const char *message_id, struct ff_err *err);
+int ff_amqp_publish(struct ff_amqp *a, const char *pool, const void *body, size_t len, int priority,
+		    const char *message_id, struct ff_err *err);
 
 /* Publishes to any exchange (the dead-letter one, "" for a queue by name), confirmed. */
 int ff_amqp_publish_to(struct ff_amqp *a, const char *exchange, const char *routing_key,
@@ -64,8 +64,7 @@ void ff_amqp_delivery_release(struct ff_amqp_delivery *d);
 
 /* Waits up to timeout_ms for the next delivery. 0 with *d filled, FF_ETIMEOUT when none
  * came, FF_EUNAVAIL when the connection or channel is gone. */
-int ff_amqp_next(struct ff_amqp *a, int timeout_ms, struct ff_amqp_delivery *d,
-		 struct ff_err *err);
+int ff_amqp_next(struct ff_amqp *a, int timeout_ms, struct ff_amqp_delivery *d, struct ff_err *err);
 
 int ff_amqp_ack(struct ff_amqp *a, uint64_t tag, struct ff_err *err);
 /* requeue 0: the message is dead-lettered to ff.dead. */

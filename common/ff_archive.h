@@ -40,7 +40,7 @@ int ff_archive_repack_for_container(const void *buf, size_t len, void **out, siz
  * larger than max_file_bytes gets cb with data NULL and len its real size, so the caller
  * can report it. cb returns 0 to go on, negative to stop (that code is returned). */
 typedef int (*ff_archive_file_cb)(void *ctx, const char *path, const void *data, size_t len);
-int ff_archive_each_file(const void *buf, size_t len, size_t max_file_bytes,
-			 ff_archive_file_cb cb, void *ctx, struct ff_err *err);
+int ff_archive_each_file(const void *buf, size_t len, size_t max_file_bytes, ff_archive_file_cb cb,
+			 void *ctx, struct ff_err *err);
 
 #endif

@@ -46,14 +46,12 @@ int ff_config_load(const struct ff_config_entry *tab, size_t n,
 		if (!v || !*v)
 			v = e->def;
 		switch (e->type) {
-		case FF_CFG_STR:
-			*(const char **)e->dst = v;
-			break;
+		case FF_CFG_STR: *(const char **)e->dst = v; break;
 		case FF_CFG_INT: {
 			long l;
 			if (!v || parse_long(v, &l) < 0)
-				return ff_err_field(err, FF_EINVAL, e->env, "%s: not an integer: '%s'",
-						    e->env, v ? v : "");
+				return ff_err_field(err, FF_EINVAL, e->env,
+						    "%s: not an integer: '%s'", e->env, v ? v : "");
 			if (l < e->min || l > e->max)
 				return ff_err_field(err, FF_EINVAL, e->env,
 						    "%s: %ld is out of range %ld..%ld", e->env, l,

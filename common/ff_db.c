@@ -89,7 +89,7 @@ PGresult *ff_db_query_bin(struct ff_db *db, const char *sql, int n, const char *
 				return NULL;
 		}
 		PGresult *res =
-			PQexecParams(db->conn, sql, n, NULL, values, lengths, formats, result_format);
+		    PQexecParams(db->conn, sql, n, NULL, values, lengths, formats, result_format);
 		ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
 		if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
 			return res;
@@ -145,8 +145,8 @@ static int migration_applied(struct ff_db *db, int version, bool *applied, struc
 	char v[16];
 	snprintf(v, sizeof(v), "%d", version);
 	const char *params[] = {v};
-	PGresult *res =
-		ff_db_query(db, "SELECT 1 FROM ff_schema_migrations WHERE version = $1", 1, params, err);
+	PGresult *res = ff_db_query(db, "SELECT 1 FROM ff_schema_migrations WHERE version = $1", 1,
+				    params, err);
 	if (!res)
 		return err->code;
 	*applied = PQntuples(res) > 0;

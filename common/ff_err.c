@@ -5,7 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
-__attribute__((format(printf, 4, 0))) static int err_vset(struct ff_err *err, int code, const char *field, const char *fmt, va_list ap)
+__attribute__((format(printf, 4, 0))) static int
+err_vset(struct ff_err *err, int code, const char *field, const char *fmt, va_list ap)
 {
 	if (!err)
 		return code;

@@ -31,10 +31,10 @@ struct ff_err {
 
 /* Fills err (if not NULL) and returns code, so callers can `return ff_err_set(...)`. */
 int ff_err_set(struct ff_err *err, int code, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 /* Same, naming the offending input field. */
 int ff_err_field(struct ff_err *err, int code, const char *field, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 void ff_err_clear(struct ff_err *err);
 /* A stable lowercase name for the code: "invalid_request", "not_found", … */
 const char *ff_err_name(int code);

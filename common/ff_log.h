@@ -12,7 +12,7 @@ extern enum ff_log_level ff_log_min_level;
 int ff_log_level_parse(const char *name);
 /* Logs msg with an optional context field (key NULL for none). */
 void ff_log_kv(enum ff_log_level level, const char *key, const char *value, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 
 #define FF_LOG_AT(lvl, k, v, ...)                                                                  \
 	do {                                                                                       \
@@ -20,13 +20,13 @@ void ff_log_kv(enum ff_log_level level, const char *key, const char *value, cons
 			ff_log_kv((lvl), (k), (v), __VA_ARGS__);                                   \
 	} while (0)
 
-#define ff_debug(...) FF_LOG_AT(FF_LOG_DEBUG, NULL, NULL, __VA_ARGS__)
-#define ff_info(...)  FF_LOG_AT(FF_LOG_INFO, NULL, NULL, __VA_ARGS__)
-#define ff_warn(...)  FF_LOG_AT(FF_LOG_WARN, NULL, NULL, __VA_ARGS__)
-#define ff_error(...) FF_LOG_AT(FF_LOG_ERROR, NULL, NULL, __VA_ARGS__)
-#define ff_run_info(id, ...)  FF_LOG_AT(FF_LOG_INFO, "run_id", (id), __VA_ARGS__)
-#define ff_run_warn(id, ...)  FF_LOG_AT(FF_LOG_WARN, "run_id", (id), __VA_ARGS__)
-#define ff_run_error(id, ...) FF_LOG_AT(FF_LOG_ERROR, "run_id", (id), __VA_ARGS__)
+#define ff_debug(...)		 FF_LOG_AT(FF_LOG_DEBUG, NULL, NULL, __VA_ARGS__)
+#define ff_info(...)		 FF_LOG_AT(FF_LOG_INFO, NULL, NULL, __VA_ARGS__)
+#define ff_warn(...)		 FF_LOG_AT(FF_LOG_WARN, NULL, NULL, __VA_ARGS__)
+#define ff_error(...)		 FF_LOG_AT(FF_LOG_ERROR, NULL, NULL, __VA_ARGS__)
+#define ff_run_info(id, ...)	 FF_LOG_AT(FF_LOG_INFO, "run_id", (id), __VA_ARGS__)
+#define ff_run_warn(id, ...)	 FF_LOG_AT(FF_LOG_WARN, "run_id", (id), __VA_ARGS__)
+#define ff_run_error(id, ...)	 FF_LOG_AT(FF_LOG_ERROR, "run_id", (id), __VA_ARGS__)
 #define ff_req_log(lvl, id, ...) FF_LOG_AT((lvl), "request_id", (id), __VA_ARGS__)
 
 #endif

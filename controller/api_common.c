@@ -21,8 +21,7 @@ void api_reply_row_json(struct http_req *r, PGresult *res, const char *what)
 	if (PQntuples(res) < 1 || PQgetisnull(res, 0, 0))
 		http_reply_fail(r, FF_ENOTFOUND, NULL, "no %s %s", what, r->params[0]);
 	else
-		http_reply_json_text(r, 200, PQgetvalue(res, 0, 0),
-				     (size_t)PQgetlength(res, 0, 0));
+		http_reply_json_text(r, 200, PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0));
 	PQclear(res);
 }
 
@@ -58,11 +57,10 @@ void api_requeue(struct http_req *r, bool dead_letters_only, const char *message
 	if (!api_run_id_ok(r))
 		return;
 	const char *pw[] = {r->params[0]};
-	if (!(wf = ff_db_query(r->app->db, "SELECT workflow FROM runs WHERE id = $1", 1, pw,
-			       &err)))
+	if (!(wf = ff_db_query(r->app->db, "SELECT workflow FROM runs WHERE id = $1", 1, pw, &err)))
 		return http_reply_error(r, &err);
 	const struct ff_manifest *m =
-		PQntuples(wf) ? ff_catalog_find(r->app->catalog, PQgetvalue(wf, 0, 0)) : NULL;
+	    PQntuples(wf) ? ff_catalog_find(r->app->catalog, PQgetvalue(wf, 0, 0)) : NULL;
 	PQclear(wf);
 	/* A fresh attempt budget: the workflow's own, counted from the attempts made. */
 	int rc = ff_run_requeue(r->app->db, r->params[0], m ? m->max_attempts : 1, message,

@@ -44,17 +44,17 @@ void api_run_findings(struct http_req *r)
 	snprintf(off, sizeof(off), "%ld", offset);
 	const char *p[] = {r->params[0], level, lim, off};
 	PGresult *res = ff_db_query(
-		r->app->db,
-		"SELECT json_build_object('run_id', r.id, 'state', r.state, "
-		"'total', (SELECT count(*) FROM findings f WHERE f.run_id = r.id AND "
-		"  ($2::text IS NULL OR f.level = $2)), "
-		"'findings', COALESCE((SELECT json_agg(json_build_object('rule_id', f.rule_id, "
-		"  'level', f.level, 'message', f.message, 'path', f.path, 'start_line', "
-		"  f.start_line, 'end_line', f.end_line, 'fingerprint', f.fingerprint) ORDER BY f.idx) "
-		"  FROM (SELECT * FROM findings f WHERE f.run_id = r.id AND ($2::text IS NULL OR "
-		"  f.level = $2) ORDER BY f.idx LIMIT $3::int OFFSET $4::int) f), '[]'::json)) "
-		"FROM runs r WHERE r.id = $1",
-		4, p, &err);
+	    r->app->db,
+	    "SELECT json_build_object('run_id', r.id, 'state', r.state, "
+	    "'total', (SELECT count(*) FROM findings f WHERE f.run_id = r.id AND "
+	    "  ($2::text IS NULL OR f.level = $2)), "
+	    "'findings', COALESCE((SELECT json_agg(json_build_object('rule_id', f.rule_id, "
+	    "  'level', f.level, 'message', f.message, 'path', f.path, 'start_line', "
+	    "  f.start_line, 'end_line', f.end_line, 'fingerprint', f.fingerprint) ORDER BY f.idx) "
+	    "  FROM (SELECT * FROM findings f WHERE f.run_id = r.id AND ($2::text IS NULL OR "
+	    "  f.level = $2) ORDER BY f.idx LIMIT $3::int OFFSET $4::int) f), '[]'::json)) "
+	    "FROM runs r WHERE r.id = $1",
+	    4, p, &err);
 	if (!res)
 		return http_reply_error(r, &err);
 	api_reply_row_json(r, res, "run");
@@ -84,8 +84,8 @@ static PGresult *run_blob(struct http_req *r, const char *sql, int n, const char
 void api_run_sarif(struct http_req *r)
 {
 	const char *p[] = {r->params[0]};
-	PGresult *res = run_blob(r, "SELECT sarif FROM run_results WHERE run_id = $1", 1, p,
-				 "SARIF log (yet)");
+	PGresult *res =
+	    run_blob(r, "SELECT sarif FROM run_results WHERE run_id = $1", 1, p, "SARIF log (yet)");
 	if (!res)
 		return;
 	http_reply_bytes(r, 200, "application/sarif+json", PQgetvalue(res, 0, 0),
@@ -96,8 +96,9 @@ void api_run_sarif(struct http_req *r)
 void api_run_logs(struct http_req *r)
 {
 	const char *p[] = {r->params[0]};
-	PGresult *res = run_blob(r, "SELECT logs, logs_truncated FROM run_results WHERE run_id = $1",
-				 1, p, "logs (yet)");
+	PGresult *res =
+	    run_blob(r, "SELECT logs, logs_truncated FROM run_results WHERE run_id = $1", 1, p,
+		     "logs (yet)");
 	if (!res)
 		return;
 	size_t len = (size_t)PQgetlength(res, 0, 0);
@@ -123,17 +124,16 @@ void api_run_logs(struct http_req *r)
 void api_run_artifacts(struct http_req *r)
 {
 	api_reply_run_json(
-		r, "SELECT json_build_object('run_id', r.id, 'artifacts', COALESCE((SELECT "
-		   "json_agg(json_build_object('name', a.name, 'size', a.size) ORDER BY a.name) "
-		   "FROM artifacts a WHERE a.run_id = r.id), '[]'::json)) FROM runs r "
-		   "WHERE r.id = $1");
+	    r, "SELECT json_build_object('run_id', r.id, 'artifacts', COALESCE((SELECT "
+	       "json_agg(json_build_object('name', a.name, 'size', a.size) ORDER BY a.name) "
+	       "FROM artifacts a WHERE a.run_id = r.id), '[]'::json)) FROM runs r "
+	       "WHERE r.id = $1");
 }
 
 void api_run_artifact(struct http_req *r)
 {
 	const char *p[] = {r->params[0], r->params[1]};
-	PGresult *res = run_blob(r,
-				 "SELECT content FROM artifacts WHERE run_id = $1 AND name = $2",
+	PGresult *res = run_blob(r, "SELECT content FROM artifacts WHERE run_id = $1 AND name = $2",
 				 2, p, "such artifact");
 	if (!res)
 		return;

@@ -19,11 +19,11 @@
 #include "ff_log.h"
 #include "ff_util.h"
 
-#define MAX_LABELS	 32
-#define MAX_LABEL_KEY	 63
-#define MAX_LABEL_VALUE	 255
-#define LIST_DEFAULT	 50
-#define LIST_MAX	 500
+#define MAX_LABELS	32
+#define MAX_LABEL_KEY	63
+#define MAX_LABEL_VALUE 255
+#define LIST_DEFAULT	50
+#define LIST_MAX	500
 
 static int check_labels(const cJSON *labels, struct ff_err *err)
 {
@@ -39,9 +39,10 @@ static int check_labels(const cJSON *labels, struct ff_err *err)
 			return ff_err_field(err, FF_EVALIDATE, "labels",
 					    "label names are 1 to %d characters", MAX_LABEL_KEY);
 		if (!cJSON_IsString(l) || strlen(l->valuestring) > MAX_LABEL_VALUE)
-			return ff_err_field(err, FF_EVALIDATE, "labels",
-					    "label '%.63s' must be a string of at most %d characters",
-					    l->string, MAX_LABEL_VALUE);
+			return ff_err_field(
+			    err, FF_EVALIDATE, "labels",
+			    "label '%.63s' must be a string of at most %d characters", l->string,
+			    MAX_LABEL_VALUE);
 	}
 	return 0;
 }
@@ -68,7 +69,8 @@ static int parse_submit(const struct app *app, cJSON *body, struct submit *s, st
 	}
 	const cJSON *wf = cJSON_GetObjectItemCaseSensitive(body, "workflow");
 	if (!cJSON_IsString(wf))
-		return ff_err_field(err, FF_EVALIDATE, "workflow", "workflow (a string) is required");
+		return ff_err_field(err, FF_EVALIDATE, "workflow",
+				    "workflow (a string) is required");
 	if (!(s->m = ff_catalog_find(app->catalog, wf->valuestring)))
 		return ff_err_field(err, FF_EVALIDATE, "workflow", "unknown workflow '%.64s'",
 				    wf->valuestring);
@@ -90,7 +92,8 @@ static int parse_submit(const struct app *app, cJSON *body, struct submit *s, st
 	if (s->labels && check_labels(s->labels, err) < 0)
 		return err->code;
 	return ff_params_validate(s->m->parameters,
-				  cJSON_GetObjectItemCaseSensitive(body, "parameters"), &s->params, err);
+				  cJSON_GetObjectItemCaseSensitive(body, "parameters"), &s->params,
+				  err);
 }
 
 /* Inserts the run, queued, with its first event; returns the run JSON (PQclear it) or NULL. */
@@ -127,8 +130,7 @@ static PGresult *insert_run(struct app *app, const struct submit *s, const char 
 
 /* A submit with an Idempotency-Key already seen: the same body gets the same run (*found
  * set, reply done), another body is a conflict (reply done). 0 when the key is new. */
-static int idempotent_replay(struct http_req *r, const char *key, const char *body_sha,
-			     int *found)
+static int idempotent_replay(struct http_req *r, const char *key, const char *body_sha, int *found)
 {
 	struct ff_err err;
 	const char *p[] = {key};
@@ -227,10 +229,10 @@ void api_run_get(struct http_req *r)
 void api_run_events(struct http_req *r)
 {
 	api_reply_run_json(
-		r, "SELECT json_build_object('run_id', r.id, 'events', COALESCE((SELECT "
-		   "json_agg(json_build_object('ts', ff_ts(e.ts), 'state', e.state, 'attempt', "
-		   "e.attempt, 'message', e.message) ORDER BY e.id) FROM run_events e "
-		   "WHERE e.run_id = r.id), '[]'::json)) FROM runs r WHERE r.id = $1");
+	    r, "SELECT json_build_object('run_id', r.id, 'events', COALESCE((SELECT "
+	       "json_agg(json_build_object('ts', ff_ts(e.ts), 'state', e.state, 'attempt', "
+	       "e.attempt, 'message', e.message) ORDER BY e.id) FROM run_events e "
+	       "WHERE e.run_id = r.id), '[]'::json)) FROM runs r WHERE r.id = $1");
 }
 
 /* The cursor is "<created_at in epoch microseconds>.<id>" of the last run on the page. */
@@ -273,20 +275,20 @@ void api_runs_list(struct http_req *r)
 	snprintf(limit, sizeof(limit), "%ld", lim);
 	const char *p[] = {state, workflow, cursor ? micros : NULL, cursor ? cid : NULL, limit};
 	PGresult *res = ff_db_query(
-		r->app->db,
-		"WITH page AS (SELECT r.*, (extract(epoch FROM r.created_at) * 1000000)::bigint "
-		"  AS micros FROM runs r "
-		"  WHERE ($1::text IS NULL OR r.state = $1) AND ($2::text IS NULL OR r.workflow = $2) "
-		"  AND ($3::bigint IS NULL OR (r.created_at, r.id) < ('epoch'::timestamptz + "
-		"  $3::bigint * interval '1 microsecond', $4::uuid)) "
-		"  ORDER BY r.created_at DESC, r.id DESC LIMIT $5::int + 1), "
-		"numbered AS (SELECT page.*, row_number() OVER (ORDER BY created_at DESC, id DESC) "
-		"  AS n FROM page) "
-		"SELECT json_build_object('runs', COALESCE((SELECT json_agg(" API_RUN_JSON
-		" ORDER BY r.n) FROM numbered r WHERE r.n <= $5::int), '[]'::json), 'next_cursor', "
-		"(SELECT r.micros || '.' || r.id FROM numbered r WHERE r.n = $5::int AND "
-		"EXISTS (SELECT 1 FROM numbered x WHERE x.n > $5::int)))",
-		5, p, &err);
+	    r->app->db,
+	    "WITH page AS (SELECT r.*, (extract(epoch FROM r.created_at) * 1000000)::bigint "
+	    "  AS micros FROM runs r "
+	    "  WHERE ($1::text IS NULL OR r.state = $1) AND ($2::text IS NULL OR r.workflow = $2) "
+	    "  AND ($3::bigint IS NULL OR (r.created_at, r.id) < ('epoch'::timestamptz + "
+	    "  $3::bigint * interval '1 microsecond', $4::uuid)) "
+	    "  ORDER BY r.created_at DESC, r.id DESC LIMIT $5::int + 1), "
+	    "numbered AS (SELECT page.*, row_number() OVER (ORDER BY created_at DESC, id DESC) "
+	    "  AS n FROM page) "
+	    "SELECT json_build_object('runs', COALESCE((SELECT json_agg(" API_RUN_JSON
+	    " ORDER BY r.n) FROM numbered r WHERE r.n <= $5::int), '[]'::json), 'next_cursor', "
+	    "(SELECT r.micros || '.' || r.id FROM numbered r WHERE r.n = $5::int AND "
+	    "EXISTS (SELECT 1 FROM numbered x WHERE x.n > $5::int)))",
+	    5, p, &err);
 	if (!res)
 		return http_reply_error(r, &err);
 	api_reply_row_json(r, res, "runs");

@@ -12,9 +12,8 @@
 
 static int content_type_ok(const char *ct)
 {
-	static const char *const ok[] = {"application/x-tar", "application/tar",
-					 "application/gzip", "application/x-gzip",
-					 "application/x-compressed-tar"};
+	static const char *const ok[] = {"application/x-tar", "application/tar", "application/gzip",
+					 "application/x-gzip", "application/x-compressed-tar"};
 	if (!ct)
 		return 0;
 	size_t n = strcspn(ct, "; ");
@@ -32,8 +31,9 @@ void api_target_upload(struct http_req *r)
 	size_t len;
 
 	if (!content_type_ok(http_header(r, "Content-Type")))
-		return http_reply_status(r, 415, "unsupported_media_type", NULL,
-					 "send the target as application/x-tar or application/gzip");
+		return http_reply_status(
+		    r, 415, "unsupported_media_type", NULL,
+		    "send the target as application/x-tar or application/gzip");
 	const char *body = http_body(r, &len);
 	if (!body)
 		return http_reply_fail(r, FF_EVALIDATE, NULL, "the body must be a tar or tar.gz");
@@ -44,10 +44,11 @@ void api_target_upload(struct http_req *r)
 	const char *p[] = {sha, size, body};
 	int lens[] = {0, 0, (int)len};
 	int fmts[] = {0, 0, 1};
-	PGresult *res = ff_db_query_bin(r->app->db,
-					"INSERT INTO targets (sha256, size, content) VALUES ($1, $2, $3) "
-					"ON CONFLICT (sha256) DO NOTHING",
-					3, p, lens, fmts, 0, &err);
+	PGresult *res =
+	    ff_db_query_bin(r->app->db,
+			    "INSERT INTO targets (sha256, size, content) VALUES ($1, $2, $3) "
+			    "ON CONFLICT (sha256) DO NOTHING",
+			    3, p, lens, fmts, 0, &err);
 	if (!res)
 		return http_reply_error(r, &err);
 	PQclear(res);
@@ -65,10 +66,11 @@ void api_target_get(struct http_req *r)
 	if (!ff_sha256_hex_valid(r->params[0]))
 		return http_reply_fail(r, FF_ENOTFOUND, NULL, "no target %s", r->params[0]);
 	const char *p[] = {r->params[0]};
-	PGresult *res = ff_db_query(r->app->db,
-				    "SELECT json_build_object('sha256', sha256, 'size', size, "
-				    "'created_at', ff_ts(created_at)) FROM targets WHERE sha256 = $1",
-				    1, p, &err);
+	PGresult *res =
+	    ff_db_query(r->app->db,
+			"SELECT json_build_object('sha256', sha256, 'size', size, "
+			"'created_at', ff_ts(created_at)) FROM targets WHERE sha256 = $1",
+			1, p, &err);
 	if (!res)
 		return http_reply_error(r, &err);
 	api_reply_row_json(r, res, "target");

@@ -19,7 +19,7 @@ struct app;
 struct http_req {
 	struct evhttp_request *ev;
 	struct app *app;
-	char id[64];			  /* request id, echoed in X-Request-Id */
+	char id[64];			     /* request id, echoed in X-Request-Id */
 	const char *params[HTTP_MAX_PARAMS]; /* {name} segments of the matched pattern */
 	char path_buf[1024];
 	struct evkeyvalq query;
@@ -33,8 +33,8 @@ struct http_route {
 	enum evhttp_cmd_type method;
 	const char *pattern; /* "/api/v1/runs/{id}": {x} matches one non-empty segment */
 	http_handler handler;
-	int public;	     /* no API key needed */
-	size_t max_body;     /* 0: the JSON default */
+	int public;	 /* no API key needed */
+	size_t max_body; /* 0: the JSON default */
 };
 
 /* Starts serving the route table on the app's listen address. */
@@ -61,7 +61,7 @@ void http_reply_status(struct http_req *r, int status, const char *code, const c
 		       const char *msg);
 /* The same for an error made on the spot. */
 void http_reply_fail(struct http_req *r, int code, const char *field, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 int http_status_for(int code);
 
 /* Matches path against a route pattern segment by segment; on a match the {x} segments are

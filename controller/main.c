@@ -19,27 +19,27 @@
 #define DISPATCH_EVERY_MS 1000
 
 static const struct http_route routes[] = {
-	{EVHTTP_REQ_GET, "/healthz", api_healthz, 1, 0},
-	{EVHTTP_REQ_GET, "/readyz", api_readyz, 1, 0},
-	{EVHTTP_REQ_POST, "/api/v1/targets", api_target_upload, 0, SIZE_MAX},
-	{EVHTTP_REQ_GET, "/api/v1/targets/{sha256}", api_target_get, 0, 0},
-	{EVHTTP_REQ_GET, "/api/v1/workflows", api_workflows_list, 0, 0},
-	{EVHTTP_REQ_GET, "/api/v1/workflows/{name}", api_workflow_get, 0, 0},
-	{EVHTTP_REQ_POST, "/api/v1/runs", api_run_submit, 0, 0},
-	{EVHTTP_REQ_GET, "/api/v1/runs", api_runs_list, 0, 0},
-	{EVHTTP_REQ_GET, "/api/v1/runs/{id}", api_run_get, 0, 0},
-	{EVHTTP_REQ_GET, "/api/v1/runs/{id}/events", api_run_events, 0, 0},
-	{EVHTTP_REQ_GET, "/api/v1/runs/{id}/findings", api_run_findings, 0, 0},
-	{EVHTTP_REQ_GET, "/api/v1/runs/{id}/sarif", api_run_sarif, 0, 0},
-	{EVHTTP_REQ_GET, "/api/v1/runs/{id}/logs", api_run_logs, 0, 0},
-	{EVHTTP_REQ_GET, "/api/v1/runs/{id}/artifacts", api_run_artifacts, 0, 0},
-	{EVHTTP_REQ_GET, "/api/v1/runs/{id}/artifacts/{name}", api_run_artifact, 0, 0},
-	{EVHTTP_REQ_POST, "/api/v1/runs/{id}/cancel", api_run_cancel, 0, 0},
-	{EVHTTP_REQ_POST, "/api/v1/runs/{id}/retry", api_run_retry, 0, 0},
-	{EVHTTP_REQ_GET, "/api/v1/dead-letters", api_dead_letters_list, 0, 0},
-	{EVHTTP_REQ_POST, "/api/v1/dead-letters/{id}/requeue", api_dead_letter_requeue, 0, 0},
-	{EVHTTP_REQ_DELETE, "/api/v1/dead-letters/{id}", api_dead_letter_delete, 0, 0},
-	{EVHTTP_REQ_GET, "/api/v1/workers", api_workers_list, 0, 0},
+    {EVHTTP_REQ_GET, "/healthz", api_healthz, 1, 0},
+    {EVHTTP_REQ_GET, "/readyz", api_readyz, 1, 0},
+    {EVHTTP_REQ_POST, "/api/v1/targets", api_target_upload, 0, SIZE_MAX},
+    {EVHTTP_REQ_GET, "/api/v1/targets/{sha256}", api_target_get, 0, 0},
+    {EVHTTP_REQ_GET, "/api/v1/workflows", api_workflows_list, 0, 0},
+    {EVHTTP_REQ_GET, "/api/v1/workflows/{name}", api_workflow_get, 0, 0},
+    {EVHTTP_REQ_POST, "/api/v1/runs", api_run_submit, 0, 0},
+    {EVHTTP_REQ_GET, "/api/v1/runs", api_runs_list, 0, 0},
+    {EVHTTP_REQ_GET, "/api/v1/runs/{id}", api_run_get, 0, 0},
+    {EVHTTP_REQ_GET, "/api/v1/runs/{id}/events", api_run_events, 0, 0},
+    {EVHTTP_REQ_GET, "/api/v1/runs/{id}/findings", api_run_findings, 0, 0},
+    {EVHTTP_REQ_GET, "/api/v1/runs/{id}/sarif", api_run_sarif, 0, 0},
+    {EVHTTP_REQ_GET, "/api/v1/runs/{id}/logs", api_run_logs, 0, 0},
+    {EVHTTP_REQ_GET, "/api/v1/runs/{id}/artifacts", api_run_artifacts, 0, 0},
+    {EVHTTP_REQ_GET, "/api/v1/runs/{id}/artifacts/{name}", api_run_artifact, 0, 0},
+    {EVHTTP_REQ_POST, "/api/v1/runs/{id}/cancel", api_run_cancel, 0, 0},
+    {EVHTTP_REQ_POST, "/api/v1/runs/{id}/retry", api_run_retry, 0, 0},
+    {EVHTTP_REQ_GET, "/api/v1/dead-letters", api_dead_letters_list, 0, 0},
+    {EVHTTP_REQ_POST, "/api/v1/dead-letters/{id}/requeue", api_dead_letter_requeue, 0, 0},
+    {EVHTTP_REQ_DELETE, "/api/v1/dead-letters/{id}", api_dead_letter_delete, 0, 0},
+    {EVHTTP_REQ_GET, "/api/v1/workers", api_workers_list, 0, 0},
 };
 
 /* Once a second: keep an idle broker connection's heartbeats flowing (and notice when it
@@ -120,26 +120,27 @@ int main(int argc, char **argv)
 	const char *log_level;
 	long max_target_mb, max_json_kb, fault;
 	const struct ff_config_entry config[] = {
-		{"FF_LISTEN", FF_CFG_STR, "0.0.0.0:8000", 0, 0, &app.cfg.listen, "listen address"},
-		{"DATABASE_URL", FF_CFG_STR, "postgresql://fuzzforge:fuzzforge@127.0.0.1:5432/fuzzforge",
-		 0, 0, &app.cfg.database_url, "PostgreSQL connection URL"},
-		{"AMQP_URL", FF_CFG_STR, "amqp://guest:guest@127.0.0.1:5672/", 0, 0,
-		 &app.cfg.amqp_url, "RabbitMQ URL"},
-		{"FF_WORKFLOWS_DIR", FF_CFG_STR, FF_SOURCE_DIR "/workflows", 0, 0,
-		 &app.cfg.workflows_dir, "colon-separated directories of workflows"},
-		{"FF_API_KEY", FF_CFG_STR, NULL, 0, 0, &app.cfg.api_key,
-		 "the API key (if unset, one is generated at first start and printed once)"},
-		{"FF_MAX_TARGET_MB", FF_CFG_INT, "256", 1, 2047, &max_target_mb,
-		 "largest target upload, MiB"},
-		{"FF_MAX_JSON_KB", FF_CFG_INT, "1024", 1, 65536, &max_json_kb,
-		 "largest JSON request body, KiB"},
-		{"FF_DB_WAIT_S", FF_CFG_INT, "60", 0, 3600, &app.cfg.db_wait_s,
-		 "how long to wait for PostgreSQL at start"},
-		{"FF_LEASE_S", FF_CFG_INT, "30", 3, 3600, &app.cfg.lease_s,
-		 "a running run whose worker is silent this long goes back to the queue"},
-		{"FF_FAULT_EXIT_AFTER_COMMIT", FF_CFG_INT, "0", 0, 1, &fault,
-		 "tests only: exit between committing a run and publishing it"},
-		{"FF_LOG_LEVEL", FF_CFG_STR, "info", 0, 0, &log_level, "debug, info, warn or error"},
+	    {"FF_LISTEN", FF_CFG_STR, "0.0.0.0:8000", 0, 0, &app.cfg.listen, "listen address"},
+	    {"DATABASE_URL", FF_CFG_STR,
+	     "postgresql://fuzzforge:fuzzforge@127.0.0.1:5432/fuzzforge", 0, 0,
+	     &app.cfg.database_url, "PostgreSQL connection URL"},
+	    {"AMQP_URL", FF_CFG_STR, "amqp://guest:guest@127.0.0.1:5672/", 0, 0, &app.cfg.amqp_url,
+	     "RabbitMQ URL"},
+	    {"FF_WORKFLOWS_DIR", FF_CFG_STR, FF_SOURCE_DIR "/workflows", 0, 0,
+	     &app.cfg.workflows_dir, "colon-separated directories of workflows"},
+	    {"FF_API_KEY", FF_CFG_STR, NULL, 0, 0, &app.cfg.api_key,
+	     "the API key (if unset, one is generated at first start and printed once)"},
+	    {"FF_MAX_TARGET_MB", FF_CFG_INT, "256", 1, 2047, &max_target_mb,
+	     "largest target upload, MiB"},
+	    {"FF_MAX_JSON_KB", FF_CFG_INT, "1024", 1, 65536, &max_json_kb,
+	     "largest JSON request body, KiB"},
+	    {"FF_DB_WAIT_S", FF_CFG_INT, "60", 0, 3600, &app.cfg.db_wait_s,
+	     "how long to wait for PostgreSQL at start"},
+	    {"FF_LEASE_S", FF_CFG_INT, "30", 3, 3600, &app.cfg.lease_s,
+	     "a running run whose worker is silent this long goes back to the queue"},
+	    {"FF_FAULT_EXIT_AFTER_COMMIT", FF_CFG_INT, "0", 0, 1, &fault,
+	     "tests only: exit between committing a run and publishing it"},
+	    {"FF_LOG_LEVEL", FF_CFG_STR, "info", 0, 0, &log_level, "debug, info, warn or error"},
 	};
 	const size_t nconfig = sizeof(config) / sizeof(config[0]);
 	struct ff_err err = {0};
@@ -187,7 +188,8 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++)
 		if (table[i].max_body == SIZE_MAX)
 			table[i].max_body = app.cfg.max_target_bytes;
-	if (!app.base || !(http = http_start(&app, table, sizeof(table) / sizeof(table[0]), &err))) {
+	if (!app.base ||
+	    !(http = http_start(&app, table, sizeof(table) / sizeof(table[0]), &err))) {
 		ff_error("http: %s", err.msg);
 		goto out;
 	}

@@ -46,9 +46,9 @@ static int publish_row(struct app *app, PGresult *res, int i, struct ff_err *err
 	size_t len = 0;
 	char *body = ff_job_encode_attempt(job, attempt,
 					   max_attempts > attempt ? max_attempts : attempt, &len);
-	rc = body ? outbox_publish(app, id, PQgetvalue(res, i, 5), priority, body, len, attempt,
-				   err)
-		  : ff_err_set(err, FF_ENOMEM, "out of memory");
+	rc = body
+		 ? outbox_publish(app, id, PQgetvalue(res, i, 5), priority, body, len, attempt, err)
+		 : ff_err_set(err, FF_ENOMEM, "out of memory");
 	free(body);
 	ff_job_free(job);
 	return rc;
@@ -64,15 +64,15 @@ static void publish_due(struct app *app, const char *run_id)
 	if (ff_db_begin(app->db, &err) < 0)
 		return;
 	PGresult *res = ff_db_query(
-		app->db,
-		"SELECT id, job::text, attempt, max_attempts, priority, pool FROM runs "
-		"WHERE NOT published AND state = ANY($1::text[]) "
-		"AND ($3::uuid IS NULL OR id = $3::uuid) "
-		"AND coalesce(next_attempt_at, created_at) + CASE WHEN next_attempt_at IS NULL "
-		"  OR state = $2 THEN interval '" SUBMIT_GRACE "' ELSE interval '0' END "
-		"  <= clock_timestamp() "
-		"ORDER BY priority DESC, created_at LIMIT " SWEEP_BATCH " FOR UPDATE SKIP LOCKED",
-		3, p, &err);
+	    app->db,
+	    "SELECT id, job::text, attempt, max_attempts, priority, pool FROM runs "
+	    "WHERE NOT published AND state = ANY($1::text[]) "
+	    "AND ($3::uuid IS NULL OR id = $3::uuid) "
+	    "AND coalesce(next_attempt_at, created_at) + CASE WHEN next_attempt_at IS NULL "
+	    "  OR state = $2 THEN interval '" SUBMIT_GRACE "' ELSE interval '0' END "
+	    "  <= clock_timestamp() "
+	    "ORDER BY priority DESC, created_at LIMIT " SWEEP_BATCH " FOR UPDATE SKIP LOCKED",
+	    3, p, &err);
 	if (!res) {
 		ff_db_rollback(app->db);
 		return;

@@ -21,9 +21,10 @@ void reaper_tick(struct app *app)
 	char lease[16];
 	snprintf(lease, sizeof(lease), "%ld", app->cfg.lease_s);
 	const char *p[] = {lease};
-	if (ff_db_exec(app->db,
-		       "UPDATE workers SET state = 'lost' WHERE state IN ('active', 'draining') AND "
-		       "last_heartbeat < now() - $1::int * interval '1 second'",
-		       1, p, &err) < 0)
+	if (ff_db_exec(
+		app->db,
+		"UPDATE workers SET state = 'lost' WHERE state IN ('active', 'draining') AND "
+		"last_heartbeat < now() - $1::int * interval '1 second'",
+		1, p, &err) < 0)
 		ff_warn("lost workers not marked: %s", err.msg);
 }

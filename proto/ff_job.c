@@ -169,8 +169,7 @@ out:
 	return text;
 }
 
-char *ff_job_encode_attempt(const struct ff_job *job, int attempt, int max_attempts,
-			    size_t *len)
+char *ff_job_encode_attempt(const struct ff_job *job, int attempt, int max_attempts, size_t *len)
 {
 	if (!job)
 		return NULL;

@@ -57,8 +57,7 @@ char *ff_job_encode(const struct ff_job *job, size_t *len);
 /* The message for another attempt of the same run: job with attempt and max_attempts
  * replaced (job itself unchanged). The one place the next attempt's job is made, for the
  * worker's retry and the controller's outbox alike. Caller frees with free(). */
-char *ff_job_encode_attempt(const struct ff_job *job, int attempt, int max_attempts,
-			    size_t *len);
+char *ff_job_encode_attempt(const struct ff_job *job, int attempt, int max_attempts, size_t *len);
 /* Decodes and checks; on success *out is a new job the caller frees. */
 int ff_job_decode(const char *buf, size_t len, struct ff_job **out, struct ff_err *err);
 void ff_job_free(struct ff_job *job); /* NULL-safe */

@@ -32,8 +32,7 @@ static int moved(PGresult *res, struct ff_err *err)
 }
 
 /* prefix, then view (or "1"), then suffix, as a new string; NULL on no memory. */
-static char *with_view(const char *prefix, const char *view, const char *suffix,
-		       struct ff_err *err)
+static char *with_view(const char *prefix, const char *view, const char *suffix, struct ff_err *err)
 {
 	char *sql;
 	if (asprintf(&sql, "%s%s%s", prefix, view ? view : "1", suffix) < 0) {
@@ -49,22 +48,30 @@ int ff_run_submit(struct ff_db *db, const struct ff_run_submission *s, const cha
 	char priority[16], max_attempts[16];
 	snprintf(priority, sizeof(priority), "%d", s->priority);
 	snprintf(max_attempts, sizeof(max_attempts), "%d", s->max_attempts);
-	const char *p[] = {s->id,	  s->workflow, s->workflow_version,
-			   s->target,	  s->parameters, priority,
-			   s->labels ? s->labels : "{}", s->pool, s->job,
-			   max_attempts, s->idempotency_key, s->idempotency_key ? s->request_sha256 : NULL,
+	const char *p[] = {s->id,
+			   s->workflow,
+			   s->workflow_version,
+			   s->target,
+			   s->parameters,
+			   priority,
+			   s->labels ? s->labels : "{}",
+			   s->pool,
+			   s->job,
+			   max_attempts,
+			   s->idempotency_key,
+			   s->idempotency_key ? s->request_sha256 : NULL,
 			   name(FF_RUN_QUEUED)};
 	char *sql = with_view(
-		"WITH r AS (INSERT INTO runs (id, workflow, workflow_version, target, parameters, "
-		"  priority, labels, pool, job, state, max_attempts, idempotency_key, "
-		"  request_sha256) "
-		"  SELECT $1, $2, $3, $4, $5::jsonb, $6::smallint, $7::jsonb, $8, $9::jsonb, $13, "
-		"  $10::int, $11, $12 WHERE EXISTS (SELECT 1 FROM targets WHERE sha256 = $4) "
-		"  RETURNING *), "
-		"e AS (INSERT INTO run_events (run_id, state, attempt, message) "
-		"  SELECT id, state, 0, 'submitted' FROM r) "
-		"SELECT ",
-		view, " FROM r", err);
+	    "WITH r AS (INSERT INTO runs (id, workflow, workflow_version, target, parameters, "
+	    "  priority, labels, pool, job, state, max_attempts, idempotency_key, "
+	    "  request_sha256) "
+	    "  SELECT $1, $2, $3, $4, $5::jsonb, $6::smallint, $7::jsonb, $8, $9::jsonb, $13, "
+	    "  $10::int, $11, $12 WHERE EXISTS (SELECT 1 FROM targets WHERE sha256 = $4) "
+	    "  RETURNING *), "
+	    "e AS (INSERT INTO run_events (run_id, state, attempt, message) "
+	    "  SELECT id, state, 0, 'submitted' FROM r) "
+	    "SELECT ",
+	    view, " FROM r", err);
 	if (!sql)
 		return err->code;
 	PGresult *res = ff_db_query(db, sql, 13, p, err);
@@ -79,8 +86,7 @@ int ff_run_submit(struct ff_db *db, const struct ff_run_submission *s, const cha
 	return 1;
 }
 
-int ff_run_start(struct ff_db *db, const struct ff_run_ref *ref, long lease_s,
-		 struct ff_err *err)
+int ff_run_start(struct ff_db *db, const struct ff_run_ref *ref, long lease_s, struct ff_err *err)
 {
 	char attempt[16], lease[24], from[STATES_MAX];
 	snprintf(attempt, sizeof(attempt), "%d", ref->attempt);
@@ -96,23 +102,23 @@ int ff_run_start(struct ff_db *db, const struct ff_run_ref *ref, long lease_s,
 	/* One statement: all its parts see the row as it was before, so prev is the state the
 	 * run leaves. Events are inserted in order (a retry's queued step first). */
 	return moved(
-		ff_db_query(
-			db,
-			"WITH prev AS (SELECT state FROM runs WHERE id = $1), "
-			"r AS (UPDATE runs SET state = $5, attempt = $2::int, worker = $3, "
-			"  started_at = clock_timestamp(), progress = 0, progress_text = NULL, "
-			"  next_attempt_at = NULL, lease_until = clock_timestamp() + $4::int * "
-			"  interval '1 second' WHERE id = $1 AND state = ANY($6::text[]) "
-			"  AND attempt = $2::int - 1 RETURNING id, attempt), "
-			"e AS (INSERT INTO run_events (run_id, state, attempt, message) "
-			"  SELECT id, st, att, msg FROM ("
-			"    SELECT 1 AS o, r.id, $7 AS st, r.attempt - 1 AS att, 'retry due' AS msg "
-			"    FROM r, prev WHERE prev.state = $8 "
-			"    UNION ALL SELECT 2, r.id, $5, r.attempt, 'started on ' || $3 FROM r) x "
-			"  ORDER BY o) "
-			"SELECT id FROM r",
-			8, p, err),
-		err);
+	    ff_db_query(
+		db,
+		"WITH prev AS (SELECT state FROM runs WHERE id = $1), "
+		"r AS (UPDATE runs SET state = $5, attempt = $2::int, worker = $3, "
+		"  started_at = clock_timestamp(), progress = 0, progress_text = NULL, "
+		"  next_attempt_at = NULL, lease_until = clock_timestamp() + $4::int * "
+		"  interval '1 second' WHERE id = $1 AND state = ANY($6::text[]) "
+		"  AND attempt = $2::int - 1 RETURNING id, attempt), "
+		"e AS (INSERT INTO run_events (run_id, state, attempt, message) "
+		"  SELECT id, st, att, msg FROM ("
+		"    SELECT 1 AS o, r.id, $7 AS st, r.attempt - 1 AS att, 'retry due' AS msg "
+		"    FROM r, prev WHERE prev.state = $8 "
+		"    UNION ALL SELECT 2, r.id, $5, r.attempt, 'started on ' || $3 FROM r) x "
+		"  ORDER BY o) "
+		"SELECT id FROM r",
+		8, p, err),
+	    err);
 }
 
 /* finish, retry and dead_letter: the attempt's end, guarded on it still holding the run. */
@@ -140,8 +146,7 @@ static int end_attempt(struct ff_db *db, enum ff_run_transition t, const struct 
 			   from_set(t, from),
 			   t == FF_RUN_DEAD_LETTER ? "true" : "false"};
 	return moved(
-		ff_db_query(
-			db,
+	    ff_db_query(db,
 			"WITH r AS (UPDATE runs SET state = $2, error = $3, exit_code = $4::int, "
 			"  findings_summary = $5::jsonb, lease_until = NULL, "
 			"  finished_at = CASE WHEN $9::bool THEN NULL ELSE clock_timestamp() END, "
@@ -160,7 +165,7 @@ static int end_attempt(struct ff_db *db, enum ff_run_transition t, const struct 
 			"  ' failed: ' || $3 || '; next attempt in ' || $8 || ' s' ELSE $3 END "
 			"FROM r RETURNING run_id",
 			12, p, err),
-		err);
+	    err);
 }
 
 int ff_run_finish(struct ff_db *db, const struct ff_run_ref *ref, const struct ff_run_result *res,
@@ -188,25 +193,25 @@ int ff_run_hand_back(struct ff_db *db, const struct ff_run_ref *ref, struct ff_e
 	const char *p[] = {ref->id, attempt, ref->worker, name(FF_RUN_QUEUED),
 			   from_set(FF_RUN_HAND_BACK, from)};
 	return moved(
-		ff_db_query(db,
-			    "WITH r AS (UPDATE runs SET state = $4, attempt = attempt - 1, "
-			    "  worker = NULL, lease_until = NULL, started_at = NULL, "
-			    "  published = false, next_attempt_at = clock_timestamp() "
-			    "  WHERE id = $1 AND state = ANY($5::text[]) AND attempt = $2::int "
-			    "  AND worker = $3 RETURNING id, attempt) "
-			    "INSERT INTO run_events (run_id, state, attempt, message) "
-			    "SELECT id, $4, attempt, 'handed back by draining worker ' || $3 FROM r "
-			    "RETURNING run_id",
-			    5, p, err),
-		err);
+	    ff_db_query(db,
+			"WITH r AS (UPDATE runs SET state = $4, attempt = attempt - 1, "
+			"  worker = NULL, lease_until = NULL, started_at = NULL, "
+			"  published = false, next_attempt_at = clock_timestamp() "
+			"  WHERE id = $1 AND state = ANY($5::text[]) AND attempt = $2::int "
+			"  AND worker = $3 RETURNING id, attempt) "
+			"INSERT INTO run_events (run_id, state, attempt, message) "
+			"SELECT id, $4, attempt, 'handed back by draining worker ' || $3 FROM r "
+			"RETURNING run_id",
+			5, p, err),
+	    err);
 }
 
 /* cancel and requeue: *out is (view of the moved run, the run's state); see ff_run.h. */
 static int by_id(struct ff_db *db, const char *sql_prefix, const char *view, int n,
 		 const char *const *p, PGresult **out, struct ff_err *err)
 {
-	char *sql = with_view(sql_prefix, view,
-			      " FROM r), (SELECT state FROM runs WHERE id = $1)", err);
+	char *sql =
+	    with_view(sql_prefix, view, " FROM r), (SELECT state FROM runs WHERE id = $1)", err);
 	if (!sql)
 		return err->code;
 	PGresult *res = ff_db_query(db, sql, n, p, err);
@@ -243,24 +248,29 @@ int ff_run_requeue(struct ff_db *db, const char *id, int budget, const char *mes
 {
 	char b[16], from[STATES_MAX];
 	snprintf(b, sizeof(b), "%d", budget);
-	const char *p[] = {id, b, message, dead_letters_only ? "true" : "false",
-			   name(FF_RUN_QUEUED), from_set(FF_RUN_REQUEUE, from)};
-	return by_id(db,
-		     "WITH r AS (UPDATE runs SET state = $5, max_attempts = attempt + $2::int, "
-		     "  error = NULL, exit_code = NULL, started_at = NULL, finished_at = NULL, "
-		     "  worker = NULL, progress = 0, progress_text = NULL, findings_summary = NULL, "
-		     "  published = false, next_attempt_at = clock_timestamp(), lease_losses = 0 "
-		     "  WHERE id = $1 AND state = ANY($6::text[]) "
-		     "  AND (NOT $4::bool OR EXISTS (SELECT 1 FROM dead_letters d "
-		     "  WHERE d.run_id = $1)) RETURNING *), "
-		     "d1 AS (DELETE FROM findings WHERE run_id IN (SELECT id FROM r)), "
-		     "d2 AS (DELETE FROM artifacts WHERE run_id IN (SELECT id FROM r)), "
-		     "d3 AS (DELETE FROM run_results WHERE run_id IN (SELECT id FROM r)), "
-		     "d4 AS (DELETE FROM dead_letters WHERE run_id IN (SELECT id FROM r)), "
-		     "e AS (INSERT INTO run_events (run_id, state, attempt, message) "
-		     "  SELECT id, state, attempt, $3 FROM r) "
-		     "SELECT (SELECT ",
-		     view, 6, p, out, err);
+	const char *p[] = {id,
+			   b,
+			   message,
+			   dead_letters_only ? "true" : "false",
+			   name(FF_RUN_QUEUED),
+			   from_set(FF_RUN_REQUEUE, from)};
+	return by_id(
+	    db,
+	    "WITH r AS (UPDATE runs SET state = $5, max_attempts = attempt + $2::int, "
+	    "  error = NULL, exit_code = NULL, started_at = NULL, finished_at = NULL, "
+	    "  worker = NULL, progress = 0, progress_text = NULL, findings_summary = NULL, "
+	    "  published = false, next_attempt_at = clock_timestamp(), lease_losses = 0 "
+	    "  WHERE id = $1 AND state = ANY($6::text[]) "
+	    "  AND (NOT $4::bool OR EXISTS (SELECT 1 FROM dead_letters d "
+	    "  WHERE d.run_id = $1)) RETURNING *), "
+	    "d1 AS (DELETE FROM findings WHERE run_id IN (SELECT id FROM r)), "
+	    "d2 AS (DELETE FROM artifacts WHERE run_id IN (SELECT id FROM r)), "
+	    "d3 AS (DELETE FROM run_results WHERE run_id IN (SELECT id FROM r)), "
+	    "d4 AS (DELETE FROM dead_letters WHERE run_id IN (SELECT id FROM r)), "
+	    "e AS (INSERT INTO run_events (run_id, state, attempt, message) "
+	    "  SELECT id, state, attempt, $3 FROM r) "
+	    "SELECT (SELECT ",
+	    view, 6, p, out, err);
 }
 
 int ff_run_expire_leases(struct ff_db *db, int max_losses, PGresult **out, struct ff_err *err)
@@ -269,25 +279,26 @@ int ff_run_expire_leases(struct ff_db *db, int max_losses, PGresult **out, struc
 	snprintf(max, sizeof(max), "%d", max_losses);
 	const char *p[] = {max, name(FF_RUN_RUNNING), name(FF_RUN_FAILED), name(FF_RUN_QUEUED)};
 	PGresult *res = ff_db_query(
-		db,
-		"WITH lost AS (SELECT id, worker, lease_losses FROM runs WHERE state = $2 "
-		"  AND lease_until < clock_timestamp() FOR UPDATE SKIP LOCKED), "
-		"r AS (UPDATE runs SET "
-		"  state = CASE WHEN lost.lease_losses + 1 >= $1::int THEN $3 ELSE $4 END, "
-		"  error = CASE WHEN lost.lease_losses + 1 >= $1::int THEN 'lost its worker ' || "
-		"    $1 || ' times' END, "
-		"  finished_at = CASE WHEN lost.lease_losses + 1 >= $1::int THEN clock_timestamp() END, "
-		"  attempt = CASE WHEN lost.lease_losses + 1 >= $1::int THEN runs.attempt "
-		"    ELSE runs.attempt - 1 END, "
-		"  worker = NULL, lease_until = NULL, published = false, "
-		"  next_attempt_at = clock_timestamp(), lease_losses = lost.lease_losses + 1 "
-		"  FROM lost WHERE runs.id = lost.id RETURNING runs.id, runs.state, runs.attempt, "
-		"  lost.worker) "
-		"INSERT INTO run_events (run_id, state, attempt, message) "
-		"SELECT id, state, attempt, 'lease expired on worker ' || coalesce(worker, '?') || "
-		"  CASE WHEN state = $4 THEN ': requeued' ELSE ': giving up' END FROM r "
-		"RETURNING run_id",
-		4, p, err);
+	    db,
+	    "WITH lost AS (SELECT id, worker, lease_losses FROM runs WHERE state = $2 "
+	    "  AND lease_until < clock_timestamp() FOR UPDATE SKIP LOCKED), "
+	    "r AS (UPDATE runs SET "
+	    "  state = CASE WHEN lost.lease_losses + 1 >= $1::int THEN $3 ELSE $4 END, "
+	    "  error = CASE WHEN lost.lease_losses + 1 >= $1::int THEN 'lost its worker ' || "
+	    "    $1 || ' times' END, "
+	    "  finished_at = CASE WHEN lost.lease_losses + 1 >= $1::int THEN clock_timestamp() "
+	    "END, "
+	    "  attempt = CASE WHEN lost.lease_losses + 1 >= $1::int THEN runs.attempt "
+	    "    ELSE runs.attempt - 1 END, "
+	    "  worker = NULL, lease_until = NULL, published = false, "
+	    "  next_attempt_at = clock_timestamp(), lease_losses = lost.lease_losses + 1 "
+	    "  FROM lost WHERE runs.id = lost.id RETURNING runs.id, runs.state, runs.attempt, "
+	    "  lost.worker) "
+	    "INSERT INTO run_events (run_id, state, attempt, message) "
+	    "SELECT id, state, attempt, 'lease expired on worker ' || coalesce(worker, '?') || "
+	    "  CASE WHEN state = $4 THEN ': requeued' ELSE ': giving up' END FROM r "
+	    "RETURNING run_id",
+	    4, p, err);
 	if (!res)
 		return err->code;
 	*out = res;
@@ -305,8 +316,7 @@ int ff_run_mark_published(struct ff_db *db, const char *id, int job_attempt, str
 			  3, p, err);
 }
 
-int ff_run_progress(struct ff_db *db, const char *id, int pct, const char *text,
-		    struct ff_err *err)
+int ff_run_progress(struct ff_db *db, const char *id, int pct, const char *text, struct ff_err *err)
 {
 	char p1[16];
 	snprintf(p1, sizeof(p1), "%d", pct);
@@ -345,8 +355,8 @@ int ff_run_renew_leases(struct ff_db *db, const char *worker, const char *ids, l
 int ff_run_cancelled_among(struct ff_db *db, const char *ids, PGresult **out, struct ff_err *err)
 {
 	const char *p[] = {ids, name(FF_RUN_CANCELLED)};
-	PGresult *res = ff_db_query(db, "SELECT id FROM runs WHERE id = ANY($1::uuid[]) AND state = $2",
-				    2, p, err);
+	PGresult *res = ff_db_query(
+	    db, "SELECT id FROM runs WHERE id = ANY($1::uuid[]) AND state = $2", 2, p, err);
 	if (!res)
 		return err->code;
 	*out = res;

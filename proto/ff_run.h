@@ -42,14 +42,13 @@ int ff_run_submit(struct ff_db *db, const struct ff_run_submission *s, const cha
 
 /* start: queued or retrying -> running for ref (the attempt must be the next one), with a
  * lease of lease_s. A retry that came due also gets its queued step in the history. */
-int ff_run_start(struct ff_db *db, const struct ff_run_ref *ref, long lease_s,
-		 struct ff_err *err);
+int ff_run_start(struct ff_db *db, const struct ff_run_ref *ref, long lease_s, struct ff_err *err);
 
 /* How an attempt ended, for finish, retry and dead_letter. */
 struct ff_run_result {
-	enum ff_run_state state; /* the transition's to-state */
-	const char *error;	 /* NULL for none */
-	int exit_code;		 /* -1: the container never exited */
+	enum ff_run_state state;      /* the transition's to-state */
+	const char *error;	      /* NULL for none */
+	int exit_code;		      /* -1: the container never exited */
 	const char *findings_summary; /* JSON text or NULL */
 };
 /* finish: running -> succeeded or timed_out. */

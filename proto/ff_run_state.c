@@ -6,24 +6,24 @@
 
 /* The one place the API's state names are spelled. */
 static const char *const names[FF_RUN_NSTATES] = {
-	[FF_RUN_QUEUED] = "queued",	  [FF_RUN_RUNNING] = "running",
-	[FF_RUN_RETRYING] = "retrying",	  [FF_RUN_SUCCEEDED] = "succeeded",
-	[FF_RUN_FAILED] = "failed",	  [FF_RUN_TIMED_OUT] = "timed_out",
-	[FF_RUN_CANCELLED] = "cancelled",
+    [FF_RUN_QUEUED] = "queued",	      [FF_RUN_RUNNING] = "running",
+    [FF_RUN_RETRYING] = "retrying",   [FF_RUN_SUCCEEDED] = "succeeded",
+    [FF_RUN_FAILED] = "failed",	      [FF_RUN_TIMED_OUT] = "timed_out",
+    [FF_RUN_CANCELLED] = "cancelled",
 };
 
 #define B(s) FF_RUN_BIT(FF_RUN_##s)
 
 const struct ff_run_transition_def ff_run_transitions[FF_RUN_NTRANSITIONS] = {
-	[FF_RUN_SUBMIT] = {"submit", 0, B(QUEUED)},
-	[FF_RUN_START] = {"start", FF_RUN_WAITING, B(RUNNING)},
-	[FF_RUN_FINISH] = {"finish", B(RUNNING), B(SUCCEEDED) | B(TIMED_OUT)},
-	[FF_RUN_RETRY] = {"retry", B(RUNNING), B(RETRYING)},
-	[FF_RUN_DEAD_LETTER] = {"dead_letter", B(RUNNING), B(FAILED) | B(TIMED_OUT)},
-	[FF_RUN_CANCEL] = {"cancel", FF_RUN_WAITING | B(RUNNING), B(CANCELLED)},
-	[FF_RUN_REQUEUE] = {"requeue", FF_RUN_TERMINAL, B(QUEUED)},
-	[FF_RUN_HAND_BACK] = {"hand_back", B(RUNNING), B(QUEUED)},
-	[FF_RUN_LEASE_EXPIRY] = {"lease_expiry", B(RUNNING), B(QUEUED) | B(FAILED)},
+    [FF_RUN_SUBMIT] = {"submit", 0, B(QUEUED)},
+    [FF_RUN_START] = {"start", FF_RUN_WAITING, B(RUNNING)},
+    [FF_RUN_FINISH] = {"finish", B(RUNNING), B(SUCCEEDED) | B(TIMED_OUT)},
+    [FF_RUN_RETRY] = {"retry", B(RUNNING), B(RETRYING)},
+    [FF_RUN_DEAD_LETTER] = {"dead_letter", B(RUNNING), B(FAILED) | B(TIMED_OUT)},
+    [FF_RUN_CANCEL] = {"cancel", FF_RUN_WAITING | B(RUNNING), B(CANCELLED)},
+    [FF_RUN_REQUEUE] = {"requeue", FF_RUN_TERMINAL, B(QUEUED)},
+    [FF_RUN_HAND_BACK] = {"hand_back", B(RUNNING), B(QUEUED)},
+    [FF_RUN_LEASE_EXPIRY] = {"lease_expiry", B(RUNNING), B(QUEUED) | B(FAILED)},
 };
 
 const char *ff_run_state_name(enum ff_run_state s)

@@ -27,9 +27,9 @@ enum ff_run_state {
 };
 
 /* A set of states as a bitmask. */
-#define FF_RUN_BIT(s)	   (1u << (s))
-#define FF_RUN_ALL	   ((1u << FF_RUN_NSTATES) - 1)
-#define FF_RUN_WAITING	   (FF_RUN_BIT(FF_RUN_QUEUED) | FF_RUN_BIT(FF_RUN_RETRYING))
+#define FF_RUN_BIT(s)  (1u << (s))
+#define FF_RUN_ALL     ((1u << FF_RUN_NSTATES) - 1)
+#define FF_RUN_WAITING (FF_RUN_BIT(FF_RUN_QUEUED) | FF_RUN_BIT(FF_RUN_RETRYING))
 #define FF_RUN_TERMINAL                                                                            \
 	(FF_RUN_BIT(FF_RUN_SUCCEEDED) | FF_RUN_BIT(FF_RUN_FAILED) | FF_RUN_BIT(FF_RUN_TIMED_OUT) | \
 	 FF_RUN_BIT(FF_RUN_CANCELLED))

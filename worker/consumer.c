@@ -16,11 +16,11 @@
 #include "ff_run.h"
 #include "ff_util.h"
 
-#define CONSUME_POLL_MS	  50
-#define HEARTBEAT_MS	  1000
-#define AMQP_HEARTBEAT_S  30
-#define RECONNECT_MIN_MS  200
-#define RECONNECT_MAX_MS  10000
+#define CONSUME_POLL_MS	 50
+#define HEARTBEAT_MS	 1000
+#define AMQP_HEARTBEAT_S 30
+#define RECONNECT_MIN_MS 200
+#define RECONNECT_MAX_MS 10000
 
 struct task {
 	struct ff_job *job;
@@ -40,7 +40,7 @@ struct shared {
 	struct task *reports;	       /* started or finished tasks for the broker thread */
 	int closing;		       /* executors and heartbeat exit */
 	int draining;
-	int busy;		       /* tasks handed to executors, not yet settled */
+	int busy; /* tasks handed to executors, not yet settled */
 	struct exec_slot *slots;
 	int nslots;
 	const struct consumer_config *cfg;
@@ -125,16 +125,15 @@ static void publish_followup(struct ff_amqp **pub, const char *url, struct ff_db
 	/* Publishing has a connection of its own (see ff_amqp.h), made when first needed. */
 	if (!*pub && ff_amqp_connect(url, 0, pub, &err) < 0) {
 		*pub = NULL;
-		ff_run_warn(id, "broker away (%s): the outbox will publish the follow-up",
-			    err.msg);
+		ff_run_warn(id, "broker away (%s): the outbox will publish the follow-up", err.msg);
 		return;
 	}
 	struct ff_amqp *amqp = *pub;
 	if (t->result.outcome == EXEC_DEAD) {
 		size_t len;
 		char *body = ff_job_encode(job, &len);
-		if (!body || ff_amqp_publish_to(amqp, FF_AMQP_DEAD_EXCHANGE, job->pool, body, len, 0,
-						id, &err) < 0) {
+		if (!body || ff_amqp_publish_to(amqp, FF_AMQP_DEAD_EXCHANGE, job->pool, body, len,
+						0, id, &err) < 0) {
 			ff_run_warn(id, "job not copied to the dead-letter queue: %s",
 				    body ? err.msg : "out of memory");
 			ff_amqp_free(*pub);
@@ -223,8 +222,7 @@ static void slot_runs(struct shared *sh, char *ids, size_t len)
 /* Only the runs an executor holds get their lease renewed: a run this worker marked running
  * but no longer executes (its result could not be recorded, or the start's commit was lost
  * with the connection) must expire, so that the reaper gives it to the queue again. */
-static void heartbeat_register(struct heartbeat *hb, const char *state, int busy,
-			       const char *ids)
+static void heartbeat_register(struct heartbeat *hb, const char *state, int busy, const char *ids)
 {
 	const struct consumer_config *cfg = hb->sh->cfg;
 	char conc[16], running[16];
@@ -283,8 +281,11 @@ static void *heartbeat_main(void *arg)
 		pthread_mutex_unlock(&sh->lock);
 		char ids[64 * 40]; /* FF_WORKER_CONCURRENCY is at most 64 */
 		slot_runs(sh, ids, sizeof(ids));
-		heartbeat_register(hb, closing ? "stopped" : draining ? "draining" : "active", busy,
-				   ids);
+		heartbeat_register(hb,
+				   closing    ? "stopped"
+				   : draining ? "draining"
+					      : "active",
+				   busy, ids);
 		if (closing)
 			return NULL;
 		heartbeat_enforce_stops(hb, ids);
@@ -352,8 +353,8 @@ static void handle_delivery(struct shared *sh, struct ff_amqp *amqp, unsigned ge
 /* Starts the executors and the heartbeat, each with its own engine and database handle.
  * A database that is down now is reconnected to on first use; anything else that fails
  * is logged here with its cause. */
-static int start_threads(const struct consumer_config *cfg, struct shared *sh,
-			 struct executor *xs, struct heartbeat *hb)
+static int start_threads(const struct consumer_config *cfg, struct shared *sh, struct executor *xs,
+			 struct heartbeat *hb)
 {
 	struct ff_err err = {0};
 	for (int i = 0; i < cfg->concurrency; i++) {
@@ -509,7 +510,7 @@ int consumer_run(const struct consumer_config *cfg, volatile sig_atomic_t *stop)
 		}
 		if (rc == FF_ETIMEOUT)
 			continue;
-broker_lost:
+	broker_lost:
 		ff_warn("broker connection lost: %s", err.msg);
 		ff_amqp_free(amqp);
 		amqp = NULL;

@@ -34,8 +34,8 @@ int docker_volume_create(struct docker *d, const char *name, const cJSON *labels
 int docker_volume_remove(struct docker *d, const char *name, struct ff_err *err);
 
 /* Creates a container from spec (not consumed); id gets the new container's id. */
-int docker_container_create(struct docker *d, const char *name, const cJSON *spec,
-			    char id[65], struct ff_err *err);
+int docker_container_create(struct docker *d, const char *name, const cJSON *spec, char id[65],
+			    struct ff_err *err);
 int docker_container_start(struct docker *d, const char *id, struct ff_err *err);
 /* Kills with SIGKILL; a container that is not running is not an error. */
 int docker_container_kill(struct docker *d, const char *id, struct ff_err *err);

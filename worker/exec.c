@@ -244,19 +244,19 @@ static struct exec_result run_attempt(struct attempt *a)
 	cleanup_docker(a);
 
 	int sarif_ok = a->res.sarif && ff_sarif_normalise(a->res.sarif, a->res.sarif_len, 0,
-							   &findings, &sarif_err) == 0;
+							  &findings, &sarif_err) == 0;
 	const struct outcome_facts facts = {
-		.stop = stop,
-		.platform_error = rc < 0 ? err.msg : NULL,
-		.timed_out = a->timed_out,
-		.timeout_s = job->timeout_s,
-		.exit_code = a->exit_code,
-		.have_sarif = a->res.sarif != NULL,
-		.sarif_error = a->res.sarif && !sarif_ok ? sarif_err.msg : NULL,
-		.attempt = job->attempt,
-		.max_attempts = job->max_attempts,
-		.retry_on_timeout = job->retry_on_timeout,
-		.backoff_s = job->backoff_s,
+	    .stop = stop,
+	    .platform_error = rc < 0 ? err.msg : NULL,
+	    .timed_out = a->timed_out,
+	    .timeout_s = job->timeout_s,
+	    .exit_code = a->exit_code,
+	    .have_sarif = a->res.sarif != NULL,
+	    .sarif_error = a->res.sarif && !sarif_ok ? sarif_err.msg : NULL,
+	    .attempt = job->attempt,
+	    .max_attempts = job->max_attempts,
+	    .retry_on_timeout = job->retry_on_timeout,
+	    .backoff_s = job->backoff_s,
 	};
 	outcome_decide(&facts, &o);
 

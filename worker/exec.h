@@ -19,7 +19,7 @@ struct exec_config {
 	size_t log_max_bytes;	    /* container output kept per run */
 	size_t results_max_bytes;   /* the /results tar read back */
 	long tmpfs_mb;
-	long lease_s;		    /* a running run's lease, renewed by the heartbeat */
+	long lease_s; /* a running run's lease, renewed by the heartbeat */
 };
 
 /* Why a running attempt must stop early. Set by the heartbeat (cancel) or the drain. */

@@ -21,34 +21,35 @@ static void on_signal(int sig)
 int main(int argc, char **argv)
 {
 	const char *database_url, *amqp_url, *docker_host, *pool, *worker_id, *user, *log_level,
-		*run_as;
+	    *run_as;
 	long concurrency, log_max_kb, results_max_mb, tmpfs_mb, lease_s, drain_s;
 	const struct ff_config_entry config[] = {
-		{"DATABASE_URL", FF_CFG_STR, "postgresql://fuzzforge:fuzzforge@127.0.0.1:5432/fuzzforge",
-		 0, 0, &database_url, "PostgreSQL connection URL"},
-		{"AMQP_URL", FF_CFG_STR, "amqp://guest:guest@127.0.0.1:5672/", 0, 0, &amqp_url,
-		 "RabbitMQ URL"},
-		{"DOCKER_HOST", FF_CFG_STR, "unix:///var/run/docker.sock", 0, 0, &docker_host,
-		 "Docker Engine endpoint (unix:// or tcp://)"},
-		{"FF_WORKER_POOL", FF_CFG_STR, "default", 0, 0, &pool, "pool (queue ff.jobs.<pool>)"},
-		{"FF_WORKER_CONCURRENCY", FF_CFG_INT, "2", 1, 64, &concurrency,
-		 "runs executed at once (also the prefetch)"},
-		{"FF_WORKER_ID", FF_CFG_STR, NULL, 0, 0, &worker_id, "worker id (default host-pid)"},
-		{"FF_CONTAINER_USER", FF_CFG_STR, "65534:65534", 0, 0, &user,
-		 "uid:gid the workflow containers run as"},
-		{"FF_LOG_MAX_KB", FF_CFG_INT, "1024", 1, 1048576, &log_max_kb,
-		 "container output kept per run, KiB"},
-		{"FF_RESULTS_MAX_MB", FF_CFG_INT, "256", 1, 4096, &results_max_mb,
-		 "largest /results a run may leave, MiB"},
-		{"FF_TMPFS_MB", FF_CFG_INT, "512", 16, 65536, &tmpfs_mb, "size of /tmp in containers"},
-		{"FF_LEASE_S", FF_CFG_INT, "30", 3, 3600, &lease_s,
-		 "a running run's lease: renewed every second, expired when the worker is gone"},
-		{"FF_WORKER_DRAIN_S", FF_CFG_INT, "60", 0, 86400, &drain_s,
-		 "on SIGTERM, how long running runs may finish before they are handed back"},
-		{"FF_LOG_LEVEL", FF_CFG_STR, "info", 0, 0, &log_level, "debug, info, warn or error"},
-		{"FF_WORKER_RUN_AS", FF_CFG_STR, "", 0, 0, &run_as,
-		 "uid:gid to become when started as root, joining the Docker socket's group "
-		 "(the worker image sets 10001:10001)"},
+	    {"DATABASE_URL", FF_CFG_STR,
+	     "postgresql://fuzzforge:fuzzforge@127.0.0.1:5432/fuzzforge", 0, 0, &database_url,
+	     "PostgreSQL connection URL"},
+	    {"AMQP_URL", FF_CFG_STR, "amqp://guest:guest@127.0.0.1:5672/", 0, 0, &amqp_url,
+	     "RabbitMQ URL"},
+	    {"DOCKER_HOST", FF_CFG_STR, "unix:///var/run/docker.sock", 0, 0, &docker_host,
+	     "Docker Engine endpoint (unix:// or tcp://)"},
+	    {"FF_WORKER_POOL", FF_CFG_STR, "default", 0, 0, &pool, "pool (queue ff.jobs.<pool>)"},
+	    {"FF_WORKER_CONCURRENCY", FF_CFG_INT, "2", 1, 64, &concurrency,
+	     "runs executed at once (also the prefetch)"},
+	    {"FF_WORKER_ID", FF_CFG_STR, NULL, 0, 0, &worker_id, "worker id (default host-pid)"},
+	    {"FF_CONTAINER_USER", FF_CFG_STR, "65534:65534", 0, 0, &user,
+	     "uid:gid the workflow containers run as"},
+	    {"FF_LOG_MAX_KB", FF_CFG_INT, "1024", 1, 1048576, &log_max_kb,
+	     "container output kept per run, KiB"},
+	    {"FF_RESULTS_MAX_MB", FF_CFG_INT, "256", 1, 4096, &results_max_mb,
+	     "largest /results a run may leave, MiB"},
+	    {"FF_TMPFS_MB", FF_CFG_INT, "512", 16, 65536, &tmpfs_mb, "size of /tmp in containers"},
+	    {"FF_LEASE_S", FF_CFG_INT, "30", 3, 3600, &lease_s,
+	     "a running run's lease: renewed every second, expired when the worker is gone"},
+	    {"FF_WORKER_DRAIN_S", FF_CFG_INT, "60", 0, 86400, &drain_s,
+	     "on SIGTERM, how long running runs may finish before they are handed back"},
+	    {"FF_LOG_LEVEL", FF_CFG_STR, "info", 0, 0, &log_level, "debug, info, warn or error"},
+	    {"FF_WORKER_RUN_AS", FF_CFG_STR, "", 0, 0, &run_as,
+	     "uid:gid to become when started as root, joining the Docker socket's group "
+	     "(the worker image sets 10001:10001)"},
 	};
 	const size_t nconfig = sizeof(config) / sizeof(config[0]);
 	struct ff_err err;
@@ -57,7 +58,8 @@ int main(int argc, char **argv)
 	if (argc > 1) {
 		fprintf(argc == 2 && !strcmp(argv[1], "--help") ? stdout : stderr,
 			"usage: ff-worker\nRuns FuzzForge jobs from RabbitMQ in Docker containers. "
-			"SIGTERM: stop taking jobs, let running ones finish for up to FF_WORKER_DRAIN_S, "
+			"SIGTERM: stop taking jobs, let running ones finish for up to "
+			"FF_WORKER_DRAIN_S, "
 			"hand back the rest, exit 0.\n");
 		ff_config_usage(stdout, config, nconfig);
 		return argc == 2 && !strcmp(argv[1], "--help") ? 0 : 2;
@@ -85,21 +87,21 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	const struct exec_config exec = {
-		.worker_id = worker_id,
-		.container_user = user,
-		.log_max_bytes = (size_t)log_max_kb * 1024,
-		.results_max_bytes = (size_t)results_max_mb * 1024 * 1024,
-		.tmpfs_mb = tmpfs_mb,
-		.lease_s = lease_s,
+	    .worker_id = worker_id,
+	    .container_user = user,
+	    .log_max_bytes = (size_t)log_max_kb * 1024,
+	    .results_max_bytes = (size_t)results_max_mb * 1024 * 1024,
+	    .tmpfs_mb = tmpfs_mb,
+	    .lease_s = lease_s,
 	};
 	const struct consumer_config cc = {
-		.amqp_url = amqp_url,
-		.database_url = database_url,
-		.docker_host = docker_host,
-		.pool = pool,
-		.concurrency = (int)concurrency,
-		.drain_s = drain_s,
-		.exec = &exec,
+	    .amqp_url = amqp_url,
+	    .database_url = database_url,
+	    .docker_host = docker_host,
+	    .pool = pool,
+	    .concurrency = (int)concurrency,
+	    .drain_s = drain_s,
+	    .exec = &exec,
 	};
 	ff_info("ff-worker %s starting (pool %s, concurrency %ld)", worker_id, pool, concurrency);
 	if (docker_global_init(&err) < 0) {

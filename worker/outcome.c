@@ -39,7 +39,8 @@ void outcome_decide(const struct outcome_facts *f, struct outcome *out)
 			 f->exit_code);
 	} else if (!f->have_sarif) {
 		out->state = FF_RUN_FAILED;
-		snprintf(out->error, sizeof(out->error), "workflow wrote no /results/results.sarif");
+		snprintf(out->error, sizeof(out->error),
+			 "workflow wrote no /results/results.sarif");
 	} else if (f->sarif_error) {
 		out->state = FF_RUN_FAILED;
 		snprintf(out->error, sizeof(out->error), "invalid SARIF: %s", f->sarif_error);
@@ -47,8 +48,8 @@ void outcome_decide(const struct outcome_facts *f, struct outcome *out)
 	/* Failures are retried by the workflow's policy; a timeout only when the policy says
 	 * so (most would just time out again). Past the budget the run keeps the last
 	 * attempt's state, failed or timed_out, and is dead-lettered with its error. */
-	bool retryable = out->state == FF_RUN_FAILED ||
-			 (out->state == FF_RUN_TIMED_OUT && f->retry_on_timeout);
+	bool retryable =
+	    out->state == FF_RUN_FAILED || (out->state == FF_RUN_TIMED_OUT && f->retry_on_timeout);
 	if (!retryable)
 		return;
 	if (f->attempt < f->max_attempts) {

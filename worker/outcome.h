@@ -11,13 +11,14 @@
 
 /* What happened during one attempt. */
 struct outcome_facts {
-	enum exec_stop stop;	    /* a cancel or a drain's hand-back, seen by the heartbeat */
-	const char *platform_error; /* a step of ours failed (volumes, engine, results); NULL: none */
-	bool timed_out;		    /* the container ran past timeout_s and was killed */
+	enum exec_stop stop; /* a cancel or a drain's hand-back, seen by the heartbeat */
+	const char
+	    *platform_error; /* a step of ours failed (volumes, engine, results); NULL: none */
+	bool timed_out;	     /* the container ran past timeout_s and was killed */
 	long timeout_s;
-	int exit_code;		    /* -1: it never exited */
-	bool have_sarif;	    /* /results/results.sarif was there */
-	const char *sarif_error;    /* why it is not valid SARIF; NULL when it is */
+	int exit_code;		 /* -1: it never exited */
+	bool have_sarif;	 /* /results/results.sarif was there */
+	const char *sarif_error; /* why it is not valid SARIF; NULL when it is */
 	int attempt, max_attempts;
 	bool retry_on_timeout;
 	long backoff_s;

@@ -42,8 +42,8 @@ int privdrop(const char *run_as, const char *docker_host, struct ff_err *err)
 		return 0;
 	if (privdrop_parse(run_as, &uid, &gid, err) < 0)
 		return FF_EINVAL;
-	if (docker_host && !strncmp(docker_host, "unix://", 7) &&
-	    stat(docker_host + 7, &st) == 0 && st.st_gid != 0)
+	if (docker_host && !strncmp(docker_host, "unix://", 7) && stat(docker_host + 7, &st) == 0 &&
+	    st.st_gid != 0)
 		groups[ngroups++] = st.st_gid;
 	if (setgroups(ngroups, groups) < 0 || setgid(gid) < 0 || setuid(uid) < 0)
 		return ff_err_set(err, FF_EINTERNAL, "cannot become %s: %s", run_as,

@@ -4,8 +4,8 @@
 #include <stdio.h>
 #include <unistd.h>
 
-#define NOFILE_LIMIT	4096
-#define LOG_MAX_SIZE	"20m"
+#define NOFILE_LIMIT 4096
+#define LOG_MAX_SIZE "20m"
 
 void spec_names_init(struct spec_names *n, const char *run_id, int attempt)
 {

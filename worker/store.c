@@ -74,12 +74,13 @@ static int insert_output(struct ff_db *db, const struct store_attempt *a, struct
 			   out->logs_truncated ? "true" : "false"};
 	int lens[] = {0, (int)a->res->sarif_len, (int)out->logs.len, 0};
 	int fmts[] = {0, 1, 1, 0};
-	PGresult *res = ff_db_query_bin(db,
-					"INSERT INTO run_results (run_id, sarif, logs, logs_truncated) "
-					"VALUES ($1, $2, $3, $4) ON CONFLICT (run_id) DO UPDATE SET "
-					"sarif = EXCLUDED.sarif, logs = EXCLUDED.logs, "
-					"logs_truncated = EXCLUDED.logs_truncated",
-					4, p, lens, fmts, 0, err);
+	PGresult *res =
+	    ff_db_query_bin(db,
+			    "INSERT INTO run_results (run_id, sarif, logs, logs_truncated) "
+			    "VALUES ($1, $2, $3, $4) ON CONFLICT (run_id) DO UPDATE SET "
+			    "sarif = EXCLUDED.sarif, logs = EXCLUDED.logs, "
+			    "logs_truncated = EXCLUDED.logs_truncated",
+			    4, p, lens, fmts, 0, err);
 	if (!res)
 		return err->code;
 	PQclear(res);
@@ -117,10 +118,11 @@ static int insert_artifacts(struct ff_db *db, const char *id, const struct resul
 		const char *p[] = {id, art->name, size, art->data};
 		int lens[] = {0, 0, 0, (int)art->size};
 		int fmts[] = {0, 0, 0, 1};
-		PGresult *res = ff_db_query_bin(db,
-						"INSERT INTO artifacts (run_id, name, size, content) "
-						"VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
-						4, p, lens, fmts, 0, err);
+		PGresult *res =
+		    ff_db_query_bin(db,
+				    "INSERT INTO artifacts (run_id, name, size, content) "
+				    "VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+				    4, p, lens, fmts, 0, err);
 		if (!res)
 			return err->code;
 		PQclear(res);
@@ -137,12 +139,9 @@ static int end_transition(struct ff_db *db, const struct store_attempt *a, const
 				  .exit_code = a->exit_code,
 				  .findings_summary = summary};
 	switch (o->transition) {
-	case FF_RUN_FINISH:
-		return ff_run_finish(db, a->ref, &r, err);
-	case FF_RUN_RETRY:
-		return ff_run_retry(db, a->ref, &r, o->delay_s, err);
-	case FF_RUN_DEAD_LETTER:
-		return ff_run_dead_letter(db, a->ref, &r, err);
+	case FF_RUN_FINISH: return ff_run_finish(db, a->ref, &r, err);
+	case FF_RUN_RETRY: return ff_run_retry(db, a->ref, &r, o->delay_s, err);
+	case FF_RUN_DEAD_LETTER: return ff_run_dead_letter(db, a->ref, &r, err);
 	default:
 		return ff_err_set(err, FF_EINTERNAL, "%s is not an attempt's end",
 				  ff_run_transitions[o->transition].name);

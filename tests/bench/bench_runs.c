@@ -39,14 +39,16 @@ struct series {
 static void report(const struct series *s, const struct series *floor)
 {
 	qsort(s->ms, (size_t)s->n, sizeof(double), cmp_double);
-	double p50 = s->ms[s->n / 2], p95 = s->ms[(s->n * 95) / 100 < s->n ? (s->n * 95) / 100 : s->n - 1];
+	double p50 = s->ms[s->n / 2],
+	       p95 = s->ms[(s->n * 95) / 100 < s->n ? (s->n * 95) / 100 : s->n - 1];
 	double rate = s->n / (s->wall_ms / 1000.0);
 	printf("%-34s n=%-4d p50 %7.1f ms  p95 %7.1f ms  %6.2f runs/s", s->name, s->n, p50, p95,
 	       rate);
 	if (floor) {
 		double fp50 = floor->ms[floor->n / 2];
 		double frate = floor->n / (floor->wall_ms / 1000.0);
-		printf("  | p50 x%.2f (+%.1f ms), rate x%.2f", p50 / fp50, p50 - fp50, rate / frate);
+		printf("  | p50 x%.2f (+%.1f ms), rate x%.2f", p50 / fp50, p50 - fp50,
+		       rate / frate);
 	}
 	printf("\n");
 }
@@ -65,10 +67,11 @@ static void *floor_thread(void *arg)
 	struct ff_err err;
 	if (docker_new("unix:///var/run/docker.sock", &d, &err) < 0)
 		return NULL;
-	cJSON *spec = cJSON_Parse("{\"Image\":\"" IMAGE "\",\"Cmd\":[\"true\"],\"User\":\"65534:65534\","
-				  "\"HostConfig\":{\"NetworkMode\":\"none\",\"CapDrop\":[\"ALL\"],"
-				  "\"SecurityOpt\":[\"no-new-privileges\"],\"ReadonlyRootfs\":true,"
-				  "\"Memory\":67108864,\"MemorySwap\":67108864,\"PidsLimit\":64}}");
+	cJSON *spec =
+	    cJSON_Parse("{\"Image\":\"" IMAGE "\",\"Cmd\":[\"true\"],\"User\":\"65534:65534\","
+			"\"HostConfig\":{\"NetworkMode\":\"none\",\"CapDrop\":[\"ALL\"],"
+			"\"SecurityOpt\":[\"no-new-privileges\"],\"ReadonlyRootfs\":true,"
+			"\"Memory\":67108864,\"MemorySwap\":67108864,\"PidsLimit\":64}}");
 	for (int i = 0; i < j->count; i++) {
 		char id[65], name[64];
 		int code;
@@ -111,7 +114,7 @@ static void run_platform(struct itest *t, const char *target, struct series *s, 
 			 int parallel)
 {
 	char body[256];
-	char (*ids)[37] = calloc((size_t)total, 37);
+	char(*ids)[37] = calloc((size_t)total, 37);
 	s->ms = calloc((size_t)total, sizeof(double));
 	s->n = total;
 	snprintf(body, sizeof(body), "{\"workflow\":\"test-noop\",\"target\":\"%s\"}", target);
@@ -138,12 +141,12 @@ static void phase_breakdown(struct itest *t)
 {
 	printf("\nwhere a platform run's time goes (p50 over the last series, ms):\n");
 	static const char *const q[][2] = {
-		{"submit → running (queue + pickup)",
-		 "SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM "
-		 "started_at - created_at) * 1000) FROM runs WHERE state = 'succeeded'"},
-		{"running → finished (volumes, container, results)",
-		 "SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM "
-		 "finished_at - started_at) * 1000) FROM runs WHERE state = 'succeeded'"},
+	    {"submit → running (queue + pickup)",
+	     "SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM "
+	     "started_at - created_at) * 1000) FROM runs WHERE state = 'succeeded'"},
+	    {"running → finished (volumes, container, results)",
+	     "SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM "
+	     "finished_at - started_at) * 1000) FROM runs WHERE state = 'succeeded'"},
 	};
 	for (size_t i = 0; i < 2; i++)
 		printf("  %-50s %ld\n", q[i][0], itest_sql_long(t, q[i][1], NULL));

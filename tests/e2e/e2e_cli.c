@@ -35,8 +35,8 @@ static int teardown(void **state)
 static int ff_at(const char *url, const char *args, char *out, size_t outlen)
 {
 	char cmd[1024];
-	snprintf(cmd, sizeof(cmd), "FF_URL=%s FF_API_KEY=%s %s %s 2>&1", url, ITEST_API_KEY,
-		 E2E_FF, args);
+	snprintf(cmd, sizeof(cmd), "FF_URL=%s FF_API_KEY=%s %s %s 2>&1", url, ITEST_API_KEY, E2E_FF,
+		 args);
 	FILE *p = popen(cmd, "r");
 	assert_non_null(p);
 	size_t n = fread(out, 1, outlen - 1, p);
@@ -105,10 +105,10 @@ static void ready_tells_whether_the_api_can_serve(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(scan_prints_findings),
-		cmocka_unit_test(failed_run_fails_the_command),
-		cmocka_unit_test(bad_input_is_explained),
-		cmocka_unit_test(ready_tells_whether_the_api_can_serve),
+	    cmocka_unit_test(scan_prints_findings),
+	    cmocka_unit_test(failed_run_fails_the_command),
+	    cmocka_unit_test(bad_input_is_explained),
+	    cmocka_unit_test(ready_tells_whether_the_api_can_serve),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

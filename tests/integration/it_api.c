@@ -44,8 +44,7 @@ static const char *err_field(const struct itest_resp *r)
 	return cJSON_IsString(f) ? f->valuestring : "";
 }
 
-static void call(const char *method, const char *path, int auth, long status,
-		 struct itest_resp *r)
+static void call(const char *method, const char *path, int auth, long status, struct itest_resp *r)
 {
 	assert_int_equal(itest_http(&T, method, path, NULL, NULL, 0, auth, r), 0);
 	if (r->status != status)
@@ -107,9 +106,8 @@ static void upload_is_content_addressed(void **state)
 	size_t len;
 	void *tar = itest_tar(files, 0, &len);
 	struct itest_resp r;
-	assert_int_equal(itest_http(&T, "POST", "/api/v1/targets", "application/x-tar", tar, len,
-				    1, &r),
-			 0);
+	assert_int_equal(
+	    itest_http(&T, "POST", "/api/v1/targets", "application/x-tar", tar, len, 1, &r), 0);
 	assert_int_equal(r.status, 201);
 	itest_resp_release(&r);
 	free(tar);
@@ -122,9 +120,8 @@ static void upload_refusals(void **state)
 	const char *escape[] = {"../evil", "x", NULL};
 	size_t len;
 	void *tar = itest_tar(escape, 0, &len);
-	assert_int_equal(itest_http(&T, "POST", "/api/v1/targets", "application/x-tar", tar, len,
-				    1, &r),
-			 0);
+	assert_int_equal(
+	    itest_http(&T, "POST", "/api/v1/targets", "application/x-tar", tar, len, 1, &r), 0);
 	assert_int_equal(r.status, 422);
 	assert_string_equal(err_code(&r), "validation_failed");
 	itest_resp_release(&r);
@@ -132,9 +129,8 @@ static void upload_refusals(void **state)
 
 	const char *abs[] = {"/etc/passwd", "x", NULL};
 	tar = itest_tar(abs, 1, &len);
-	assert_int_equal(itest_http(&T, "POST", "/api/v1/targets", "application/gzip", tar, len, 1,
-				    &r),
-			 0);
+	assert_int_equal(
+	    itest_http(&T, "POST", "/api/v1/targets", "application/gzip", tar, len, 1, &r), 0);
 	assert_int_equal(r.status, 422);
 	itest_resp_release(&r);
 	free(tar);
@@ -159,22 +155,23 @@ static void submit_refusals(void **state)
 		long status;
 		const char *field;
 	} cases[] = {
-		{"{\"workflow\":\"nope\",\"target\":\"TARGET\"}", 422, "workflow"},
-		{"{\"target\":\"TARGET\"}", 422, "workflow"},
-		{"{\"workflow\":\"test-ok\",\"target\":\"0123456789\"}", 422, "target"},
-		{"{\"workflow\":\"test-ok\",\"target\":\"TARGET\",\"priority\":10}", 422, "priority"},
-		{"{\"workflow\":\"test-ok\",\"target\":\"TARGET\",\"priority\":1.5}", 422, "priority"},
-		{"{\"workflow\":\"test-ok\",\"target\":\"TARGET\",\"labels\":{\"k\":1}}", 422, "labels"},
-		{"{\"workflow\":\"test-ok\",\"target\":\"TARGET\",\"extra\":1}", 422, "extra"},
-		{"{\"workflow\":\"test-ok\",\"target\":\"TARGET\",\"parameters\":{\"depth\":\"x\"}}", 422,
-		 "parameters.depth"},
-		{"{\"workflow\":\"test-ok\",\"target\":\"TARGET\",\"parameters\":{\"depth\":11}}", 422,
-		 "parameters.depth"},
-		{"{\"workflow\":\"test-ok\",\"target\":\"TARGET\",\"parameters\":{\"mode\":\"slow\"}}", 422,
-		 "parameters.mode"},
-		{"{\"workflow\":\"test-ok\",\"target\":\"TARGET\",\"parameters\":{\"nope\":1}}", 422,
-		 "parameters.nope"},
-		{"{\"workflow\":\"test-ok\",\"target\":\"TARGET\",\"parameters\":[]}", 400, ""},
+	    {"{\"workflow\":\"nope\",\"target\":\"TARGET\"}", 422, "workflow"},
+	    {"{\"target\":\"TARGET\"}", 422, "workflow"},
+	    {"{\"workflow\":\"test-ok\",\"target\":\"0123456789\"}", 422, "target"},
+	    {"{\"workflow\":\"test-ok\",\"target\":\"TARGET\",\"priority\":10}", 422, "priority"},
+	    {"{\"workflow\":\"test-ok\",\"target\":\"TARGET\",\"priority\":1.5}", 422, "priority"},
+	    {"{\"workflow\":\"test-ok\",\"target\":\"TARGET\",\"labels\":{\"k\":1}}", 422,
+	     "labels"},
+	    {"{\"workflow\":\"test-ok\",\"target\":\"TARGET\",\"extra\":1}", 422, "extra"},
+	    {"{\"workflow\":\"test-ok\",\"target\":\"TARGET\",\"parameters\":{\"depth\":\"x\"}}",
+	     422, "parameters.depth"},
+	    {"{\"workflow\":\"test-ok\",\"target\":\"TARGET\",\"parameters\":{\"depth\":11}}", 422,
+	     "parameters.depth"},
+	    {"{\"workflow\":\"test-ok\",\"target\":\"TARGET\",\"parameters\":{\"mode\":\"slow\"}}",
+	     422, "parameters.mode"},
+	    {"{\"workflow\":\"test-ok\",\"target\":\"TARGET\",\"parameters\":{\"nope\":1}}", 422,
+	     "parameters.nope"},
+	    {"{\"workflow\":\"test-ok\",\"target\":\"TARGET\",\"parameters\":[]}", 400, ""},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		char body[512];
@@ -199,9 +196,8 @@ static void submit_refusals(void **state)
 	snprintf(body, sizeof(body), "{\"workflow\":\"test-ok\",\"target\":\"%064d\"}", 0);
 	assert_int_equal(itest_submit(&T, body, id), 422);
 	struct itest_resp r;
-	assert_int_equal(itest_http(&T, "POST", "/api/v1/runs", "application/json", "{nope", 5, 1,
-				    &r),
-			 0);
+	assert_int_equal(
+	    itest_http(&T, "POST", "/api/v1/runs", "application/json", "{nope", 5, 1, &r), 0);
 	assert_int_equal(r.status, 400);
 	itest_resp_release(&r);
 	assert_int_equal(itest_sql_long(&T, "SELECT count(*) FROM runs", NULL), 0);
@@ -213,7 +209,8 @@ static void reads_and_listing(void **state)
 	char ids[5][37], body[256], path[512];
 	struct itest_resp r;
 	snprintf(body, sizeof(body),
-		 "{\"workflow\":\"test-ok\",\"target\":\"%s\",\"priority\":3,\"labels\":{\"ci\":\"yes\"}}",
+		 "{\"workflow\":\"test-ok\",\"target\":\"%s\",\"priority\":3,\"labels\":{\"ci\":"
+		 "\"yes\"}}",
 		 target);
 	for (int i = 0; i < 5; i++)
 		assert_int_equal(itest_submit(&T, body, ids[i]), 202);
@@ -221,9 +218,8 @@ static void reads_and_listing(void **state)
 	call("GET", path, 1, 200, &r);
 	assert_string_equal(cJSON_GetObjectItem(r.json, "state")->valuestring, "queued");
 	assert_int_equal(cJSON_GetObjectItem(r.json, "priority")->valueint, 3);
-	assert_string_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(r.json, "labels"), "ci")
-				    ->valuestring,
-			    "yes");
+	assert_string_equal(
+	    cJSON_GetObjectItem(cJSON_GetObjectItem(r.json, "labels"), "ci")->valuestring, "yes");
 	assert_true(cJSON_IsNull(cJSON_GetObjectItem(r.json, "started_at")));
 	itest_resp_release(&r);
 
@@ -272,9 +268,12 @@ static void reads_and_listing(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(auth_required),	cmocka_unit_test(workflows),
-		cmocka_unit_test(upload_is_content_addressed), cmocka_unit_test(upload_refusals),
-		cmocka_unit_test(submit_refusals),	cmocka_unit_test(reads_and_listing),
+	    cmocka_unit_test(auth_required),
+	    cmocka_unit_test(workflows),
+	    cmocka_unit_test(upload_is_content_addressed),
+	    cmocka_unit_test(upload_refusals),
+	    cmocka_unit_test(submit_refusals),
+	    cmocka_unit_test(reads_and_listing),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -14,10 +14,10 @@
 #include "ff_run.h"
 #include "itest.h"
 
-#define TARGET	"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-#define WORKER	"w1"
-#define JOB	"{\"v\": 1}"
-#define VIEW	"r.state"
+#define TARGET "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+#define WORKER "w1"
+#define JOB    "{\"v\": 1}"
+#define VIEW   "r.state"
 
 static struct itest T;
 static struct ff_db *db;
@@ -87,15 +87,11 @@ static int perform(enum ff_run_transition t, const char *id)
 		res.error = "exit 1";
 		rc = ff_run_dead_letter(db, &ref, &res, &err);
 		break;
-	case FF_RUN_CANCEL:
-		rc = ff_run_cancel(db, id, VIEW, &out, &err);
-		break;
+	case FF_RUN_CANCEL: rc = ff_run_cancel(db, id, VIEW, &out, &err); break;
 	case FF_RUN_REQUEUE:
 		rc = ff_run_requeue(db, id, 3, "again", false, VIEW, &out, &err);
 		break;
-	case FF_RUN_HAND_BACK:
-		rc = ff_run_hand_back(db, &ref, &err);
-		break;
+	case FF_RUN_HAND_BACK: rc = ff_run_hand_back(db, &ref, &err); break;
 	case FF_RUN_LEASE_EXPIRY:
 		/* it reaps every expired lease: did it reap this run's? */
 		rc = ff_run_expire_leases(db, 3, &out, &err);
@@ -105,9 +101,7 @@ static int perform(enum ff_run_transition t, const char *id)
 				rc |= !strcmp(PQgetvalue(out, i, 0), id);
 		}
 		break;
-	default:
-		fail_msg("transition %d has no case", t);
-		return -1;
+	default: fail_msg("transition %d has no case", t); return -1;
 	}
 	if (rc < 0)
 		fail_msg("%s: %s", ff_run_transitions[t].name, err.msg);
@@ -123,12 +117,16 @@ static void every_transition_from_every_state(void **state)
 		for (int s = 0; s < FF_RUN_NSTATES; s++) {
 			char id[37];
 			seed(id, (enum ff_run_state)s);
-			long before = itest_sql_long(&T, "SELECT count(*) FROM run_events "
-							 "WHERE run_id = $1", id);
+			long before = itest_sql_long(&T,
+						     "SELECT count(*) FROM run_events "
+						     "WHERE run_id = $1",
+						     id);
 			int rc = perform((enum ff_run_transition)t, id);
 			int now = state_of(id);
-			long after = itest_sql_long(&T, "SELECT count(*) FROM run_events "
-							"WHERE run_id = $1", id);
+			long after = itest_sql_long(&T,
+						    "SELECT count(*) FROM run_events "
+						    "WHERE run_id = $1",
+						    id);
 			bool allowed = d->from & FF_RUN_BIT(s);
 			print_message("%s from %s: rc %d, now %s\n", d->name,
 				      ff_run_state_name((enum ff_run_state)s), rc,
@@ -180,8 +178,10 @@ static void attempt_and_worker_guards(void **state)
 	res = (struct ff_run_result){.state = FF_RUN_TIMED_OUT, .error = "slow", .exit_code = -1};
 	struct ff_run_ref held = {id, 1, WORKER};
 	assert_int_equal(ff_run_dead_letter(db, &held, &res, &err), 1);
-	assert_int_equal(itest_sql_long(&T, "SELECT count(*) FROM dead_letters WHERE run_id = $1 "
-					    "AND last_error = 'slow' AND attempts = 1", id),
+	assert_int_equal(itest_sql_long(&T,
+					"SELECT count(*) FROM dead_letters WHERE run_id = $1 "
+					"AND last_error = 'slow' AND attempts = 1",
+					id),
 			 1);
 	/* requeue of only dead letters refuses a finished run that is not one */
 	char fin[37];
@@ -192,13 +192,12 @@ static void attempt_and_worker_guards(void **state)
 	assert_int_equal(ff_run_requeue(db, id, 3, "x", true, VIEW, &out, &err), 1);
 	assert_string_equal(PQgetvalue(out, 0, 0), ff_run_state_name(FF_RUN_QUEUED));
 	PQclear(out);
-	assert_int_equal(itest_sql_long(&T, "SELECT count(*) FROM dead_letters WHERE run_id = $1",
-					id),
-			 0);
+	assert_int_equal(
+	    itest_sql_long(&T, "SELECT count(*) FROM dead_letters WHERE run_id = $1", id), 0);
 	/* no such run */
-	assert_int_equal(ff_run_cancel(db, "00000000-0000-4000-8000-ffffffffffff", VIEW, &out,
-				       &err),
-			 FF_ENOTFOUND);
+	assert_int_equal(
+	    ff_run_cancel(db, "00000000-0000-4000-8000-ffffffffffff", VIEW, &out, &err),
+	    FF_ENOTFOUND);
 }
 
 /* Past the losses, a lease expiry fails the run instead of requeueing it. */
@@ -214,8 +213,9 @@ static void lease_losses(void **state)
 	assert_int_equal(ff_run_expire_leases(db, 3, &out, &err), 1);
 	PQclear(out);
 	assert_int_equal(state_of(id), FF_RUN_FAILED);
-	assert_int_equal(itest_sql_long(&T, "SELECT count(*) FROM runs WHERE id = $1 AND "
-					    "error = 'lost its worker 3 times'",
+	assert_int_equal(itest_sql_long(&T,
+					"SELECT count(*) FROM runs WHERE id = $1 AND "
+					"error = 'lost its worker 3 times'",
 					id),
 			 1);
 }
@@ -250,13 +250,11 @@ static void submit_and_publish(void **state)
 	 * confirmation (another attempt's) leaves it alone */
 	const char *id = "00000000-0000-4000-8000-00000000aaaa";
 	assert_int_equal(ff_run_mark_published(db, id, 2, &err), 0);
-	assert_int_equal(itest_sql_long(&T, "SELECT count(*) FROM runs WHERE id = $1 AND published",
-					id),
-			 0);
+	assert_int_equal(
+	    itest_sql_long(&T, "SELECT count(*) FROM runs WHERE id = $1 AND published", id), 0);
 	assert_int_equal(ff_run_mark_published(db, id, 1, &err), 0);
-	assert_int_equal(itest_sql_long(&T, "SELECT count(*) FROM runs WHERE id = $1 AND published",
-					id),
-			 1);
+	assert_int_equal(
+	    itest_sql_long(&T, "SELECT count(*) FROM runs WHERE id = $1 AND published", id), 1);
 }
 
 static int setup(void **state)
@@ -282,10 +280,10 @@ static int teardown(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(every_transition_from_every_state),
-		cmocka_unit_test(attempt_and_worker_guards),
-		cmocka_unit_test(lease_losses),
-		cmocka_unit_test(submit_and_publish),
+	    cmocka_unit_test(every_transition_from_every_state),
+	    cmocka_unit_test(attempt_and_worker_guards),
+	    cmocka_unit_test(lease_losses),
+	    cmocka_unit_test(submit_and_publish),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -126,8 +126,8 @@ static void happy_path(void **state)
 	itest_resp_release(&r);
 
 	/* exactly one result row, and the containers and volumes are gone */
-	assert_int_equal(itest_sql_long(&T, "SELECT count(*) FROM run_results WHERE run_id = $1", id),
-			 1);
+	assert_int_equal(
+	    itest_sql_long(&T, "SELECT count(*) FROM run_results WHERE run_id = $1", id), 1);
 	assert_int_equal(itest_sql_long(&T, "SELECT count(*) FROM findings WHERE run_id = $1", id),
 			 2);
 }
@@ -180,22 +180,23 @@ static void two_in_parallel_on_one_worker(void **state)
 	cJSON_Delete(itest_wait_terminal(&T, b, 60000));
 	snprintf(both, sizeof(both), "%s,%s", a, b);
 	/* both succeeded, and each started before the other finished */
-	assert_int_equal(itest_sql_long(&T,
-					"WITH ids AS (SELECT string_to_array($1, ',')::uuid[] AS v) "
-					"SELECT count(*) FROM runs x, runs y, ids "
-					"WHERE x.id = v[1] AND y.id = v[2] AND x.state = 'succeeded' "
-					"AND y.state = 'succeeded' AND x.started_at < y.finished_at "
-					"AND y.started_at < x.finished_at",
-					both),
-			 1);
+	assert_int_equal(
+	    itest_sql_long(&T,
+			   "WITH ids AS (SELECT string_to_array($1, ',')::uuid[] AS v) "
+			   "SELECT count(*) FROM runs x, runs y, ids "
+			   "WHERE x.id = v[1] AND y.id = v[2] AND x.state = 'succeeded' "
+			   "AND y.state = 'succeeded' AND x.started_at < y.finished_at "
+			   "AND y.started_at < x.finished_at",
+			   both),
+	    1);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(happy_path),	 cmocka_unit_test(nonzero_exit),
-		cmocka_unit_test(timeout),	 cmocka_unit_test(missing_image),
-		cmocka_unit_test(no_sarif),	 cmocka_unit_test(two_in_parallel_on_one_worker),
+	    cmocka_unit_test(happy_path), cmocka_unit_test(nonzero_exit),
+	    cmocka_unit_test(timeout),	  cmocka_unit_test(missing_image),
+	    cmocka_unit_test(no_sarif),	  cmocka_unit_test(two_in_parallel_on_one_worker),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

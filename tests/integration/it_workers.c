@@ -36,10 +36,9 @@ static void two_workers_share_a_queue(void **state)
 	/* with prefetch 1 each, the broker hands the second message to the other worker */
 	assert_int_equal(itest_sql_long(&t, "SELECT count(DISTINCT worker) FROM runs", NULL), 2);
 	assert_int_equal(itest_sql_long(&t, "SELECT count(*) FROM run_results", NULL), 6);
-	assert_int_equal(itest_sql_long(&t,
-					"SELECT count(*) FROM run_events WHERE state = 'succeeded'",
-					NULL),
-			 6);
+	assert_int_equal(
+	    itest_sql_long(&t, "SELECT count(*) FROM run_events WHERE state = 'succeeded'", NULL),
+	    6);
 	itest_teardown(&t);
 }
 

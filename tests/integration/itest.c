@@ -336,7 +336,7 @@ void itest_upload(struct itest *t, const char *const *files, char out[65])
 	void *tar = itest_tar(files, 1, &len);
 	struct itest_resp r;
 	assert_int_equal(
-		itest_http(t, "POST", "/api/v1/targets", "application/gzip", tar, len, 1, &r), 0);
+	    itest_http(t, "POST", "/api/v1/targets", "application/gzip", tar, len, 1, &r), 0);
 	free(tar);
 	if (r.status != 201)
 		fail_msg("upload: %ld %s", r.status, r.body ? r.body : "");

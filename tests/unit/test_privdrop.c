@@ -25,8 +25,8 @@ static void parses_uid_gid(void **state)
 	assert_int_equal(privdrop_parse("10001:10002", &u, &g, &err), 0);
 	assert_int_equal(u, 10001);
 	assert_int_equal(g, 10002);
-	const char *bad[] = {"", "10001", "0:10", "10:0", "a:b", "10:", ":10", "10:10x", "-1:5",
-			     "99999999999:1", NULL};
+	const char *bad[] = {"",    "10001",  "0:10", "10:0",	       "a:b", "10:",
+			     ":10", "10:10x", "-1:5", "99999999999:1", NULL};
 	for (int i = 0; bad[i]; i++)
 		assert_int_equal(privdrop_parse(bad[i], &u, &g, &err), FF_EINVAL);
 	assert_int_equal(privdrop_parse(NULL, &u, &g, &err), FF_EINVAL);

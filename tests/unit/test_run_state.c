@@ -33,7 +33,7 @@ static void terminal_states(void **state)
 	assert_int_equal(terminal, 4);
 	assert_true(ff_run_state_terminal(FF_RUN_CANCELLED));
 	assert_false(ff_run_state_terminal(FF_RUN_RETRYING));
-	assert_false(ff_run_state_terminal((enum ff_run_state)-1));
+	assert_false(ff_run_state_terminal((enum ff_run_state) - 1));
 }
 
 /* Every transition leads somewhere; none leaves a terminal state except requeue; none
@@ -54,13 +54,12 @@ static void table_is_consistent(void **state)
 		for (int from = 0; from < FF_RUN_NSTATES; from++)
 			for (int to = 0; to < FF_RUN_NSTATES; to++)
 				assert_int_equal(
-					ff_run_transition_allowed((enum ff_run_transition)t,
-								  (enum ff_run_state)from,
-								  (enum ff_run_state)to),
-					(d->from & FF_RUN_BIT(from)) && (d->to & FF_RUN_BIT(to)));
+				    ff_run_transition_allowed((enum ff_run_transition)t,
+							      (enum ff_run_state)from,
+							      (enum ff_run_state)to),
+				    (d->from & FF_RUN_BIT(from)) && (d->to & FF_RUN_BIT(to)));
 	}
-	assert_false(ff_run_transition_allowed(FF_RUN_NTRANSITIONS, FF_RUN_QUEUED,
-					       FF_RUN_RUNNING));
+	assert_false(ff_run_transition_allowed(FF_RUN_NTRANSITIONS, FF_RUN_QUEUED, FF_RUN_RUNNING));
 	/* a few that must never be allowed */
 	assert_false(ff_run_transition_allowed(FF_RUN_FINISH, FF_RUN_SUCCEEDED, FF_RUN_FAILED));
 	assert_false(ff_run_transition_allowed(FF_RUN_CANCEL, FF_RUN_FAILED, FF_RUN_CANCELLED));
@@ -85,10 +84,10 @@ static void state_arrays(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(names_round_trip),
-		cmocka_unit_test(terminal_states),
-		cmocka_unit_test(table_is_consistent),
-		cmocka_unit_test(state_arrays),
+	    cmocka_unit_test(names_round_trip),
+	    cmocka_unit_test(terminal_states),
+	    cmocka_unit_test(table_is_consistent),
+	    cmocka_unit_test(state_arrays),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

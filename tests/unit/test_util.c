@@ -39,7 +39,7 @@ static void sha256(void **state)
 	assert_false(ff_sha256_hex_valid(h));
 	assert_false(ff_sha256_hex_valid("abc"));
 	assert_false(ff_sha256_hex_valid(
-		"ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad0"));
+	    "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad0"));
 }
 
 static void routes(void **state)
@@ -50,18 +50,18 @@ static void routes(void **state)
 		int match;
 		const char *p0, *p1;
 	} cases[] = {
-		{"/api/v1/runs", "/api/v1/runs", 1, NULL, NULL},
-		{"/api/v1/runs", "/api/v1/runs/", 0, NULL, NULL},
-		{"/api/v1/runs/{id}", "/api/v1/runs/abc", 1, "abc", NULL},
-		{"/api/v1/runs/{id}", "/api/v1/runs/", 0, NULL, NULL},
-		{"/api/v1/runs/{id}", "/api/v1/runs/abc/events", 0, NULL, NULL},
-		{"/api/v1/runs/{id}/events", "/api/v1/runs/abc/events", 1, "abc", NULL},
-		{"/api/v1/runs/{id}/artifacts/{name}", "/api/v1/runs/r1/artifacts/a.txt", 1, "r1",
-		 "a.txt"},
-		{"/api/v1/runs/{id}/artifacts/{name}", "/api/v1/runs/r1/artifacts", 0, NULL, NULL},
-		{"/healthz", "/healthzz", 0, NULL, NULL},
-		{"/healthz", "/", 0, NULL, NULL},
-		{"/healthz", "", 0, NULL, NULL},
+	    {"/api/v1/runs", "/api/v1/runs", 1, NULL, NULL},
+	    {"/api/v1/runs", "/api/v1/runs/", 0, NULL, NULL},
+	    {"/api/v1/runs/{id}", "/api/v1/runs/abc", 1, "abc", NULL},
+	    {"/api/v1/runs/{id}", "/api/v1/runs/", 0, NULL, NULL},
+	    {"/api/v1/runs/{id}", "/api/v1/runs/abc/events", 0, NULL, NULL},
+	    {"/api/v1/runs/{id}/events", "/api/v1/runs/abc/events", 1, "abc", NULL},
+	    {"/api/v1/runs/{id}/artifacts/{name}", "/api/v1/runs/r1/artifacts/a.txt", 1, "r1",
+	     "a.txt"},
+	    {"/api/v1/runs/{id}/artifacts/{name}", "/api/v1/runs/r1/artifacts", 0, NULL, NULL},
+	    {"/healthz", "/healthzz", 0, NULL, NULL},
+	    {"/healthz", "/", 0, NULL, NULL},
+	    {"/healthz", "", 0, NULL, NULL},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		char path[128];
@@ -92,10 +92,10 @@ static void statuses(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(uuids),
-		cmocka_unit_test(sha256),
-		cmocka_unit_test(routes),
-		cmocka_unit_test(statuses),
+	    cmocka_unit_test(uuids),
+	    cmocka_unit_test(sha256),
+	    cmocka_unit_test(routes),
+	    cmocka_unit_test(statuses),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

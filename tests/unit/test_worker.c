@@ -66,37 +66,37 @@ static void outcome_table(void **state)
 		n++;                                                                               \
 	} while (0)
 	CASE((void)0, FF_RUN_FINISH, FF_RUN_SUCCEEDED, 0, "");
-	CASE(f[n].stop = EXEC_STOP_CANCEL; f[n].exit_code = 137, FF_RUN_CANCEL, FF_RUN_CANCELLED,
-	     0, "");
-	CASE(f[n].stop = EXEC_STOP_HANDBACK; f[n].platform_error = "x", FF_RUN_HAND_BACK,
-	     FF_RUN_QUEUED, 0, "");
+	CASE(f[n].stop = EXEC_STOP_CANCEL;
+	     f[n].exit_code = 137, FF_RUN_CANCEL, FF_RUN_CANCELLED, 0, "");
+	CASE(f[n].stop = EXEC_STOP_HANDBACK;
+	     f[n].platform_error = "x", FF_RUN_HAND_BACK, FF_RUN_QUEUED, 0, "");
 	/* failures within the budget are retried, with the backoff of their attempt */
 	CASE(f[n].exit_code = 2, FF_RUN_RETRY, FF_RUN_RETRYING, 5, "workflow exited with code 2");
-	CASE(f[n].exit_code = 2; f[n].attempt = 2, FF_RUN_RETRY, FF_RUN_RETRYING, 10,
-	     "workflow exited with code 2");
+	CASE(f[n].exit_code = 2;
+	     f[n].attempt = 2, FF_RUN_RETRY, FF_RUN_RETRYING, 10, "workflow exited with code 2");
 	CASE(f[n].platform_error = "engine down", FF_RUN_RETRY, FF_RUN_RETRYING, 5, "engine down");
 	CASE(f[n].have_sarif = false, FF_RUN_RETRY, FF_RUN_RETRYING, 5, "workflow wrote no");
 	CASE(f[n].sarif_error = "no runs", FF_RUN_RETRY, FF_RUN_RETRYING, 5,
 	     "invalid SARIF: no runs");
 	/* past the budget: dead-lettered, keeping the failed state */
-	CASE(f[n].exit_code = 1; f[n].attempt = 3, FF_RUN_DEAD_LETTER, FF_RUN_FAILED, 0,
-	     "workflow exited with code 1");
-	CASE(f[n].exit_code = 1; f[n].max_attempts = 1, FF_RUN_DEAD_LETTER, FF_RUN_FAILED, 0,
-	     "workflow exited");
+	CASE(f[n].exit_code = 1;
+	     f[n].attempt = 3, FF_RUN_DEAD_LETTER, FF_RUN_FAILED, 0, "workflow exited with code 1");
+	CASE(f[n].exit_code = 1;
+	     f[n].max_attempts = 1, FF_RUN_DEAD_LETTER, FF_RUN_FAILED, 0, "workflow exited");
 	/* timeouts: final unless the policy retries them */
-	CASE(f[n].timed_out = true; f[n].exit_code = 137, FF_RUN_FINISH, FF_RUN_TIMED_OUT, 0,
-	     "timed out after 60 s");
-	CASE(f[n].timed_out = true; f[n].retry_on_timeout = true, FF_RUN_RETRY, FF_RUN_RETRYING,
-	     5, "timed out after 60 s");
-	CASE(f[n].timed_out = true; f[n].retry_on_timeout = true; f[n].attempt = 3,
-	     FF_RUN_DEAD_LETTER, FF_RUN_TIMED_OUT, 0, "timed out");
+	CASE(f[n].timed_out = true;
+	     f[n].exit_code = 137, FF_RUN_FINISH, FF_RUN_TIMED_OUT, 0, "timed out after 60 s");
+	CASE(f[n].timed_out = true; f[n].retry_on_timeout = true, FF_RUN_RETRY, FF_RUN_RETRYING, 5,
+				    "timed out after 60 s");
+	CASE(f[n].timed_out = true; f[n].retry_on_timeout = true;
+	     f[n].attempt = 3, FF_RUN_DEAD_LETTER, FF_RUN_TIMED_OUT, 0, "timed out");
 	/* the first thing that went wrong is the error */
-	CASE(f[n].platform_error = "results over the limit"; f[n].timed_out = true, FF_RUN_RETRY,
-	     FF_RUN_RETRYING, 5, "results over the limit");
+	CASE(f[n].platform_error = "results over the limit";
+	     f[n].timed_out = true, FF_RUN_RETRY, FF_RUN_RETRYING, 5, "results over the limit");
 	CASE(f[n].exit_code = 3; f[n].have_sarif = false, FF_RUN_RETRY, FF_RUN_RETRYING, 5,
-	     "workflow exited with code 3");
-	CASE(f[n].timed_out = true; f[n].sarif_error = "bad", FF_RUN_FINISH, FF_RUN_TIMED_OUT, 0,
-	     "timed out");
+				 "workflow exited with code 3");
+	CASE(f[n].timed_out = true;
+	     f[n].sarif_error = "bad", FF_RUN_FINISH, FF_RUN_TIMED_OUT, 0, "timed out");
 #undef CASE
 	for (size_t i = 0; i < n; i++) {
 		struct outcome o;
@@ -110,7 +110,8 @@ static void outcome_table(void **state)
 			assert_string_equal(o.error, "");
 		/* every decision is one the lifecycle table allows from running */
 		if (o.transition != FF_RUN_CANCEL)
-			assert_true(ff_run_transition_allowed(o.transition, FF_RUN_RUNNING, o.state));
+			assert_true(
+			    ff_run_transition_allowed(o.transition, FF_RUN_RUNNING, o.state));
 	}
 }
 
@@ -168,19 +169,19 @@ static void analysis_spec_is_hardened(void **state)
 {
 	(void)state;
 	static const char manifest[] =
-		"{\"name\": \"w\", \"version\": \"1\", \"description\": \"d\", "
-		"\"image\": \"img:1\", \"command\": [\"/run\", \"-x\"], "
-		"\"resources\": {\"memory_mb\": 64, \"cpus\": 0.5, \"pids\": 32, \"timeout_s\": 9}}";
+	    "{\"name\": \"w\", \"version\": \"1\", \"description\": \"d\", "
+	    "\"image\": \"img:1\", \"command\": [\"/run\", \"-x\"], "
+	    "\"resources\": {\"memory_mb\": 64, \"cpus\": 0.5, \"pids\": 32, \"timeout_s\": 9}}";
 	struct ff_manifest *m = NULL;
 	struct ff_err err;
 	assert_int_equal(ff_manifest_parse(manifest, strlen(manifest), &m, &err), 0);
 	cJSON *params = cJSON_Parse("{\"depth\": 3}");
 	struct ff_job *job =
-		ff_job_new(m, "01234567-89ab-4def-8123-456789abcdef",
-			   "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", params);
+	    ff_job_new(m, "01234567-89ab-4def-8123-456789abcdef",
+		       "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", params);
 	assert_non_null(job);
-	const struct exec_config cfg = {.worker_id = "w1", .container_user = "65534:65534",
-					.tmpfs_mb = 64};
+	const struct exec_config cfg = {
+	    .worker_id = "w1", .container_user = "65534:65534", .tmpfs_mb = 64};
 	struct spec_names n;
 	spec_names_init(&n, job->run_id, 2);
 	assert_string_equal(n.base, "ff-01234567-89ab-4def-8123-456789abcdef-2");
@@ -194,8 +195,8 @@ static void analysis_spec_is_hardened(void **state)
 	assert_string_equal(cJSON_GetArrayItem(cJSON_GetObjectItem(hc, "CapDrop"), 0)->valuestring,
 			    "ALL");
 	assert_string_equal(
-		cJSON_GetArrayItem(cJSON_GetObjectItem(hc, "SecurityOpt"), 0)->valuestring,
-		"no-new-privileges");
+	    cJSON_GetArrayItem(cJSON_GetObjectItem(hc, "SecurityOpt"), 0)->valuestring,
+	    "no-new-privileges");
 	assert_string_equal(cJSON_GetObjectItem(hc, "NetworkMode")->valuestring, "none");
 	assert_true(cJSON_GetObjectItem(hc, "Memory")->valuedouble == 64.0 * 1024 * 1024);
 	assert_true(cJSON_GetObjectItem(hc, "MemorySwap")->valuedouble == 64.0 * 1024 * 1024);
@@ -241,9 +242,12 @@ static void log_capped(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(backoff_doubles_and_caps), cmocka_unit_test(cpu_limit_capped_by_host),
-		cmocka_unit_test(outcome_table),	    cmocka_unit_test(progress_lines),
-		cmocka_unit_test(log_capped),		    cmocka_unit_test(analysis_spec_is_hardened),
+	    cmocka_unit_test(backoff_doubles_and_caps),
+	    cmocka_unit_test(cpu_limit_capped_by_host),
+	    cmocka_unit_test(outcome_table),
+	    cmocka_unit_test(progress_lines),
+	    cmocka_unit_test(log_capped),
+	    cmocka_unit_test(analysis_spec_is_hardened),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
