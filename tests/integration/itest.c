@@ -64,28 +64,38 @@ static int free_port(void)
 	return ntohs(a.sin_port);
 }
 
+/* ff_it_<name>_<8 hex digits of this build directory>: checkouts built in different places
+ * can run the same test at once without sharing a database or a broker vhost. */
+static void scoped_name(char *out, size_t len, const char *name)
+{
+	unsigned h = 2166136261u; /* FNV-1a */
+	for (const char *c = ITEST_LOG_DIR; *c; c++)
+		h = (h ^ (unsigned char)*c) * 16777619u;
+	snprintf(out, len, "ff_it_%s_%08x", name, h);
+}
+
 int itest_setup(struct itest *t, const char *name)
 {
-	char sql[256];
+	char sql[512], scope[96];
 	memset(t, 0, sizeof(*t));
 	snprintf(t->name, sizeof(t->name), "%s", name);
-	snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS ff_it_%s WITH (FORCE)", name);
+	scoped_name(scope, sizeof(scope), name);
+	snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s WITH (FORCE)", scope);
 	admin_sql(sql);
-	snprintf(sql, sizeof(sql), "CREATE DATABASE ff_it_%s", name);
+	snprintf(sql, sizeof(sql), "CREATE DATABASE %s", scope);
 	admin_sql(sql);
-	snprintf(t->db_url, sizeof(t->db_url),
-		 "postgresql://fuzzforge:fuzzforge@127.0.0.1:5432/ff_it_%s", name);
+	snprintf(t->db_url, sizeof(t->db_url), "postgresql://fuzzforge:fuzzforge@127.0.0.1:5432/%s",
+		 scope);
 	/* A broker vhost of its own, so no other consumer (a dev cluster, another test) can take
 	 * this test's jobs, and tests may run in parallel. */
 	snprintf(sql, sizeof(sql),
-		 "rabbitmqctl -q delete_vhost ff_it_%s >/dev/null 2>&1; "
-		 "rabbitmqctl -q add_vhost ff_it_%s >/dev/null && "
-		 "rabbitmqctl -q set_permissions -p ff_it_%s guest '.*' '.*' '.*' >/dev/null",
-		 name, name, name);
+		 "rabbitmqctl -q delete_vhost %s >/dev/null 2>&1; "
+		 "rabbitmqctl -q add_vhost %s >/dev/null && "
+		 "rabbitmqctl -q set_permissions -p %s guest '.*' '.*' '.*' >/dev/null",
+		 scope, scope, scope);
 	if (system(sql) != 0)
-		fail_msg("cannot make rabbitmq vhost ff_it_%s", name);
-	snprintf(t->amqp_url, sizeof(t->amqp_url), "amqp://guest:guest@127.0.0.1:5672/ff_it_%s",
-		 name);
+		fail_msg("cannot make rabbitmq vhost %s", scope);
+	snprintf(t->amqp_url, sizeof(t->amqp_url), "amqp://guest:guest@127.0.0.1:5672/%s", scope);
 	t->port = free_port();
 	snprintf(t->base_url, sizeof(t->base_url), "http://127.0.0.1:%d", t->port);
 	t->curl = curl_easy_init();

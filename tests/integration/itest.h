@@ -35,7 +35,8 @@ struct itest_resp {
 	cJSON *json; /* parsed body when it is JSON, else NULL */
 };
 
-/* Creates database ff_it_<name> and broker vhost ff_it_<name> afresh and picks a free port.
+/* Creates database and broker vhost ff_it_<name>_<build dir hash> afresh (so two checkouts
+ * may run one test at once) and picks a free port.
  * Returns 0 or fails the test. */
 int itest_setup(struct itest *t, const char *name);
 /* Stops every process started (SIGTERM, then SIGKILL past a deadline), drops the database. */
