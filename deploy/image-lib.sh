@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by the image build scripts (deploy/build-*.sh).
 
 # remove_replaced <old image id> <image>: once <image> has been rebuilt, removes the build it
