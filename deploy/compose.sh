@@ -125,21 +125,19 @@ api_key() {
 	fi
 }
 
-# Builds the workflow images on the host's engine, where the workers start them. Their
-# binaries come out of the controller image (it carries them for this), so no compiler is
-# needed on the host; FF_BUILD_DIR, when set, points deploy/build-images.sh at a local build.
+# Builds the workflow images on the host's engine, where the workers start them, with the
+# cluster's own one-shot builder (fuzzforge/workflow-images: deploy/build-images.sh and the
+# binaries it needs, built in the platform image), so no compiler is needed on the host;
+# `up` runs it again as the workflow-images service, which then finds them up to date.
+# FF_BUILD_DIR, when set, points deploy/build-images.sh at a local build instead.
 build_workflow_images() {
 	if [ -n "${FF_BUILD_DIR:-}" ]; then
 		bash "$root/deploy/build-images.sh"
 		return
 	fi
-	local bin cid
-	bin=$(mktemp -d)
-	cid=$(docker create "fuzzforge/controller:$FF_IMAGE_TAG")
-	docker cp "$cid:/opt/fuzzforge/workflow-bin/." "$bin/" >/dev/null
-	docker rm "$cid" >/dev/null
-	FF_BUILD_DIR=$bin bash "$root/deploy/build-images.sh" || { rm -rf "$bin"; return 1; }
-	rm -rf "$bin"
+	docker run --rm --network none -e FF_BASE_IMAGE \
+		-v "${FF_DOCKER_SOCKET:-/var/run/docker.sock}:/var/run/docker.sock" \
+		"fuzzforge/workflow-images:$FF_IMAGE_TAG"
 }
 
 wait_ready() { # wait_ready <deadline (epoch s)>
@@ -160,6 +158,13 @@ cmd_build() {
 	start=$(date +%s)
 	ensure_tools
 	ensure_engine
+	# The base every Debian-based image is built on: made without a registry unless given
+	# (docker-compose.yml's default, debian:bookworm-slim, is for machines that can pull it).
+	if [ -z "${FF_BASE_IMAGE:-}" ]; then
+		bash "$root/deploy/build-base-image.sh"
+		FF_BASE_IMAGE=fuzzforge/debian-base:bookworm
+	fi
+	export FF_BASE_IMAGE
 	bash "$root/deploy/build-platform-images.sh"
 	build_workflow_images
 	say "images ready in $(($(date +%s) - start)) s"

@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # The conventions, checked by tools (CTest runs each as lint.<check>):
 #   scripts/lint.sh [clang-format|shellcheck]...     (default: both)
-#   clang-format  every tracked *.c / *.h matches .clang-format (`clang-format --dry-run
-#                 -Werror`); examples/ is left out: those are scan samples, not our code, and
-#                 nothing generated is tracked (the migrations' C file is made in the build
-#                 directory). Fix a file with `clang-format -i FILE`.
-#   shellcheck    every tracked shell script (*.sh, *.bash, or a sh/bash shebang) is clean
-#                 under `shellcheck -x`, except examples/shell-vuln/, the shell-lint
-#                 workflow's sample, whose findings are deliberate.
+#   - clang-format: every tracked *.c / *.h matches .clang-format (`clang-format --dry-run
+#     -Werror`); examples/ is left out: those are scan samples, not our code, and nothing
+#     generated is tracked (the migrations' C file is made in the build directory). Fix a
+#     file with `clang-format -i FILE`.
+#   - shellcheck: every tracked shell script (*.sh, *.bash, or a sh/bash shebang) is clean
+#     under `shellcheck -x`, except examples/shell-vuln/, the shell-lint workflow's sample,
+#     whose findings are deliberate.
 # Both tools come from Debian's archive (deploy/install-deps.sh installs them). Exit status 0
 # when every check passes; the files that fail are listed. FF_LINT_VERBOSE=1 prints each
 # finding in full.
