@@ -24,6 +24,8 @@ find_binary() {
 	find "$build" -type f -name "$1" -perm -u+x 2>/dev/null | head -n 1
 }
 
+runnable() { local p; p=$(command -v "$1" 2>/dev/null) && [ -x "$p" ]; }
+
 # build_binary <name>: builds the CMake target <name> in build/ (only when FF_BUILD_DIR is
 # not set: a directory given is used as it is).
 build_binary() {
@@ -34,7 +36,7 @@ build_binary() {
 			"or leave FF_BUILD_DIR unset" >&2
 		return 1
 	fi
-	if ! command -v cmake >/dev/null 2>&1 || ! command -v cc >/dev/null 2>&1; then
+	if ! runnable cmake || ! runnable cc; then
 		echo "build-images: $bin must be built first and there is no cmake or C compiler here:" \
 			"run deploy/install-deps.sh then $how; or run deploy/compose.sh build, which" \
 			"builds it inside an image with no compiler on this machine" >&2
