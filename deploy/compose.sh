@@ -54,23 +54,46 @@ dc() {
 	"${COMPOSE[@]}" -p "$project" -f "$root/docker-compose.yml" "$@"
 }
 
-# The Docker CLI, Compose, curl (readiness checks) and debootstrap, from Debian's archive
-# when missing.
+# Whether this machine has the Docker engine's daemon (any client on PATH may be a client
+# alone): the same places deploy/services.sh looks in to start it.
+have_dockerd() {
+	local d
+	for d in "$(command -v dockerd 2>/dev/null || true)" /usr/sbin/dockerd /usr/bin/dockerd \
+		/usr/local/sbin/dockerd /usr/local/bin/dockerd; do
+		[ -n "$d" ] && [ -x "$d" ] && return 0
+	done
+	return 1
+}
+
+# The Docker engine and CLI, Compose, curl (readiness checks) and debootstrap, from Debian's
+# archive when missing; says what it installed and why.
 ensure_tools() {
-	local pkgs=()
-	command -v docker >/dev/null 2>&1 || pkgs+=(docker.io)
-	command -v curl >/dev/null 2>&1 || pkgs+=(curl)
+	local pkgs=() why=()
+	if ! command -v docker >/dev/null 2>&1; then
+		pkgs+=(docker.io) why+=("docker.io: no docker client")
+	elif ! docker version >/dev/null 2>&1 && ! have_dockerd; then
+		# a client with no engine behind it and none on this machine to start
+		pkgs+=(docker.io) why+=("docker.io: the Docker engine (dockerd) is not installed; the client $(command -v docker) alone is not enough")
+	fi
+	command -v curl >/dev/null 2>&1 || { pkgs+=(curl) why+=("curl: readiness checks"); }
 	# the base image is made with debootstrap when the engine has no debian:bookworm-slim
-	[ -x /usr/sbin/debootstrap ] || command -v debootstrap >/dev/null 2>&1 || pkgs+=(debootstrap)
-	find_compose || pkgs+=(docker-compose)
+	if ! [ -x /usr/sbin/debootstrap ] && ! command -v debootstrap >/dev/null 2>&1; then
+		pkgs+=(debootstrap) why+=("debootstrap: the offline base image")
+	fi
+	find_compose || { pkgs+=(docker-compose) why+=("docker-compose: no docker compose"); }
 	[ ${#pkgs[@]} -gt 0 ] || return 0
-	say "installing ${pkgs[*]} (apt-get)"
+	say "installing ${pkgs[*]} from Debian's archive (apt-get):"
+	printf '  %s\n' "${why[@]}"
 	# On a systemd host docker.io's package scripts start the engine; elsewhere
 	# ensure_engine starts it with deploy/services.sh.
 	as_root env DEBIAN_FRONTEND=noninteractive sh -c "apt-get update -qq &&
 		apt-get install -y -qq --no-install-recommends ${pkgs[*]} >/dev/null" ||
 		die "installing ${pkgs[*]} failed"
+	say "installed ${pkgs[*]}"
 	find_compose || die "no docker compose after installing docker-compose"
+	if [[ " ${pkgs[*]} " == *" docker.io "* ]]; then
+		have_dockerd || die "no dockerd after installing docker.io"
+	fi
 }
 
 ensure_engine() {
@@ -102,21 +125,19 @@ api_key() {
 	fi
 }
 
-# Builds the workflow images on the host's engine, where the workers start them. Their
-# binaries come out of the controller image (it carries them for this), so no compiler is
-# needed on the host; FF_BUILD_DIR, when set, points deploy/build-images.sh at a local build.
+# Builds the workflow images on the host's engine, where the workers start them, with the
+# cluster's own one-shot builder (fuzzforge/workflow-images: deploy/build-images.sh and the
+# binaries it needs, built in the platform image), so no compiler is needed on the host;
+# `up` runs it again as the workflow-images service, which then finds them up to date.
+# FF_BUILD_DIR, when set, points deploy/build-images.sh at a local build instead.
 build_workflow_images() {
 	if [ -n "${FF_BUILD_DIR:-}" ]; then
 		bash "$root/deploy/build-images.sh"
 		return
 	fi
-	local bin cid
-	bin=$(mktemp -d)
-	cid=$(docker create "fuzzforge/controller:$FF_IMAGE_TAG")
-	docker cp "$cid:/opt/fuzzforge/workflow-bin/." "$bin/" >/dev/null
-	docker rm "$cid" >/dev/null
-	FF_BUILD_DIR=$bin bash "$root/deploy/build-images.sh" || { rm -rf "$bin"; return 1; }
-	rm -rf "$bin"
+	docker run --rm --network none -e FF_BASE_IMAGE \
+		-v "${FF_DOCKER_SOCKET:-/var/run/docker.sock}:/var/run/docker.sock" \
+		"fuzzforge/workflow-images:$FF_IMAGE_TAG"
 }
 
 wait_ready() { # wait_ready <deadline (epoch s)>
@@ -137,6 +158,13 @@ cmd_build() {
 	start=$(date +%s)
 	ensure_tools
 	ensure_engine
+	# The base every Debian-based image is built on: made without a registry unless given
+	# (docker-compose.yml's default, debian:bookworm-slim, is for machines that can pull it).
+	if [ -z "${FF_BASE_IMAGE:-}" ]; then
+		bash "$root/deploy/build-base-image.sh"
+		FF_BASE_IMAGE=fuzzforge/debian-base:bookworm
+	fi
+	export FF_BASE_IMAGE
 	bash "$root/deploy/build-platform-images.sh"
 	build_workflow_images
 	say "images ready in $(($(date +%s) - start)) s"

@@ -1,14 +1,22 @@
 #!/usr/bin/env bash
 # Installs, from Debian's archive, everything FuzzForge needs to build, test and run
-# locally: the compiler toolchain, the C libraries, and the services (PostgreSQL,
-# RabbitMQ, the Docker engine). Idempotent: installs only what is missing.
+# locally: the compiler toolchain, the C libraries, the checks' tools, and the services
+# (PostgreSQL, RabbitMQ, the Docker engine). Idempotent: installs only what is missing.
 set -euo pipefail
 
 PKGS=(
+	# build: gcc and CMake; clang for the fuzz build (scripts/test.sh)
 	build-essential cmake pkg-config clang
+	# the fuzz build: libFuzzer and the sanitizer runtimes, llvm-symbolizer for its stacks
+	libclang-rt-dev llvm
+	# the libraries the platform links
 	libevent-dev librabbitmq-dev libpq-dev libcjson-dev libcurl4-openssl-dev
 	uuid-dev libarchive-dev libssl-dev libcmocka-dev
+	# the services, and the test workflows' image (busybox)
 	postgresql rabbitmq-server docker.io busybox-static
+	# lint.clang_format and lint.shellcheck (scripts/lint.sh)
+	clang-format shellcheck
+	# readiness checks, SARIF schema checks, the offline base image
 	curl ca-certificates python3-jsonschema debootstrap
 )
 

@@ -3,8 +3,11 @@
 # engine — unless they already answer, and waits until each one does. Idempotent.
 #   deploy/services.sh [start]               start what is not running
 #   deploy/services.sh start docker ...      only those named (postgres, rabbitmq, docker)
-#   deploy/services.sh stop                  stop what this script started (PIDs kept under
-#                                            $FF_STATE_DIR)
+#   deploy/services.sh stop [SERVICE...]     stop what this script started, and only that
+# A service this script starts gets a marker file, $FF_STATE_DIR/started-<service> (with the
+# dockerd PID in $FF_STATE_DIR/dockerd.pid); `stop` stops only the services that have one
+# and removes it. A service that was already running (the system's, another user's) is
+# never stopped: `stop` says it left it alone.
 set -euo pipefail
 
 FF_STATE_DIR=${FF_STATE_DIR:-/tmp/fuzzforge}
@@ -22,9 +25,13 @@ wait_for() { # wait_for <what> <seconds> <command...>
 	return 1
 }
 
+mark_started() { touch "$FF_STATE_DIR/started-$1"; }
+started_here() { [ -f "$FF_STATE_DIR/started-$1" ]; }
+
 start_postgres() {
 	if pg_isready -q -h 127.0.0.1; then echo "services: postgresql already up"; return; fi
 	pg_ctlcluster --skip-systemctl-redirect "$PG_VERSION" main start
+	mark_started postgres
 	wait_for postgresql 30 pg_isready -h 127.0.0.1
 	# The dev database: user/password fuzzforge, trusted only on this machine.
 	su postgres -c "psql -qtAc \"SELECT 1 FROM pg_roles WHERE rolname='fuzzforge'\"" | grep -q 1 ||
@@ -37,6 +44,7 @@ start_postgres() {
 start_rabbitmq() {
 	if rabbitmq-diagnostics -q ping >/dev/null 2>&1; then echo "services: rabbitmq already up"; return; fi
 	rabbitmq-server -detached
+	mark_started rabbitmq
 	wait_for rabbitmq 120 rabbitmq-diagnostics -q check_port_connectivity
 	echo "services: rabbitmq up"
 }
@@ -53,41 +61,109 @@ remove_stale_pidfile() { # remove_stale_pidfile <file> <process name>
 	fi
 }
 
+# The engine's daemon, wherever Debian's docker.io (or another package) put it; a docker
+# client on PATH says nothing about it (it may be a client alone, for a remote engine).
+find_dockerd() {
+	local d
+	for d in "$(command -v dockerd 2>/dev/null || true)" /usr/sbin/dockerd /usr/bin/dockerd \
+		/usr/local/sbin/dockerd /usr/local/bin/dockerd; do
+		if [ -n "$d" ] && [ -x "$d" ]; then
+			echo "$d"
+			return 0
+		fi
+	done
+	return 1
+}
+
 start_docker() {
+	local dockerd pid i
 	if docker version >/dev/null 2>&1; then echo "services: docker already up"; return; fi
+	dockerd=$(find_dockerd) || {
+		echo "services: the Docker engine (dockerd) is not installed: install Debian's" \
+			"docker.io (deploy/install-deps.sh, or scripts/up.sh, which does it)" >&2
+		return 1
+	}
 	remove_stale_pidfile /var/run/docker.pid dockerd
 	remove_stale_pidfile /var/run/docker/containerd/containerd.pid containerd
-	nohup dockerd >"$FF_STATE_DIR/dockerd.log" 2>&1 &
-	echo $! >"$FF_STATE_DIR/dockerd.pid"
-	# The first start after an unclean stop cleans up old containers and can take a while.
-	wait_for dockerd 180 docker version || { tail -n 30 "$FF_STATE_DIR/dockerd.log" >&2; return 1; }
-	echo "services: docker up"
+	nohup "$dockerd" >"$FF_STATE_DIR/dockerd.log" 2>&1 &
+	pid=$!
+	echo "$pid" >"$FF_STATE_DIR/dockerd.pid"
+	mark_started docker
+	# The first start after an unclean stop cleans up old containers and can take a while;
+	# a dockerd that exits (bad configuration, no permission) is reported at once.
+	for ((i = 0; i < 180 * 5; i++)); do
+		if docker version >/dev/null 2>&1; then
+			echo "services: docker up ($dockerd, pid $pid)"
+			return 0
+		fi
+		if ! kill -0 "$pid" 2>/dev/null; then
+			rm -f "$FF_STATE_DIR/dockerd.pid" "$FF_STATE_DIR/started-docker"
+			echo "services: dockerd exited at start:" >&2
+			tail -n 30 "$FF_STATE_DIR/dockerd.log" >&2
+			return 1
+		fi
+		sleep 0.2
+	done
+	echo "services: dockerd did not come up within 180s" >&2
+	tail -n 30 "$FF_STATE_DIR/dockerd.log" >&2
+	return 1
 }
 
-stop_all() {
-	if [ -f "$FF_STATE_DIR/dockerd.pid" ]; then
-		kill "$(cat "$FF_STATE_DIR/dockerd.pid")" 2>/dev/null || true
-		rm -f "$FF_STATE_DIR/dockerd.pid"
+stop_docker() {
+	local pid i
+	pid=$(cat "$FF_STATE_DIR/dockerd.pid" 2>/dev/null || true)
+	# only the dockerd this script started: the pid may since belong to another process
+	if [ -n "$pid" ] && [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = dockerd ]; then
+		kill "$pid" 2>/dev/null || true
+		for ((i = 0; i < 30 * 5; i++)); do
+			kill -0 "$pid" 2>/dev/null || break
+			sleep 0.2
+		done
 	fi
-	rabbitmqctl -q stop 2>/dev/null || true
-	pg_ctlcluster --skip-systemctl-redirect "$PG_VERSION" main stop 2>/dev/null || true
+	rm -f "$FF_STATE_DIR/dockerd.pid"
+}
+stop_rabbitmq() { rabbitmqctl -q stop 2>/dev/null || true; }
+stop_postgres() { pg_ctlcluster --skip-systemctl-redirect "$PG_VERSION" main stop 2>/dev/null || true; }
+
+stop_started() { # stop_started <service>...
+	local svc
+	for svc in "$@"; do
+		if started_here "$svc"; then
+			"stop_$svc"
+			rm -f "$FF_STATE_DIR/started-$svc"
+			echo "services: stopped $svc"
+		else
+			echo "services: left $svc alone (not started by deploy/services.sh)"
+		fi
+	done
 }
 
-case "${1:-start}" in
-start)
-	shift $(($# > 0 ? 1 : 0))
-	[ $# -gt 0 ] || set -- postgres rabbitmq docker
+check_names() {
+	local svc
 	for svc in "$@"; do
 		case $svc in
 		postgres | rabbitmq | docker) ;;
 		*) echo "services: unknown service '$svc' (postgres, rabbitmq, docker)" >&2; exit 2 ;;
 		esac
 	done
+}
+
+case "${1:-start}" in
+start)
+	shift $(($# > 0 ? 1 : 0))
+	[ $# -gt 0 ] || set -- postgres rabbitmq docker
+	check_names "$@"
 	for svc in "$@"; do "start_$svc" & done
 	fail=0
 	for job in $(jobs -p); do wait "$job" || fail=1; done
 	exit $fail
 	;;
-stop) stop_all ;;
-*) echo "usage: $0 [start [postgres|rabbitmq|docker]...|stop]" >&2; exit 2 ;;
+stop)
+	shift
+	# the engine last: the others may run in it one day, and it takes longest
+	[ $# -gt 0 ] || set -- rabbitmq postgres docker
+	check_names "$@"
+	stop_started "$@"
+	;;
+*) echo "usage: $0 [start [postgres|rabbitmq|docker]...|stop [postgres|rabbitmq|docker]...]" >&2; exit 2 ;;
 esac

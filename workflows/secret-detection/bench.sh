@@ -64,7 +64,7 @@ PY
 bytes=$(du -sb "$dir/tree" | cut -f1)
 best_scan=0
 best_wall=0
-for i in 1 2 3; do
+for _ in 1 2 3; do
 	t0=$(date +%s.%N)
 	"$scanner" "$dir/tree" "$dir/out.sarif" >/dev/null 2>"$dir/log"
 	t1=$(date +%s.%N)

@@ -34,7 +34,9 @@ n=$(grep -c '^::progress ' "$tmp/secrets.out")
 if grep -v '^::progress [0-9][0-9]* ' "$tmp/secrets.out" | grep -q .; then
 	fail "stdout holds something other than progress lines"
 fi
-ls "$tmp" | grep -q 'tmp\.' && fail "temporary output left behind"
+for f in "$tmp"/*tmp.*; do
+	[ ! -e "$f" ] || fail "temporary output left behind: $f"
+done
 
 # 2. the clean tree
 rc=0
