@@ -568,9 +568,6 @@ static void bench(void **state)
 	print_target(50, 3000);
 	print_ratio(&sub, &pg16);
 	print_ratio(&sub, &mq1);
-	printf("  %-46s x%.2f  (%.2f ms of %.2f + %.2f ms)\n",
-	       "p50 vs 1 commit + 1 confirm, one at a time", p50(&sub) / (p50(&pg1) + p50(&mq1)),
-	       p50(&sub), p50(&pg1), p50(&mq1));
 	print_series(&get);
 	print_target(-1, 5000);
 	print_series(&list);
