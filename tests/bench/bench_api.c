@@ -9,7 +9,8 @@
  * (3) the platform: a real ff-controller with no worker (jobs pile up in its queue) driven by
  *     16 threads, each with a kept-open libcurl handle: durable submits (POST /api/v1/runs of
  *     test-noop), GET /api/v1/runs/{id} of the runs submitted, GET /api/v1/runs?limit=50;
- *     submits/s beside the floors, and the controller's RSS before and after the load.
+ *     submits/s beside the floors, the controller's CPU time per request (/proc/<pid>/stat)
+ *     and its RSS before and after the load.
  * Each series stops at its count or its time budget, whichever comes first; the latencies
  * of a batched series are those of a whole batch.
  * Usage: bench_api [seconds per series, default 10] */
@@ -25,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -135,6 +137,14 @@ static void print_target(double p99_ms, int per_s)
 		printf("  %-46s %-8s %15s p99 %7.2f ms  %8d /s\n", "target", "", "", p99_ms, per_s);
 	else
 		printf("  %-46s %-8s %15s %15s  %8d /s\n", "target", "", "", "", per_s);
+}
+
+/* The controller's own CPU per request, and how much of one core that is at the rate seen:
+ * near 100% the controller is CPU-bound; far below it, it waits (its one connection). */
+static void print_cpu(const struct series *s, double cpu_per_req)
+{
+	printf("  %-46s %.2f ms CPU per request, %.0f%% of one core\n", "controller", cpu_per_req,
+	       cpu_per_req * rate(s) / 10.0);
 }
 
 static void print_ratio(const struct series *s, const struct series *floor)
@@ -440,16 +450,21 @@ static void http_close(void *state)
 	free(h);
 }
 
-static const struct client http_client = {http_open, http_op, http_close};
-
-static void run_http(struct series *s, struct http_bench *b, enum http_kind kind)
+/* User + system CPU time pid has used, in ms (fields 14 and 15 of /proc/<pid>/stat), or -1. */
+static double cpu_ms(pid_t pid)
 {
-	b->kind = kind;
-	atomic_init(&b->status_seen, 0);
-	run_series(s);
-	if (atomic_load(&b->status_seen))
-		fprintf(stderr, "%s: unexpected status %d\n", s->name,
-			atomic_load(&b->status_seen));
+	char path[64], line[1024];
+	unsigned long ut, st;
+	double ms = -1;
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	FILE *f = fopen(path, "r");
+	const char *after = f && fgets(line, sizeof(line), f) ? strrchr(line, ')') : NULL;
+	if (after &&
+	    sscanf(after, ") %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) == 2)
+		ms = (double)(ut + st) * 1000.0 / (double)sysconf(_SC_CLK_TCK);
+	if (f)
+		fclose(f);
+	return ms;
 }
 
 /* VmRSS of pid in MiB, or -1. */
@@ -465,6 +480,22 @@ static double rss_mib(pid_t pid)
 	if (f)
 		fclose(f);
 	return kib < 0 ? -1 : kib / 1024.0;
+}
+
+static const struct client http_client = {http_open, http_op, http_close};
+
+/* Runs s; *cpu gets the controller's CPU time per request, in ms. */
+static void run_http(struct series *s, struct http_bench *b, enum http_kind kind, pid_t pid,
+		     double *cpu)
+{
+	b->kind = kind;
+	atomic_init(&b->status_seen, 0);
+	double cpu0 = cpu_ms(pid);
+	run_series(s);
+	*cpu = (cpu_ms(pid) - cpu0) / s->n;
+	if (atomic_load(&b->status_seen))
+		fprintf(stderr, "%s: unexpected status %d\n", s->name,
+			atomic_load(&b->status_seen));
 }
 
 /* Drops the database and the broker vhost itest_setup made for t (both named after the last
@@ -549,10 +580,11 @@ static void bench(void **state)
 			      .per_op = 1,
 			      .client = &http_client,
 			      .arg = &b};
-	run_http(&sub, &b, SUBMIT);
+	double cpu_sub, cpu_get, cpu_list;
+	run_http(&sub, &b, SUBMIT, controller, &cpu_sub);
 	b.nids = sub.n;
-	run_http(&get, &b, GET_RUN);
-	run_http(&list, &b, LIST_RUNS);
+	run_http(&get, &b, GET_RUN, controller, &cpu_get);
+	run_http(&list, &b, LIST_RUNS, controller, &cpu_list);
 	double rss_loaded = rss_mib(controller);
 	long published = itest_sql_long(&t, "SELECT count(*) FROM runs WHERE published", NULL);
 	itest_teardown(&t);
@@ -568,10 +600,13 @@ static void bench(void **state)
 	print_target(50, 3000);
 	print_ratio(&sub, &pg16);
 	print_ratio(&sub, &mq1);
+	print_cpu(&sub, cpu_sub);
 	print_series(&get);
 	print_target(-1, 5000);
+	print_cpu(&get, cpu_get);
 	print_series(&list);
 	print_target(-1, 2000);
+	print_cpu(&list, cpu_list);
 	printf("\ncontroller RSS: %.1f MiB idle, %.1f MiB after the load (%ld runs published)\n",
 	       rss_idle, rss_loaded, published);
 	free(b.ids);
