@@ -17,17 +17,12 @@
 
 #include <cmocka.h>
 
+#include "bench.h"
 #include "docker.h"
 #include "ff_util.h"
 #include "itest.h"
 
 #define IMAGE "fuzzforge/test-busybox:1"
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
 
 struct series {
 	const char *name;
@@ -38,14 +33,13 @@ struct series {
 
 static void report(const struct series *s, const struct series *floor)
 {
-	qsort(s->ms, (size_t)s->n, sizeof(double), cmp_double);
-	double p50 = s->ms[s->n / 2],
-	       p95 = s->ms[(s->n * 95) / 100 < s->n ? (s->n * 95) / 100 : s->n - 1];
+	bench_sort(s->ms, s->n);
+	double p50 = bench_pct(s->ms, s->n, 50), p95 = bench_pct(s->ms, s->n, 95);
 	double rate = s->n / (s->wall_ms / 1000.0);
 	printf("%-34s n=%-4d p50 %7.1f ms  p95 %7.1f ms  %6.2f runs/s", s->name, s->n, p50, p95,
 	       rate);
 	if (floor) {
-		double fp50 = floor->ms[floor->n / 2];
+		double fp50 = bench_pct(floor->ms, floor->n, 50);
 		double frate = floor->n / (floor->wall_ms / 1000.0);
 		printf("  | p50 x%.2f (+%.1f ms), rate x%.2f", p50 / fp50, p50 - fp50,
 		       rate / frate);

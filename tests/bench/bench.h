@@ -1,0 +1,14 @@
+/* bench — what the benchmarks share: latencies in milliseconds (doubles, so a 0.4 ms commit
+ * is not rounded away), sorted once and read as percentiles. */
+#ifndef BENCH_H
+#define BENCH_H
+
+/* Milliseconds on CLOCK_MONOTONIC, with sub-millisecond precision. */
+double bench_now_ms(void);
+/* Sorts n latencies ascending, in place. */
+void bench_sort(double *ms, int n);
+/* The pct-th percentile (0-100) of n > 0 sorted latencies: the element at n * pct / 100,
+ * clamped to the last. */
+double bench_pct(const double *sorted, int n, int pct);
+
+#endif
