@@ -1,0 +1,184 @@
+/* cmd_results — the ff commands that read what a run left: its findings (findings), its SARIF
+ * log (sarif), its container logs (logs) and its artifacts (artifacts, artifact).
+ *
+ * The findings helpers are also scan's (cmd_runs.c), so they are declared in ff_cmd.h.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "ff_cmd.h"
+
+#define FINDINGS_PAGE 1000
+#define FINDINGS_MAX  1000000
+
+int ff_cmd_fetch_findings(struct ff_cmd_ctx *ctx, const char *id, const char *level, cJSON **out,
+			  struct ff_err *err)
+{
+	char suffix[128], path[PATH_MAX_LEN];
+	cJSON *all = cJSON_CreateObject();
+	cJSON *list = all ? cJSON_AddArrayToObject(all, "findings") : NULL;
+	long total = -1, got = 0;
+	int rc = 0;
+
+	if (!list) {
+		rc = ff_err_set(err, FF_ENOMEM, "out of memory");
+		goto out;
+	}
+	if (!ff_cmd_client(ctx, err)) {
+		rc = err->code;
+		goto out;
+	}
+	for (;;) {
+		cJSON *page = NULL;
+		snprintf(suffix, sizeof(suffix), "/findings?limit=%d&offset=%ld%s%s", FINDINGS_PAGE,
+			 got, level ? "&level=" : "", level ? level : "");
+		if ((rc = ff_cmd_run_path(path, sizeof(path), id, suffix, err)))
+			goto out;
+		if ((rc = ff_client_json(ctx->client, "GET", path, NULL, &page, err)))
+			goto out;
+		total = ff_cmd_jlong(page, "total", total);
+		cJSON *items = cJSON_GetObjectItemCaseSensitive(page, "findings");
+		int n = cJSON_GetArraySize(items);
+		while (cJSON_IsArray(items) && items->child) {
+			cJSON *f = cJSON_DetachItemViaPointer(items, items->child);
+			cJSON_AddItemToArray(list, f);
+			got++;
+		}
+		cJSON_Delete(page);
+		if (n < FINDINGS_PAGE || (total >= 0 && got >= total) || got >= FINDINGS_MAX)
+			break;
+	}
+	if (!cJSON_AddNumberToObject(all, "total", (double)(total >= 0 ? total : got))) {
+		rc = ff_err_set(err, FF_ENOMEM, "out of memory");
+		goto out;
+	}
+	*out = all;
+	all = NULL;
+out:
+	cJSON_Delete(all);
+	return rc;
+}
+
+void ff_cmd_count_findings(const cJSON *findings, struct ff_cmd_level_counts *lc)
+{
+	const cJSON *f;
+	memset(lc, 0, sizeof(*lc));
+	cJSON_ArrayForEach(f, findings)
+	{
+		enum ff_level l = ff_level_parse(ff_cmd_jstr(f, "level"));
+		if (l != FF_LEVEL_INVALID)
+			lc->n[l]++;
+		lc->total++;
+	}
+}
+
+static void finding_row(const cJSON *f, const char **row, char *buf, size_t bufsz)
+{
+	ff_location(ff_cmd_jstr(f, "path"), ff_cmd_jlong(f, "start_line", 0), buf, bufsz);
+	row[0] = ff_cmd_jstr(f, "level");
+	row[1] = ff_cmd_jstr(f, "rule_id");
+	row[2] = buf;
+	row[3] = ff_cmd_jstr(f, "message");
+}
+
+/* Unlike a listing, an empty table is left out whole: the summary line after it says
+ * "0 findings". */
+int ff_cmd_print_findings_table(const cJSON *findings, struct ff_err *err)
+{
+	static const char *const hdr[] = {"LEVEL", "RULE", "LOCATION", "MESSAGE"};
+	struct ff_table *t = ff_cmd_table_of(findings, 4, hdr, finding_row, err);
+
+	if (!t)
+		return err->code;
+	if (ff_table_rows(t))
+		ff_table_print(t, stdout);
+	ff_table_free(t);
+	return 0;
+}
+
+void ff_cmd_print_summary(const struct ff_cmd_level_counts *lc)
+{
+	printf("%ld finding%s: %ld error, %ld warning, %ld note, %ld none\n", lc->total,
+	       lc->total == 1 ? "" : "s", lc->n[FF_LEVEL_ERROR], lc->n[FF_LEVEL_WARNING],
+	       lc->n[FF_LEVEL_NOTE], lc->n[FF_LEVEL_NONE]);
+}
+
+int cmd_findings(struct ff_cmd_ctx *ctx, struct ff_args *a)
+{
+	struct ff_err err = {0};
+	struct ff_cmd_level_counts lc;
+	cJSON *all = NULL;
+	int rc;
+
+	if (ff_cmd_fetch_findings(ctx, a->pos[0], a->level, &all, &err))
+		return ff_cmd_fail(&err);
+	if (a->json) {
+		rc = ff_cmd_print_json(all);
+		goto out;
+	}
+	const cJSON *list = cJSON_GetObjectItemCaseSensitive(all, "findings");
+	if (ff_cmd_print_findings_table(list, &err)) {
+		rc = ff_cmd_fail(&err);
+		goto out;
+	}
+	ff_cmd_count_findings(list, &lc);
+	ff_cmd_print_summary(&lc);
+	rc = EXIT_OK;
+out:
+	cJSON_Delete(all);
+	return rc;
+}
+
+int cmd_sarif(struct ff_cmd_ctx *ctx, struct ff_args *a)
+{
+	struct ff_err err = {0};
+	char path[PATH_MAX_LEN];
+	if (ff_cmd_run_path(path, sizeof(path), a->pos[0], "/sarif", &err))
+		return ff_cmd_fail(&err);
+	return ff_cmd_download(ctx, path, a->output);
+}
+
+int cmd_logs(struct ff_cmd_ctx *ctx, struct ff_args *a)
+{
+	struct ff_err err = {0};
+	char path[PATH_MAX_LEN];
+	if (ff_cmd_run_path(path, sizeof(path), a->pos[0], "/logs", &err))
+		return ff_cmd_fail(&err);
+	return ff_cmd_download(ctx, path, NULL);
+}
+
+static void artifact_row(const cJSON *x, const char **row, char *buf, size_t bufsz)
+{
+	long n = ff_cmd_jlong(x, "size", -1);
+	if (n >= 0)
+		ff_size_human((uint64_t)n, buf, bufsz);
+	else
+		snprintf(buf, bufsz, "-");
+	row[0] = ff_cmd_jstr(x, "name");
+	row[1] = buf;
+}
+
+int cmd_artifacts(struct ff_cmd_ctx *ctx, struct ff_args *a)
+{
+	static const char *const hdr[] = {"NAME", "SIZE"};
+	struct ff_err err = {0};
+	char path[PATH_MAX_LEN];
+
+	if (ff_cmd_run_path(path, sizeof(path), a->pos[0], "/artifacts", &err))
+		return ff_cmd_fail(&err);
+	return ff_cmd_list(ctx, a, path, "artifacts", 2, hdr, artifact_row, NULL);
+}
+
+int cmd_artifact(struct ff_cmd_ctx *ctx, struct ff_args *a)
+{
+	struct ff_err err = {0};
+	char esc[ESC_MAX], suffix[ESC_MAX + 16], path[PATH_MAX_LEN];
+	if (ff_url_escape(a->pos[1], esc, sizeof(esc))) {
+		ff_err_set(&err, FF_EINVAL, "artifact name too long");
+		return ff_cmd_fail(&err);
+	}
+	snprintf(suffix, sizeof(suffix), "/artifacts/%s", esc);
+	if (ff_cmd_run_path(path, sizeof(path), a->pos[0], suffix, &err))
+		return ff_cmd_fail(&err);
+	return ff_cmd_download(ctx, path, a->output);
+}

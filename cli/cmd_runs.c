@@ -1,0 +1,521 @@
+/* cmd_runs — the ff commands that start and follow runs: upload a target, submit a run, wait
+ * for it, scan (all three, then the findings), and status, cancel, runs and events.
+ *
+ * wait and scan share one polling loop (wait_run), which rides out controller outages and
+ * shows live progress when stderr is a terminal.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "ff_cmd.h"
+#include "ff_run_state.h"
+#include "ff_tarball.h"
+#include "ff_util.h"
+
+/* wait keeps polling through this long of consecutive unreachable/5xx answers */
+#define WAIT_OUTAGE_MS 60000
+
+/* Uploads the directory or tar file at path; on success *answer is the server's JSON
+ * (caller frees) holding a valid "sha256". */
+static int upload(struct ff_cmd_ctx *ctx, const char *path, cJSON **answer, struct ff_err *err)
+{
+	struct ff_tarball_stats st = {0};
+	struct stat sb;
+	void *buf = NULL;
+	size_t len = 0;
+	const char *ctype = "application/gzip";
+	cJSON *res = NULL;
+	int rc;
+
+	if (stat(path, &sb))
+		return ff_err_set(err, FF_EINVAL, "cannot open '%s': %s", path, strerror(errno));
+	if (S_ISDIR(sb.st_mode)) {
+		rc = ff_tarball_dir(path, 0, &buf, &len, &st, err);
+		if (rc)
+			goto out;
+		if (st.skipped)
+			fprintf(stderr,
+				"ff: warning: left out %llu special files or symlinks pointing "
+				"outside '%s'\n",
+				(unsigned long long)st.skipped, path);
+		if (ctx->tty) {
+			char raw[32], packed[32];
+			ff_size_human(st.bytes, raw, sizeof(raw));
+			ff_size_human(len, packed, sizeof(packed));
+			fprintf(stderr, "packed %llu files, %llu directories (%s) into %s\n",
+				(unsigned long long)st.files, (unsigned long long)st.dirs, raw,
+				packed);
+		}
+	} else {
+		rc = ff_tarball_load_file(path, 0, &buf, &len, &ctype, err);
+		if (rc)
+			goto out;
+	}
+	if (!ff_cmd_client(ctx, err)) {
+		rc = err->code;
+		goto out;
+	}
+	rc = ff_client_post_bytes(ctx->client, "/api/v1/targets", ctype, buf, len, &res, err);
+	if (rc)
+		goto out;
+	if (!ff_sha256_hex_valid(ff_cmd_jstr(res, "sha256"))) {
+		rc = ff_err_set(err, FF_EINTERNAL, "the controller's answer has no valid sha256");
+		goto out;
+	}
+	*answer = res;
+	res = NULL;
+out:
+	cJSON_Delete(res);
+	free(buf);
+	return rc;
+}
+
+int cmd_upload(struct ff_cmd_ctx *ctx, struct ff_args *a)
+{
+	struct ff_err err = {0};
+	cJSON *res = NULL;
+	if (upload(ctx, a->pos[0], &res, &err))
+		return ff_cmd_fail(&err);
+	if (a->json)
+		ff_cmd_print_json(res);
+	else
+		puts(ff_cmd_jstr(res, "sha256"));
+	cJSON_Delete(res);
+	return EXIT_OK;
+}
+
+/* POSTs a run; *run is the answer (caller frees). Takes a's params and labels. */
+static int submit(struct ff_cmd_ctx *ctx, const char *workflow, const char *target,
+		  struct ff_args *a, cJSON **run, struct ff_err *err)
+{
+	cJSON *body = cJSON_CreateObject();
+	int rc = 0;
+
+	if (!body || !cJSON_AddStringToObject(body, "workflow", workflow) ||
+	    !cJSON_AddStringToObject(body, "target", target) ||
+	    (a->priority >= 0 && !cJSON_AddNumberToObject(body, "priority", a->priority))) {
+		rc = ff_err_set(err, FF_ENOMEM, "out of memory");
+		goto out;
+	}
+	if (a->params) {
+		if (!cJSON_AddItemToObject(body, "parameters", a->params)) {
+			rc = ff_err_set(err, FF_ENOMEM, "out of memory");
+			goto out;
+		}
+		a->params = NULL;
+	}
+	if (a->labels) {
+		if (!cJSON_AddItemToObject(body, "labels", a->labels)) {
+			rc = ff_err_set(err, FF_ENOMEM, "out of memory");
+			goto out;
+		}
+		a->labels = NULL;
+	}
+	if (!ff_cmd_client(ctx, err)) {
+		rc = err->code;
+		goto out;
+	}
+	rc = ff_client_json(ctx->client, "POST", "/api/v1/runs", body, run, err);
+	if (!rc && !ff_cmd_jstr(*run, "id")) {
+		cJSON_Delete(*run);
+		*run = NULL;
+		rc = ff_err_set(err, FF_EINTERNAL, "the controller's answer has no run id");
+	}
+out:
+	cJSON_Delete(body);
+	return rc;
+}
+
+int cmd_submit(struct ff_cmd_ctx *ctx, struct ff_args *a)
+{
+	struct ff_err err = {0};
+	cJSON *run = NULL;
+	if (submit(ctx, a->pos[0], a->pos[1], a, &run, &err))
+		return ff_cmd_fail(&err);
+	if (a->json)
+		ff_cmd_print_json(run);
+	else
+		puts(ff_cmd_jstr(run, "id"));
+	cJSON_Delete(run);
+	return EXIT_OK;
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
+	while (nanosleep(&ts, &ts) && errno == EINTR)
+		;
+}
+
+static void show_progress(const cJSON *run)
+{
+	const char *state = ff_cmd_jstr(run, "state");
+	char *text = ff_text_clean(ff_cmd_jstr(run, "progress_text"));
+	fprintf(stderr, "\r\033[K%s", state ? state : "?");
+	long attempt = ff_cmd_jlong(run, "attempt", 0), max = ff_cmd_jlong(run, "max_attempts", 0);
+	if (attempt > 1 || ff_run_state_parse(state) == FF_RUN_RETRYING)
+		fprintf(stderr, " (attempt %ld/%ld)", attempt, max);
+	if (ff_run_state_parse(state) == FF_RUN_RUNNING)
+		fprintf(stderr, " %ld%%", ff_cmd_jlong(run, "progress", 0));
+	if (text && *text)
+		fprintf(stderr, " %.*s", 60, text);
+	free(text);
+	fflush(stderr);
+}
+
+/* Polls the run until it is in a terminal state or timeout_s passes (0: no limit), with a
+ * backoff from 100 ms to 1 s. *run_out is the last run seen (caller frees), set also on
+ * FF_ETIMEOUT. Outages (no answer, 5xx) are ridden out for up to WAIT_OUTAGE_MS. */
+static int wait_run(struct ff_cmd_ctx *ctx, const char *id, double timeout_s, cJSON **run_out,
+		    struct ff_err *err)
+{
+	char path[PATH_MAX_LEN];
+	cJSON *run = NULL;
+	int64_t start = ff_now_ms(), outage_since = 0;
+	int64_t deadline = timeout_s > 0 ? start + (int64_t)(timeout_s * 1000.0) : 0;
+	long delay = 100;
+	bool warned = false, shown = false;
+	int rc;
+
+	if ((rc = ff_cmd_run_path(path, sizeof(path), id, "", err)))
+		return rc;
+	if (!ff_cmd_client(ctx, err))
+		return err->code;
+	for (;;) {
+		cJSON *next = NULL;
+		rc = ff_client_json(ctx->client, "GET", path, NULL, &next, err);
+		if (rc) {
+			long status = ff_client_last_status(ctx->client);
+			bool transient = status == 0 || status >= 500;
+			int64_t now = ff_now_ms();
+			if (!transient || rc == FF_ENOMEM)
+				goto out;
+			if (!outage_since)
+				outage_since = now;
+			if (now - outage_since > WAIT_OUTAGE_MS)
+				goto out;
+			if (!warned) {
+				char *m = ff_text_clean(err->msg);
+				fprintf(stderr, "%sff: %s; still trying\n", shown ? "\n" : "",
+					m ? m : "");
+				free(m);
+				warned = true;
+			}
+			delay = 1000;
+		} else {
+			outage_since = 0;
+			warned = false;
+			cJSON_Delete(run);
+			run = next;
+			if (ctx->tty) {
+				show_progress(run);
+				shown = true;
+			}
+			if (ff_run_state_terminal(ff_run_state_parse(ff_cmd_jstr(run, "state"))))
+				break;
+		}
+		int64_t now = ff_now_ms();
+		long nap = delay;
+		if (deadline) {
+			if (now >= deadline) {
+				const char *st = run ? ff_cmd_jstr(run, "state") : NULL;
+				if (st)
+					rc = ff_err_set(err, FF_ETIMEOUT,
+							"run %s still %s after %g s; 'ff wait %s' "
+							"waits on",
+							id, st, timeout_s, id);
+				else
+					rc = ff_err_set(err, FF_ETIMEOUT,
+							"no state of run %s within %g s", id,
+							timeout_s);
+				goto out;
+			}
+			if (deadline - now < nap)
+				nap = (long)(deadline - now);
+		}
+		sleep_ms(nap);
+		delay = delay * 2 > 1000 ? 1000 : delay * 2;
+	}
+	rc = 0;
+out:
+	if (shown)
+		fputs("\r\033[K", stderr);
+	if (rc && rc != FF_ETIMEOUT) {
+		cJSON_Delete(run);
+		run = NULL;
+	}
+	*run_out = run;
+	return rc;
+}
+
+/* "run <id> failed: <error>" on stderr for a run that did not succeed. */
+static void report_unsuccessful(const cJSON *run)
+{
+	char *id = ff_text_clean(ff_cmd_jstr(run, "id"));
+	char *state = ff_text_clean(ff_cmd_jstr(run, "state"));
+	char *error = ff_text_clean(ff_cmd_jstr(run, "error"));
+	fprintf(stderr, "ff: run %s %s", id ? id : "?", state ? state : "?");
+	if (error && *error)
+		fprintf(stderr, ": %s", error);
+	long exit_code = ff_cmd_jlong(run, "exit_code", -1);
+	if (exit_code >= 0)
+		fprintf(stderr, " (exit code %ld)", exit_code);
+	fputc('\n', stderr);
+	free(id);
+	free(state);
+	free(error);
+}
+
+int cmd_wait(struct ff_cmd_ctx *ctx, struct ff_args *a)
+{
+	struct ff_err err = {0};
+	cJSON *run = NULL;
+	int rc = wait_run(ctx, a->pos[0], a->timeout_s, &run, &err);
+	if (rc) {
+		cJSON_Delete(run);
+		return ff_cmd_fail(&err);
+	}
+	const char *state = ff_cmd_jstr(run, "state");
+	bool ok = ff_run_state_parse(state) == FF_RUN_SUCCEEDED;
+	if (a->json) {
+		ff_cmd_print_json(run);
+	} else {
+		char *s = ff_text_clean(state);
+		printf("%s\n", s ? s : "");
+		free(s);
+	}
+	if (!ok)
+		report_unsuccessful(run);
+	cJSON_Delete(run);
+	return ok ? EXIT_OK : EXIT_FAIL;
+}
+
+int cmd_scan(struct ff_cmd_ctx *ctx, struct ff_args *a)
+{
+	struct ff_err err = {0};
+	cJSON *target = NULL, *run = NULL, *findings = NULL, *out = NULL;
+	struct ff_cmd_level_counts lc;
+	int rc = EXIT_FAIL;
+
+	if (upload(ctx, a->pos[1], &target, &err) ||
+	    submit(ctx, a->pos[0], ff_cmd_jstr(target, "sha256"), a, &run, &err)) {
+		rc = ff_cmd_fail(&err);
+		goto out;
+	}
+	char *id = strdup(ff_cmd_jstr(run, "id"));
+	if (!id) {
+		ff_err_set(&err, FF_ENOMEM, "out of memory");
+		rc = ff_cmd_fail(&err);
+		goto out;
+	}
+	if (ctx->tty || !a->json) {
+		char *cid = ff_text_clean(id);
+		fprintf(stderr, "run %s submitted\n", cid ? cid : "");
+		free(cid);
+	}
+	cJSON_Delete(run);
+	run = NULL;
+	int wrc = wait_run(ctx, id, a->timeout_s, &run, &err);
+	free(id);
+	if (wrc) {
+		rc = ff_cmd_fail(&err);
+		goto out;
+	}
+	const char *state = ff_cmd_jstr(run, "state");
+	if (ff_run_state_parse(state) != FF_RUN_SUCCEEDED) {
+		if (a->json)
+			ff_cmd_print_json(run);
+		report_unsuccessful(run);
+		rc = EXIT_FAIL;
+		goto out;
+	}
+	if (ff_cmd_fetch_findings(ctx, ff_cmd_jstr(run, "id"), NULL, &findings, &err)) {
+		rc = ff_cmd_fail(&err);
+		goto out;
+	}
+	const cJSON *list = cJSON_GetObjectItemCaseSensitive(findings, "findings");
+	ff_cmd_count_findings(list, &lc);
+	if (a->json) {
+		out = cJSON_CreateObject();
+		if (!out || !cJSON_AddItemReferenceToObject(out, "run", run) ||
+		    !cJSON_AddItemReferenceToObject(out, "findings", (cJSON *)list)) {
+			ff_err_set(&err, FF_ENOMEM, "out of memory");
+			rc = ff_cmd_fail(&err);
+			goto out;
+		}
+		ff_cmd_print_json(out);
+	} else {
+		if (ff_cmd_print_findings_table(list, &err)) {
+			rc = ff_cmd_fail(&err);
+			goto out;
+		}
+		ff_cmd_print_summary(&lc);
+	}
+	rc = EXIT_OK;
+	if (a->fail_on != FF_LEVEL_INVALID) {
+		for (int l = a->fail_on; l <= FF_LEVEL_ERROR; l++)
+			if (lc.n[l])
+				rc = EXIT_FINDINGS;
+	}
+out:
+	cJSON_Delete(out);
+	cJSON_Delete(findings);
+	cJSON_Delete(run);
+	cJSON_Delete(target);
+	return rc;
+}
+
+static void kv(const char *key, const char *value)
+{
+	if (!value)
+		return;
+	char *v = ff_text_clean(value);
+	printf("%-10s %s\n", key, v ? v : "");
+	free(v);
+}
+
+static void print_run(const cJSON *run)
+{
+	char buf[512];
+	const cJSON *v;
+
+	kv("id:", ff_cmd_jstr(run, "id"));
+	snprintf(buf, sizeof(buf), "%s (%s)",
+		 ff_cmd_jstr(run, "workflow") ? ff_cmd_jstr(run, "workflow") : "?",
+		 ff_cmd_jstr(run, "workflow_version") ? ff_cmd_jstr(run, "workflow_version") : "?");
+	kv("workflow:", buf);
+	kv("target:", ff_cmd_jstr(run, "target"));
+	kv("state:", ff_cmd_jstr(run, "state"));
+	snprintf(buf, sizeof(buf), "%ld/%ld", ff_cmd_jlong(run, "attempt", 0),
+		 ff_cmd_jlong(run, "max_attempts", 0));
+	kv("attempt:", buf);
+	if (ff_run_state_parse(ff_cmd_jstr(run, "state")) == FF_RUN_RUNNING) {
+		const char *pt = ff_cmd_jstr(run, "progress_text");
+		snprintf(buf, sizeof(buf), "%ld%%%s%s", ff_cmd_jlong(run, "progress", 0),
+			 pt ? " " : "", pt ? pt : "");
+		kv("progress:", buf);
+	}
+	snprintf(buf, sizeof(buf), "%ld", ff_cmd_jlong(run, "priority", 0));
+	kv("priority:", buf);
+	v = cJSON_GetObjectItemCaseSensitive(run, "labels");
+	if (cJSON_IsObject(v) && v->child) {
+		size_t off = 0;
+		const cJSON *l;
+		buf[0] = '\0';
+		cJSON_ArrayForEach(l, v)
+		{
+			if (off < sizeof(buf))
+				off += (size_t)snprintf(buf + off, sizeof(buf) - off, "%s%s=%s",
+							off ? " " : "", l->string,
+							cJSON_IsString(l) ? l->valuestring : "?");
+		}
+		kv("labels:", buf);
+	}
+	kv("worker:", ff_cmd_jstr(run, "worker"));
+	if (cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(run, "exit_code"))) {
+		snprintf(buf, sizeof(buf), "%ld", ff_cmd_jlong(run, "exit_code", 0));
+		kv("exit code:", buf);
+	}
+	kv("error:", ff_cmd_jstr(run, "error"));
+	v = cJSON_GetObjectItemCaseSensitive(run, "findings_summary");
+	if (cJSON_IsObject(v)) {
+		snprintf(buf, sizeof(buf), "%ld (%ld error, %ld warning, %ld note, %ld none)",
+			 ff_cmd_jlong(v, "total", 0), ff_cmd_jlong(v, "error", 0),
+			 ff_cmd_jlong(v, "warning", 0), ff_cmd_jlong(v, "note", 0),
+			 ff_cmd_jlong(v, "none", 0));
+		kv("findings:", buf);
+	}
+	kv("created:", ff_cmd_jstr(run, "created_at"));
+	kv("started:", ff_cmd_jstr(run, "started_at"));
+	kv("finished:", ff_cmd_jstr(run, "finished_at"));
+}
+
+/* GET or POST a run path and print the run, as JSON or fields. */
+static int show_run(struct ff_cmd_ctx *ctx, struct ff_args *a, const char *method,
+		    const char *suffix)
+{
+	struct ff_err err = {0};
+	char path[PATH_MAX_LEN];
+	cJSON *run = NULL;
+
+	if (ff_cmd_run_path(path, sizeof(path), a->pos[0], suffix, &err) ||
+	    !ff_cmd_client(ctx, &err) ||
+	    ff_client_json(ctx->client, method, path, NULL, &run, &err))
+		return ff_cmd_fail(&err);
+	if (a->json)
+		ff_cmd_print_json(run);
+	else
+		print_run(run);
+	cJSON_Delete(run);
+	return EXIT_OK;
+}
+
+int cmd_status(struct ff_cmd_ctx *ctx, struct ff_args *a)
+{
+	return show_run(ctx, a, "GET", "");
+}
+
+int cmd_cancel(struct ff_cmd_ctx *ctx, struct ff_args *a)
+{
+	return show_run(ctx, a, "POST", "/cancel");
+}
+
+static void run_row(const cJSON *r, const char **row, char *buf, size_t bufsz)
+{
+	const cJSON *fs = cJSON_GetObjectItemCaseSensitive(r, "findings_summary");
+	snprintf(buf, bufsz, "-");
+	if (cJSON_IsObject(fs))
+		snprintf(buf, bufsz, "%ld", ff_cmd_jlong(fs, "total", 0));
+	row[0] = ff_cmd_jstr(r, "id");
+	row[1] = ff_cmd_jstr(r, "state");
+	row[2] = ff_cmd_jstr(r, "workflow");
+	row[3] = buf;
+	row[4] = ff_cmd_jstr(r, "created_at");
+}
+
+int cmd_runs(struct ff_cmd_ctx *ctx, struct ff_args *a)
+{
+	static const char *const hdr[] = {"ID", "STATE", "WORKFLOW", "FINDINGS", "CREATED"};
+	struct ff_err err = {0};
+	char path[PATH_MAX_LEN], esc[ESC_MAX];
+	size_t off;
+
+	off = (size_t)snprintf(path, sizeof(path), "/api/v1/runs?limit=%ld",
+			       a->limit ? a->limit : 50);
+	const char *names[] = {"state", "workflow", "cursor"};
+	const char *vals[] = {a->state, a->workflow, a->cursor};
+	for (int i = 0; i < 3; i++) {
+		if (!vals[i])
+			continue;
+		if (ff_url_escape(vals[i], esc, sizeof(esc)) ||
+		    (off += (size_t)snprintf(path + off, sizeof(path) - off, "&%s=%s", names[i],
+					     esc)) >= sizeof(path)) {
+			ff_err_set(&err, FF_EINVAL, "--%s value too long", names[i]);
+			return ff_cmd_fail(&err);
+		}
+	}
+	return ff_cmd_list(ctx, a, path, "runs", 5, hdr, run_row, "runs");
+}
+
+static void event_row(const cJSON *e, const char **row, char *buf, size_t bufsz)
+{
+	snprintf(buf, bufsz, "%ld", ff_cmd_jlong(e, "attempt", 0));
+	row[0] = ff_cmd_jstr(e, "ts");
+	row[1] = ff_cmd_jstr(e, "state");
+	row[2] = buf;
+	row[3] = ff_cmd_jstr(e, "message") ? ff_cmd_jstr(e, "message") : "";
+}
+
+int cmd_events(struct ff_cmd_ctx *ctx, struct ff_args *a)
+{
+	static const char *const hdr[] = {"TIME", "STATE", "ATTEMPT", "MESSAGE"};
+	struct ff_err err = {0};
+	char path[PATH_MAX_LEN];
+
+	if (ff_cmd_run_path(path, sizeof(path), a->pos[0], "/events", &err))
+		return ff_cmd_fail(&err);
+	return ff_cmd_list(ctx, a, path, "events", 4, hdr, event_row, NULL);
+}

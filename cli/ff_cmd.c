@@ -1,0 +1,144 @@
+/* ff_cmd — the helpers every ff command uses; see ff_cmd.h.
+ *
+ * Here so that each is written once: printing an error or a JSON answer, reading an answer's
+ * fields, building a run's path, making the client, and the two shapes most commands take:
+ * a listing (--json or a table) and a download (stdout or -o FILE).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ff_cmd.h"
+
+int ff_cmd_fail(const struct ff_err *err)
+{
+	char *msg = ff_text_clean(err->msg);
+	if (err->field[0]) {
+		char *field = ff_text_clean(err->field);
+		fprintf(stderr, "ff: %s (%s)\n", msg ? msg : "error", field ? field : "");
+		free(field);
+	} else {
+		fprintf(stderr, "ff: %s\n", msg ? msg : "error");
+	}
+	free(msg);
+	return EXIT_FAIL;
+}
+
+int ff_cmd_print_json(const cJSON *j)
+{
+	char *s = cJSON_Print(j);
+	if (!s) {
+		fprintf(stderr, "ff: out of memory\n");
+		return EXIT_FAIL;
+	}
+	puts(s);
+	cJSON_free(s);
+	return EXIT_OK;
+}
+
+const char *ff_cmd_jstr(const cJSON *o, const char *key)
+{
+	return cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, key));
+}
+
+long ff_cmd_jlong(const cJSON *o, const char *key, long dflt)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+	return cJSON_IsNumber(v) ? (long)v->valuedouble : dflt;
+}
+
+int ff_cmd_run_path(char *buf, size_t n, const char *id, const char *suffix, struct ff_err *err)
+{
+	char esc[ESC_MAX];
+	if (ff_url_escape(id, esc, sizeof(esc)))
+		return ff_err_set(err, FF_EINVAL, "run id too long");
+	if ((size_t)snprintf(buf, n, "/api/v1/runs/%s%s", esc, suffix) >= n)
+		return ff_err_set(err, FF_EINVAL, "request path too long");
+	return 0;
+}
+
+struct ff_client *ff_cmd_client(struct ff_cmd_ctx *ctx, struct ff_err *err)
+{
+	if (!ctx->client)
+		ctx->client = ff_client_new(getenv("FF_URL"), getenv("FF_API_KEY"), err);
+	return ctx->client;
+}
+
+struct ff_table *ff_cmd_table_of(const cJSON *array, int ncols, const char *const *hdr,
+				 ff_cmd_row_fn *fill, struct ff_err *err)
+{
+	struct ff_table *t = ff_table_new(ncols, hdr);
+	const char *row[FF_TABLE_MAX_COLS];
+	char buf[1024];
+	const cJSON *item;
+
+	if (!t) {
+		ff_err_set(err, FF_ENOMEM, "out of memory");
+		return NULL;
+	}
+	cJSON_ArrayForEach(item, array)
+	{
+		fill(item, row, buf, sizeof(buf));
+		if (ff_table_add(t, row, err)) {
+			ff_table_free(t);
+			return NULL;
+		}
+	}
+	return t;
+}
+
+int ff_cmd_list(struct ff_cmd_ctx *ctx, struct ff_args *a, const char *path, const char *key,
+		int ncols, const char *const *hdr, ff_cmd_row_fn *fill, const char *more)
+{
+	struct ff_err err = {0};
+	cJSON *res = NULL;
+	struct ff_table *t;
+	int rc;
+
+	if (!ff_cmd_client(ctx, &err) || ff_client_json(ctx->client, "GET", path, NULL, &res, &err))
+		return ff_cmd_fail(&err);
+	if (a->json) {
+		rc = ff_cmd_print_json(res);
+		goto out;
+	}
+	t = ff_cmd_table_of(cJSON_GetObjectItemCaseSensitive(res, key), ncols, hdr, fill, &err);
+	if (!t) {
+		rc = ff_cmd_fail(&err);
+		goto out;
+	}
+	ff_table_print(t, stdout);
+	ff_table_free(t);
+	rc = EXIT_OK;
+	const char *next = more ? ff_cmd_jstr(res, "next_cursor") : NULL;
+	if (next) {
+		char *c = ff_text_clean(next);
+		fprintf(stderr, "more: ff %s --cursor %s\n", more, c ? c : "");
+		free(c);
+	}
+out:
+	cJSON_Delete(res);
+	return rc;
+}
+
+int ff_cmd_download(struct ff_cmd_ctx *ctx, const char *path, const char *output)
+{
+	struct ff_err err = {0};
+	bool to_stdout = !output || !strcmp(output, "-");
+	FILE *f = to_stdout ? stdout : fopen(output, "wb");
+
+	if (!f) {
+		ff_err_set(&err, FF_EINVAL, "cannot create '%s': %s", output, strerror(errno));
+		return ff_cmd_fail(&err);
+	}
+	int rc = ff_cmd_client(ctx, &err) ? ff_client_download(ctx->client, path, f, NULL, &err)
+					  : err.code;
+	if (!to_stdout) {
+		if (fclose(f) && !rc)
+			rc = ff_err_set(&err, FF_EINTERNAL, "cannot write '%s': %s", output,
+					strerror(errno));
+		if (rc)
+			unlink(output); /* no half-written artifact left looking complete */
+	}
+	return rc ? ff_cmd_fail(&err) : EXIT_OK;
+}
