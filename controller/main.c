@@ -178,6 +178,10 @@ int main(int argc, char **argv)
 		ff_error("postgresql: %s", err.msg);
 		goto out;
 	}
+	if (health_start(app.cfg.database_url, app.cfg.amqp_url, &app.health, &err) < 0) {
+		ff_error("health: %s", err.msg);
+		goto out;
+	}
 	if (!app_amqp(&app, &err))
 		ff_warn("rabbitmq not reachable yet (%s); submits answer 503 until it is", err.msg);
 
@@ -215,6 +219,7 @@ out:
 		event_free(sigint);
 	if (app.base)
 		event_base_free(app.base);
+	health_stop(app.health);
 	ff_amqp_free(app.amqp);
 	ff_db_free(app.db);
 	ff_catalog_free(app.catalog);
