@@ -227,6 +227,7 @@ struct walk {
 	 * how much of ob the reader has taken */
 	int phase;
 	bool copy_data;
+	uint64_t entry_left; /* the copied file's bytes not written yet */
 	ff_archive_read_fn rd;
 	void *rd_ctx;
 	size_t ob_off;
@@ -429,6 +430,13 @@ static int read_chunk(struct walk *w)
 {
 	char s1[SHOWN + 4], m[160];
 	la_ssize_t n = archive_read_data(w->in, w->chunk, sizeof(w->chunk));
+	if (n == 0 && w->copy_data && w->entry_left > 0) {
+		/* a sparse file's trailing hole: libarchive's reader stops at its last data
+		 * block, and the writer would pad the rest in one go; zeros, a chunk a step */
+		n = w->entry_left < sizeof(w->chunk) ? (la_ssize_t)w->entry_left
+						     : (la_ssize_t)sizeof(w->chunk);
+		memset(w->chunk, 0, (size_t)n);
+	}
 	if (n == 0)
 		return 0;
 	if (n < 0) {
@@ -447,6 +455,7 @@ static int read_chunk(struct walk *w)
 				  w->max_bytes, shown(w->name, s1));
 	if (w->copy_data && archive_write_data(w->out, w->chunk, (size_t)n) < 0)
 		return out_fail(w);
+	w->entry_left = (uint64_t)n < w->entry_left ? w->entry_left - (uint64_t)n : 0;
 	return 1;
 }
 
@@ -552,6 +561,8 @@ static int walk_entry(struct walk *w, struct archive_entry *e)
 	if (kind == K_FILE)
 		w->info.files++;
 	w->copy_data = w->out && len && kind == K_FILE;
+	w->entry_left =
+	    w->copy_data && archive_entry_size(e) > 0 ? (uint64_t)archive_entry_size(e) : 0;
 	memcpy(w->prev, w->name, len + 1);
 	return 0;
 }

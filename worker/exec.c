@@ -130,16 +130,21 @@ static const char *label_of(const cJSON *vol, const char *key)
 	return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
-/* The data volume a marker names, when the marker exists. */
-static int marker_volume(struct docker *d, const char *marker, char volume[128], struct ff_err *err)
+/* The data volume a marker names (and its size; bytes may be NULL), when the marker
+ * exists. */
+static int marker_volume(struct docker *d, const char *marker, char volume[128], uint64_t *bytes,
+			 struct ff_err *err)
 {
 	cJSON *v = NULL;
 	int rc = docker_volume_inspect(d, marker, &v, err);
 	const char *name = rc == 0 ? label_of(v, "fuzzforge.volume") : NULL;
+	const char *b = rc == 0 ? label_of(v, "fuzzforge.bytes") : NULL;
 	if (rc == 0 && !name)
 		rc = ff_err_set(err, FF_ENOTFOUND, "volume %s is no target marker", marker);
 	if (name)
 		snprintf(volume, 128, "%s", name);
+	if (bytes)
+		*bytes = b ? strtoull(b, NULL, 10) : 0;
 	cJSON_Delete(v);
 	return rc;
 }
@@ -225,6 +230,7 @@ static int target_volume(struct attempt *a, bool *results_done, struct ff_err *e
 	struct tcache *tc = a->env->tcache;
 	const char *digest = a->job->target;
 	char marker[64], vol[128];
+	uint64_t bytes = 0;
 	tcache_marker_name(digest, marker);
 	pthread_mutex_t *lock = tcache_fill_lock(tc, digest);
 	pthread_mutex_lock(lock);
@@ -232,10 +238,10 @@ static int target_volume(struct attempt *a, bool *results_done, struct ff_err *e
 	if (tcache_acquire(tc, digest, vol)) {
 		snprintf(a->names.vol_target, sizeof(a->names.vol_target), "%s", vol);
 		a->target_held = true;
-	} else if ((rc = marker_volume(a->env->docker, marker, vol, err)) == 0) {
+	} else if ((rc = marker_volume(a->env->docker, marker, vol, &bytes, err)) == 0) {
 		/* filled by an earlier worker on this engine */
 		snprintf(a->names.vol_target, sizeof(a->names.vol_target), "%s", vol);
-		tcache_add(tc, digest, vol, 0, 1);
+		tcache_add(tc, digest, vol, bytes, 1);
 		a->target_held = true;
 	} else if (rc == FF_ENOTFOUND) {
 		rc = fill_target(a, marker, results_done, err);
@@ -254,7 +260,7 @@ static bool target_still_cached(struct attempt *a)
 	char marker[64], vol[128];
 	struct ff_err ignored;
 	tcache_marker_name(a->job->target, marker);
-	return marker_volume(a->env->docker, marker, vol, &ignored) == 0 &&
+	return marker_volume(a->env->docker, marker, vol, NULL, &ignored) == 0 &&
 	       strcmp(vol, a->names.vol_target) == 0;
 }
 
@@ -280,7 +286,7 @@ static int results_volume(struct attempt *a, struct ff_err *err)
 	if (rc == 0 && cJSON_IsString(mp))
 		snprintf(a->results_dir, sizeof(a->results_dir), "%s", mp->valuestring);
 	cJSON_Delete(v);
-	if (rc == 0 && a->results_dir[0]) {
+	if (rc == 0 && a->results_dir[0] && a->env->cfg->results_direct) {
 		int fd = open(a->results_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (fd >= 0 && fchmod(fd, 01777) == 0)
 			a->results_visible = true;
@@ -374,6 +380,8 @@ static int run_container(struct attempt *a, struct ff_err *err)
 		tcache_forget(a->env->tcache, a->job->target);
 		a->target_held = false;
 		bool results_done = false;
+		/* the engine made an empty volume of the old name for that create */
+		docker_volume_remove(d, a->names.vol_target, &ignored);
 		rc = target_volume(a, &results_done, err);
 		spec = rc == 0 ? spec_analysis(a->job, &a->names, a->env->cfg) : NULL;
 		if (rc == 0 && !spec)

@@ -7,6 +7,7 @@
 #define EXEC_H
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -22,6 +23,7 @@ struct exec_config {
 	size_t sarif_max_bytes;	     /* the SARIF log held in memory (FF_SARIF_MAX_MB) */
 	size_t sarif_max_values;     /* JSON values a SARIF log may hold (FF_SARIF_MAX_VALUES) */
 	const char *spool_dir;	     /* scratch files (NULL: $TMPDIR or /tmp) */
+	bool results_direct;	     /* read /results from the volume's directory when visible */
 	uint64_t target_cache_bytes; /* cached target volumes on the engine (FF_TARGET_CACHE_MB) */
 	long tmpfs_mb;
 	long lease_s; /* a running run's lease, renewed by the heartbeat */

@@ -24,7 +24,7 @@ int main(int argc, char **argv)
 	    *run_as;
 	long concurrency, log_max_kb, results_max_mb, tmpfs_mb, lease_s, drain_s, sarif_max_mb,
 	    sarif_max_values, target_cache_mb;
-	const char *spool_dir;
+	const char *spool_dir, *results_direct;
 	const struct ff_config_entry config[] = {
 	    {"DATABASE_URL", FF_CFG_STR,
 	     "postgresql://fuzzforge:fuzzforge@127.0.0.1:5432/fuzzforge", 0, 0, &database_url,
@@ -49,6 +49,10 @@ int main(int argc, char **argv)
 	     "JSON values a results.sarif may hold (bounds the parser's memory, ~64 B each)"},
 	    {"FF_TARGET_CACHE_MB", FF_CFG_INT, "4096", 0, 1048576, &target_cache_mb,
 	     "cached target volumes kept on the engine, MiB (least recently used evicted)"},
+	    {"FF_RESULTS_DIRECT", FF_CFG_STR, "auto", 0, 0, &results_direct,
+	     "auto: read /results straight from the engine's volume directory when this worker "
+	     "can open it (openat2, beneath the volume, no symlinks), else through the archive "
+	     "endpoint; off: always the archive endpoint"},
 	    {"FF_SPOOL_DIR", FF_CFG_STR, "", 0, 0, &spool_dir,
 	     "directory for scratch files (results on their way to the database); "
 	     "default $TMPDIR or /tmp"},
@@ -105,6 +109,7 @@ int main(int argc, char **argv)
 	    .sarif_max_bytes = (size_t)sarif_max_mb * 1024 * 1024,
 	    .sarif_max_values = (size_t)sarif_max_values,
 	    .spool_dir = *spool_dir ? spool_dir : NULL,
+	    .results_direct = strcmp(results_direct, "off") != 0,
 	    .target_cache_bytes = (uint64_t)target_cache_mb * 1024 * 1024,
 	    .tmpfs_mb = tmpfs_mb,
 	    .lease_s = lease_s,

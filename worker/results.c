@@ -127,6 +127,15 @@ static int open_beneath(int dirfd, const char *name, int flags)
 	return (int)syscall(SYS_openat2, dirfd, name, &how, sizeof(how));
 }
 
+/* Why an entry could not be opened beneath the root, for the run's history. */
+static const char *refused(int dirfd, const char *name, int open_errno)
+{
+	struct stat st;
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode))
+		return "is a symlink";
+	return open_errno == ENOTDIR ? "is not a directory" : "cannot be opened safely";
+}
+
 struct dwalk {
 	struct results *r;
 	uint64_t total, entries;
@@ -250,8 +259,7 @@ int results_collect_dir(const char *mountpoint, const struct results_limits *lim
 		rc = read_file(&w, fd);
 		close(fd);
 	} else if (errno != ENOENT) {
-		note_skipped(r, "results/results.sarif",
-			     errno == ELOOP ? "is a symlink" : "cannot be opened safely");
+		note_skipped(r, "results/results.sarif", refused(root, "results.sarif", errno));
 	}
 	snprintf(w.path, sizeof(w.path), "results/artifacts");
 	fd = rc == 0 ? open_beneath(root, "artifacts", O_RDONLY | O_DIRECTORY) : -1;
@@ -259,8 +267,7 @@ int results_collect_dir(const char *mountpoint, const struct results_limits *lim
 		rc = walk_dir(&w, fd, 1);
 		close(fd);
 	} else if (rc == 0 && errno != ENOENT) {
-		note_skipped(r, "results/artifacts",
-			     errno == ELOOP ? "is a symlink" : "is not a directory");
+		note_skipped(r, "results/artifacts", refused(root, "artifacts", errno));
 	}
 	free(w.buf);
 	close(root);
