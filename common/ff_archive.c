@@ -13,6 +13,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <ctype.h>
+#include <errno.h>
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -222,6 +223,16 @@ struct walk {
 	uint64_t st[WALK_DEPTH];
 	unsigned char chunk[CHUNK];
 	struct ff_err *err;
+	/* streaming re-pack (ff_archive_repack_*): where the walk is, the input callback, and
+	 * how much of ob the reader has taken */
+	int phase;
+	bool copy_data;
+	uint64_t entry_left; /* the copied file's bytes not written yet */
+	ff_archive_read_fn rd;
+	void *rd_ctx;
+	size_t ob_off;
+	struct ff_err own_err;
+	struct ff_err rd_err; /* the input callback's failure, which libarchive only sees as EIO */
 };
 
 /* Walks a symlink's target from its directory, component by component, as the kernel
@@ -411,27 +422,49 @@ static int repack_entry(struct walk *w, struct archive_entry *e, enum kind kind)
 	return out_entry(w, w->opath, kind, perm, size, archive_entry_mtime(e), symlink, hardlink);
 }
 
-/* Reads the entry's data, counting every byte against the limit as it comes out of the
- * decompressor, and copies a regular file's data to the re-packed archive. */
-static int read_data(struct walk *w, enum kind kind, bool copy)
+/* Reads one chunk of the entry's data (1 read, 0 at its end), counting every byte against
+ * the limit as it comes out of the decompressor, and copies a regular file's data to the
+ * re-packed archive. A sparse file's holes come out as zeros through the one chunk buffer:
+ * nothing of an entry is ever held whole. */
+static int read_chunk(struct walk *w)
 {
 	char s1[SHOWN + 4], m[160];
-	for (;;) {
-		la_ssize_t n = archive_read_data(w->in, w->chunk, sizeof(w->chunk));
-		if (n == 0)
-			return 0;
-		if (n < 0)
-			return ff_err_set(w->err, FF_EVALIDATE, "entry \"%s\" is damaged: %s",
-					  shown(w->name, s1), la_msg(w->in, m));
-		w->info.unpacked_bytes += (uint64_t)n;
-		if (w->info.unpacked_bytes > w->max_bytes)
-			return ff_err_set(w->err, FF_ETOOBIG,
-					  "the archive unpacks to more than %" PRIu64
-					  " bytes (at entry \"%s\")",
-					  w->max_bytes, shown(w->name, s1));
-		if (copy && kind == K_FILE && archive_write_data(w->out, w->chunk, (size_t)n) < 0)
-			return out_fail(w);
+	la_ssize_t n = archive_read_data(w->in, w->chunk, sizeof(w->chunk));
+	if (n == 0 && w->copy_data && w->entry_left > 0) {
+		/* a sparse file's trailing hole: libarchive's reader stops at its last data
+		 * block, and the writer would pad the rest in one go; zeros, a chunk a step */
+		n = w->entry_left < sizeof(w->chunk) ? (la_ssize_t)w->entry_left
+						     : (la_ssize_t)sizeof(w->chunk);
+		memset(w->chunk, 0, (size_t)n);
 	}
+	if (n == 0)
+		return 0;
+	if (n < 0) {
+		if (w->rd_err.code < 0) { /* the input's own failure, not damage */
+			*w->err = w->rd_err;
+			return w->err->code;
+		}
+		return ff_err_set(w->err, FF_EVALIDATE, "entry \"%s\" is damaged: %s",
+				  shown(w->name, s1), la_msg(w->in, m));
+	}
+	w->info.unpacked_bytes += (uint64_t)n;
+	if (w->info.unpacked_bytes > w->max_bytes)
+		return ff_err_set(w->err, FF_ETOOBIG,
+				  "the archive unpacks to more than %" PRIu64
+				  " bytes (at entry \"%s\")",
+				  w->max_bytes, shown(w->name, s1));
+	if (w->copy_data && archive_write_data(w->out, w->chunk, (size_t)n) < 0)
+		return out_fail(w);
+	w->entry_left = (uint64_t)n < w->entry_left ? w->entry_left - (uint64_t)n : 0;
+	return 1;
+}
+
+static int read_data(struct walk *w)
+{
+	int rc;
+	while ((rc = read_chunk(w)) > 0)
+		;
+	return rc;
 }
 
 static int entry_kind(struct walk *w, struct archive_entry *e, const char *raw, enum kind *kind)
@@ -527,8 +560,9 @@ static int walk_entry(struct walk *w, struct archive_entry *e)
 	}
 	if (kind == K_FILE)
 		w->info.files++;
-	if ((rc = read_data(w, kind, w->out && len)) < 0)
-		return rc;
+	w->copy_data = w->out && len && kind == K_FILE;
+	w->entry_left =
+	    w->copy_data && archive_entry_size(e) > 0 ? (uint64_t)archive_entry_size(e) : 0;
 	memcpy(w->prev, w->name, len + 1);
 	return 0;
 }
@@ -618,7 +652,7 @@ static int walk_archive(struct walk *w, const void *buf, size_t len, bool repack
 				  "not a tar or tar.gz archive: nested compression");
 	while ((rc = next_header(w, &e, first)) > 0) {
 		first = false;
-		if ((rc = walk_entry(w, e)) < 0)
+		if ((rc = walk_entry(w, e)) < 0 || (rc = read_data(w)) < 0)
 			return rc;
 	}
 	if (rc < 0)
@@ -677,21 +711,201 @@ int ff_archive_check(const void *buf, size_t len, const struct ff_archive_limits
 	return rc;
 }
 
+/* --- the streaming re-pack ------------------------------------------------------------------ */
+
+#define STREAM_OB_MAX (1u << 20) /* one step writes a header or one chunk: far less */
+
+enum phase { PH_START, PH_HEADER, PH_DATA, PH_FINISH, PH_DONE, PH_FAILED };
+
+struct ff_archive_repack {
+	struct walk *w;
+	bool first;
+};
+
+static la_ssize_t in_read(struct archive *a, void *ctx, const void **buf)
+{
+	struct walk *w = ctx;
+	long n = w->rd(w->rd_ctx, buf, &w->rd_err);
+	if (n < 0) {
+		if (w->rd_err.code >= 0)
+			ff_err_set(&w->rd_err, (int)n, "reading the stored target failed");
+		archive_set_error(a, EIO, "%s", w->rd_err.msg);
+		return -1;
+	}
+	return (la_ssize_t)n;
+}
+
+/* One step of the walk: a header with its checks, or one chunk of data, or the end. */
+static int repack_step(struct ff_archive_repack *r)
+{
+	struct walk *w = r->w;
+	struct archive_entry *e;
+	char m[160];
+	int rc;
+	switch (w->phase) {
+	case PH_START:
+		if ((rc = open_out(w, STREAM_OB_MAX)) < 0)
+			return rc;
+		w->in = archive_read_new();
+		if (!w->in)
+			return ff_err_set(w->err, FF_ENOMEM, "out of memory opening the archive");
+		if (archive_read_support_format_tar(w->in) != ARCHIVE_OK ||
+		    archive_read_support_filter_gzip(w->in) != ARCHIVE_OK)
+			return ff_err_set(w->err, FF_EINTERNAL, "libarchive cannot read tar: %s",
+					  la_msg(w->in, m));
+		if (archive_read_open(w->in, w, NULL, in_read, NULL) != ARCHIVE_OK) {
+			if (w->rd_err.code < 0) {
+				*w->err = w->rd_err;
+				return w->err->code;
+			}
+			return ff_err_set(w->err, FF_EVALIDATE, "not a tar or tar.gz archive: %s",
+					  la_msg(w->in, m));
+		}
+		w->phase = PH_HEADER;
+		return 0;
+	case PH_HEADER:
+		rc = next_header(w, &e, r->first);
+		if (rc < 0 && w->rd_err.code < 0) {
+			*w->err = w->rd_err;
+			return w->err->code;
+		}
+		if (rc < 0)
+			return rc;
+		if (r->first && archive_filter_count(w->in) > 2)
+			return ff_err_set(w->err, FF_EVALIDATE,
+					  "not a tar or tar.gz archive: nested compression");
+		if (rc == 0) {
+			w->phase = PH_FINISH;
+			return 0;
+		}
+		r->first = false;
+		if ((rc = walk_entry(w, e)) < 0)
+			return rc;
+		w->phase = PH_DATA;
+		return 0;
+	case PH_DATA:
+		rc = read_chunk(w);
+		if (rc == 0)
+			w->phase = PH_HEADER;
+		return rc < 0 ? rc : 0;
+	case PH_FINISH:
+		if ((rc = tree_check(w)) < 0)
+			return rc;
+		if ((rc = out_entry(w, "results/", K_DIR, 01777, 0, 0, NULL, NULL)) < 0)
+			return rc;
+		if (archive_write_close(w->out) != ARCHIVE_OK)
+			return out_fail(w);
+		w->phase = PH_DONE;
+		return 0;
+	default: return 0;
+	}
+}
+
+int ff_archive_repack_open(ff_archive_read_fn rd, void *ctx, struct ff_archive_repack **out,
+			   struct ff_err *err)
+{
+	struct ff_archive_repack *r = calloc(1, sizeof(*r));
+	if (!r)
+		return ff_err_set(err, FF_ENOMEM, "out of memory re-packing the archive");
+	if (!(r->w = walk_new(NULL, err))) {
+		free(r);
+		return FF_ENOMEM;
+	}
+	r->w->err = &r->w->own_err;
+	r->w->rd = rd;
+	r->w->rd_ctx = ctx;
+	r->w->phase = PH_START;
+	r->first = true;
+	*out = r;
+	return 0;
+}
+
+long ff_archive_repack_read(struct ff_archive_repack *r, void *buf, size_t n)
+{
+	struct walk *w = r->w;
+	if (w->phase == PH_FAILED)
+		return w->own_err.code;
+	while (w->ob.len == w->ob_off && w->phase != PH_DONE) {
+		w->ob.len = w->ob_off = 0;
+		int rc = repack_step(r);
+		if (rc < 0) {
+			w->phase = PH_FAILED;
+			return rc;
+		}
+	}
+	size_t k = w->ob.len - w->ob_off < n ? w->ob.len - w->ob_off : n;
+	if (k)
+		memcpy(buf, w->ob.data + w->ob_off, k);
+	w->ob_off += k;
+	return (long)k;
+}
+
+const struct ff_err *ff_archive_repack_error(const struct ff_archive_repack *r)
+{
+	return &r->w->own_err;
+}
+
+uint64_t ff_archive_repack_unpacked(const struct ff_archive_repack *r)
+{
+	return r->w->info.unpacked_bytes;
+}
+
+void ff_archive_repack_free(struct ff_archive_repack *r)
+{
+	if (!r)
+		return;
+	walk_free(r->w);
+	free(r);
+}
+
+struct mem_src {
+	const void *buf;
+	size_t len;
+	bool done;
+};
+
+static long mem_read(void *ctx, const void **buf, struct ff_err *err)
+{
+	(void)err;
+	struct mem_src *m = ctx;
+	*buf = m->buf;
+	if (m->done)
+		return 0;
+	m->done = true;
+	return (long)m->len;
+}
+
 int ff_archive_repack_for_container(const void *buf, size_t len, void **out, size_t *outlen,
 				    struct ff_err *err)
 {
-	struct walk *w = walk_new(NULL, err);
-	if (!w)
-		return FF_ENOMEM;
-	int rc = walk_archive(w, buf, len, true);
+	struct mem_src src = {buf, len, false};
+	struct ff_archive_repack *r;
+	struct ff_buf ob;
+	char chunk[CHUNK];
+	long n;
+	if (!buf || !len)
+		return ff_err_set(err, FF_EVALIDATE, "not a tar archive: the input is empty");
+	int rc = ff_archive_repack_open(mem_read, &src, &r, err);
+	if (rc < 0)
+		return rc;
+	ff_buf_init(&ob, SIZE_MAX);
+	while ((n = ff_archive_repack_read(r, chunk, sizeof(chunk))) > 0)
+		if (ff_buf_append(&ob, chunk, (size_t)n) < 0) {
+			n = ff_err_set(err, FF_ENOMEM, "out of memory re-packing the archive");
+			break;
+		}
+	if (n < 0 && ff_archive_repack_error(r)->code == (int)n)
+		*err = *ff_archive_repack_error(r);
+	rc = (int)n;
 	if (rc == 0) {
-		char *p = ff_buf_take(&w->ob, outlen);
+		char *p = ff_buf_take(&ob, outlen);
 		if (p)
 			*out = p;
 		else
 			rc = ff_err_set(err, FF_ENOMEM, "out of memory re-packing the archive");
 	}
-	walk_free(w);
+	ff_buf_release(&ob);
+	ff_archive_repack_free(r);
 	return rc;
 }
 
@@ -790,5 +1004,85 @@ out:
 	free(data);
 	free(norm);
 	archive_read_free(a);
+	return rc;
+}
+
+/* --- streaming what the engine returns ------------------------------------------------------ */
+
+int ff_archive_stream_files(int fd, uint64_t max_total, const struct ff_archive_file_sink *s,
+			    struct ff_err *err)
+{
+	char s1[SHOWN + 4], m[160];
+	char *norm = malloc(MAX_NAME + 1);
+	unsigned char *chunk = malloc(CHUNK);
+	struct archive_entry *e;
+	struct archive *a = archive_read_new();
+	uint64_t entries = 0, total = 0;
+	int rc = 0, r;
+
+	if (!norm || !chunk || !a) {
+		rc = ff_err_set(err, FF_ENOMEM, "out of memory reading the archive");
+		goto out;
+	}
+	if (archive_read_support_format_tar(a) != ARCHIVE_OK ||
+	    archive_read_open_fd(a, fd, CHUNK) != ARCHIVE_OK) {
+		rc = ff_err_set(err, FF_EVALIDATE, "not a tar archive: %s", la_msg(a, m));
+		goto out;
+	}
+	while ((r = archive_read_next_header(a, &e)) == ARCHIVE_OK || r == ARCHIVE_WARN) {
+		const char *path = archive_entry_pathname(e);
+		size_t nlen;
+		const char *why = norm_name(path, norm, &nlen);
+		if (++entries > DEFAULT_MAX_ENTRIES) {
+			rc = ff_err_set(err, FF_ETOOBIG, "the archive has more than %u entries",
+					DEFAULT_MAX_ENTRIES);
+			goto out;
+		}
+		if (why) {
+			rc = ff_err_set(err, FF_EVALIDATE, "entry \"%s\" %s", shown(path, s1), why);
+			goto out;
+		}
+		/* links are entries, never followed: only regular files' own bytes are read */
+		if (archive_entry_filetype(e) != AE_IFREG || archive_entry_hardlink(e))
+			continue;
+		int64_t size = archive_entry_size(e);
+		if (size < 0 || !archive_entry_size_is_set(e)) {
+			rc = ff_err_set(err, FF_EVALIDATE, "entry \"%s\" has no size",
+					shown(path, s1));
+			goto out;
+		}
+		rc = s->begin(s->ctx, norm, (uint64_t)size);
+		if (rc < 0)
+			goto out;
+		if (rc == 0)
+			continue;
+		la_ssize_t n;
+		while ((n = archive_read_data(a, chunk, CHUNK)) > 0) {
+			total += (uint64_t)n;
+			if (total > max_total) {
+				rc = ff_err_set(err, FF_ETOOBIG,
+						"the files unpack to more than %" PRIu64 " bytes",
+						max_total);
+				goto out;
+			}
+			if ((rc = s->data(s->ctx, chunk, (size_t)n)) < 0)
+				goto out;
+		}
+		if (n < 0) {
+			rc = ff_err_set(err, FF_EVALIDATE, "entry \"%s\" is damaged: %s",
+					shown(path, s1), la_msg(a, m));
+			goto out;
+		}
+		if ((rc = s->end(s->ctx)) < 0)
+			goto out;
+	}
+	rc = 0;
+	if (r != ARCHIVE_EOF)
+		rc = ff_err_set(err, FF_EVALIDATE, "not a valid tar archive: %s", la_msg(a, m));
+out:
+	free(norm);
+	free(chunk);
+	if (a)
+		archive_read_free(a);
 	return rc;
 }

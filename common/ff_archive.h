@@ -35,6 +35,26 @@ int ff_archive_check(const void *buf, size_t len, const struct ff_archive_limits
 int ff_archive_repack_for_container(const void *buf, size_t len, void **out, size_t *outlen,
 				    struct ff_err *err);
 
+/* The same re-pack as a stream, for targets that must never be held whole: rd supplies the
+ * stored archive piece by piece (*buf pointing at n bytes, valid until the next call; 0 at
+ * its end; negative FF_E* with err set to stop), and each ff_archive_repack_read fills buf
+ * with up to n bytes of the re-packed tar: its count, 0 at the end, or a negative FF_E*
+ * code with ff_archive_repack_error() saying why. Memory stays bounded by one 64 KiB chunk,
+ * the entry headers and the tree check's table of names: a sparse file's holes pass
+ * through the chunk as zeros. The checks that need the whole tree (an entry inside a
+ * symlink, a symlink climbing out of another) can only fail at the end, after earlier
+ * entries were handed out: a consumer must treat a failed stream as a failed copy and
+ * discard what it received (the worker aborts the upload and drops the volume). */
+typedef long (*ff_archive_read_fn)(void *ctx, const void **buf, struct ff_err *err);
+struct ff_archive_repack;
+int ff_archive_repack_open(ff_archive_read_fn rd, void *ctx, struct ff_archive_repack **out,
+			   struct ff_err *err);
+long ff_archive_repack_read(struct ff_archive_repack *r, void *buf, size_t n);
+const struct ff_err *ff_archive_repack_error(const struct ff_archive_repack *r);
+/* Bytes of file data read so far (all of it once the stream ended). */
+uint64_t ff_archive_repack_unpacked(const struct ff_archive_repack *r);
+void ff_archive_repack_free(struct ff_archive_repack *r); /* NULL-safe */
+
 /* Walks an uncompressed tar (as GET /containers/{id}/archive returns) and calls cb for each
  * regular file, with its path as stored ("results/results.sarif") and its content. A file
  * larger than max_file_bytes gets cb with data NULL and len its real size, so the caller
@@ -42,5 +62,20 @@ int ff_archive_repack_for_container(const void *buf, size_t len, void **out, siz
 typedef int (*ff_archive_file_cb)(void *ctx, const char *path, const void *data, size_t len);
 int ff_archive_each_file(const void *buf, size_t len, size_t max_file_bytes, ff_archive_file_cb cb,
 			 void *ctx, struct ff_err *err);
+
+/* Streams an uncompressed tar from fd (read from its current offset) file by file: for each
+ * regular file, begin(path normalised, e.g. "results/results.sarif", size) returns 1 to
+ * receive its data, 0 to skip it, negative to stop; then data() gets it in chunks of at most
+ * 64 KiB and end() follows. Links and other entries are skipped, never followed. File data
+ * read past max_total in all fails with FF_ETOOBIG, counted as it is read. A callback's
+ * negative code stops the walk and is returned (the callback sets err). */
+struct ff_archive_file_sink {
+	int (*begin)(void *ctx, const char *path, uint64_t size);
+	int (*data)(void *ctx, const void *p, size_t n);
+	int (*end)(void *ctx);
+	void *ctx;
+};
+int ff_archive_stream_files(int fd, uint64_t max_total, const struct ff_archive_file_sink *s,
+			    struct ff_err *err);
 
 #endif

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <libpq/libpq-fs.h>
+
 /* Any constant shared by every FuzzForge process: the advisory lock that serialises
  * migrations. */
 #define FF_DB_MIGRATION_LOCK "7466001"
@@ -204,4 +206,85 @@ int ff_db_migrate(struct ff_db *db, struct ff_err *err)
 unsigned long ff_db_reconnects(const struct ff_db *db)
 {
 	return db ? db->reconnects : 0;
+}
+
+/* --- large objects ----------------------------------------------------------------------- */
+
+#define LO_CHUNK (256u << 10) /* one lo_write / lo_read call: the server's own buffer size */
+
+static int lo_error(struct ff_db *db, const char *what, struct ff_err *err)
+{
+	char line[300];
+	snprintf(line, sizeof(line), "%s", db->conn ? PQerrorMessage(db->conn) : "");
+	line[strcspn(line, "\n")] = '\0';
+	if (!db->conn || PQstatus(db->conn) != CONNECTION_OK)
+		return ff_err_set(err, FF_EUNAVAIL, "postgresql unavailable: %s: %s", what, line);
+	return ff_err_set(err, FF_EINTERNAL, "database error: %s: %s", what, line);
+}
+
+int ff_db_lo_create(struct ff_db *db, unsigned *oid, int *fd, struct ff_err *err)
+{
+	if (!db->conn || PQtransactionStatus(db->conn) != PQTRANS_INTRANS)
+		return ff_err_set(err, FF_EINTERNAL, "large object outside a transaction");
+	Oid o = lo_creat(db->conn, INV_READ | INV_WRITE);
+	if (o == InvalidOid)
+		return lo_error(db, "lo_creat", err);
+	int f = lo_open(db->conn, o, INV_WRITE);
+	if (f < 0)
+		return lo_error(db, "lo_open", err);
+	*oid = o;
+	*fd = f;
+	return 0;
+}
+
+int ff_db_lo_open(struct ff_db *db, unsigned oid, int *fd, struct ff_err *err)
+{
+	if (!db->conn || PQtransactionStatus(db->conn) != PQTRANS_INTRANS)
+		return ff_err_set(err, FF_EINTERNAL, "large object outside a transaction");
+	int f = lo_open(db->conn, (Oid)oid, INV_READ);
+	if (f < 0)
+		return lo_error(db, "lo_open", err);
+	*fd = f;
+	return 0;
+}
+
+int ff_db_lo_write(struct ff_db *db, int fd, const void *p, size_t n, struct ff_err *err)
+{
+	const char *c = p;
+	while (n > 0) {
+		size_t k = n < LO_CHUNK ? n : LO_CHUNK;
+		if (lo_write(db->conn, fd, c, k) != (int)k)
+			return lo_error(db, "lo_write", err);
+		c += k;
+		n -= k;
+	}
+	return 0;
+}
+
+long ff_db_lo_read(struct ff_db *db, int fd, void *p, size_t n, struct ff_err *err)
+{
+	size_t k = n < LO_CHUNK ? n : LO_CHUNK;
+	int got = lo_read(db->conn, fd, p, k);
+	if (got < 0)
+		return lo_error(db, "lo_read", err);
+	return got;
+}
+
+int ff_db_lo_close(struct ff_db *db, int fd, struct ff_err *err)
+{
+	if (lo_close(db->conn, fd) < 0)
+		return lo_error(db, "lo_close", err);
+	return 0;
+}
+
+int ff_db_lo_put(struct ff_db *db, const void *p, size_t n, unsigned *oid, struct ff_err *err)
+{
+	int fd;
+	int rc = ff_db_lo_create(db, oid, &fd, err);
+	if (rc < 0)
+		return rc;
+	rc = ff_db_lo_write(db, fd, p, n, err);
+	if (rc == 0)
+		rc = ff_db_lo_close(db, fd, err);
+	return rc;
 }

@@ -53,6 +53,22 @@ int ff_db_ping(struct ff_db *db, struct ff_err *err);
  * many it applied, or an FF_E* code. */
 int ff_db_migrate(struct ff_db *db, struct ff_err *err);
 
+/* Large objects, streamed in chunks so that no caller holds one whole. Every call must run
+ * inside a transaction (ff_db_begin): a large-object descriptor lives until its transaction
+ * ends, and a rolled-back transaction leaves no object behind.
+ * ff_db_lo_create makes an empty object and opens it for writing (*oid, *fd);
+ * ff_db_lo_open opens oid for reading; ff_db_lo_write writes all n bytes (in chunks of 256
+ * KiB); ff_db_lo_read reads up to n bytes and returns how many (0 at the end) or an FF_E*
+ * code; ff_db_lo_close closes the descriptor. ff_db_lo_put = create + write + close, for a
+ * caller that holds the bytes already; a streaming caller (an upload read chunk by chunk)
+ * calls create, write for each chunk, close. */
+int ff_db_lo_create(struct ff_db *db, unsigned *oid, int *fd, struct ff_err *err);
+int ff_db_lo_open(struct ff_db *db, unsigned oid, int *fd, struct ff_err *err);
+int ff_db_lo_write(struct ff_db *db, int fd, const void *p, size_t n, struct ff_err *err);
+long ff_db_lo_read(struct ff_db *db, int fd, void *p, size_t n, struct ff_err *err);
+int ff_db_lo_close(struct ff_db *db, int fd, struct ff_err *err);
+int ff_db_lo_put(struct ff_db *db, const void *p, size_t n, unsigned *oid, struct ff_err *err);
+
 /* How often a lost connection was re-established (the module itself never logs: it
  * reports, and its callers decide what to say). */
 unsigned long ff_db_reconnects(const struct ff_db *db);

@@ -583,3 +583,50 @@ void ff_findings_release(struct ff_findings *f)
 	free(f->items);
 	memset(f, 0, sizeof(*f));
 }
+
+/* --- the pre-scan ------------------------------------------------------------------------------
+ */
+
+int ff_sarif_prescan(const char *buf, size_t len, size_t max_values, size_t max_depth,
+		     struct ff_err *err)
+{
+	size_t values = 0, depth = 0;
+	if (!max_values)
+		max_values = FF_SARIF_DEFAULT_MAX_VALUES;
+	if (!max_depth)
+		max_depth = FF_SARIF_DEFAULT_MAX_DEPTH;
+	for (size_t i = 0; i < len; i++) {
+		char c = buf[i];
+		if (c == '"') {
+			values++;
+			for (i++; i < len && buf[i] != '"'; i++)
+				if (buf[i] == '\\')
+					i++;
+		} else if (c == '{' || c == '[') {
+			values++;
+			if (++depth > max_depth)
+				return ff_err_set(err, FF_ETOOBIG,
+						  "results.sarif nests deeper than %zu levels, the "
+						  "FF_SARIF_MAX_DEPTH limit",
+						  max_depth);
+		} else if (c == '}' || c == ']') {
+			if (depth)
+				depth--;
+		} else if (c == '-' || (c >= '0' && c <= '9') || c == 't' || c == 'f' || c == 'n') {
+			values++;
+			while (i + 1 < len && buf[i + 1] != ',' && buf[i + 1] != ']' &&
+			       buf[i + 1] != '}' && buf[i + 1] != ' ' && buf[i + 1] != '\n' &&
+			       buf[i + 1] != '\t' && buf[i + 1] != '\r' && buf[i + 1] != '"')
+				i++;
+		} else {
+			continue;
+		}
+		/* object keys count as values: each costs a cJSON node's worth too */
+		if (values > max_values)
+			return ff_err_set(err, FF_ETOOBIG,
+					  "results.sarif holds more than %zu JSON values, the "
+					  "FF_SARIF_MAX_VALUES limit",
+					  max_values);
+	}
+	return 0;
+}

@@ -36,4 +36,15 @@ void ff_findings_release(struct ff_findings *f);
 /* error=0 warning=1 note=2 none=3; -1 for anything else */
 int ff_sarif_level_index(const char *level);
 
+/* The pre-scan that bounds what parsing a log may cost, run before ff_sarif_normalise on
+ * any log from outside: one linear pass over the text (no allocation) that counts JSON
+ * values (strings, keys included, numbers, literals, objects, arrays) and the nesting
+ * depth, and fails with FF_ETOOBIG and a message naming the limit past max_values or
+ * max_depth (0 for the defaults). cJSON costs about 64 bytes per value, so the default
+ * 500,000 values bound the tree near 32 MB. It checks no syntax: that is the parser's. */
+#define FF_SARIF_DEFAULT_MAX_VALUES 500000
+#define FF_SARIF_DEFAULT_MAX_DEPTH  64
+int ff_sarif_prescan(const char *buf, size_t len, size_t max_values, size_t max_depth,
+		     struct ff_err *err);
+
 #endif

@@ -1,11 +1,13 @@
 /* api_results — what a run produced: findings, the raw SARIF log, logs, artifacts. */
 #include <libpq-fe.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "api.h"
 #include "app.h"
+#include "ff_buf.h"
 #include "ff_sarif.h"
 
 #define FINDINGS_DEFAULT_LIMIT 1000
@@ -130,13 +132,65 @@ void api_run_artifacts(struct http_req *r)
 	       "WHERE r.id = $1");
 }
 
+/* An artifact in a large object, read in chunks into the reply (the controller's reply is
+ * still one buffer; the worker's limits bound its size). */
+static void reply_artifact_lo(struct http_req *r, unsigned oid, size_t size)
+{
+	struct ff_err err;
+	struct ff_db *db = r->app->db;
+	struct ff_buf b;
+	char chunk[65536];
+	int fd = -1, rc;
+	ff_buf_init(&b, size);
+	if ((rc = ff_db_begin(db, &err)) < 0)
+		return http_reply_error(r, &err);
+	if ((rc = ff_db_lo_open(db, oid, &fd, &err)) < 0)
+		goto out;
+	for (;;) {
+		long n = ff_db_lo_read(db, fd, chunk, sizeof(chunk), &err);
+		if (n < 0) {
+			rc = (int)n;
+			goto out;
+		}
+		if (n == 0)
+			break;
+		if (ff_buf_append(&b, chunk, (size_t)n) < 0) {
+			rc = ff_err_set(&err, FF_EINTERNAL,
+					"artifact is larger than its recorded size");
+			goto out;
+		}
+	}
+out:
+	ff_db_rollback(db); /* read only */
+	if (rc < 0)
+		http_reply_error(r, &err);
+	else
+		http_reply_bytes(r, 200, "application/octet-stream", ff_buf_str(&b), b.len);
+	ff_buf_release(&b);
+}
+
 void api_run_artifact(struct http_req *r)
 {
 	const char *p[] = {r->params[0], r->params[1]};
-	PGresult *res = run_blob(r, "SELECT content FROM artifacts WHERE run_id = $1 AND name = $2",
-				 2, p, "such artifact");
+	PGresult *res =
+	    run_blob(r,
+		     "SELECT COALESCE(content, ''::bytea), content_oid, size FROM artifacts "
+		     "WHERE run_id = $1 AND name = $2",
+		     2, p, "such artifact");
 	if (!res)
 		return;
+	if (!PQgetisnull(res, 0, 1)) {
+		/* binary oid and int8: network byte order */
+		const unsigned char *o = (const unsigned char *)PQgetvalue(res, 0, 1);
+		const unsigned char *z = (const unsigned char *)PQgetvalue(res, 0, 2);
+		unsigned oid =
+		    (unsigned)o[0] << 24 | (unsigned)o[1] << 16 | (unsigned)o[2] << 8 | o[3];
+		uint64_t size = 0;
+		for (int i = 0; i < 8; i++)
+			size = size << 8 | z[i];
+		PQclear(res);
+		return reply_artifact_lo(r, oid, (size_t)size);
+	}
 	http_reply_bytes(r, 200, "application/octet-stream", PQgetvalue(res, 0, 0),
 			 (size_t)PQgetlength(res, 0, 0));
 	PQclear(res);

@@ -23,6 +23,42 @@ static int content_type_ok(const char *ct)
 	return 0;
 }
 
+/* Stores the checked upload once per digest, its bytes in a large object written in chunks
+ * (ff_db_lo_*), so that workers can stream it. A digest already stored is left as it is; two
+ * uploads of one digest at once both succeed, the loser's object going with its rolled-back
+ * transaction. When the upload streams, the chunks go to ff_db_lo_write as they arrive. */
+static int store_target(struct ff_db *db, const char *sha, const char *size, const void *body,
+			size_t len, struct ff_err *err)
+{
+	const char *p[] = {sha, size, NULL};
+	char oid_s[16];
+	unsigned oid;
+	PGresult *res = ff_db_query(db, "SELECT 1 FROM targets WHERE sha256 = $1", 1, p, err);
+	if (!res)
+		return err->code;
+	int have = PQntuples(res) > 0;
+	PQclear(res);
+	if (have)
+		return 0;
+	int rc = ff_db_begin(db, err);
+	if (rc < 0)
+		return rc;
+	if ((rc = ff_db_lo_put(db, body, len, &oid, err)) < 0)
+		goto out_rollback;
+	snprintf(oid_s, sizeof(oid_s), "%u", oid);
+	p[2] = oid_s;
+	rc = ff_db_exec(db,
+			"INSERT INTO targets (sha256, size, content_oid) VALUES ($1, $2, $3::oid) "
+			"ON CONFLICT (sha256) DO NOTHING",
+			3, p, err);
+	if (rc < 0)
+		goto out_rollback;
+	return ff_db_commit(db, err);
+out_rollback:
+	ff_db_rollback(db);
+	return rc;
+}
+
 void api_target_upload(struct http_req *r)
 {
 	struct ff_err err = {0};
@@ -41,17 +77,8 @@ void api_target_upload(struct http_req *r)
 		return http_reply_error(r, &err);
 	ff_sha256_hex(body, len, sha);
 	snprintf(size, sizeof(size), "%zu", len);
-	const char *p[] = {sha, size, body};
-	int lens[] = {0, 0, (int)len};
-	int fmts[] = {0, 0, 1};
-	PGresult *res =
-	    ff_db_query_bin(r->app->db,
-			    "INSERT INTO targets (sha256, size, content) VALUES ($1, $2, $3) "
-			    "ON CONFLICT (sha256) DO NOTHING",
-			    3, p, lens, fmts, 0, &err);
-	if (!res)
+	if (store_target(r->app->db, sha, size, body, len, &err) < 0)
 		return http_reply_error(r, &err);
-	PQclear(res);
 	cJSON *o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "sha256", sha);
 	cJSON_AddNumberToObject(o, "size", (double)len);

@@ -15,6 +15,7 @@
 #include "ff_log.h"
 #include "ff_run.h"
 #include "ff_util.h"
+#include "tcache.h"
 
 #define CONSUME_POLL_MS	 50
 #define HEARTBEAT_MS	 1000
@@ -44,6 +45,7 @@ struct shared {
 	struct exec_slot *slots;
 	int nslots;
 	const struct consumer_config *cfg;
+	struct tcache *tcache; /* the cached target volumes, shared by the executors */
 };
 
 struct executor {
@@ -350,6 +352,35 @@ static void handle_delivery(struct shared *sh, struct ff_amqp *amqp, unsigned ge
 	push_todo(sh, t);
 }
 
+/* The cached targets an earlier worker left on this engine count against the cap too:
+ * they enter the table as least recently used. */
+static void tcache_discover(struct tcache *tc, struct docker *d)
+{
+	struct ff_err err;
+	cJSON *list = NULL;
+	if (docker_volume_list(d, "fuzzforge.target-marker", &list, &err) < 0) {
+		ff_warn("cached targets not listed: %s", err.msg);
+		return;
+	}
+	const cJSON *v;
+	size_t n = 0;
+	cJSON_ArrayForEach(v, cJSON_GetObjectItemCaseSensitive(list, "Volumes"))
+	{
+		const cJSON *l = cJSON_GetObjectItemCaseSensitive(v, "Labels");
+		const cJSON *dg = cJSON_GetObjectItemCaseSensitive(l, "fuzzforge.target");
+		const cJSON *vol = cJSON_GetObjectItemCaseSensitive(l, "fuzzforge.volume");
+		const cJSON *b = cJSON_GetObjectItemCaseSensitive(l, "fuzzforge.bytes");
+		if (!cJSON_IsString(dg) || !cJSON_IsString(vol))
+			continue;
+		tcache_add(tc, dg->valuestring, vol->valuestring,
+			   cJSON_IsString(b) ? strtoull(b->valuestring, NULL, 10) : 0, 0);
+		n++;
+	}
+	cJSON_Delete(list);
+	if (n)
+		ff_info("%zu cached targets found on the engine", n);
+}
+
 /* Starts the executors and the heartbeat, each with its own engine and database handle.
  * A database that is down now is reconnected to on first use; anything else that fails
  * is logged here with its cause. */
@@ -360,6 +391,7 @@ static int start_threads(const struct consumer_config *cfg, struct shared *sh, s
 	for (int i = 0; i < cfg->concurrency; i++) {
 		xs[i].sh = sh;
 		xs[i].env.cfg = cfg->exec;
+		xs[i].env.tcache = sh->tcache;
 		xs[i].env.slot = &sh->slots[i];
 		xs[i].env.on_started = on_started;
 		xs[i].env.ctx = &xs[i];
@@ -380,6 +412,8 @@ static int start_threads(const struct consumer_config *cfg, struct shared *sh, s
 		goto out_fail;
 	if (docker_ping(hb->docker, &err) < 0)
 		ff_warn("docker engine at %s not answering yet: %s", cfg->docker_host, err.msg);
+	else
+		tcache_discover(sh->tcache, hb->docker);
 	if (pthread_create(&hb->thread, NULL, heartbeat_main, hb) != 0) {
 		ff_err_set(&err, FF_EINTERNAL, "cannot start the heartbeat thread");
 		goto out_fail;
@@ -446,7 +480,8 @@ int consumer_run(const struct consumer_config *cfg, volatile sig_atomic_t *stop)
 	int rc = FF_ENOMEM;
 
 	sh.slots = calloc((size_t)cfg->concurrency, sizeof(*sh.slots));
-	if (!xs || !sh.slots) {
+	sh.tcache = tcache_new(cfg->exec->target_cache_bytes);
+	if (!xs || !sh.slots || !sh.tcache) {
 		ff_error("worker not started: out of memory");
 		goto out;
 	}
@@ -525,5 +560,6 @@ out:
 	ff_db_free(db);
 	free(xs);
 	free(sh.slots);
+	tcache_free(sh.tcache);
 	return rc;
 }

@@ -2,6 +2,7 @@
 #include "docker.h"
 
 #include <curl/curl.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +28,14 @@ struct reply {
 	unsigned char hdr[8];
 	size_t hdr_len;
 	size_t frame_left;
+	/* a streamed request body (CURLOPT_READFUNCTION, chunked) */
+	docker_read_fn rd;
+	void *rd_ctx;
+	bool rd_failed;
+	/* a reply streamed to a callback as it comes (archive GET into a spool) */
+	docker_sink_fn sink;
+	void *sink_ctx;
+	bool sink_failed;
 };
 
 int docker_global_init(struct ff_err *err)
@@ -99,12 +108,30 @@ static void demux(struct reply *r, const char *p, size_t n)
 	}
 }
 
+static size_t on_read(char *p, size_t size, size_t nmemb, void *userdata)
+{
+	struct reply *r = userdata;
+	long n = r->rd(r->rd_ctx, p, size * nmemb);
+	if (n < 0) {
+		r->rd_failed = true;
+		return CURL_READFUNC_ABORT;
+	}
+	return (size_t)n;
+}
+
 static size_t on_write(char *p, size_t size, size_t nmemb, void *userdata)
 {
 	struct reply *r = userdata;
 	size_t n = size * nmemb;
 	if (r->on_data) {
 		demux(r, p, n);
+		return n;
+	}
+	if (r->sink) {
+		if (r->sink(r->sink_ctx, p, n) < 0) {
+			r->sink_failed = true;
+			return 0;
+		}
 		return n;
 	}
 	return ff_buf_append(&r->body, p, n) < 0 ? 0 : n;
@@ -123,7 +150,13 @@ static int call(struct docker *d, const char *method, const char *path, const ch
 	CURL *c = d->curl;
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_HTTPGET, 1L); /* resets any body of the previous call */
-	if (body || strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0) {
+	if (r->rd) {
+		/* unknown length: HTTP/1.1 chunked, pulled from r->rd as libcurl sends */
+		curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
+		curl_easy_setopt(c, CURLOPT_READFUNCTION, on_read);
+		curl_easy_setopt(c, CURLOPT_READDATA, r);
+		curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, (curl_off_t)-1);
+	} else if (body || strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0) {
 		curl_easy_setopt(c, CURLOPT_POST, 1L);
 		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body ? body : "");
 		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)(body ? len : 0));
@@ -142,6 +175,16 @@ static int call(struct docker *d, const char *method, const char *path, const ch
 	d->errbuf[0] = '\0';
 	CURLcode cc = curl_easy_perform(c);
 	curl_slist_free_all(hdrs);
+	if (r->rd) {
+		curl_easy_setopt(c, CURLOPT_UPLOAD, 0L);
+		curl_easy_setopt(c, CURLOPT_READFUNCTION, NULL);
+		curl_easy_setopt(c, CURLOPT_READDATA, NULL);
+	}
+	if (r->rd_failed)
+		return ff_err_set(err, FF_EINTERNAL, "request body for %s %s failed", method, path);
+	if (r->sink_failed)
+		return ff_err_set(err, FF_ETOOBIG, "engine reply to %s %s refused by its reader",
+				  method, path);
 	if (cc == CURLE_WRITE_ERROR && r->body.err == FF_ETOOBIG)
 		return ff_err_set(err, FF_ETOOBIG, "engine reply to %s %s exceeds %zu bytes",
 				  method, path, r->body.max);
@@ -308,6 +351,72 @@ int docker_archive_put(struct docker *d, const char *id, const char *dir, const 
 		rc = engine_error(status, &r, "copy into container", err);
 	ff_buf_release(&r.body);
 	return rc;
+}
+
+int docker_archive_put_stream(struct docker *d, const char *id, const char *dir, docker_read_fn rd,
+			      void *ctx, struct ff_err *err)
+{
+	char path[512];
+	struct reply r = {.body = {.max = DOCKER_SMALL_REPLY}, .rd = rd, .rd_ctx = ctx};
+	long status = 0;
+	char *edir = curl_easy_escape(d->curl, dir, 0);
+	snprintf(path, sizeof(path), "/containers/%.64s/archive?path=%s", id, edir ? edir : "/");
+	curl_free(edir);
+	int rc = call(d, "PUT", path, "application/x-tar", NULL, 0, DOCKER_CALL_TIMEOUT_MS * 10, &r,
+		      &status, err);
+	if (rc == 0 && status != 200)
+		rc = engine_error(status, &r, "copy into container", err);
+	ff_buf_release(&r.body);
+	return rc;
+}
+
+int docker_archive_get_stream(struct docker *d, const char *id, const char *path,
+			      docker_sink_fn sink, void *ctx, struct ff_err *err)
+{
+	char p[512];
+	struct reply r = {.body = {.max = DOCKER_SMALL_REPLY}};
+	long status = 0;
+	char *epath = curl_easy_escape(d->curl, path, 0);
+	snprintf(p, sizeof(p), "/containers/%.64s/archive?path=%s", id, epath ? epath : "/");
+	curl_free(epath);
+	/* the body goes to sink only once the status says it is the archive */
+	r.sink = sink;
+	r.sink_ctx = ctx;
+	int rc = call(d, "GET", p, NULL, NULL, 0, DOCKER_CALL_TIMEOUT_MS * 5, &r, &status, err);
+	if (rc == 0 && status != 200)
+		rc = ff_err_set(err, status == 404 ? FF_ENOTFOUND : FF_EINTERNAL,
+				"copy out of container: engine said %ld", status);
+	ff_buf_release(&r.body);
+	return rc;
+}
+
+int docker_volume_inspect(struct docker *d, const char *name, cJSON **out, struct ff_err *err)
+{
+	char path[256];
+	snprintf(path, sizeof(path), "/volumes/%s", name);
+	return simple(d, "GET", path, NULL, DOCKER_CALL_TIMEOUT_MS, 0, out, err);
+}
+
+int docker_volume_create2(struct docker *d, const char *name, const cJSON *labels, cJSON **out,
+			  struct ff_err *err)
+{
+	cJSON *spec = cJSON_CreateObject();
+	cJSON_AddStringToObject(spec, "Name", name);
+	if (labels)
+		cJSON_AddItemToObject(spec, "Labels", cJSON_Duplicate(labels, 1));
+	int rc = simple(d, "POST", "/volumes/create", spec, DOCKER_CALL_TIMEOUT_MS, 0, out, err);
+	cJSON_Delete(spec);
+	return rc;
+}
+
+int docker_volume_list(struct docker *d, const char *label, cJSON **out, struct ff_err *err)
+{
+	char path[512], filt[300];
+	snprintf(filt, sizeof(filt), "{\"label\":[\"%s\"]}", label);
+	char *ef = curl_easy_escape(d->curl, filt, 0);
+	snprintf(path, sizeof(path), "/volumes?filters=%s", ef ? ef : "");
+	curl_free(ef);
+	return simple(d, "GET", path, NULL, DOCKER_CALL_TIMEOUT_MS, 0, out, err);
 }
 
 int docker_archive_get(struct docker *d, const char *id, const char *path, size_t max_bytes,

@@ -60,4 +60,27 @@ int docker_archive_put(struct docker *d, const char *id, const char *dir, const 
 int docker_archive_get(struct docker *d, const char *id, const char *path, size_t max_bytes,
 		       void **tar, size_t *len, struct ff_err *err);
 
+/* Streams a tar into the container at dir: rd fills buf with up to n bytes and returns how
+ * many, 0 at the end, or a negative code to abort the upload (the call then fails and the
+ * engine has extracted only part of it). Sent chunked: the length is never known. */
+typedef long (*docker_read_fn)(void *ctx, void *buf, size_t n);
+int docker_archive_put_stream(struct docker *d, const char *id, const char *dir, docker_read_fn rd,
+			      void *ctx, struct ff_err *err);
+/* Streams path out of the container as a tar, handing each piece to sink as it arrives;
+ * sink returns negative to stop (the call then fails with FF_ETOOBIG). A sink may also be
+ * handed an error reply's body: the status is known only afterwards, so a caller discards
+ * what it got when the call fails. */
+typedef int (*docker_sink_fn)(void *ctx, const void *data, size_t n);
+int docker_archive_get_stream(struct docker *d, const char *id, const char *path,
+			      docker_sink_fn sink, void *ctx, struct ff_err *err);
+
+/* GET /volumes/{name}: *out gets the volume's JSON (caller deletes); FF_ENOTFOUND if none. */
+int docker_volume_inspect(struct docker *d, const char *name, cJSON **out, struct ff_err *err);
+/* As docker_volume_create, and *out gets the reply: the volume as the engine has it, which
+ * for a name that already existed carries the existing volume's labels (caller deletes). */
+int docker_volume_create2(struct docker *d, const char *name, const cJSON *labels, cJSON **out,
+			  struct ff_err *err);
+/* GET /volumes filtered on one label ("key" or "key=value"); *out the reply (caller deletes). */
+int docker_volume_list(struct docker *d, const char *label, cJSON **out, struct ff_err *err);
+
 #endif

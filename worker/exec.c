@@ -1,16 +1,22 @@
 /* exec — one attempt of a run, from the guarded start to the recorded result.
  *
- * The target reaches the container without any host path: it is re-packed (normalised
- * owners and modes) and copied through the Engine's archive endpoint into a fresh volume,
- * via a helper container that is created but never started. The analysis container then
- * mounts that volume read-only at /target and a second volume at /results. Its output is
- * followed as a stream, which is also how we wait for it to stop: progress lines are seen
- * live and the manifest's timeout is the stream's deadline. */
+ * The target reaches the container without any host path: it streams from its large object
+ * through the re-pack (normalised owners and modes) into the Engine's archive endpoint,
+ * into a volume filled once per engine and digest and then mounted read-only by every run
+ * of that target (tcache.h). The analysis container mounts that volume at /target and a
+ * fresh per-attempt volume at /results. Its output is followed as a stream, which is also
+ * how we wait for it to stop: progress lines are seen live and the manifest's timeout is
+ * the stream's deadline. /results is read straight from the volume's directory when this
+ * worker can see it (results.h), else through the archive endpoint.
+ * docs/worker-data-plane.md says why each step is what it is. */
 #include "exec.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "ff_archive.h"
@@ -23,6 +29,7 @@
 #include "results.h"
 #include "spec.h"
 #include "store.h"
+#include "tcache.h"
 
 #define STOP_WAIT_MS 30000 /* a killed container's exit, and a finished one's status */
 
@@ -35,6 +42,9 @@ struct attempt {
 	char container[65];
 	struct output out;
 	struct results res;
+	char results_dir[512]; /* the results volume's directory on the engine's host */
+	bool results_visible;  /* ... and this worker can open it */
+	bool target_held;      /* a tcache user count is ours to release */
 	bool timed_out;
 	int exit_code;
 };
@@ -64,24 +74,26 @@ static void note(struct attempt *a, const char *message)
 
 /* --- containers ---------------------------------------------------------------------- */
 
-/* Creates the two volumes and fills /target (and an empty, world-writable /results) through
- * a helper container that is never started. Its creation also tells us whether the image
- * exists on this engine. */
-static int prepare_volumes(struct attempt *a, const void *tar, size_t len, struct ff_err *err)
+/* Streams the stored target through the re-pack into the helper's /target. */
+static long target_stream_read(void *ctx, void *buf, size_t n)
 {
+	return ff_archive_repack_read(ctx, buf, n);
+}
+
+/* The helper (never started) receives a tar through the archive endpoint at "/": the
+ * target stream (st given: a fill), or only the results directory's mode. Its creation
+ * also says whether the engine has the image. Takes spec. */
+static int helper_put(struct attempt *a, cJSON *spec, struct store_target *st, uint64_t *unpacked,
+		      struct ff_err *err)
+{
+	static const char empty_tar[1024];
 	struct docker *d = a->env->docker;
+	struct ff_err ignored;
+	struct ff_archive_repack *rp = NULL;
 	char helper[65];
-	cJSON *labels = spec_labels(a->job->run_id, a->env->cfg->worker_id);
-	int rc = docker_volume_create(d, a->names.vol_target, labels, err);
-	if (rc == 0)
-		rc = docker_volume_create(d, a->names.vol_results, labels, err);
-	cJSON_Delete(labels);
-	if (rc < 0)
-		return rc;
-	cJSON *spec = spec_helper(a->job, &a->names, a->env->cfg);
 	if (!spec)
 		return ff_err_set(err, FF_ENOMEM, "out of memory");
-	rc = docker_container_create(d, a->names.helper, spec, helper, err);
+	int rc = docker_container_create(d, a->names.helper, spec, helper, err);
 	cJSON_Delete(spec);
 	if (rc == FF_ENOTFOUND)
 		return ff_err_set(err, FF_ENOTFOUND,
@@ -89,24 +101,210 @@ static int prepare_volumes(struct attempt *a, const void *tar, size_t len, struc
 				  a->job->image);
 	if (rc < 0)
 		return rc;
-	rc = docker_archive_put(d, helper, "/", tar, len, err);
-	struct ff_err ignored;
+	if (!st) {
+		/* an empty archive re-packed: just "target/" and "results/" 01777 */
+		void *packed = NULL;
+		size_t plen = 0;
+		rc = ff_archive_repack_for_container(empty_tar, sizeof(empty_tar), &packed, &plen,
+						     err);
+		if (rc == 0)
+			rc = docker_archive_put(d, helper, "/", packed, plen, err);
+		free(packed);
+	} else if ((rc = ff_archive_repack_open(store_target_read, st, &rp, err)) == 0) {
+		rc = docker_archive_put_stream(d, helper, "/", target_stream_read, rp, err);
+		const struct ff_err *re = ff_archive_repack_error(rp);
+		if (re->code < 0) /* the stream's own reason beats "upload aborted" */
+			rc = ff_err_set(err, re->code, "the target cannot be copied: %s", re->msg);
+		if (rc == 0 && unpacked)
+			*unpacked = ff_archive_repack_unpacked(rp);
+		ff_archive_repack_free(rp);
+	}
 	docker_container_remove(d, helper, &ignored);
 	return rc;
 }
 
-/* The target, loaded and re-packed for the container, copied into its volume. */
-static int prepare_target(struct attempt *a, struct ff_err *err)
+static const char *label_of(const cJSON *vol, const char *key)
 {
-	void *target = NULL, *packed = NULL;
-	size_t target_len = 0, packed_len = 0;
-	int rc = store_load_target(a->env->db, a->job->target, &target, &target_len, err);
+	const cJSON *l = cJSON_GetObjectItemCaseSensitive(vol, "Labels");
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(l, key);
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+/* The data volume a marker names (and its size; bytes may be NULL), when the marker
+ * exists. */
+static int marker_volume(struct docker *d, const char *marker, char volume[128], uint64_t *bytes,
+			 struct ff_err *err)
+{
+	cJSON *v = NULL;
+	int rc = docker_volume_inspect(d, marker, &v, err);
+	const char *name = rc == 0 ? label_of(v, "fuzzforge.volume") : NULL;
+	const char *b = rc == 0 ? label_of(v, "fuzzforge.bytes") : NULL;
+	if (rc == 0 && !name)
+		rc = ff_err_set(err, FF_ENOTFOUND, "volume %s is no target marker", marker);
+	if (name)
+		snprintf(volume, 128, "%s", name);
+	if (bytes)
+		*bytes = b ? strtoull(b, NULL, 10) : 0;
+	cJSON_Delete(v);
+	return rc;
+}
+
+/* Evicts the least recently used cached targets past the cap: the marker first, so no run
+ * starts on a volume about to go, then the data (which the engine keeps while any
+ * container uses it). */
+static void evict(struct attempt *a)
+{
+	struct tcache_entry v[8];
+	struct ff_err err;
+	size_t n = tcache_take_victims(a->env->tcache, v, 8);
+	for (size_t i = 0; i < n; i++) {
+		char marker[64];
+		tcache_marker_name(v[i].digest, marker);
+		if (docker_volume_remove(a->env->docker, marker, &err) < 0 ||
+		    docker_volume_remove(a->env->docker, v[i].volume, &err) < 0)
+			ff_run_warn(a->job->run_id, "cached target %.12s not evicted: %s",
+				    v[i].digest, err.msg);
+		else
+			ff_run_info(a->job->run_id, "cached target %.12s evicted (%llu bytes)",
+				    v[i].digest, (unsigned long long)v[i].bytes);
+	}
+}
+
+/* Fills a new data volume with the target, then publishes it with the marker. */
+static int fill_target(struct attempt *a, const char *marker, bool *results_done,
+		       struct ff_err *err)
+{
+	struct docker *d = a->env->docker;
+	struct ff_err ignored;
+	const char *digest = a->job->target;
+	char data[128], fill_id[37], bytes_s[24];
+	uint64_t unpacked = 0;
+	struct store_target st;
+	cJSON *m = NULL;
+	ff_uuid_new(fill_id);
+	snprintf(data, sizeof(data), "ff-tdata-%.*s-%.8s", TCACHE_PREFIX, digest, fill_id);
+	cJSON *labels = cJSON_CreateObject();
+	cJSON_AddStringToObject(labels, "fuzzforge.target", digest);
+	int rc = docker_volume_create(d, data, labels, err);
+	if (rc < 0)
+		goto out;
+	snprintf(a->names.vol_target, sizeof(a->names.vol_target), "%s", data);
+	if ((rc = store_target_open(a->env->db, digest, &st, err)) < 0)
+		goto out_drop;
+	rc = helper_put(a, spec_helper(a->job, &a->names, a->env->cfg), &st, &unpacked, err);
+	store_target_close(&st);
+	if (rc < 0)
+		goto out_drop;
+	*results_done = true; /* the stream's "results/" 01777 went to this attempt's volume */
+	snprintf(bytes_s, sizeof(bytes_s), "%llu", (unsigned long long)unpacked);
+	cJSON_AddStringToObject(labels, "fuzzforge.volume", data);
+	cJSON_AddStringToObject(labels, "fuzzforge.bytes", bytes_s);
+	cJSON_AddStringToObject(labels, "fuzzforge.target-marker", "1");
+	if ((rc = docker_volume_create2(d, marker, labels, &m, err)) < 0)
+		goto out_drop;
+	const char *winner = label_of(m, "fuzzforge.volume");
+	if (winner && strcmp(winner, data) != 0) {
+		/* another worker on this engine filled it first: use theirs */
+		snprintf(a->names.vol_target, sizeof(a->names.vol_target), "%s", winner);
+		const char *wb = label_of(m, "fuzzforge.bytes");
+		unpacked = wb ? strtoull(wb, NULL, 10) : unpacked;
+		docker_volume_remove(d, data, &ignored);
+	}
+	tcache_add(a->env->tcache, digest, a->names.vol_target, unpacked, 1);
+	a->target_held = true;
+	ff_run_info(a->job->run_id, "target %.12s cached in %s (%llu bytes)", digest,
+		    a->names.vol_target, (unsigned long long)unpacked);
+	goto out;
+out_drop:
+	docker_volume_remove(d, data, &ignored);
+out:
+	cJSON_Delete(m);
+	cJSON_Delete(labels);
+	return rc;
+}
+
+/* Points names.vol_target at the target's cached volume, filling it if this engine has
+ * none. */
+static int target_volume(struct attempt *a, bool *results_done, struct ff_err *err)
+{
+	struct tcache *tc = a->env->tcache;
+	const char *digest = a->job->target;
+	char marker[64], vol[128];
+	uint64_t bytes = 0;
+	tcache_marker_name(digest, marker);
+	pthread_mutex_t *lock = tcache_fill_lock(tc, digest);
+	pthread_mutex_lock(lock);
+	int rc = 0;
+	if (tcache_acquire(tc, digest, vol)) {
+		snprintf(a->names.vol_target, sizeof(a->names.vol_target), "%s", vol);
+		a->target_held = true;
+	} else if ((rc = marker_volume(a->env->docker, marker, vol, &bytes, err)) == 0) {
+		/* filled by an earlier worker on this engine */
+		snprintf(a->names.vol_target, sizeof(a->names.vol_target), "%s", vol);
+		tcache_add(tc, digest, vol, bytes, 1);
+		a->target_held = true;
+	} else if (rc == FF_ENOTFOUND) {
+		rc = fill_target(a, marker, results_done, err);
+	}
+	pthread_mutex_unlock(lock);
 	if (rc == 0)
-		rc = ff_archive_repack_for_container(target, target_len, &packed, &packed_len, err);
-	free(target);
+		evict(a);
+	return rc;
+}
+
+/* After the container exists (and so pins the volume): is the marker still there and
+ * naming it? If not, the volume was evicted in between and the engine may have made an
+ * empty one of that name for the mount. */
+static bool target_still_cached(struct attempt *a)
+{
+	char marker[64], vol[128];
+	struct ff_err ignored;
+	tcache_marker_name(a->job->target, marker);
+	return marker_volume(a->env->docker, marker, vol, NULL, &ignored) == 0 &&
+	       strcmp(vol, a->names.vol_target) == 0;
+}
+
+static void target_release(struct attempt *a)
+{
+	if (a->target_held)
+		tcache_release(a->env->tcache, a->job->target);
+	a->target_held = false;
+}
+
+/* The per-attempt results volume, world-writable (sticky) like /tmp: set straight on its
+ * directory when this worker sees the engine's volumes, else through a helper. */
+static int results_volume(struct attempt *a, struct ff_err *err)
+{
+	struct docker *d = a->env->docker;
+	cJSON *labels = spec_labels(a->job->run_id, a->env->cfg->worker_id);
+	cJSON *v = NULL;
+	int rc = docker_volume_create2(d, a->names.vol_results, labels, &v, err);
+	cJSON_Delete(labels);
+	const cJSON *mp = cJSON_GetObjectItemCaseSensitive(v, "Mountpoint");
+	a->results_dir[0] = '\0';
+	a->results_visible = false;
+	if (rc == 0 && cJSON_IsString(mp))
+		snprintf(a->results_dir, sizeof(a->results_dir), "%s", mp->valuestring);
+	cJSON_Delete(v);
+	if (rc == 0 && a->results_dir[0] && a->env->cfg->results_direct) {
+		int fd = open(a->results_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd >= 0 && fchmod(fd, 01777) == 0)
+			a->results_visible = true;
+		if (fd >= 0)
+			close(fd);
+	}
+	return rc;
+}
+
+static int prepare_volumes(struct attempt *a, struct ff_err *err)
+{
+	bool results_done = false;
+	int rc = results_volume(a, err);
 	if (rc == 0)
-		rc = prepare_volumes(a, packed, packed_len, err);
-	free(packed);
+		rc = target_volume(a, &results_done, err);
+	if (rc == 0 && !a->results_visible && !results_done)
+		rc = helper_put(a, spec_helper_results(a->job, &a->names, a->env->cfg), NULL, NULL,
+				err);
 	return rc;
 }
 
@@ -122,15 +320,16 @@ static void remove_leftovers(struct attempt *a)
 	docker_volume_remove(d, a->names.vol_results, &ignored);
 }
 
+/* The container and the results volume go; the target volume stays cached. */
 static void cleanup_docker(struct attempt *a)
 {
 	struct docker *d = a->env->docker;
 	struct ff_err err;
 	if (a->container[0] && docker_container_remove(d, a->container, &err) < 0)
 		ff_run_warn(a->job->run_id, "container not removed: %s", err.msg);
-	if (docker_volume_remove(d, a->names.vol_target, &err) < 0 ||
-	    docker_volume_remove(d, a->names.vol_results, &err) < 0)
+	if (docker_volume_remove(d, a->names.vol_results, &err) < 0)
 		ff_run_warn(a->job->run_id, "volume not removed: %s", err.msg);
+	target_release(a);
 }
 
 /* Records the container in the slot the heartbeat watches, and says whether the attempt
@@ -174,6 +373,23 @@ static int run_container(struct attempt *a, struct ff_err *err)
 		return ff_err_set(err, FF_ENOMEM, "out of memory");
 	int rc = docker_container_create(d, a->names.base, spec, a->container, err);
 	cJSON_Delete(spec);
+	if (rc == 0 && !target_still_cached(a)) {
+		/* evicted between the look-up and the create: fill again, once */
+		docker_container_remove(d, a->container, &ignored);
+		a->container[0] = '\0';
+		tcache_forget(a->env->tcache, a->job->target);
+		a->target_held = false;
+		bool results_done = false;
+		/* the engine made an empty volume of the old name for that create */
+		docker_volume_remove(d, a->names.vol_target, &ignored);
+		rc = target_volume(a, &results_done, err);
+		spec = rc == 0 ? spec_analysis(a->job, &a->names, a->env->cfg) : NULL;
+		if (rc == 0 && !spec)
+			rc = ff_err_set(err, FF_ENOMEM, "out of memory");
+		if (rc == 0)
+			rc = docker_container_create(d, a->names.base, spec, a->container, err);
+		cJSON_Delete(spec);
+	}
 	if (rc == 0 && slot_set_container(a, a->container) != EXEC_STOP_NONE)
 		return 0; /* stopped before it started */
 	if (rc == 0)
@@ -233,26 +449,50 @@ static struct exec_result run_attempt(struct attempt *a)
 	struct ff_findings findings = {0};
 	struct outcome o;
 
+	const struct exec_config *cfg = a->env->cfg;
+	const struct results_limits lim = {.max_bytes = cfg->results_max_bytes,
+					   .sarif_max = cfg->sarif_max_bytes,
+					   .spool_dir = cfg->spool_dir};
 	remove_leftovers(a);
-	int rc = prepare_target(a, &err);
+	int rc = prepare_volumes(a, &err);
 	if (rc == 0)
 		rc = run_container(a, &err);
 	enum exec_stop stop = slot_stop(a);
-	if (rc == 0 && a->container[0] && stop == EXEC_STOP_NONE)
-		rc = results_collect(a->env->docker, a->container, a->env->cfg->results_max_bytes,
-				     &a->res, &err);
+	if (rc == 0 && a->container[0] && stop == EXEC_STOP_NONE) {
+		rc = a->results_visible ? results_collect_dir(a->results_dir, &lim, &a->res, &err)
+					: FF_EUNAVAIL;
+		if (rc == FF_EUNAVAIL) {
+			results_release(&a->res);
+			rc = results_collect_archive(a->env->docker, a->container, &lim, &a->res,
+						     &err);
+		}
+		if (a->res.skipped[0])
+			note(a, a->res.skipped);
+	}
 	cleanup_docker(a);
 
-	int sarif_ok = a->res.sarif && ff_sarif_normalise(a->res.sarif, a->res.sarif_len, 0,
-							  &findings, &sarif_err) == 0;
+	int sarif_ok = 0;
+	if (a->res.sarif_error[0])
+		ff_err_set(&sarif_err, FF_ETOOBIG, "%s", a->res.sarif_error);
+	else if (a->res.sarif)
+		sarif_ok = ff_sarif_prescan(a->res.sarif, a->res.sarif_len, cfg->sarif_max_values,
+					    0, &sarif_err) == 0 &&
+			   ff_sarif_normalise(a->res.sarif, a->res.sarif_len, 0, &findings,
+					      &sarif_err) == 0;
+	if (!sarif_ok && a->res.sarif) {
+		/* a refused log is not kept: the run's error says why */
+		free(a->res.sarif);
+		a->res.sarif = NULL;
+		a->res.sarif_len = 0;
+	}
 	const struct outcome_facts facts = {
 	    .stop = stop,
 	    .platform_error = rc < 0 ? err.msg : NULL,
 	    .timed_out = a->timed_out,
 	    .timeout_s = job->timeout_s,
 	    .exit_code = a->exit_code,
-	    .have_sarif = a->res.sarif != NULL,
-	    .sarif_error = a->res.sarif && !sarif_ok ? sarif_err.msg : NULL,
+	    .have_sarif = a->res.have_sarif,
+	    .sarif_error = a->res.have_sarif && !sarif_ok ? sarif_err.msg : NULL,
 	    .attempt = job->attempt,
 	    .max_attempts = job->max_attempts,
 	    .retry_on_timeout = job->retry_on_timeout,

@@ -7,7 +7,9 @@
 #define EXEC_H
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "docker.h"
 #include "ff_db.h"
@@ -15,9 +17,14 @@
 
 struct exec_config {
 	const char *worker_id;
-	const char *container_user; /* e.g. "65534:65534" */
-	size_t log_max_bytes;	    /* container output kept per run */
-	size_t results_max_bytes;   /* the /results tar read back */
+	const char *container_user;  /* e.g. "65534:65534" */
+	size_t log_max_bytes;	     /* container output kept per run */
+	size_t results_max_bytes;    /* every /results file read back, in all */
+	size_t sarif_max_bytes;	     /* the SARIF log held in memory (FF_SARIF_MAX_MB) */
+	size_t sarif_max_values;     /* JSON values a SARIF log may hold (FF_SARIF_MAX_VALUES) */
+	const char *spool_dir;	     /* scratch files (NULL: $TMPDIR or /tmp) */
+	bool results_direct;	     /* read /results from the volume's directory when visible */
+	uint64_t target_cache_bytes; /* cached target volumes on the engine (FF_TARGET_CACHE_MB) */
 	long tmpfs_mb;
 	long lease_s; /* a running run's lease, renewed by the heartbeat */
 };
@@ -37,8 +44,11 @@ struct exec_slot {
 	enum exec_stop stop;
 };
 
+struct tcache;
+
 struct exec_env {
 	struct ff_db *db;
+	struct tcache *tcache; /* the worker's cached target volumes, shared by executors */
 	struct docker *docker;
 	const struct exec_config *cfg;
 	struct exec_slot *slot;

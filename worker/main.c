@@ -22,7 +22,9 @@ int main(int argc, char **argv)
 {
 	const char *database_url, *amqp_url, *docker_host, *pool, *worker_id, *user, *log_level,
 	    *run_as;
-	long concurrency, log_max_kb, results_max_mb, tmpfs_mb, lease_s, drain_s;
+	long concurrency, log_max_kb, results_max_mb, tmpfs_mb, lease_s, drain_s, sarif_max_mb,
+	    sarif_max_values, target_cache_mb;
+	const char *spool_dir, *results_direct;
 	const struct ff_config_entry config[] = {
 	    {"DATABASE_URL", FF_CFG_STR,
 	     "postgresql://fuzzforge:fuzzforge@127.0.0.1:5432/fuzzforge", 0, 0, &database_url,
@@ -41,6 +43,19 @@ int main(int argc, char **argv)
 	     "container output kept per run, KiB"},
 	    {"FF_RESULTS_MAX_MB", FF_CFG_INT, "256", 1, 4096, &results_max_mb,
 	     "largest /results a run may leave, MiB"},
+	    {"FF_SARIF_MAX_MB", FF_CFG_INT, "32", 1, 1024, &sarif_max_mb,
+	     "largest results.sarif read (held in memory to parse), MiB"},
+	    {"FF_SARIF_MAX_VALUES", FF_CFG_INT, "500000", 1000, 100000000, &sarif_max_values,
+	     "JSON values a results.sarif may hold (bounds the parser's memory, ~64 B each)"},
+	    {"FF_TARGET_CACHE_MB", FF_CFG_INT, "4096", 0, 1048576, &target_cache_mb,
+	     "cached target volumes kept on the engine, MiB (least recently used evicted)"},
+	    {"FF_RESULTS_DIRECT", FF_CFG_STR, "auto", 0, 0, &results_direct,
+	     "auto: read /results straight from the engine's volume directory when this worker "
+	     "can open it (openat2, beneath the volume, no symlinks), else through the archive "
+	     "endpoint; off: always the archive endpoint"},
+	    {"FF_SPOOL_DIR", FF_CFG_STR, "", 0, 0, &spool_dir,
+	     "directory for scratch files (results on their way to the database); "
+	     "default $TMPDIR or /tmp"},
 	    {"FF_TMPFS_MB", FF_CFG_INT, "512", 16, 65536, &tmpfs_mb, "size of /tmp in containers"},
 	    {"FF_LEASE_S", FF_CFG_INT, "30", 3, 3600, &lease_s,
 	     "a running run's lease: renewed every second, expired when the worker is gone"},
@@ -91,6 +106,11 @@ int main(int argc, char **argv)
 	    .container_user = user,
 	    .log_max_bytes = (size_t)log_max_kb * 1024,
 	    .results_max_bytes = (size_t)results_max_mb * 1024 * 1024,
+	    .sarif_max_bytes = (size_t)sarif_max_mb * 1024 * 1024,
+	    .sarif_max_values = (size_t)sarif_max_values,
+	    .spool_dir = *spool_dir ? spool_dir : NULL,
+	    .results_direct = strcmp(results_direct, "off") != 0,
+	    .target_cache_bytes = (uint64_t)target_cache_mb * 1024 * 1024,
 	    .tmpfs_mb = tmpfs_mb,
 	    .lease_s = lease_s,
 	};

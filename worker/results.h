@@ -1,32 +1,71 @@
-/* results — what a workflow left in /results, read back through the Engine's archive
- * endpoint: the SARIF log (/results/results.sarif) and the files under /results/artifacts/,
- * within one size limit for the whole tree. */
+/* results — what a workflow left in /results: the SARIF log (/results/results.sarif) and the
+ * files under /results/artifacts/, read within limits that are enforced while reading, so
+ * that nothing is ever held whole but an accepted SARIF log.
+ *
+ * Two ways in, one set of rules:
+ * - results_collect_dir: straight from the engine's volume directory, when this worker can
+ *   see it (same host). Every open is openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
+ *   RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV) relative to the volume's root, with O_NOFOLLOW
+ *   and O_NONBLOCK, and only regular files are read: a symlink, a fifo or a device planted
+ *   by the workflow is skipped (and named in r->skipped), never followed, so a hostile tree
+ *   cannot make the worker read a host file.
+ * - results_collect_archive: GET /containers/{id}/archive streamed into a spool file with
+ *   the size cap enforced as it is written, then walked from there (links are tar entries,
+ *   never followed).
+ * The SARIF log is kept in memory only up to sarif_max bytes (above, r->sarif_error says
+ * so and nothing is read); artifacts are copied into r->spool, in order, each at
+ * artifacts[i].off, for the store to stream into large objects. */
 #ifndef RESULTS_H
 #define RESULTS_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "docker.h"
+#include "ff_buf.h"
+#include "spool.h"
 
 #define RESULTS_ARTIFACT_NAME_MAX 255
+#define RESULTS_MAX_ARTIFACTS	  10000
+#define RESULTS_MAX_DEPTH	  32
+
+struct results_limits {
+	uint64_t max_bytes;    /* every file read, in all (FF_RESULTS_MAX_MB) */
+	size_t sarif_max;      /* the SARIF log kept in memory (FF_SARIF_MAX_MB) */
+	const char *spool_dir; /* NULL: $TMPDIR or /tmp */
+};
 
 struct artifact {
-	char *name; /* the path under /results/artifacts/ */
-	void *data;
-	size_t size;
+	char *name;	    /* the path under /results/artifacts/ */
+	uint64_t off, size; /* where its bytes are in the spool */
 };
 
 struct results {
-	char *sarif; /* NUL-terminated, sarif_len bytes; NULL when the workflow wrote none */
+	char *sarif; /* NUL-terminated, sarif_len bytes; NULL when none was read */
 	size_t sarif_len;
+	bool have_sarif;       /* a results.sarif was there, read or refused */
+	char sarif_error[200]; /* why it was refused ("" if it was not) */
+	char skipped[300];     /* the first entry skipped as unsafe, for the run's history */
 	struct artifact *artifacts;
 	size_t nartifacts, artifacts_cap;
+	struct spool spool; /* the artifacts' bytes */
+	/* while collecting */
+	const struct results_limits *lim;
+	struct ff_err *err;
+	int cur; /* 0 nothing, 1 the SARIF log, 2 an artifact */
+	struct ff_buf sb;
 };
 
-/* Reads /results of the stopped container into r (zeroed first); FF_ETOOBIG past
- * max_bytes. r is the caller's to release, whatever the outcome. */
-int results_collect(struct docker *d, const char *container, size_t max_bytes, struct results *r,
-		    struct ff_err *err);
+/* Either way: r is zeroed first and is the caller's to release whatever the outcome;
+ * FF_ETOOBIG past a limit. results_collect_dir returns FF_EUNAVAIL, having read nothing,
+ * when the directory cannot be opened here (another host) or openat2 is missing: the
+ * caller then uses the archive. */
+int results_collect_dir(const char *mountpoint, const struct results_limits *lim, struct results *r,
+			struct ff_err *err);
+int results_collect_archive(struct docker *d, const char *container,
+			    const struct results_limits *lim, struct results *r,
+			    struct ff_err *err);
 void results_release(struct results *r);
 
 #endif

@@ -99,8 +99,8 @@ cJSON *spec_analysis(const struct ff_job *j, const struct spec_names *n,
 	return spec;
 }
 
-cJSON *spec_helper(const struct ff_job *j, const struct spec_names *n,
-		   const struct exec_config *cfg)
+static cJSON *helper(const struct ff_job *j, const struct spec_names *n,
+		     const struct exec_config *cfg, int with_target)
 {
 	cJSON *spec = cJSON_CreateObject();
 	if (!spec)
@@ -111,7 +111,26 @@ cJSON *spec_helper(const struct ff_job *j, const struct spec_names *n,
 	cJSON_AddStringToObject(spec, "User", "0:0");
 	cJSON_AddItemToObject(spec, "Labels", spec_labels(j->run_id, cfg->worker_id));
 	cJSON *hc = cJSON_AddObjectToObject(spec, "HostConfig");
-	cJSON_AddItemToObject(hc, "Binds", binds(n, 0));
+	if (with_target) {
+		cJSON_AddItemToObject(hc, "Binds", binds(n, 0));
+	} else {
+		char r[160];
+		snprintf(r, sizeof(r), "%s:/results:rw", n->vol_results);
+		char *v[] = {r};
+		cJSON_AddItemToObject(hc, "Binds", string_array(v, 1));
+	}
 	cJSON_AddStringToObject(hc, "NetworkMode", "none");
 	return spec;
+}
+
+cJSON *spec_helper(const struct ff_job *j, const struct spec_names *n,
+		   const struct exec_config *cfg)
+{
+	return helper(j, n, cfg, 1);
+}
+
+cJSON *spec_helper_results(const struct ff_job *j, const struct spec_names *n,
+			   const struct exec_config *cfg)
+{
+	return helper(j, n, cfg, 0);
 }

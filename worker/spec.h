@@ -14,7 +14,8 @@
 struct spec_names {
 	char base[96];	      /* ff-<run>-<attempt>: the analysis container */
 	char helper[128];     /* <base>-copy: fills the target volume, never started */
-	char vol_target[128]; /* <base>-target */
+	char vol_target[128]; /* <base>-target at first (what an older worker left); then the
+				 cached target volume the attempt mounts (tcache.h) */
 	char vol_results[128];
 };
 
@@ -30,9 +31,15 @@ cJSON *spec_analysis(const struct ff_job *job, const struct spec_names *n,
 		     const struct exec_config *cfg);
 
 /* The helper: the job's image (so its creation also says whether the engine has it), run
- * as root with both volumes writable, never started: the target is copied into it. */
+ * as root with both volumes writable, never started: the target is streamed into it when
+ * its cached volume is filled. */
 cJSON *spec_helper(const struct ff_job *job, const struct spec_names *n,
 		   const struct exec_config *cfg);
+
+/* The same helper with only the results volume: it sets /results' mode (01777) when the
+ * worker cannot reach the volume's directory itself. */
+cJSON *spec_helper_results(const struct ff_job *job, const struct spec_names *n,
+			   const struct exec_config *cfg);
 
 /* The container's CPU limit in NanoCpus: the manifest's cpus, at most the host's online CPUs
  * (the engine refuses a limit above them, and a manifest is written for any host). */

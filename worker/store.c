@@ -1,6 +1,7 @@
 /* store — the worker's database steps; see store.h. */
 #include "store.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,26 +10,77 @@
 #include "ff_log.h"
 #include "ff_util.h"
 
-int store_load_target(struct ff_db *db, const char *sha256, void **buf, size_t *len,
+#define TARGET_CHUNK (256u << 10)
+
+int store_target_open(struct ff_db *db, const char *sha256, struct store_target *t,
 		      struct ff_err *err)
 {
 	const char *p[] = {sha256};
-	PGresult *res = ff_db_query_bin(db, "SELECT content FROM targets WHERE sha256 = $1", 1, p,
-					NULL, NULL, 1, err);
-	if (!res)
-		return err->code;
-	int rc = 0;
-	if (PQntuples(res) != 1) {
-		rc = ff_err_set(err, FF_ENOTFOUND, "target %s is not stored", sha256);
-	} else {
-		*len = (size_t)PQgetlength(res, 0, 0);
-		if ((*buf = malloc(*len ? *len : 1)))
-			memcpy(*buf, PQgetvalue(res, 0, 0), *len);
-		else
-			rc = ff_err_set(err, FF_ENOMEM, "out of memory loading the target");
+	*t = (struct store_target){.db = db, .fd = -1};
+	int rc = ff_db_begin(db, err);
+	if (rc < 0)
+		return rc;
+	t->in_txn = true;
+	PGresult *res = ff_db_query(
+	    db, "SELECT content_oid, content IS NOT NULL FROM targets WHERE sha256 = $1", 1, p,
+	    err);
+	if (!res) {
+		rc = err->code;
+		goto out_fail;
 	}
+	if (PQntuples(res) != 1) {
+		PQclear(res);
+		rc = ff_err_set(err, FF_ENOTFOUND, "target %s is not stored", sha256);
+		goto out_fail;
+	}
+	bool has_oid = !PQgetisnull(res, 0, 0);
+	unsigned oid = has_oid ? (unsigned)strtoul(PQgetvalue(res, 0, 0), NULL, 10) : 0;
 	PQclear(res);
+	if (has_oid) {
+		if ((rc = ff_db_lo_open(db, oid, &t->fd, err)) < 0)
+			goto out_fail;
+		if (!(t->buf = malloc(TARGET_CHUNK))) {
+			rc = ff_err_set(err, FF_ENOMEM, "out of memory");
+			goto out_fail;
+		}
+		return 0;
+	}
+	/* a row stored before migration 004 and not moved since: the bytea, whole */
+	res = ff_db_query_bin(db, "SELECT content FROM targets WHERE sha256 = $1", 1, p, NULL, NULL,
+			      1, err);
+	if (!res) {
+		rc = err->code;
+		goto out_fail;
+	}
+	t->legacy = res;
+	return 0;
+out_fail:
+	store_target_close(t);
 	return rc;
+}
+
+long store_target_read(void *ctx, const void **buf, struct ff_err *err)
+{
+	struct store_target *t = ctx;
+	if (t->legacy) {
+		if (t->legacy_done)
+			return 0;
+		t->legacy_done = true;
+		*buf = PQgetvalue(t->legacy, 0, 0);
+		return PQgetlength(t->legacy, 0, 0);
+	}
+	long n = ff_db_lo_read(t->db, t->fd, t->buf, TARGET_CHUNK, err);
+	*buf = t->buf;
+	return n;
+}
+
+void store_target_close(struct store_target *t)
+{
+	if (t->in_txn)
+		ff_db_rollback(t->db); /* read only; closes the large object too */
+	PQclear(t->legacy);
+	free(t->buf);
+	*t = (struct store_target){.fd = -1};
 }
 
 static cJSON *findings_json(const struct ff_findings *f)
@@ -108,21 +160,42 @@ static int insert_findings(struct ff_db *db, const char *id, const struct ff_fin
 	return rc;
 }
 
+/* Each artifact streams from the results spool into a large object, chunk by chunk. */
 static int insert_artifacts(struct ff_db *db, const char *id, const struct results *r,
 			    struct ff_err *err)
 {
+	char chunk[65536];
 	for (size_t i = 0; i < r->nartifacts; i++) {
 		const struct artifact *art = &r->artifacts[i];
-		char size[24];
-		snprintf(size, sizeof(size), "%zu", art->size);
-		const char *p[] = {id, art->name, size, art->data};
-		int lens[] = {0, 0, 0, (int)art->size};
-		int fmts[] = {0, 0, 0, 1};
+		char size[24], oid_s[16];
+		unsigned oid;
+		int fd;
+		int rc = ff_db_lo_create(db, &oid, &fd, err);
+		if (rc < 0)
+			return rc;
+		for (uint64_t off = 0; off < art->size;) {
+			size_t want = art->size - off < sizeof(chunk) ? (size_t)(art->size - off)
+								      : sizeof(chunk);
+			long n = spool_pread(&r->spool, chunk, want, art->off + off, err);
+			if (n < 0)
+				return (int)n;
+			if (n == 0)
+				return ff_err_set(err, FF_EINTERNAL, "artifact %s: spool cut short",
+						  art->name);
+			if ((rc = ff_db_lo_write(db, fd, chunk, (size_t)n, err)) < 0)
+				return rc;
+			off += (uint64_t)n;
+		}
+		if ((rc = ff_db_lo_close(db, fd, err)) < 0)
+			return rc;
+		snprintf(size, sizeof(size), "%llu", (unsigned long long)art->size);
+		snprintf(oid_s, sizeof(oid_s), "%u", oid);
+		const char *p[] = {id, art->name, size, oid_s};
 		PGresult *res =
-		    ff_db_query_bin(db,
-				    "INSERT INTO artifacts (run_id, name, size, content) "
-				    "VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
-				    4, p, lens, fmts, 0, err);
+		    ff_db_query(db,
+				"INSERT INTO artifacts (run_id, name, size, content_oid) "
+				"VALUES ($1, $2, $3, $4::oid) ON CONFLICT DO NOTHING",
+				4, p, err);
 		if (!res)
 			return err->code;
 		PQclear(res);

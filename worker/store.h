@@ -4,6 +4,7 @@
 #ifndef STORE_H
 #define STORE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "ff_db.h"
@@ -13,9 +14,23 @@
 #include "output.h"
 #include "results.h"
 
-/* The target's stored tar; *buf is malloc'd (caller frees). FF_ENOTFOUND if not stored. */
-int store_load_target(struct ff_db *db, const char *sha256, void **buf, size_t *len,
+/* The target's stored tar, read as a stream: store_target_open begins a read-only
+ * transaction and opens the target's large object (FF_ENOTFOUND if not stored);
+ * store_target_read is an ff_archive_read_fn over it (chunks of 256 KiB; a row written
+ * before migration 004 comes as its bytea, whole); store_target_close ends the transaction.
+ * The db connection is the stream's until then. */
+struct store_target {
+	struct ff_db *db;
+	int fd;
+	bool in_txn;
+	void *buf;
+	PGresult *legacy;
+	bool legacy_done;
+};
+int store_target_open(struct ff_db *db, const char *sha256, struct store_target *t,
 		      struct ff_err *err);
+long store_target_read(void *ctx, const void **buf, struct ff_err *err);
+void store_target_close(struct store_target *t); /* safe after a failed open */
 
 /* What an attempt leaves behind for the database. findings: the SARIF log's, NULL when it
  * had none or an invalid one. */

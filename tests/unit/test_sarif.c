@@ -249,6 +249,43 @@ static void hostile_strings(void **state)
 	assert_string_equal(err.field, "version");
 }
 
+/* The pre-scan: counts every value, keys and containers included, and the depth; strings
+ * with escapes and brackets inside do not confuse it. */
+static void prescan_limits(void **state)
+{
+	(void)state;
+	struct ff_err err;
+	const char *log =
+	    "{\"version\": \"2.1.0\", \"runs\": [1, -2.5e3, true, null, \"a\\\"]{\"]}";
+	/* object, 2 keys, "2.1.0", array, 5 elements: 10 values, depth 2 */
+	assert_int_equal(ff_sarif_prescan(log, strlen(log), 10, 2, &err), 0);
+	assert_int_equal(ff_sarif_prescan(log, strlen(log), 9, 2, &err), FF_ETOOBIG);
+	assert_non_null(strstr(err.msg, "more than 9 JSON values"));
+	assert_non_null(strstr(err.msg, "FF_SARIF_MAX_VALUES"));
+	assert_int_equal(ff_sarif_prescan(log, strlen(log), 10, 1, &err), FF_ETOOBIG);
+	assert_non_null(strstr(err.msg, "FF_SARIF_MAX_DEPTH"));
+
+	/* a big flat array: refused by count, without allocating */
+	size_t n = 2000001;
+	char *big = malloc(n * 2 + 2);
+	big[0] = '[';
+	for (size_t i = 0; i < n; i++) {
+		big[1 + 2 * i] = '0';
+		big[2 + 2 * i] = i + 1 < n ? ',' : ']';
+	}
+	big[n * 2 + 1] = '\0';
+	assert_int_equal(ff_sarif_prescan(big, strlen(big), 0, 0, &err), FF_ETOOBIG);
+	assert_int_equal(ff_sarif_prescan(big, strlen(big), n + 1, 0, &err), 0);
+	free(big);
+
+	/* deep nesting */
+	char deep[200];
+	memset(deep, '[', 100);
+	memset(deep + 100, ']', 100);
+	assert_int_equal(ff_sarif_prescan(deep, 200, 0, 0, &err), FF_ETOOBIG);
+	assert_int_equal(ff_sarif_prescan(deep, 200, 0, 100, &err), 0);
+}
+
 static void level_index(void **state)
 {
 	(void)state;
@@ -267,7 +304,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(table),	   cmocka_unit_test(fingerprints_stable),
 	    cmocka_unit_test(cap),	   cmocka_unit_test(hostile_strings),
-	    cmocka_unit_test(level_index),
+	    cmocka_unit_test(level_index), cmocka_unit_test(prescan_limits),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -13,6 +13,8 @@
 #include "outcome.h"
 #include "output.h"
 #include "spec.h"
+#include "spool.h"
+#include "tcache.h"
 
 static void backoff_doubles_and_caps(void **state)
 {
@@ -222,6 +224,72 @@ static void analysis_spec_is_hardened(void **state)
 	ff_manifest_free(m);
 }
 
+/* The spool holds at most its cap: a write that would pass it is refused whole. */
+static void spool_cap(void **state)
+{
+	(void)state;
+	struct spool sp = {0};
+	struct ff_err err;
+	char buf[16];
+	spool_close(&sp); /* a zeroed spool is closed: fd 0 is not touched */
+	assert_int_equal(spool_open(&sp, NULL, 10, &err), 0);
+	assert_int_equal(spool_write(&sp, "0123456", 7, &err), 0);
+	assert_int_equal(spool_write(&sp, "789a", 4, &err), FF_ETOOBIG);
+	assert_int_equal(sp.len, 7);
+	assert_int_equal(spool_write(&sp, "789", 3, &err), 0);
+	assert_int_equal(spool_write(&sp, "x", 1, &err), FF_ETOOBIG);
+	assert_int_equal(spool_pread(&sp, buf, sizeof(buf), 0, &err), 10);
+	assert_memory_equal(buf, "0123456789", 10);
+	assert_int_equal(spool_pread(&sp, buf, 4, 8, &err), 2);
+	assert_int_equal(spool_pread(&sp, buf, 4, 10, &err), 0);
+	spool_close(&sp);
+	spool_close(&sp);
+}
+
+/* LRU: the least recently used unused entries go first, until the rest fit; used ones stay. */
+static void tcache_lru_choice(void **state)
+{
+	(void)state;
+	struct tcache_entry v[4] = {
+	    {.digest = "a", .bytes = 100, .last_used = 5},
+	    {.digest = "b", .bytes = 100, .last_used = 2},
+	    {.digest = "c", .bytes = 100, .last_used = 1, .users = 1},
+	    {.digest = "d", .bytes = 100, .last_used = 9},
+	};
+	size_t out[4];
+	assert_int_equal(tcache_pick_victims(v, 4, 400, out), 0);
+	assert_int_equal(tcache_pick_victims(v, 4, 300, out), 1);
+	assert_int_equal(out[0], 1); /* b: c is older but in use */
+	assert_int_equal(tcache_pick_victims(v, 4, 150, out), 3);
+	assert_int_equal(out[0], 1);
+	assert_int_equal(out[1], 0);
+	assert_int_equal(out[2], 3);
+	/* only the used one left: stops short of the cap */
+	assert_int_equal(tcache_pick_victims(v, 4, 0, out), 3);
+
+	/* the table: a use moves an entry to the back of the line */
+	struct tcache *c = tcache_new(250);
+	struct tcache_entry got[4];
+	char vol[128];
+	tcache_add(c, "x", "vx", 100, 1);
+	tcache_release(c, "x");
+	tcache_add(c, "y", "vy", 100, 1);
+	tcache_release(c, "y");
+	assert_int_equal(tcache_acquire(c, "x", vol), 1);
+	assert_string_equal(vol, "vx");
+	tcache_release(c, "x");
+	tcache_add(c, "z", "vz", 100, 1); /* in use: never its own victim */
+	assert_int_equal(tcache_take_victims(c, got, 4), 1);
+	assert_string_equal(got[0].digest, "y");
+	assert_int_equal(tcache_acquire(c, "y", vol), 0);
+	assert_int_equal(tcache_take_victims(c, got, 4), 0);
+	char marker[64];
+	tcache_marker_name("0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+			   marker);
+	assert_string_equal(marker, "ff-target-0123456789abcdef0123456789abcdef");
+	tcache_free(c);
+}
+
 static void log_capped(void **state)
 {
 	(void)state;
@@ -247,6 +315,8 @@ int main(void)
 	    cmocka_unit_test(outcome_table),
 	    cmocka_unit_test(progress_lines),
 	    cmocka_unit_test(log_capped),
+	    cmocka_unit_test(spool_cap),
+	    cmocka_unit_test(tcache_lru_choice),
 	    cmocka_unit_test(analysis_spec_is_hardened),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
