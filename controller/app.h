@@ -30,7 +30,7 @@ struct app {
 	struct ff_db *db;
 	struct ff_amqp *amqp; /* NULL while the broker is unreachable; reconnected on use */
 	struct ff_catalog *catalog;
-	struct health *health; /* readiness, checked off the event loop */
+	struct health *health;	    /* readiness, checked off the event loop */
 	char api_key_sha256[65];    /* from FF_API_KEY, "" if unset */
 	char stored_key_sha256[65]; /* the generated key's digest, "" if none */
 };
