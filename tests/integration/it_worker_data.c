@@ -244,11 +244,16 @@ static long volumes_of(const char *digest, const char *extra)
 	return rel_shell_lines(cmd);
 }
 
-/* A target of one 700 KB file whose content depends on tag (so each is its own digest). */
+/* A target of one 700 KB file whose content depends on tag and on this run of the test, so
+ * each is its own digest and no volume cached by an earlier run (the engine is shared, and
+ * outlives tests) can stand in for it. */
 static void upload_sized(struct itest *t, char tag, char out[65])
 {
 	char *content = malloc(700 * 1024 + 1);
 	memset(content, tag, 700 * 1024);
+	int n =
+	    snprintf(content, 64, "%c %lld %ld ", tag, (long long)itest_now_ms(), (long)getpid());
+	content[n] = tag; /* snprintf's NUL */
 	content[700 * 1024] = '\0';
 	const char *files[] = {"f.bin", content, NULL};
 	itest_upload(t, files, out);
