@@ -156,18 +156,21 @@ static void evict(struct attempt *a)
 {
 	struct tcache_entry v[8];
 	struct ff_err err;
-	size_t n = tcache_take_victims(a->env->tcache, v, 8);
-	for (size_t i = 0; i < n; i++) {
-		char marker[64];
-		tcache_marker_name(v[i].digest, marker);
-		if (docker_volume_remove(a->env->docker, marker, &err) < 0 ||
-		    docker_volume_remove(a->env->docker, v[i].volume, &err) < 0)
-			ff_run_warn(a->job->run_id, "cached target %.12s not evicted: %s",
-				    v[i].digest, err.msg);
-		else
-			ff_run_info(a->job->run_id, "cached target %.12s evicted (%llu bytes)",
-				    v[i].digest, (unsigned long long)v[i].bytes);
-	}
+	size_t n;
+	/* eight at a time, until the cache is under its cap */
+	while ((n = tcache_take_victims(a->env->tcache, v, 8)) > 0)
+		for (size_t i = 0; i < n; i++) {
+			char marker[64];
+			tcache_marker_name(v[i].digest, marker);
+			if (docker_volume_remove(a->env->docker, marker, &err) < 0 ||
+			    docker_volume_remove(a->env->docker, v[i].volume, &err) < 0)
+				ff_run_warn(a->job->run_id, "cached target %.12s not evicted: %s",
+					    v[i].digest, err.msg);
+			else
+				ff_run_info(a->job->run_id,
+					    "cached target %.12s evicted (%llu bytes)", v[i].digest,
+					    (unsigned long long)v[i].bytes);
+		}
 }
 
 /* Fills a new data volume with the target, then publishes it with the marker. */
