@@ -498,21 +498,6 @@ static void run_http(struct series *s, struct http_bench *b, enum http_kind kind
 			atomic_load(&b->status_seen));
 }
 
-/* Drops the database and the broker vhost itest_setup made for t (both named after the last
- * path segment of its URLs). */
-static void drop_scratch(const struct itest *t)
-{
-	char sql[256], cmd[256];
-	const char *name = strrchr(t->db_url, '/') + 1;
-	PGconn *c = PQconnectdb("postgresql://fuzzforge:fuzzforge@127.0.0.1:5432/postgres");
-	snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s WITH (FORCE)", name);
-	PQclear(PQexec(c, sql));
-	PQfinish(c);
-	snprintf(cmd, sizeof(cmd), "rabbitmqctl -q delete_vhost %s >/dev/null 2>&1", name);
-	if (system(cmd) != 0)
-		fprintf(stderr, "cannot delete rabbitmq vhost %s\n", name);
-}
-
 static void bench(void **state)
 {
 	(void)state;
@@ -551,7 +536,6 @@ static void bench(void **state)
 	run_series(&mq1);
 	run_series(&mq100);
 	itest_teardown(&scratch);
-	drop_scratch(&scratch);
 
 	/* (3) the platform, no worker. */
 	const char *env[] = {"FF_LOG_LEVEL=info", NULL};
@@ -588,7 +572,6 @@ static void bench(void **state)
 	double rss_loaded = rss_mib(controller);
 	long published = itest_sql_long(&t, "SELECT count(*) FROM runs WHERE published", NULL);
 	itest_teardown(&t);
-	drop_scratch(&t);
 
 	printf("\n");
 	print_series(&pg1);

@@ -39,8 +39,9 @@ struct itest_resp {
  * may run one test at once) and picks a free port.
  * Returns 0 or fails the test. */
 int itest_setup(struct itest *t, const char *name);
-/* Stops every process started (SIGTERM, then SIGKILL past a deadline). The database and vhost
- * stay for a look after a failure; the next itest_setup of the same name drops them. */
+/* Stops every process started (SIGTERM, then SIGKILL past a deadline), then drops the
+ * database and the vhost. A test that fails never gets here: its database and vhost stay
+ * for a look, until the next itest_setup of the same name drops them. */
 void itest_teardown(struct itest *t);
 
 /* Starts ff-controller (waits until /readyz answers 200) or ff-worker (waits until it
