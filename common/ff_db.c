@@ -1,6 +1,7 @@
 /* ff_db — PostgreSQL connection and migrations; see ff_db.h. */
 #include "ff_db.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,11 +12,65 @@
  * migrations. */
 #define FF_DB_MIGRATION_LOCK "7466001"
 
+/* Statements prepared on this connection, by their text: every query is planned once per
+ * connection, not once per call (planning the API's JSON queries costs more than running
+ * them). Dynamic SQL is fine: the text, not the pointer, is the key. Past STMT_CACHE
+ * distinct texts, further ones run unprepared. */
+#define STMT_CACHE 64
+
+struct stmt {
+	uint64_t hash;
+	char *sql;
+};
+
 struct ff_db {
 	PGconn *conn;
 	char *url;
 	unsigned long reconnects;
+	struct stmt stmts[STMT_CACHE];
+	int nstmts;
 };
+
+static void forget_statements(struct ff_db *db)
+{
+	for (int i = 0; i < db->nstmts; i++)
+		free(db->stmts[i].sql);
+	db->nstmts = 0;
+}
+
+static uint64_t fnv1a(const char *s)
+{
+	uint64_t h = 1469598103934665603ULL;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	return h;
+}
+
+/* The name sql is prepared under on this connection ("ff<i>"), preparing it if need be;
+ * false when it cannot be (the cache is full, or the server refused: the caller runs it
+ * unprepared and gets the server's error, if any, from that). */
+static bool prepared(struct ff_db *db, const char *sql, int n, char name[16])
+{
+	uint64_t h = fnv1a(sql);
+	for (int i = 0; i < db->nstmts; i++)
+		if (db->stmts[i].hash == h && strcmp(db->stmts[i].sql, sql) == 0) {
+			snprintf(name, 16, "ff%d", i);
+			return true;
+		}
+	if (db->nstmts == STMT_CACHE)
+		return false;
+	char *copy = strdup(sql);
+	snprintf(name, 16, "ff%d", db->nstmts);
+	PGresult *res = copy ? PQprepare(db->conn, name, sql, n, NULL) : NULL;
+	bool ok = res && PQresultStatus(res) == PGRES_COMMAND_OK;
+	PQclear(res);
+	if (!ok) {
+		free(copy);
+		return false;
+	}
+	db->stmts[db->nstmts++] = (struct stmt){h, copy};
+	return true;
+}
 
 static void db_notice(void *arg, const char *msg)
 {
@@ -27,6 +82,7 @@ static int db_open(struct ff_db *db, struct ff_err *err)
 {
 	if (db->conn)
 		PQfinish(db->conn);
+	forget_statements(db);
 	db->conn = PQconnectdb(db->url);
 	if (!db->conn)
 		return ff_err_set(err, FF_ENOMEM, "out of memory connecting to postgresql");
@@ -57,6 +113,7 @@ void ff_db_free(struct ff_db *db)
 		return;
 	if (db->conn)
 		PQfinish(db->conn);
+	forget_statements(db);
 	free(db->url);
 	free(db);
 }
@@ -90,8 +147,12 @@ PGresult *ff_db_query_bin(struct ff_db *db, const char *sql, int n, const char *
 			if (rc < 0)
 				return NULL;
 		}
+		char name[16];
 		PGresult *res =
-		    PQexecParams(db->conn, sql, n, NULL, values, lengths, formats, result_format);
+		    prepared(db, sql, n, name)
+			? PQexecPrepared(db->conn, name, n, values, lengths, formats, result_format)
+			: PQexecParams(db->conn, sql, n, NULL, values, lengths, formats,
+				       result_format);
 		ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
 		if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
 			return res;

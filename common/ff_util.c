@@ -39,17 +39,51 @@ bool ff_uuid_valid(const char *s)
 	return true;
 }
 
-void ff_sha256_hex(const void *buf, size_t len, char out[FF_SHA256_HEX_LEN + 1])
+static void to_hex(const unsigned char md[32], char out[FF_SHA256_HEX_LEN + 1])
 {
 	static const char hex[] = "0123456789abcdef";
-	unsigned char md[32];
-	unsigned int mdlen = 0;
-	EVP_Digest(buf, len, md, &mdlen, EVP_sha256(), NULL);
 	for (unsigned int i = 0; i < 32; i++) {
 		out[2 * i] = hex[md[i] >> 4];
 		out[2 * i + 1] = hex[md[i] & 15];
 	}
 	out[64] = '\0';
+}
+
+void ff_sha256_hex(const void *buf, size_t len, char out[FF_SHA256_HEX_LEN + 1])
+{
+	unsigned char md[32];
+	unsigned int mdlen = 0;
+	EVP_Digest(buf, len, md, &mdlen, EVP_sha256(), NULL);
+	to_hex(md, out);
+}
+
+struct ff_sha256 *ff_sha256_new(void)
+{
+	EVP_MD_CTX *c = EVP_MD_CTX_new();
+	if (c && EVP_DigestInit_ex(c, EVP_sha256(), NULL) != 1) {
+		EVP_MD_CTX_free(c);
+		c = NULL;
+	}
+	return (struct ff_sha256 *)c;
+}
+
+void ff_sha256_update(struct ff_sha256 *h, const void *buf, size_t len)
+{
+	EVP_DigestUpdate((EVP_MD_CTX *)h, buf, len);
+}
+
+void ff_sha256_final(struct ff_sha256 *h, char out[FF_SHA256_HEX_LEN + 1])
+{
+	unsigned char md[32];
+	unsigned int mdlen = 0;
+	EVP_DigestFinal_ex((EVP_MD_CTX *)h, md, &mdlen);
+	EVP_MD_CTX_free((EVP_MD_CTX *)h);
+	to_hex(md, out);
+}
+
+void ff_sha256_free(struct ff_sha256 *h)
+{
+	EVP_MD_CTX_free((EVP_MD_CTX *)h);
 }
 
 bool ff_sha256_hex_valid(const char *s)
@@ -70,6 +104,17 @@ int64_t ff_now_ms(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void ff_deadline_in(struct timespec *ts, long ms)
+{
+	clock_gettime(CLOCK_REALTIME, ts);
+	ts->tv_sec += ms / 1000;
+	ts->tv_nsec += (ms % 1000) * 1000000L;
+	if (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
+	}
 }
 
 size_t ff_utf8_seq_len(const unsigned char *s, size_t n)

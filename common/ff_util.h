@@ -17,6 +17,13 @@ bool ff_uuid_valid(const char *s);
 void ff_sha256_hex(const void *buf, size_t len, char out[FF_SHA256_HEX_LEN + 1]);
 /* True for 64 lowercase hex characters. */
 bool ff_sha256_hex_valid(const char *s);
+/* The same digest over data that arrives in pieces: new (NULL on no memory), update as it
+ * comes, then final writes the hex and frees. */
+struct ff_sha256;
+struct ff_sha256 *ff_sha256_new(void);
+void ff_sha256_update(struct ff_sha256 *h, const void *buf, size_t len);
+void ff_sha256_final(struct ff_sha256 *h, char out[FF_SHA256_HEX_LEN + 1]);
+void ff_sha256_free(struct ff_sha256 *h); /* NULL-safe; not needed after final */
 /* Fills buf with n bytes from the OS's random source (OpenSSL); 0 or FF_EINTERNAL. */
 int ff_random_bytes(void *buf, size_t n);
 /* The length (1 to 4) of the well-formed UTF-8 sequence at s, which has n > 0 bytes; 0 when
@@ -27,5 +34,8 @@ size_t ff_utf8_seq_len(const unsigned char *s, size_t n);
 bool ff_utf8_valid(const char *s, size_t len);
 /* Milliseconds on a monotonic clock. */
 int64_t ff_now_ms(void);
+/* The CLOCK_REALTIME instant ms milliseconds from now, for pthread_cond_timedwait. */
+struct timespec;
+void ff_deadline_in(struct timespec *ts, long ms);
 
 #endif

@@ -9,7 +9,7 @@ void api_dead_letters_list(struct http_req *r)
 {
 	struct ff_err err;
 	PGresult *res = ff_db_query(
-	    r->app->db,
+	    r->db,
 	    "SELECT json_build_object('dead_letters', COALESCE(json_agg(json_build_object("
 	    "'run_id', d.run_id, 'workflow', r.workflow, 'attempts', d.attempts, "
 	    "'last_error', d.last_error, 'at', ff_ts(d.at)) ORDER BY d.at DESC), '[]'::json)) "
@@ -33,7 +33,7 @@ void api_dead_letter_delete(struct http_req *r)
 		return;
 	const char *p[] = {r->params[0]};
 	PGresult *res = ff_db_query(
-	    r->app->db, "DELETE FROM dead_letters WHERE run_id = $1 RETURNING run_id", 1, p, &err);
+	    r->db, "DELETE FROM dead_letters WHERE run_id = $1 RETURNING run_id", 1, p, &err);
 	if (!res)
 		return http_reply_error(r, &err);
 	if (PQntuples(res) == 1)
@@ -47,7 +47,7 @@ void api_workers_list(struct http_req *r)
 {
 	struct ff_err err;
 	PGresult *res = ff_db_query(
-	    r->app->db,
+	    r->db,
 	    "SELECT json_build_object('workers', COALESCE(json_agg(json_build_object("
 	    "'id', w.id, 'host', w.host, 'pool', w.pool, 'concurrency', w.concurrency, "
 	    "'running', w.running, 'running_runs', (SELECT COALESCE(json_agg(x.id), '[]'::json) "

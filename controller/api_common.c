@@ -6,7 +6,7 @@
 #include "app.h"
 #include "ff_run.h"
 #include "ff_util.h"
-#include "outbox.h"
+#include "committer.h"
 
 int api_run_id_ok(struct http_req *r)
 {
@@ -31,7 +31,7 @@ void api_reply_run_json(struct http_req *r, const char *sql)
 	if (!api_run_id_ok(r))
 		return;
 	const char *p[] = {r->params[0]};
-	PGresult *res = ff_db_query(r->app->db, sql, 1, p, &err);
+	PGresult *res = ff_db_query(r->db, sql, 1, p, &err);
 	if (!res)
 		return http_reply_error(r, &err);
 	api_reply_row_json(r, res, "run");
@@ -57,17 +57,17 @@ void api_requeue(struct http_req *r, bool dead_letters_only, const char *message
 	if (!api_run_id_ok(r))
 		return;
 	const char *pw[] = {r->params[0]};
-	if (!(wf = ff_db_query(r->app->db, "SELECT workflow FROM runs WHERE id = $1", 1, pw, &err)))
+	if (!(wf = ff_db_query(r->db, "SELECT workflow FROM runs WHERE id = $1", 1, pw, &err)))
 		return http_reply_error(r, &err);
 	const struct ff_manifest *m =
 	    PQntuples(wf) ? ff_catalog_find(r->app->catalog, PQgetvalue(wf, 0, 0)) : NULL;
 	PQclear(wf);
 	/* A fresh attempt budget: the workflow's own, counted from the attempts made. */
-	int rc = ff_run_requeue(r->app->db, r->params[0], m ? m->max_attempts : 1, message,
+	int rc = ff_run_requeue(r->db, r->params[0], m ? m->max_attempts : 1, message,
 				dead_letters_only, API_RUN_JSON, &res, &err);
 	api_reply_transition(r, rc, res, &err,
 			     dead_letters_only ? "it is not dead-lettered"
 					       : "only a finished run can be requeued");
 	if (rc == 1)
-		outbox_publish_run(r->app, r->params[0]); /* now rather than at the next sweep */
+		committer_poke(r->app->committer, r->params[0]); /* now, not at the next sweep */
 }

@@ -46,7 +46,7 @@ void api_run_findings(struct http_req *r)
 	snprintf(off, sizeof(off), "%ld", offset);
 	const char *p[] = {r->params[0], level, lim, off};
 	PGresult *res = ff_db_query(
-	    r->app->db,
+	    r->db,
 	    "SELECT json_build_object('run_id', r.id, 'state', r.state, "
 	    "'total', (SELECT count(*) FROM findings f WHERE f.run_id = r.id AND "
 	    "  ($2::text IS NULL OR f.level = $2)), "
@@ -70,7 +70,7 @@ static PGresult *run_blob(struct http_req *r, const char *sql, int n, const char
 	struct ff_err err;
 	if (!api_run_id_ok(r))
 		return NULL;
-	PGresult *res = ff_db_query_bin(r->app->db, sql, n, p, NULL, NULL, 1, &err);
+	PGresult *res = ff_db_query_bin(r->db, sql, n, p, NULL, NULL, 1, &err);
 	if (!res) {
 		http_reply_error(r, &err);
 		return NULL;
@@ -116,10 +116,8 @@ void api_run_logs(struct http_req *r)
 	memcpy(out, PQgetvalue(res, 0, 0), len);
 	if (truncated)
 		memcpy(out + len, note, strlen(note));
-	evhttp_add_header(evhttp_request_get_output_headers(r->ev), "X-FF-Logs-Truncated",
-			  truncated ? "true" : "false");
-	http_reply_bytes(r, 200, "text/plain; charset=utf-8", out, total);
-	free(out);
+	http_add_header(r, "X-FF-Logs-Truncated", truncated ? "true" : "false");
+	http_reply_take(r, 200, "text/plain; charset=utf-8", out, total);
 	PQclear(res);
 }
 
@@ -137,7 +135,7 @@ void api_run_artifacts(struct http_req *r)
 static void reply_artifact_lo(struct http_req *r, unsigned oid, size_t size)
 {
 	struct ff_err err;
-	struct ff_db *db = r->app->db;
+	struct ff_db *db = r->db;
 	struct ff_buf b;
 	char chunk[65536];
 	int fd = -1, rc;
@@ -164,8 +162,11 @@ out:
 	ff_db_rollback(db); /* read only */
 	if (rc < 0)
 		http_reply_error(r, &err);
-	else
-		http_reply_bytes(r, 200, "application/octet-stream", ff_buf_str(&b), b.len);
+	else {
+		size_t len;
+		char *data = ff_buf_take(&b, &len);
+		http_reply_take(r, 200, "application/octet-stream", data, len);
+	}
 	ff_buf_release(&b);
 }
 

@@ -1,19 +1,20 @@
 /* api_runs — submitting runs and reading their state and history.
  *
- * Submit commits the run row (state queued, its job message, its first event) in one
- * statement, then publishes the job with a broker confirm, then answers 202. If the broker
- * can't confirm, the run stays unpublished in the database and the outbox publishes it
- * once the broker is back: 202 means the run will reach a terminal state. */
+ * Submit validates on a database thread, then hands the run to the committer, which commits
+ * it (state queued, its job message, its first event) in one transaction with the other
+ * submits of the moment, publishes their jobs with one wait for the broker's confirms, and
+ * answers 202. If the broker can't confirm, the run stays unpublished in the database and
+ * the outbox publishes it once the broker is back: 202 means the run will reach a terminal
+ * state. */
 #include <libpq-fe.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "api.h"
 #include "app.h"
 #include "ff_run.h"
-#include "outbox.h"
+#include "committer.h"
 #include "ff_job.h"
 #include "ff_params.h"
 #include "ff_log.h"
@@ -96,46 +97,17 @@ static int parse_submit(const struct app *app, cJSON *body, struct submit *s, st
 				  err);
 }
 
-/* Inserts the run, queued, with its first event; returns the run JSON (PQclear it) or NULL. */
-static PGresult *insert_run(struct app *app, const struct submit *s, const char *id,
-			    const char *job, const char *idem_key, const char *body_sha,
-			    struct ff_err *err)
-{
-	char *params = cJSON_PrintUnformatted(s->params);
-	char *labels = s->labels ? cJSON_PrintUnformatted(s->labels) : NULL;
-	const struct ff_run_submission sub = {.id = id,
-					      .workflow = s->m->name,
-					      .workflow_version = s->m->version,
-					      .target = s->target,
-					      .pool = s->m->pool,
-					      .parameters = params,
-					      .labels = labels,
-					      .job = job,
-					      .priority = s->priority,
-					      .max_attempts = s->m->max_attempts,
-					      .idempotency_key = idem_key,
-					      .request_sha256 = body_sha};
-	PGresult *res = NULL;
-	int rc = params ? ff_run_submit(app->db, &sub, API_RUN_JSON, &res, err)
-			: ff_err_set(err, FF_ENOMEM, "out of memory");
-	free(params);
-	free(labels);
-	if (rc == 0)
-		ff_err_field(err, FF_EVALIDATE, "target", "no target %s has been uploaded",
-			     s->target);
-	return rc == 1 ? res : NULL;
-}
-
 #define IDEMPOTENCY_KEY_MAX 255
 
 /* A submit with an Idempotency-Key already seen: the same body gets the same run (*found
  * set, reply done), another body is a conflict (reply done). 0 when the key is new. */
-static int idempotent_replay(struct http_req *r, const char *key, const char *body_sha, int *found)
+static int idempotent_replay(struct http_req *r, struct ff_db *db, const char *key,
+			     const char *body_sha, int *found)
 {
 	struct ff_err err;
 	const char *p[] = {key};
 	*found = 0;
-	PGresult *res = ff_db_query(r->app->db,
+	PGresult *res = ff_db_query(db,
 				    "SELECT r.request_sha256, " API_RUN_JSON
 				    " FROM runs r WHERE r.idempotency_key = $1",
 				    1, p, &err);
@@ -156,68 +128,124 @@ static int idempotent_replay(struct http_req *r, const char *key, const char *bo
 	return 0;
 }
 
+/* A submit on its way through the committer, and the strings it points to. */
+struct pending {
+	struct submission s; /* first: done gets it back */
+	char id[FF_UUID_LEN + 1];
+	char body_sha[FF_SHA256_HEX_LEN + 1];
+	char target[FF_SHA256_HEX_LEN + 1];
+	char *params, *labels, *job, *idem;
+};
+
+static void pending_free(struct pending *p)
+{
+	free(p->s.run_json);
+	free(p->params);
+	free(p->labels);
+	free(p->job);
+	free(p->idem);
+	free(p);
+}
+
+/* On the committer's thread, once the run is committed (or not) and its job published. */
+static void submit_done(struct submission *s, struct ff_db *db)
+{
+	struct pending *p = (struct pending *)s;
+	struct http_req *r = s->r;
+	int found;
+	if (s->rc == 1) {
+		if (!s->published)
+			ff_req_log(FF_LOG_WARN, r->id, "run %s not published yet: the outbox will",
+				   p->id);
+		http_reply_take(r, 202, "application/json", s->run_json, s->run_json_len);
+		s->run_json = NULL;
+	} else if (s->rc == 0) {
+		http_reply_fail(r, FF_EVALIDATE, "target", "no target %s has been uploaded",
+				s->run.target);
+	} else if (!(s->err.code == FF_ECONFLICT && p->idem &&
+		     idempotent_replay(r, db, p->idem, p->body_sha, &found) == 0 && found)) {
+		/* (Two requests with one new key raced: the loser answers like a replay.) */
+		http_reply_error(r, &s->err);
+	}
+	pending_free(p);
+	http_complete(r);
+}
+
+/* Validates the submit here, on a database thread; the committer inserts it with others
+ * in one transaction, publishes its job, and replies (submit_done). */
 void api_run_submit(struct http_req *r)
 {
 	struct app *app = r->app;
-	struct submit s = {0};
+	struct submit sub = {0};
 	struct ff_err err = {0};
 	struct ff_job *job = NULL;
-	char *job_text = NULL;
-	PGresult *run = NULL;
-	char id[FF_UUID_LEN + 1];
+	struct pending *p = calloc(1, sizeof(*p));
+	const char *idem = http_header(r, "Idempotency-Key");
+	cJSON *body = NULL;
 	size_t job_len = 0;
 
-	char body_sha[FF_SHA256_HEX_LEN + 1] = "";
-	const char *idem = http_header(r, "Idempotency-Key");
-	if (idem && (!*idem || strlen(idem) > IDEMPOTENCY_KEY_MAX))
-		return http_reply_fail(r, FF_EINVAL, "Idempotency-Key",
-				       "Idempotency-Key must be 1 to %d characters",
-				       IDEMPOTENCY_KEY_MAX);
-	cJSON *body = http_json_body(r);
-	if (!body)
+	if (!p) {
+		http_reply_fail(r, FF_ENOMEM, NULL, "out of memory");
 		return;
+	}
+	if (idem && (!*idem || strlen(idem) > IDEMPOTENCY_KEY_MAX)) {
+		http_reply_fail(r, FF_EINVAL, "Idempotency-Key",
+				"Idempotency-Key must be 1 to %d characters", IDEMPOTENCY_KEY_MAX);
+		goto out;
+	}
+	if (!(body = http_json_body(r)))
+		goto out;
 	if (idem) {
 		size_t len;
 		const char *raw = http_body(r, &len);
 		int found;
-		ff_sha256_hex(raw, len, body_sha);
-		if (idempotent_replay(r, idem, body_sha, &found) < 0 || found)
+		ff_sha256_hex(raw, len, p->body_sha);
+		if (idempotent_replay(r, r->db, idem, p->body_sha, &found) < 0 || found)
 			goto out;
 	}
-	if (parse_submit(app, body, &s, &err) < 0)
+	if (parse_submit(app, body, &sub, &err) < 0)
 		goto out_error;
-	ff_uuid_new(id);
-	job = ff_job_new(s.m, id, s.target, s.params);
-	job_text = job ? ff_job_encode(job, &job_len) : NULL;
-	if (!job_text) {
+	ff_uuid_new(p->id);
+	job = ff_job_new(sub.m, p->id, sub.target, sub.params);
+	p->job = job ? ff_job_encode(job, &job_len) : NULL;
+	p->params = cJSON_PrintUnformatted(sub.params);
+	p->labels = sub.labels ? cJSON_PrintUnformatted(sub.labels) : NULL;
+	p->idem = idem ? strdup(idem) : NULL;
+	if (!p->job || !p->params || (sub.labels && !p->labels) || (idem && !p->idem)) {
 		ff_err_set(&err, FF_ENOMEM, "out of memory");
 		goto out_error;
 	}
-	if (!(run = insert_run(app, &s, id, job_text, idem, body_sha, &err))) {
-		int found;
-		/* Two requests with one new key raced: the loser answers like a replay. */
-		if (err.code == FF_ECONFLICT && idem &&
-		    idempotent_replay(r, idem, body_sha, &found) == 0 && found)
-			goto out;
-		goto out_error;
-	}
-	if (app->cfg.fault_exit_after_commit)
-		_exit(70); /* tests: the run is committed, its job never published */
-	/* The run is committed, so it will run: if the broker can't confirm now, the
-	 * outbox publishes it as soon as it can. */
-	if (outbox_publish(app, id, s.m->pool, s.priority, job_text, job_len, job->attempt, &err) <
-	    0)
-		ff_req_log(FF_LOG_WARN, r->id, "run %s not published yet: %s", id, err.msg);
-	ff_req_log(FF_LOG_INFO, r->id, "run %s submitted (%s)", id, s.m->name);
-	http_reply_json_text(r, 202, PQgetvalue(run, 0, 0), (size_t)PQgetlength(run, 0, 0));
+	p->s = (struct submission){.r = r,
+				   .run = {.id = p->id,
+					   .workflow = sub.m->name,
+					   .workflow_version = sub.m->version,
+					   .target = sub.target,
+					   .pool = sub.m->pool,
+					   .parameters = p->params,
+					   .labels = p->labels,
+					   .job = p->job,
+					   .priority = sub.priority,
+					   .max_attempts = sub.m->max_attempts,
+					   .idempotency_key = p->idem,
+					   .request_sha256 = p->body_sha},
+				   .job = p->job,
+				   .job_len = job_len,
+				   .done = submit_done};
+	/* The target's id lives in the body, which goes with the request: keep a copy. */
+	snprintf(p->target, sizeof(p->target), "%s", sub.target);
+	p->s.run.target = p->target;
+	ff_req_log(FF_LOG_DEBUG, r->id, "run %s submitted (%s)", p->id, sub.m->name);
+	http_defer(r);
+	committer_submit(app->committer, &p->s);
+	p = NULL;
 	goto out;
 out_error:
 	http_reply_error(r, &err);
 out:
-	PQclear(run);
-	free(job_text);
+	if (p)
+		pending_free(p);
 	ff_job_free(job);
-	cJSON_Delete(s.params);
+	cJSON_Delete(sub.params);
 	cJSON_Delete(body);
 }
 
@@ -275,7 +303,7 @@ void api_runs_list(struct http_req *r)
 	snprintf(limit, sizeof(limit), "%ld", lim);
 	const char *p[] = {state, workflow, cursor ? micros : NULL, cursor ? cid : NULL, limit};
 	PGresult *res = ff_db_query(
-	    r->app->db,
+	    r->db,
 	    "WITH page AS (SELECT r.*, (extract(epoch FROM r.created_at) * 1000000)::bigint "
 	    "  AS micros FROM runs r "
 	    "  WHERE ($1::text IS NULL OR r.state = $1) AND ($2::text IS NULL OR r.workflow = $2) "
@@ -302,7 +330,7 @@ void api_run_cancel(struct http_req *r)
 	PGresult *res = NULL;
 	if (!api_run_id_ok(r))
 		return;
-	int rc = ff_run_cancel(r->app->db, r->params[0], API_RUN_JSON, &res, &err);
+	int rc = ff_run_cancel(r->db, r->params[0], API_RUN_JSON, &res, &err);
 	api_reply_transition(r, rc, res, &err, "it can no longer be cancelled");
 }
 

@@ -3,85 +3,110 @@
 #include <libpq-fe.h>
 #include <stdio.h>
 #include <string.h>
-#include <strings.h>
+#include <stdlib.h>
 
 #include "api.h"
 #include "app.h"
 #include "ff_archive.h"
 #include "ff_util.h"
 
-static int content_type_ok(const char *ct)
-{
-	static const char *const ok[] = {"application/x-tar", "application/tar", "application/gzip",
-					 "application/x-gzip", "application/x-compressed-tar"};
-	if (!ct)
-		return 0;
-	size_t n = strcspn(ct, "; ");
-	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
-		if (strlen(ok[i]) == n && strncasecmp(ct, ok[i], n) == 0)
-			return 1;
-	return 0;
-}
+/* An upload being checked and stored: every piece the check reads is hashed and written to
+ * the target's large object on its way. */
+struct upload {
+	struct http_req *r;
+	struct ff_db *db;
+	struct ff_sha256 *sha;
+	int fd; /* the large object's, open for writing */
+	uint64_t size;
+	char buf[64 * 1024];
+};
 
-/* Stores the checked upload once per digest, its bytes in a large object written in chunks
- * (ff_db_lo_*), so that workers can stream it. A digest already stored is left as it is; two
- * uploads of one digest at once both succeed, the loser's object going with its rolled-back
- * transaction. When the upload streams, the chunks go to ff_db_lo_write as they arrive. */
-static int store_target(struct ff_db *db, const char *sha, const char *size, const void *body,
-			size_t len, struct ff_err *err)
+static long upload_read(void *ctx, const void **buf, struct ff_err *err)
 {
-	const char *p[] = {sha, size, NULL};
-	char oid_s[16];
-	unsigned oid;
-	PGresult *res = ff_db_query(db, "SELECT 1 FROM targets WHERE sha256 = $1", 1, p, err);
-	if (!res)
-		return err->code;
-	int have = PQntuples(res) > 0;
-	PQclear(res);
-	if (have)
-		return 0;
-	int rc = ff_db_begin(db, err);
+	struct upload *u = ctx;
+	long n = http_body_read(u->r, u->buf, sizeof(u->buf), err);
+	if (n <= 0)
+		return n;
+	ff_sha256_update(u->sha, u->buf, (size_t)n);
+	u->size += (uint64_t)n;
+	int rc = ff_db_lo_write(u->db, u->fd, u->buf, (size_t)n, err);
 	if (rc < 0)
 		return rc;
-	if ((rc = ff_db_lo_put(db, body, len, &oid, err)) < 0)
-		goto out_rollback;
-	snprintf(oid_s, sizeof(oid_s), "%u", oid);
-	p[2] = oid_s;
-	rc = ff_db_exec(db,
-			"INSERT INTO targets (sha256, size, content_oid) VALUES ($1, $2, $3::oid) "
-			"ON CONFLICT (sha256) DO NOTHING",
-			3, p, err);
+	*buf = u->buf;
+	return n;
+}
+
+/* Streams the body into a new large object while it is checked, then keeps it once per
+ * digest: a digest already stored is left as it is (the new object goes with the rolled-back
+ * transaction); two uploads of one digest at once both succeed. */
+static int store_upload(struct upload *u, char sha[FF_SHA256_HEX_LEN + 1],
+			struct ff_archive_info *info, struct ff_err *err)
+{
+	const void *ignored;
+	unsigned oid;
+	long n;
+	int rc = ff_db_begin(u->db, err);
 	if (rc < 0)
+		return rc;
+	if ((rc = ff_db_lo_create(u->db, &oid, &u->fd, err)) < 0 ||
+	    (rc = ff_archive_check_stream(upload_read, u, NULL, info, err)) < 0)
 		goto out_rollback;
-	return ff_db_commit(db, err);
+	if (u->size == 0) {
+		rc = ff_err_set(err, FF_EVALIDATE, "the body must be a tar or tar.gz");
+		goto out_rollback;
+	}
+	/* What follows the archive's end (gzip padding, trailing blocks) is part of it too. */
+	while ((n = upload_read(u, &ignored, err)) > 0)
+		;
+	if ((rc = (int)n) < 0 || (rc = ff_db_lo_close(u->db, u->fd, err)) < 0)
+		goto out_rollback;
+	ff_sha256_final(u->sha, sha);
+	u->sha = NULL;
+	char oid_s[16], size[24];
+	snprintf(oid_s, sizeof(oid_s), "%u", oid);
+	snprintf(size, sizeof(size), "%llu", (unsigned long long)u->size);
+	const char *p[] = {sha, size, oid_s};
+	PGresult *res = ff_db_query(u->db,
+				    "INSERT INTO targets (sha256, size, content_oid) "
+				    "VALUES ($1, $2, $3::oid) ON CONFLICT (sha256) DO NOTHING "
+				    "RETURNING 1",
+				    3, p, err);
+	if (!res) {
+		rc = err->code;
+		goto out_rollback;
+	}
+	int inserted = PQntuples(res) == 1;
+	PQclear(res);
+	if (!inserted)
+		goto out_rollback; /* stored already: drop this copy */
+	return ff_db_commit(u->db, err);
 out_rollback:
-	ff_db_rollback(db);
+	ff_db_rollback(u->db);
 	return rc;
 }
 
+/* POST /api/v1/targets, on a thread of its own: the body is read as it arrives. */
 void api_target_upload(struct http_req *r)
 {
 	struct ff_err err = {0};
-	struct ff_archive_info info;
-	char sha[FF_SHA256_HEX_LEN + 1], size[24];
-	size_t len;
-
-	if (!content_type_ok(http_header(r, "Content-Type")))
-		return http_reply_status(
-		    r, 415, "unsupported_media_type", NULL,
-		    "send the target as application/x-tar or application/gzip");
-	const char *body = http_body(r, &len);
-	if (!body)
-		return http_reply_fail(r, FF_EVALIDATE, NULL, "the body must be a tar or tar.gz");
-	if (ff_archive_check(body, len, NULL, &info, &err) < 0)
-		return http_reply_error(r, &err);
-	ff_sha256_hex(body, len, sha);
-	snprintf(size, sizeof(size), "%zu", len);
-	if (store_target(r->app->db, sha, size, body, len, &err) < 0)
+	struct ff_archive_info info = {0};
+	char sha[FF_SHA256_HEX_LEN + 1];
+	struct upload *u = calloc(1, sizeof(*u));
+	if (!u || !(u->sha = ff_sha256_new())) {
+		free(u);
+		return http_reply_fail(r, FF_ENOMEM, NULL, "out of memory");
+	}
+	u->r = r;
+	u->db = r->db;
+	int rc = store_upload(u, sha, &info, &err);
+	uint64_t size = u->size;
+	ff_sha256_free(u->sha);
+	free(u);
+	if (rc < 0)
 		return http_reply_error(r, &err);
 	cJSON *o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "sha256", sha);
-	cJSON_AddNumberToObject(o, "size", (double)len);
+	cJSON_AddNumberToObject(o, "size", (double)size);
 	cJSON_AddNumberToObject(o, "files", (double)info.files);
 	http_reply_json(r, 201, o);
 	cJSON_Delete(o);
@@ -94,7 +119,7 @@ void api_target_get(struct http_req *r)
 		return http_reply_fail(r, FF_ENOTFOUND, NULL, "no target %s", r->params[0]);
 	const char *p[] = {r->params[0]};
 	PGresult *res =
-	    ff_db_query(r->app->db,
+	    ff_db_query(r->db,
 			"SELECT json_build_object('sha256', sha256, 'size', size, "
 			"'created_at', ff_ts(created_at)) FROM targets WHERE sha256 = $1",
 			1, p, &err);

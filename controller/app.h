@@ -1,5 +1,7 @@
-/* app — the controller's process-wide state, shared by every handler. The controller is
- * single-threaded (one libevent loop), so none of this needs locking. */
+/* app — the controller's process-wide state. What handlers share is set at start and only
+ * read afterwards (the catalogue, the key digests, the settings); the database connection
+ * `db` and the broker connection `amqp` belong to the committer's thread alone (the
+ * migrations use db before it starts); each database thread has a connection of its own. */
 #ifndef APP_H
 #define APP_H
 
@@ -17,8 +19,6 @@ struct app_config {
 	const char *amqp_url;
 	const char *workflows_dir;
 	const char *api_key;
-	size_t max_target_bytes;
-	size_t max_json_bytes;
 	long db_wait_s;
 	long lease_s;
 	int fault_exit_after_commit; /* tests: die between commit and publish */
@@ -30,7 +30,8 @@ struct app {
 	struct ff_db *db;
 	struct ff_amqp *amqp; /* NULL while the broker is unreachable; reconnected on use */
 	struct ff_catalog *catalog;
-	struct health *health;	    /* readiness, checked off the event loop */
+	struct health *health;	     /* readiness, checked off the event loop */
+	struct committer *committer; /* submits, the reaper, the outbox */
 	char api_key_sha256[65];    /* from FF_API_KEY, "" if unset */
 	char stored_key_sha256[65]; /* the generated key's digest, "" if none */
 };

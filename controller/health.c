@@ -12,6 +12,7 @@
 #include "app.h"
 #include "ff_amqp.h"
 #include "ff_db.h"
+#include "ff_util.h"
 
 #define AMQP_HEARTBEAT_S 30
 #define MSG_MAX		 512 /* struct ff_err's message fits */
@@ -59,10 +60,7 @@ static void *health_main(void *arg)
 		pthread_mutex_unlock(&h->lock);
 		check(h, db, &amqp);
 		struct timespec until;
-		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_nsec += (HEALTH_EVERY_MS % 1000) * 1000000L;
-		until.tv_sec += HEALTH_EVERY_MS / 1000 + until.tv_nsec / 1000000000L;
-		until.tv_nsec %= 1000000000L;
+		ff_deadline_in(&until, HEALTH_EVERY_MS);
 		pthread_mutex_lock(&h->lock);
 		if (!h->stopping)
 			pthread_cond_timedwait(&h->wake, &h->lock, &until);

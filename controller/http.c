@@ -1,44 +1,119 @@
-/* http — routing, auth, replies; see http.h. */
+/* http — the HTTP/1.1 server: connections, parsing, the checks of a request's head, the
+ * deadlines, and writing replies; see http.h. Everything here runs on the event loop except
+ * http_complete, http_defer and http_body_read. */
 #include "http.h"
 
 #include <event2/buffer.h>
-#include <event2/keyvalq_struct.h>
+#include <event2/bufferevent.h>
+#include <event2/http.h>
+#include <event2/listener.h>
+#include <http_parser.h>
+#include <netinet/in.h>
 #include <openssl/crypto.h>
-#include <stdarg.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
 
-#include "app.h"
 #include "ff_config.h"
-#include "ff_json.h"
 #include "ff_log.h"
 #include "ff_util.h"
+#include "pool.h"
 
-struct router {
-	struct app *app;
-	const struct http_route *routes;
-	size_t nroutes;
+#define MAX_HEAD      (64 * 1024) /* request line and headers: past it, 431 */
+#define MAX_URL	      (8 * 1024)
+#define READ_HIGH     (256 * 1024) /* the most a connection's input buffer holds */
+#define PIPE_HIGH     (1024 * 1024) /* a streamed body queued for its handler: reading pauses */
+#define PIPE_LOW      (256 * 1024)  /* ... and resumes below this */
+#define LINGER_MS     2000	    /* after a refusal: how long its unread body is drained ... */
+#define LINGER_BYTES  (1024 * 1024) /* ... and how much of it, so the reply is not reset */
+#define TICK_MS	      100
+#define WRITE_TIMEOUT 30 /* seconds a client may take to read a reply */
+
+/* A request being read, waiting for its handler, or a connection between requests. */
+enum phase {
+	PH_IDLE,   /* no byte of the next request yet */
+	PH_HEAD,   /* reading the request line and headers */
+	PH_BODY,   /* reading the body */
+	PH_WAIT,   /* the whole request is read; its handler has it */
+	PH_WRITE,  /* writing the reply */
+	PH_LINGER, /* reply written, write side shut: draining what the client still sends */
 };
 
-int http_status_for(int code)
-{
-	switch (code) {
-	case FF_EINVAL: return 400;
-	case FF_EAUTH: return 401;
-	case FF_ENOTFOUND: return 404;
-	case FF_ECONFLICT: return 409;
-	case FF_ETOOBIG: return 413;
-	case FF_EVALIDATE: return 422;
-	case FF_EUNAVAIL: return 503;
-	case FF_ETIMEOUT: return 504;
-	default: return 500;
-	}
-}
+/* What conn_feed does once the parser stops. */
+enum action { ACT_NONE, ACT_REFUSE, ACT_SPAWN, ACT_DISPATCH };
+
+struct http_pipe {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct evbuffer *q; /* touched only under mu */
+	bool eof;
+	bool paused; /* the loop stopped reading until the handler drains the queue */
+	struct ff_err err;
+	struct http_server *s;
+};
+
+struct http_conn {
+	struct http_server *s;
+	struct bufferevent *bev;
+	http_parser parser;
+	enum phase phase;
+	enum action action;
+	struct http_req *req;
+	struct ff_buf url, hname, hval;
+	bool in_value;
+	size_t head_bytes;
+	int64_t since_ms; /* the phase's start */
+	bool first;	  /* no request on this connection yet */
+	bool has_body, message_done, keep_alive, close_after;
+	bool handling; /* req is with its handler */
+	bool dead;     /* the socket is gone; freed when the handler gives req back */
+	bool read_paused;
+	int64_t window_ms;
+	uint64_t window_bytes, body_bytes;
+	int cut_status; /* the loop cut a streamed body (408, 413): this replaces the reply */
+	char cut_msg[128];
+	size_t linger_bytes;
+	LIST_ENTRY(http_conn) link;
+};
+
+struct http_server {
+	struct event_base *base;
+	struct app *app;
+	struct http_limits lim;
+	const struct http_route *routes;
+	size_t nroutes;
+	struct pool *pool;
+	int max_streams, streams;
+	struct evconnlistener *listener;
+	struct event *tick, *wake;
+	LIST_HEAD(, http_conn) conns;
+	long nconns, inflight;
+	/* Requests handed back by other threads, and whether a pipe asked for more. */
+	pthread_mutex_t mu;
+	struct done {
+		struct http_req *r;
+		struct done *next;
+	} *done;
+	atomic_bool resume;
+	bool draining;
+	int64_t drain_deadline;
+	void (*drained)(void *);
+	void *drained_arg;
+};
+
+static const http_parser_settings settings;
+static void conn_feed(struct http_conn *c);
+static void conn_free(struct http_conn *c);
 
 static const char *reason_for(int status)
 {
 	switch (status) {
+	case 100: return "Continue";
 	case 200: return "OK";
 	case 201: return "Created";
 	case 202: return "Accepted";
@@ -46,175 +121,276 @@ static const char *reason_for(int status)
 	case 401: return "Unauthorized";
 	case 404: return "Not Found";
 	case 405: return "Method Not Allowed";
+	case 408: return "Request Timeout";
 	case 409: return "Conflict";
 	case 413: return "Payload Too Large";
+	case 414: return "URI Too Long";
 	case 415: return "Unsupported Media Type";
 	case 422: return "Unprocessable Entity";
+	case 431: return "Request Header Fields Too Large";
+	case 500: return "Internal Server Error";
 	case 503: return "Service Unavailable";
+	case 504: return "Gateway Timeout";
 	default: return "Error";
 	}
 }
 
-void http_reply_bytes(struct http_req *r, int status, const char *content_type, const void *data,
-		      size_t len)
+static const char *method_name(enum ff_http_method m)
 {
-	struct evkeyvalq *h = evhttp_request_get_output_headers(r->ev);
-	struct evbuffer *buf = evbuffer_new();
-	evhttp_add_header(h, "Content-Type", content_type);
-	evhttp_add_header(h, "X-Request-Id", r->id);
-	evhttp_add_header(h, "Cache-Control", "no-store");
-	if (buf && len)
-		evbuffer_add(buf, data, len);
-	r->status = status;
-	evhttp_send_reply(r->ev, status, reason_for(status), buf);
-	if (buf)
-		evbuffer_free(buf);
+	switch (m) {
+	case HTTP_M_GET: return "GET";
+	case HTTP_M_POST: return "POST";
+	case HTTP_M_DELETE: return "DELETE";
+	default: return "OTHER";
+	}
 }
 
-void http_reply_json_text(struct http_req *r, int status, const char *json_text, size_t len)
+/* ---- requests ---- */
+
+static struct http_req *req_new(struct http_conn *c)
 {
-	http_reply_bytes(r, status, "application/json", json_text, len);
+	struct http_req *r = calloc(1, sizeof(*r));
+	if (!r)
+		return NULL;
+	r->app = c->s->app;
+	r->conn = c;
+	r->content_length = UINT64_MAX;
+	r->t0_ms = ff_now_ms();
+	TAILQ_INIT(&r->headers);
+	TAILQ_INIT(&r->query);
+	TAILQ_INIT(&r->reply_headers);
+	ff_buf_init(&r->body, c->s->lim.max_json_bytes);
+	return r;
 }
 
-void http_reply_json(struct http_req *r, int status, const cJSON *body)
+static void pipe_free(struct http_pipe *p)
 {
-	char *text = cJSON_PrintUnformatted(body);
-	if (!text) {
-		http_reply_fail(r, FF_ENOMEM, NULL, "out of memory");
+	if (!p)
+		return;
+	evbuffer_free(p->q);
+	pthread_cond_destroy(&p->cv);
+	pthread_mutex_destroy(&p->mu);
+	free(p);
+}
+
+static void req_free(struct http_req *r)
+{
+	if (!r)
+		return;
+	evhttp_clear_headers(&r->headers);
+	evhttp_clear_headers(&r->query);
+	evhttp_clear_headers(&r->reply_headers);
+	ff_buf_release(&r->body);
+	pipe_free(r->pipe);
+	free(r->query_str);
+	free(r->reply);
+	free(r);
+}
+
+/* ---- the streamed body, shared with its handler's thread ---- */
+
+static struct http_pipe *pipe_new(struct http_server *s)
+{
+	struct http_pipe *p = calloc(1, sizeof(*p));
+	if (!p || !(p->q = evbuffer_new())) {
+		free(p);
+		return NULL;
+	}
+	pthread_mutex_init(&p->mu, NULL);
+	pthread_cond_init(&p->cv, NULL);
+	p->s = s;
+	return p;
+}
+
+/* Queues body bytes; returns whether the loop should stop reading for now. */
+static bool pipe_put(struct http_pipe *p, const char *data, size_t n)
+{
+	pthread_mutex_lock(&p->mu);
+	if (!p->err.code && evbuffer_add(p->q, data, n) < 0)
+		ff_err_set(&p->err, FF_ENOMEM, "out of memory");
+	bool full = evbuffer_get_length(p->q) >= PIPE_HIGH;
+	p->paused = p->paused || full;
+	pthread_cond_signal(&p->cv);
+	pthread_mutex_unlock(&p->mu);
+	return full;
+}
+
+/* The body's end (code 0) or why it will not come (the first reason is kept). */
+static void pipe_end(struct http_pipe *p, int code, const char *msg)
+{
+	pthread_mutex_lock(&p->mu);
+	if (code && !p->err.code)
+		ff_err_set(&p->err, code, "%s", msg);
+	p->eof = true;
+	pthread_cond_signal(&p->cv);
+	pthread_mutex_unlock(&p->mu);
+}
+
+static size_t pipe_queued(struct http_pipe *p)
+{
+	pthread_mutex_lock(&p->mu);
+	size_t n = evbuffer_get_length(p->q);
+	pthread_mutex_unlock(&p->mu);
+	return n;
+}
+
+long http_body_read(struct http_req *r, void *buf, size_t n, struct ff_err *err)
+{
+	struct http_pipe *p = r->pipe;
+	long got;
+	bool resume = false;
+	pthread_mutex_lock(&p->mu);
+	while (!evbuffer_get_length(p->q) && !p->eof && !p->err.code)
+		pthread_cond_wait(&p->cv, &p->mu);
+	if (p->err.code) {
+		*err = p->err;
+		got = p->err.code;
+	} else {
+		got = evbuffer_remove(p->q, buf, n);
+		if (p->paused && evbuffer_get_length(p->q) < PIPE_LOW) {
+			p->paused = false;
+			resume = true;
+		}
+	}
+	pthread_mutex_unlock(&p->mu);
+	if (resume) {
+		atomic_store(&p->s->resume, true);
+		event_active(p->s->wake, EV_READ, 0);
+	}
+	return got;
+}
+
+/* ---- replies ---- */
+
+void http_defer(struct http_req *r)
+{
+	r->deferred = true;
+}
+
+void http_complete(struct http_req *r)
+{
+	struct http_server *s = r->conn->s;
+	struct done *d = malloc(sizeof(*d));
+	pthread_mutex_lock(&s->mu);
+	if (d) {
+		*d = (struct done){r, s->done};
+		s->done = d;
+	} else {
+		ff_error("out of memory handing back request %s", r->id); /* its client times out */
+	}
+	pthread_mutex_unlock(&s->mu);
+	event_active(s->wake, EV_READ, 0);
+}
+
+static void free_reply(const void *data, size_t len, void *arg)
+{
+	(void)len, (void)arg;
+	free((void *)data);
+}
+
+/* Writes r's reply and frees r; the connection goes on to its next request or closes. */
+static void conn_respond(struct http_conn *c, struct http_req *r)
+{
+	struct http_server *s = c->s;
+	if (c->handling) {
+		c->handling = false;
+		s->inflight--;
+		if (r->pipe)
+			s->streams--;
+	}
+	if (c->dead) {
+		if (c->req == r)
+			c->req = NULL;
+		req_free(r);
+		conn_free(c);
 		return;
 	}
-	http_reply_json_text(r, status, text, strlen(text));
-	free(text);
-}
-
-void http_reply_status(struct http_req *r, int status, const char *code, const char *field,
-		       const char *msg)
-{
-	cJSON *o = cJSON_CreateObject();
-	cJSON *e = cJSON_AddObjectToObject(o, "error");
-	cJSON_AddStringToObject(e, "code", code);
-	cJSON_AddStringToObject(e, "message", msg);
-	if (field && *field)
-		cJSON_AddStringToObject(e, "field", field);
-	cJSON_AddStringToObject(o, "request_id", r->id);
-	http_reply_json(r, status, o);
-	cJSON_Delete(o);
-}
-
-void http_reply_error(struct http_req *r, const struct ff_err *err)
-{
-	int status = http_status_for(err->code);
-	if (status >= 500)
-		ff_req_log(FF_LOG_ERROR, r->id, "%s", err->msg);
-	http_reply_status(r, status, ff_err_name(err->code), err->field, err->msg);
-}
-
-void http_reply_fail(struct http_req *r, int code, const char *field, const char *fmt, ...)
-{
-	struct ff_err err = {.code = code};
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err.msg, sizeof(err.msg), fmt, ap);
-	va_end(ap);
-	snprintf(err.field, sizeof(err.field), "%s", field ? field : "");
-	http_reply_error(r, &err);
-}
-
-const char *http_body(struct http_req *r, size_t *len)
-{
-	struct evbuffer *in = evhttp_request_get_input_buffer(r->ev);
-	*len = evbuffer_get_length(in);
-	return *len ? (const char *)evbuffer_pullup(in, -1) : NULL;
-}
-
-cJSON *http_json_body(struct http_req *r)
-{
-	/* The size was checked against the route's limit before the handler ran. */
-	static const struct ff_json_opts opts = {.what = "the body", .object = true};
-	struct ff_err err;
-	cJSON *j = NULL;
-	size_t len;
-	const char *body = http_body(r, &len);
-	if (!body) {
-		http_reply_fail(r, FF_EINVAL, NULL, "a JSON object body is required");
-		return NULL;
+	if (c->cut_status) {
+		struct evkeyval *h;
+		while ((h = TAILQ_FIRST(&r->reply_headers)))
+			evhttp_remove_header(&r->reply_headers, h->key);
+		http_reply_status(r, c->cut_status, c->cut_status == 408 ? "timeout" : "too_big", NULL,
+				  c->cut_msg);
 	}
-	if (ff_json_parse(body, len, &opts, &j, &err) < 0) {
-		http_reply_error(r, &err);
-		return NULL;
-	}
-	return j;
+	if (!r->status)
+		http_reply_fail(r, FF_EINTERNAL, NULL, "the handler gave no reply");
+	if (!c->message_done || !c->keep_alive || s->draining)
+		c->close_after = true;
+	if (r->pipe)
+		pipe_end(r->pipe, FF_EINVAL, "the request was answered");
+
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+	evbuffer_add_printf(out,
+			    "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+			    "X-Request-Id: %s\r\nCache-Control: no-store\r\n",
+			    r->status, reason_for(r->status),
+			    r->reply_type ? r->reply_type : "application/json", r->reply_len,
+			    r->id[0] ? r->id : "-");
+	struct evkeyval *h;
+	TAILQ_FOREACH(h, &r->reply_headers, next)
+	evbuffer_add_printf(out, "%s: %s\r\n", h->key, h->value);
+	evbuffer_add_printf(out, "%s\r\n", c->close_after ? "Connection: close\r\n" : "");
+	if (r->reply_len && evbuffer_add_reference(out, r->reply, r->reply_len, free_reply, NULL) == 0)
+		r->reply = NULL;
+	else if (r->reply_len)
+		evbuffer_add(out, r->reply, r->reply_len);
+	ff_req_log(r->status >= 500 ? FF_LOG_WARN : FF_LOG_INFO, r->id, "%s %s %d %lldms",
+		   method_name(r->method), r->path[0] ? r->path : "-", r->status,
+		   (long long)(ff_now_ms() - r->t0_ms));
+	if (c->req == r)
+		c->req = NULL;
+	req_free(r);
+	c->phase = PH_WRITE;
+	c->since_ms = ff_now_ms();
+	bufferevent_disable(c->bev, EV_READ);
+	bufferevent_enable(c->bev, EV_WRITE);
 }
 
-const char *http_query(struct http_req *r, const char *name)
+/* A reply the loop makes itself (the request may not even have begun). */
+static void conn_fail(struct http_conn *c, int status, const char *code, const char *msg)
 {
-	if (!r->query_parsed) {
-		const char *q = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(r->ev));
-		TAILQ_INIT(&r->query);
-		if (q)
-			evhttp_parse_query_str(q, &r->query);
-		r->query_parsed = 1;
+	if (c->handling) { /* a streamed body: its handler stops, and this is the reply */
+		if (!c->req->pipe)
+			return;
+		c->cut_status = status;
+		snprintf(c->cut_msg, sizeof(c->cut_msg), "%s", msg);
+		pipe_end(c->req->pipe, status == 408 ? FF_ETIMEOUT : FF_ETOOBIG, msg);
+		c->read_paused = true;
+		bufferevent_disable(c->bev, EV_READ);
+		return;
 	}
-	return evhttp_find_header(&r->query, name);
+	if (!c->req && !(c->req = req_new(c))) {
+		conn_free(c);
+		return;
+	}
+	if (!c->req->id[0])
+		ff_uuid_new(c->req->id);
+	c->close_after = true;
+	c->message_done = false;
+	http_reply_status(c->req, status, code, NULL, msg);
+	conn_respond(c, c->req);
 }
 
-const char *http_header(struct http_req *r, const char *name)
-{
-	return evhttp_find_header(evhttp_request_get_input_headers(r->ev), name);
-}
+/* ---- the checks of a request's head ---- */
 
-int http_route_match(const char *pattern, char *path, const char **params)
-{
-	size_t np = 0;
-	const char *p = pattern;
-	char *s = path;
-	while (*p && *s) {
-		if (*p != '/' || *s != '/')
-			return 0;
-		p++, s++;
-		const char *pend = strchr(p, '/');
-		size_t plen = pend ? (size_t)(pend - p) : strlen(p);
-		char *send = strchr(s, '/');
-		size_t slen = send ? (size_t)(send - s) : strlen(s);
-		if (plen > 2 && p[0] == '{' && p[plen - 1] == '}') {
-			if (slen == 0 || np == HTTP_MAX_PARAMS)
-				return 0;
-			params[np++] = s;
-		} else if (plen != slen || memcmp(p, s, plen) != 0) {
-			return 0;
-		}
-		p += plen;
-		s += slen;
-	}
-	if (*p || *s)
-		return 0;
-	/* Terminate the captured segments only once the whole path matched. */
-	for (size_t i = 0; i < np; i++) {
-		char *slash = strchr(params[i], '/');
-		if (slash)
-			*slash = '\0';
-	}
-	return 1;
-}
-
-static int authorised(struct http_req *r)
+static bool authorised(struct http_server *s, struct http_req *r)
 {
 	const char *h = http_header(r, "Authorization");
 	char digest[65];
 	if (!h || strncmp(h, "Bearer ", 7) != 0 || !h[7])
-		return 0;
+		return false;
 	ff_sha256_hex(h + 7, strlen(h + 7), digest);
 	/* Compare digests in constant time: the key itself never reaches a comparison. */
-	const struct app *a = r->app;
-	return (a->api_key_sha256[0] && CRYPTO_memcmp(digest, a->api_key_sha256, 64) == 0) ||
-	       (a->stored_key_sha256[0] && CRYPTO_memcmp(digest, a->stored_key_sha256, 64) == 0);
+	const char *k = s->lim.api_key_sha256, *stored = s->lim.stored_key_sha256;
+	return (k[0] && CRYPTO_memcmp(digest, k, 64) == 0) ||
+	       (stored[0] && CRYPTO_memcmp(digest, stored, 64) == 0);
 }
 
 static void set_request_id(struct http_req *r)
 {
 	const char *given = http_header(r, "X-Request-Id");
 	size_t n = given ? strlen(given) : 0;
-	int ok = n > 0 && n < sizeof(r->id);
+	bool ok = n > 0 && n < sizeof(r->id);
 	for (size_t i = 0; ok && i < n; i++)
 		ok = (given[i] >= 'a' && given[i] <= 'z') || (given[i] >= 'A' && given[i] <= 'Z') ||
 		     (given[i] >= '0' && given[i] <= '9') || given[i] == '-' || given[i] == '_' ||
@@ -225,104 +401,620 @@ static void set_request_id(struct http_req *r)
 		ff_uuid_new(r->id);
 }
 
-static const char *method_name(enum evhttp_cmd_type m)
+/* Whether the Content-Type's media type (parameters aside) is one of types. */
+static bool media_type_in(const char *ct, const char *const *types)
+{
+	if (!ct)
+		return false;
+	size_t n = strcspn(ct, "; \t");
+	for (; *types; types++)
+		if (strlen(*types) == n && strncasecmp(ct, *types, n) == 0)
+			return true;
+	return false;
+}
+
+static const char *const json_types[] = {"application/json", NULL};
+static const char *const target_types[] = {"application/x-tar", "application/tar",
+					   "application/gzip", "application/x-gzip",
+					   "application/x-compressed-tar", NULL};
+
+/* Splits the URL into the decoded path and the raw query. 0, or the status to refuse with. */
+static int take_url(struct http_conn *c, struct http_req *r)
+{
+	struct http_parser_url u;
+	http_parser_url_init(&u);
+	if (http_parser_parse_url(c->url.data, c->url.len, 0, &u) != 0 ||
+	    !(u.field_set & (1 << UF_PATH)))
+		return 400;
+	char raw[sizeof(r->path)];
+	size_t plen = u.field_data[UF_PATH].len, dlen = 0;
+	if (plen >= sizeof(raw))
+		return 414;
+	memcpy(raw, c->url.data + u.field_data[UF_PATH].off, plen);
+	raw[plen] = '\0';
+	char *decoded = evhttp_uridecode(raw, 0, &dlen);
+	bool ok = decoded && strlen(decoded) == dlen && dlen < sizeof(r->path);
+	if (ok)
+		memcpy(r->path, decoded, dlen + 1);
+	free(decoded);
+	if (!ok)
+		return 400;
+	if (u.field_set & (1 << UF_QUERY) &&
+	    !(r->query_str = strndup(c->url.data + u.field_data[UF_QUERY].off,
+				     u.field_data[UF_QUERY].len)))
+		return 500;
+	return 0;
+}
+
+static enum ff_http_method method_of(unsigned m)
 {
 	switch (m) {
-	case EVHTTP_REQ_GET: return "GET";
-	case EVHTTP_REQ_POST: return "POST";
-	case EVHTTP_REQ_PUT: return "PUT";
-	case EVHTTP_REQ_DELETE: return "DELETE";
-	case EVHTTP_REQ_HEAD: return "HEAD";
-	default: return "OTHER";
+	case HTTP_GET: return HTTP_M_GET;
+	case HTTP_POST: return HTTP_M_POST;
+	case HTTP_DELETE: return HTTP_M_DELETE;
+	default: return HTTP_M_OTHER;
 	}
 }
 
-static void route_request(struct evhttp_request *ev, void *arg)
+/* Judges the head: route, method, key, body type and size. On a refusal the reply is filled
+ * in and false returned. */
+static bool judge(struct http_conn *c, struct http_req *r)
 {
-	struct router *rt = arg;
-	struct http_req r = {.ev = ev, .app = rt->app};
-	enum evhttp_cmd_type method = evhttp_request_get_command(ev);
-	const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(ev));
-	char *decoded = NULL;
-	int64_t t0 = ff_now_ms();
-
-	set_request_id(&r);
-	size_t dlen = 0;
-	decoded = path ? evhttp_uridecode(path, 0, &dlen) : NULL;
-	if (!decoded || strlen(decoded) != dlen || dlen >= sizeof(r.path_buf)) {
-		http_reply_fail(&r, FF_EINVAL, NULL, "bad request path");
-		goto out;
+	struct http_server *s = c->s;
+	const http_parser *p = &c->parser;
+	set_request_id(r);
+	r->method = method_of(p->method);
+	int st = take_url(c, r);
+	if (st) {
+		http_reply_status(r, st, st == 414 ? "too_big" : "invalid", NULL,
+				  st == 414 ? "the request path is too long" : "bad request path");
+		return false;
 	}
-	const struct http_route *found = NULL;
-	int path_matched = 0;
-	for (size_t i = 0; i < rt->nroutes && !found; i++) {
-		snprintf(r.path_buf, sizeof(r.path_buf), "%s", decoded);
-		memset(r.params, 0, sizeof(r.params));
-		if (!http_route_match(rt->routes[i].pattern, r.path_buf, r.params))
+	unsigned allowed = 0;
+	for (size_t i = 0; i < s->nroutes && !r->route; i++) {
+		memcpy(r->path_buf, r->path, sizeof(r->path_buf));
+		memset(r->params, 0, sizeof(r->params));
+		if (!http_route_match(s->routes[i].pattern, r->path_buf, r->params))
 			continue;
-		path_matched = 1;
-		if (rt->routes[i].method == method)
-			found = &rt->routes[i];
+		allowed |= s->routes[i].method;
+		if (s->routes[i].method == r->method)
+			r->route = &s->routes[i];
 	}
-	if (!found) {
-		if (path_matched)
-			http_reply_status(&r, 405, "method_not_allowed", NULL,
-					  "method not allowed on this path");
-		else
-			http_reply_fail(&r, FF_ENOTFOUND, NULL, "no such route: %s", decoded);
-		goto out;
+	if (!r->route && !allowed) {
+		http_reply_fail(r, FF_ENOTFOUND, NULL, "no such route: %.200s", r->path);
+		return false;
 	}
-	if (!found->public && !authorised(&r)) {
-		evhttp_add_header(evhttp_request_get_output_headers(ev), "WWW-Authenticate",
-				  "Bearer");
-		http_reply_fail(&r, FF_EAUTH, NULL,
-				"a valid API key is required (Authorization: "
-				"Bearer <key>)");
-		goto out;
+	if (!r->route) {
+		char allow[32] = "";
+		for (unsigned m = HTTP_M_GET; m < HTTP_M_OTHER; m <<= 1)
+			if (allowed & m)
+				snprintf(allow + strlen(allow), sizeof(allow) - strlen(allow), "%s%s",
+					 allow[0] ? ", " : "", method_name((enum ff_http_method)m));
+		http_add_header(r, "Allow", allow);
+		http_reply_status(r, 405, "method_not_allowed", NULL,
+				  "method not allowed on this path");
+		return false;
 	}
-	size_t max = found->max_body ? found->max_body : rt->app->cfg.max_json_bytes;
-	if (evbuffer_get_length(evhttp_request_get_input_buffer(ev)) > max) {
-		http_reply_fail(&r, FF_ETOOBIG, NULL, "request body exceeds %zu bytes", max);
-		goto out;
+	if (!r->route->public && !authorised(s, r)) {
+		http_add_header(r, "WWW-Authenticate", "Bearer");
+		http_reply_fail(r, FF_EAUTH, NULL,
+				"a valid API key is required (Authorization: Bearer <key>)");
+		return false;
 	}
-	found->handler(&r);
-out:
-	ff_req_log(FF_LOG_INFO, r.id, "%s %s %d %lldms", method_name(method), path ? path : "?",
-		   r.status, (long long)(ff_now_ms() - t0));
-	if (r.query_parsed)
-		evhttp_clear_headers(&r.query);
-	free(decoded);
+	if (p->flags & F_CONTENTLENGTH)
+		r->content_length = p->content_length;
+	if (!c->has_body)
+		return true;
+	const char *ct = http_header(r, "Content-Type");
+	bool target = r->route->body == HTTP_BODY_TARGET;
+	size_t max = target ? s->lim.max_target_bytes : s->lim.max_json_bytes;
+	if (r->route->body != HTTP_BODY_NONE && !media_type_in(ct, target ? target_types : json_types)) {
+		http_reply_status(r, 415, "unsupported_media_type", "Content-Type",
+				  target ? "send the target as application/x-tar or application/gzip"
+					 : "send the body as application/json");
+		return false;
+	}
+	if (r->content_length != UINT64_MAX && r->content_length > max) {
+		http_reply_fail(r, FF_ETOOBIG, NULL, "request body exceeds %zu bytes", max);
+		return false;
+	}
+	if (target && s->streams >= s->max_streams) {
+		http_add_header(r, "Retry-After", "1");
+		http_reply_fail(r, FF_EUNAVAIL, NULL, "too many uploads at once (at most %d)",
+				s->max_streams);
+		return false;
+	}
+	return true;
 }
 
-struct evhttp *http_start(struct app *app, const struct http_route *routes, size_t nroutes,
-			  struct ff_err *err)
+/* ---- the parser's callbacks ---- */
+
+static int on_message_begin(http_parser *p)
 {
-	static struct router rt;
+	struct http_conn *c = p->data;
+	if (!(c->req = req_new(c)))
+		return -1;
+	if (!c->first)
+		c->since_ms = ff_now_ms(); /* the first request's head is timed from the accept */
+	c->phase = PH_HEAD;
+	c->head_bytes = 0;
+	c->in_value = c->has_body = c->message_done = false;
+	c->body_bytes = 0;
+	ff_buf_release(&c->url);
+	return 0;
+}
+
+static int count_head(struct http_conn *c, size_t n)
+{
+	c->head_bytes += n;
+	return c->head_bytes > MAX_HEAD ? -1 : 0;
+}
+
+static int on_url(http_parser *p, const char *at, size_t n)
+{
+	struct http_conn *c = p->data;
+	return count_head(c, n) < 0 || ff_buf_append(&c->url, at, n) < 0 ? -1 : 0;
+}
+
+static void commit_header(struct http_conn *c)
+{
+	if (c->hname.len)
+		evhttp_add_header(&c->req->headers, ff_buf_str(&c->hname), ff_buf_str(&c->hval));
+	ff_buf_release(&c->hname);
+	ff_buf_release(&c->hval);
+	c->in_value = false;
+}
+
+static int on_header_field(http_parser *p, const char *at, size_t n)
+{
+	struct http_conn *c = p->data;
+	if (c->in_value)
+		commit_header(c);
+	return count_head(c, n) < 0 || ff_buf_append(&c->hname, at, n) < 0 ? -1 : 0;
+}
+
+static int on_header_value(http_parser *p, const char *at, size_t n)
+{
+	struct http_conn *c = p->data;
+	c->in_value = true;
+	return count_head(c, n) < 0 || ff_buf_append(&c->hval, at, n) < 0 ? -1 : 0;
+}
+
+static int on_headers_complete(http_parser *p)
+{
+	struct http_conn *c = p->data;
+	struct http_req *r = c->req;
+	commit_header(c);
+	c->first = false;
+	c->has_body = (p->flags & F_CHUNKED) || ((p->flags & F_CONTENTLENGTH) && p->content_length);
+	c->phase = PH_BODY;
+	c->window_ms = ff_now_ms();
+	c->window_bytes = 0;
+	if (!judge(c, r)) {
+		/* With no body to leave unread, the refusal waits for the message's end and the
+		 * connection is kept. */
+		if (c->has_body) {
+			c->action = ACT_REFUSE;
+			http_parser_pause(p, 1);
+		}
+		return 0;
+	}
+	const char *expect = http_header(r, "Expect");
+	if (c->has_body && expect && strcasecmp(expect, "100-continue") == 0)
+		bufferevent_write(c->bev, "HTTP/1.1 100 Continue\r\n\r\n", 25);
+	if (r->route->where == HTTP_STREAMED) {
+		c->action = ACT_SPAWN;
+		http_parser_pause(p, 1);
+	}
+	return 0;
+}
+
+static int on_body(http_parser *p, const char *at, size_t n)
+{
+	struct http_conn *c = p->data;
+	struct http_req *r = c->req;
+	c->body_bytes += n;
+	c->window_bytes += n;
+	if (r->pipe) {
+		if (c->body_bytes > c->s->lim.max_target_bytes) {
+			char msg[96];
+			snprintf(msg, sizeof(msg), "request body exceeds %zu bytes",
+				 c->s->lim.max_target_bytes);
+			conn_fail(c, 413, "too_big", msg);
+			http_parser_pause(p, 1);
+		} else if (c->handling && pipe_put(r->pipe, at, n)) {
+			c->read_paused = true;
+			bufferevent_disable(c->bev, EV_READ);
+		}
+		return 0;
+	}
+	if (r->route->body == HTTP_BODY_NONE) /* a body a route ignores is held to the JSON limit */
+		return c->body_bytes > c->s->lim.max_json_bytes ? -1 : 0;
+	if (ff_buf_append(&r->body, at, n) < 0) {
+		http_reply_fail(r, FF_ETOOBIG, NULL, "request body exceeds %zu bytes", r->body.max);
+		c->action = ACT_REFUSE;
+		http_parser_pause(p, 1);
+	}
+	return 0;
+}
+
+static int on_message_complete(http_parser *p)
+{
+	struct http_conn *c = p->data;
+	c->message_done = true;
+	c->keep_alive = http_should_keep_alive(p) && !p->upgrade;
+	if (c->req->pipe) {
+		pipe_end(c->req->pipe, 0, NULL);
+		c->phase = PH_WAIT;
+	} else {
+		c->action = c->req->status ? ACT_REFUSE : ACT_DISPATCH; /* refused on its head */
+	}
+	http_parser_pause(p, 1);
+	return 0;
+}
+
+static const http_parser_settings settings = {
+    .on_message_begin = on_message_begin,
+    .on_url = on_url,
+    .on_header_field = on_header_field,
+    .on_header_value = on_header_value,
+    .on_headers_complete = on_headers_complete,
+    .on_body = on_body,
+    .on_message_complete = on_message_complete,
+};
+
+/* ---- connections ---- */
+
+static void dispatch(struct http_conn *c)
+{
+	struct http_req *r = c->req;
+	struct http_server *s = c->s;
+	c->phase = PH_WAIT;
+	if (r->route->where == HTTP_ON_LOOP) {
+		r->route->handler(r);
+		conn_respond(c, r);
+		return;
+	}
+	c->handling = true;
+	s->inflight++;
+	bufferevent_disable(c->bev, EV_READ); /* a pipelined request waits for this reply */
+	pool_push(s->pool, r);
+}
+
+static void spawn_stream(struct http_conn *c)
+{
+	struct http_req *r = c->req;
+	struct ff_err err;
+	if (!(r->pipe = pipe_new(c->s))) {
+		http_reply_fail(r, FF_ENOMEM, NULL, "out of memory");
+		c->message_done = false;
+		conn_respond(c, r);
+		return;
+	}
+	c->handling = true;
+	c->s->inflight++;
+	c->s->streams++;
+	if (pool_spawn(c->s->pool, r, &err) < 0) {
+		http_reply_error(r, &err);
+		conn_respond(c, r);
+		return;
+	}
+	http_parser_pause(&c->parser, 0);
+}
+
+/* Parses what the input holds, until the parser pauses for a reply or the input is empty. */
+static void conn_feed(struct http_conn *c)
+{
+	struct evbuffer *in = bufferevent_get_input(c->bev);
+	while (!c->dead && c->phase != PH_WAIT && c->phase != PH_WRITE && c->phase != PH_LINGER &&
+	       !c->read_paused && evbuffer_get_length(in)) {
+		struct evbuffer_iovec v;
+		evbuffer_peek(in, -1, NULL, &v, 1);
+		size_t n = http_parser_execute(&c->parser, &settings, v.iov_base, v.iov_len);
+		evbuffer_drain(in, n);
+		enum http_errno e = HTTP_PARSER_ERRNO(&c->parser);
+		enum action a = c->action;
+		c->action = ACT_NONE;
+		if (e != HPE_OK && e != HPE_PAUSED) {
+			if (c->phase == PH_WRITE || c->phase == PH_LINGER || c->cut_status)
+				return; /* already answering */
+			if (c->head_bytes > MAX_HEAD)
+				conn_fail(c, 431, "too_big", "the request head exceeds 64 KiB");
+			else if (c->url.err)
+				conn_fail(c, 414, "too_big", "the request path is too long");
+			else if (e == HPE_CB_body)
+				conn_fail(c, 413, "too_big", "request body too large");
+			else
+				conn_fail(c, 400, "invalid", http_errno_description(e));
+			return;
+		}
+		if (a == ACT_REFUSE) {
+			conn_respond(c, c->req);
+		} else if (a == ACT_SPAWN) {
+			spawn_stream(c);
+		} else if (a == ACT_DISPATCH) {
+			dispatch(c);
+		} else if (e == HPE_PAUSED && c->phase != PH_WAIT) {
+			http_parser_pause(&c->parser, 0); /* a pause whose action is done */
+		}
+	}
+}
+
+static void conn_free(struct http_conn *c)
+{
+	if (c->handling) { /* its handler still has the request: free both when it is back */
+		if (!c->dead) {
+			c->dead = true;
+			if (c->req && c->req->pipe)
+				pipe_end(c->req->pipe, FF_EINVAL, "the client went away");
+			bufferevent_free(c->bev);
+			c->bev = NULL;
+		}
+		return;
+	}
+	if (c->bev)
+		bufferevent_free(c->bev);
+	req_free(c->req);
+	ff_buf_release(&c->url);
+	ff_buf_release(&c->hname);
+	ff_buf_release(&c->hval);
+	LIST_REMOVE(c, link);
+	c->s->nconns--;
+	free(c);
+}
+
+static void conn_next(struct http_conn *c)
+{
+	if (c->close_after) {
+		/* Shut the write side, then read and drop a little of what the client still sends,
+		 * so that closing with unread bytes does not reset the connection before the
+		 * client has read the reply. */
+		shutdown(bufferevent_getfd(c->bev), SHUT_WR);
+		c->phase = PH_LINGER;
+		c->since_ms = ff_now_ms();
+		c->linger_bytes = 0;
+		bufferevent_enable(c->bev, EV_READ);
+		return;
+	}
+	c->phase = PH_IDLE;
+	c->since_ms = ff_now_ms();
+	c->cut_status = 0;
+	c->read_paused = false;
+	http_parser_pause(&c->parser, 0);
+	bufferevent_enable(c->bev, EV_READ);
+	conn_feed(c);
+}
+
+static void on_read(struct bufferevent *bev, void *arg)
+{
+	struct http_conn *c = arg;
+	if (c->phase == PH_LINGER) {
+		struct evbuffer *in = bufferevent_get_input(bev);
+		c->linger_bytes += evbuffer_get_length(in);
+		evbuffer_drain(in, evbuffer_get_length(in));
+		if (c->linger_bytes > LINGER_BYTES)
+			conn_free(c);
+		return;
+	}
+	conn_feed(c);
+}
+
+static void on_write(struct bufferevent *bev, void *arg)
+{
+	struct http_conn *c = arg;
+	(void)bev;
+	if (c->phase == PH_WRITE)
+		conn_next(c);
+}
+
+static void on_event(struct bufferevent *bev, short what, void *arg)
+{
+	struct http_conn *c = arg;
+	(void)bev;
+	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT))
+		conn_free(c);
+}
+
+static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int len,
+		      void *arg)
+{
+	struct http_server *s = arg;
+	(void)l, (void)sa, (void)len;
+	/* Past twice the cap not even a refusal is written. */
+	if (s->nconns >= 2 * s->lim.max_connections) {
+		evutil_closesocket(fd);
+		return;
+	}
+	struct http_conn *c = calloc(1, sizeof(*c));
+	if (!c || !(c->bev = bufferevent_socket_new(s->base, fd, BEV_OPT_CLOSE_ON_FREE))) {
+		free(c);
+		evutil_closesocket(fd);
+		return;
+	}
+	c->s = s;
+	c->first = true;
+	c->since_ms = ff_now_ms();
+	ff_buf_init(&c->url, MAX_URL);
+	ff_buf_init(&c->hname, MAX_HEAD);
+	ff_buf_init(&c->hval, MAX_HEAD);
+	http_parser_init(&c->parser, HTTP_REQUEST);
+	c->parser.data = c;
+	LIST_INSERT_HEAD(&s->conns, c, link);
+	s->nconns++;
+	struct timeval wt = {WRITE_TIMEOUT, 0};
+	bufferevent_set_timeouts(c->bev, NULL, &wt);
+	bufferevent_setwatermark(c->bev, EV_READ, 0, READ_HIGH);
+	bufferevent_setcb(c->bev, on_read, on_write, on_event, c);
+	if (s->nconns > s->lim.max_connections || s->draining) {
+		conn_fail(c, 503, "unavailable",
+			  s->draining ? "the controller is shutting down" : "too many connections");
+		return;
+	}
+	bufferevent_enable(c->bev, EV_READ);
+}
+
+/* Requests handed back by handler threads, and streamed bodies their handlers drained. */
+static void on_wake(evutil_socket_t fd, short what, void *arg)
+{
+	struct http_server *s = arg;
+	(void)fd, (void)what;
+	pthread_mutex_lock(&s->mu);
+	struct done *d = s->done;
+	s->done = NULL;
+	pthread_mutex_unlock(&s->mu);
+	/* The list is newest first: answer in arrival order. */
+	struct done *rev = NULL;
+	while (d) {
+		struct done *next = d->next;
+		d->next = rev;
+		rev = d;
+		d = next;
+	}
+	for (d = rev; d;) {
+		struct done *next = d->next;
+		conn_respond(d->r->conn, d->r);
+		free(d);
+		d = next;
+	}
+	if (atomic_exchange(&s->resume, false)) {
+		struct http_conn *c;
+		LIST_FOREACH(c, &s->conns, link)
+		{
+			if (!c->read_paused || c->dead || c->cut_status || !c->req || !c->req->pipe ||
+			    pipe_queued(c->req->pipe) >= PIPE_LOW)
+				continue;
+			c->read_paused = false;
+			c->window_ms = ff_now_ms(); /* the pause was ours, not the client's */
+			c->window_bytes = 0;
+			bufferevent_enable(c->bev, EV_READ);
+			conn_feed(c);
+		}
+	}
+}
+
+/* The deadlines: a head that takes too long, a body that comes too slowly, an idle
+ * connection, a lingering close. */
+static void on_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct http_server *s = arg;
+	int64_t now = ff_now_ms();
+	(void)fd, (void)what;
+	struct http_conn *c, *next;
+	for (c = LIST_FIRST(&s->conns); c; c = next) {
+		next = LIST_NEXT(c, link);
+		if (c->dead)
+			continue;
+		int64_t age = now - c->since_ms;
+		switch (c->phase) {
+		case PH_IDLE:
+			if (c->first && age > s->lim.header_timeout_ms)
+				conn_fail(c, 408, "timeout", "no request in time");
+			else if (!c->first && (age > s->lim.idle_timeout_s * 1000 || s->draining))
+				conn_free(c);
+			break;
+		case PH_HEAD:
+			if (age > s->lim.header_timeout_ms)
+				conn_fail(c, 408, "timeout", "the request head took too long");
+			break;
+		case PH_BODY:
+			if (c->read_paused || now - c->window_ms < s->lim.body_window_ms)
+				break;
+			if (c->window_bytes * 1000 < (uint64_t)s->lim.min_body_bps *
+							     (uint64_t)s->lim.body_window_ms) {
+				conn_fail(c, 408, "timeout", "the request body came too slowly");
+				break;
+			}
+			c->window_ms = now;
+			c->window_bytes = 0;
+			break;
+		case PH_LINGER:
+			if (age > LINGER_MS)
+				conn_free(c);
+			break;
+		default: break;
+		}
+	}
+	if (s->draining && s->drained && (s->inflight == 0 || now > s->drain_deadline)) {
+		bool writing = false;
+		LIST_FOREACH(c, &s->conns, link)
+		writing = writing || c->phase == PH_WRITE;
+		if (!writing || now > s->drain_deadline) {
+			void (*done)(void *) = s->drained;
+			s->drained = NULL;
+			done(s->drained_arg);
+		}
+	}
+}
+
+struct http_server *http_start(struct event_base *base, struct app *app,
+			       const struct http_limits *limits, const struct http_route *routes,
+			       size_t nroutes, struct pool *pool, int max_streams,
+			       struct ff_err *err)
+{
 	char host[256];
 	int port;
-	if (ff_config_split_hostport(app->cfg.listen, host, sizeof(host), &port, err) < 0)
+	if (ff_config_split_hostport(limits->listen, host, sizeof(host), &port, err) < 0)
 		return NULL;
-	struct evhttp *http = evhttp_new(app->base);
-	if (!http) {
+	struct http_server *s = calloc(1, sizeof(*s));
+	if (!s) {
 		ff_err_set(err, FF_ENOMEM, "out of memory");
 		return NULL;
 	}
-	rt = (struct router){.app = app, .routes = routes, .nroutes = nroutes};
-	size_t max_body = app->cfg.max_json_bytes;
-	for (size_t i = 0; i < nroutes; i++)
-		if (routes[i].max_body > max_body)
-			max_body = routes[i].max_body;
-	/* evhttp refuses larger bodies itself with 413 before buffering them. */
-	evhttp_set_max_body_size(http, (ev_ssize_t)max_body);
-	evhttp_set_max_headers_size(http, 64 * 1024);
-	evhttp_set_timeout(http, 120);
-	evhttp_set_allowed_methods(http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
-					     EVHTTP_REQ_DELETE | EVHTTP_REQ_HEAD);
-	evhttp_set_gencb(http, route_request, &rt);
-	if (evhttp_bind_socket(http, host[0] ? host : "0.0.0.0", (ev_uint16_t)port) < 0) {
-		evhttp_free(http);
-		ff_err_set(err, FF_EUNAVAIL, "cannot listen on %s", app->cfg.listen);
+	*s = (struct http_server){.base = base,
+				  .app = app,
+				  .lim = *limits,
+				  .routes = routes,
+				  .nroutes = nroutes,
+				  .pool = pool,
+				  .max_streams = max_streams};
+	LIST_INIT(&s->conns);
+	pthread_mutex_init(&s->mu, NULL);
+	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+	if (evutil_inet_pton(AF_INET, host[0] ? host : "0.0.0.0", &sin.sin_addr) != 1) {
+		ff_err_set(err, FF_EINVAL, "FF_LISTEN: '%s' is not an IPv4 address", host);
+		http_free(s);
 		return NULL;
 	}
-	return http;
+	struct timeval tick = {0, TICK_MS * 1000};
+	s->listener = evconnlistener_new_bind(base, on_accept, s,
+					      LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE, 1024,
+					      (struct sockaddr *)&sin, sizeof(sin));
+	s->tick = event_new(base, -1, EV_PERSIST, on_tick, s);
+	s->wake = event_new(base, -1, EV_PERSIST, on_wake, s);
+	if (!s->listener || !s->tick || !s->wake || event_add(s->tick, &tick) < 0) {
+		ff_err_set(err, FF_EUNAVAIL, "cannot listen on %s", limits->listen);
+		http_free(s);
+		return NULL;
+	}
+	return s;
+}
+
+void http_drain(struct http_server *s, long timeout_ms, void (*done)(void *), void *arg)
+{
+	s->draining = true;
+	s->drain_deadline = ff_now_ms() + timeout_ms;
+	s->drained = done;
+	s->drained_arg = arg;
+	if (s->listener)
+		evconnlistener_disable(s->listener);
+}
+
+void http_free(struct http_server *s)
+{
+	if (!s)
+		return;
+	on_wake(-1, 0, s); /* requests handed back after the loop stopped */
+	while (!LIST_EMPTY(&s->conns)) {
+		struct http_conn *c = LIST_FIRST(&s->conns);
+		c->handling = false; /* the pool is stopped: nobody has its request */
+		conn_free(c);
+	}
+	if (s->listener)
+		evconnlistener_free(s->listener);
+	if (s->tick)
+		event_free(s->tick);
+	if (s->wake)
+		event_free(s->wake);
+	pthread_mutex_destroy(&s->mu);
+	free(s);
 }

@@ -1,62 +1,149 @@
-/* http — the controller's HTTP layer on evhttp: one route table matched under
- * evhttp_set_gencb, request ids, bearer-key auth, body limits, JSON replies, and the one place
- * that maps FF_E* codes to HTTP statuses. Every handler ends in exactly one reply. */
+/* http — the controller's HTTP/1.1 server: connections on libevent bufferevents, requests
+ * parsed by http-parser, and every request judged on its head (route, method, key,
+ * Content-Type, Content-Length) before a byte of its body is read. Why not evhttp or
+ * libmicrohttpd: docs/controller-http.md.
+ *
+ * Threads. The event loop owns the sockets and does only I/O, parsing and the checks of the
+ * head. Handlers run where their route says: on the loop (answers from memory), on the pool
+ * of database threads (pool.h), or, for uploads, on a thread of their own that reads the body
+ * as it streams in. A handler fills in its reply (http_reply_*) and the loop writes it; a
+ * handler that hands the request on (the submit batch) calls http_defer and whoever finishes
+ * it calls http_complete. Every request ends in exactly one reply.
+ *
+ * Limits (struct http_limits): connections, the time a request head may take, a minimum
+ * body rate, an idle keep-alive time, a body size per route. A request refused before its
+ * body is read is answered with Connection: close and the body is never read. */
 #ifndef HTTP_H
 #define HTTP_H
 
 #include <cjson/cJSON.h>
-#include <event2/http.h>
+#include <event2/event.h>
 #include <event2/keyvalq_struct.h>
-#include <sys/queue.h>
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
+#include "ff_buf.h"
 #include "ff_err.h"
 
 struct app;
+struct ff_db;
+struct pool;
+struct http_conn;
+struct http_pipe;
 
 #define HTTP_MAX_PARAMS 4
 
+enum ff_http_method { HTTP_M_GET = 1, HTTP_M_POST = 2, HTTP_M_DELETE = 4, HTTP_M_OTHER = 8 };
+
+/* Where a route's handler runs. */
+enum ff_http_where {
+	HTTP_ON_POOL = 0, /* a database thread (the default) */
+	HTTP_ON_LOOP,	  /* the event loop itself: answers from memory, never blocks */
+	HTTP_STREAMED,	  /* a thread of its own, reading the body as it arrives */
+};
+
+/* The body a route accepts. */
+enum http_body_kind {
+	HTTP_BODY_NONE = 0, /* none; a body sent anyway must be JSON within the JSON limit */
+	HTTP_BODY_JSON,	    /* application/json, at most limits.max_json_bytes */
+	HTTP_BODY_TARGET,   /* a tar or tar.gz, at most limits.max_target_bytes, streamed */
+};
+
 struct http_req {
-	struct evhttp_request *ev;
 	struct app *app;
-	char id[64];			     /* request id, echoed in X-Request-Id */
+	struct ff_db *db; /* the database thread's connection while a pool handler runs */
+	const struct http_route *route;
+	char id[64]; /* request id, echoed in X-Request-Id */
+	enum ff_http_method method;
 	const char *params[HTTP_MAX_PARAMS]; /* {name} segments of the matched pattern */
+	char path[1024];		     /* decoded path; params point into path_buf */
 	char path_buf[1024];
+	char *query_str; /* the raw query, or NULL */
+	struct evkeyvalq headers;
 	struct evkeyvalq query;
 	int query_parsed;
-	int status; /* set by the reply, for the access log */
+	struct ff_buf body; /* a JSON route's body, whole once its handler runs */
+	uint64_t content_length; /* UINT64_MAX when not given */
+	struct http_pipe *pipe;	 /* a streamed route's body */
+	/* The reply, filled in by the handler. */
+	int status;
+	const char *reply_type;
+	char *reply;
+	size_t reply_len;
+	struct evkeyvalq reply_headers;
+	bool deferred;
+	/* The loop's side. */
+	struct http_conn *conn;
+	int64_t t0_ms;
 };
 
 typedef void (*http_handler)(struct http_req *r);
 
 struct http_route {
-	enum evhttp_cmd_type method;
+	enum ff_http_method method;
 	const char *pattern; /* "/api/v1/runs/{id}": {x} matches one non-empty segment */
 	http_handler handler;
-	int public;	 /* no API key needed */
-	size_t max_body; /* 0: the JSON default */
+	bool public; /* no API key needed */
+	enum http_body_kind body;
+	enum ff_http_where where;
 };
 
-/* Starts serving the route table on the app's listen address. */
-struct evhttp *http_start(struct app *app, const struct http_route *routes, size_t nroutes,
-			  struct ff_err *err);
+struct http_limits {
+	const char *listen;
+	long max_connections;
+	long header_timeout_ms; /* from a request's first byte (a connection's accept) to its head's end */
+	long idle_timeout_s;	/* a kept-open connection between requests */
+	long min_body_bps;	/* a body must bring this many bytes a second ... */
+	long body_window_ms;	/* ... averaged over each window this long */
+	size_t max_json_bytes;
+	size_t max_target_bytes;
+	const char *api_key_sha256;    /* "" if none */
+	const char *stored_key_sha256; /* "" if none */
+};
 
-/* The body, or NULL for none; *len its length. Valid until the reply. */
+struct http_server;
+
+/* Serves routes on limits->listen from base; handlers on HTTP_ON_POOL run on pool, streamed
+ * ones on threads of their own, at most max_streams at once (more answer 503). */
+struct http_server *http_start(struct event_base *base, struct app *app,
+			       const struct http_limits *limits, const struct http_route *routes,
+			       size_t nroutes, struct pool *pool, int max_streams,
+			       struct ff_err *err);
+/* Stops accepting, closes idle connections, and calls done(arg) on the loop once every
+ * request in progress got its reply written (or after timeout_ms). */
+void http_drain(struct http_server *s, long timeout_ms, void (*done)(void *), void *arg);
+void http_free(struct http_server *s); /* NULL-safe; the pool must be stopped first */
+
+/* Ends a handler that returned without replying (http_defer): any thread. */
+void http_defer(struct http_req *r);
+void http_complete(struct http_req *r);
+
+/* The body of a JSON route, or NULL for none; *len its length. */
 const char *http_body(struct http_req *r, size_t *len);
-/* The body as a JSON object; replies 400/413 itself and returns NULL when it is not one. */
+/* The body as a JSON object; replies 400 itself and returns NULL when it is not one. */
 cJSON *http_json_body(struct http_req *r);
+/* A streamed route's body: up to n bytes as they arrive; 0 at its end; a negative FF_E*
+ * with err set when the client went away, sent too much (FF_ETOOBIG) or too slowly. */
+long http_body_read(struct http_req *r, void *buf, size_t n, struct ff_err *err);
+
 /* A query parameter, or NULL. */
 const char *http_query(struct http_req *r, const char *name);
 const char *http_header(struct http_req *r, const char *name);
+/* A header for the reply. */
+void http_add_header(struct http_req *r, const char *name, const char *value);
 
-/* Replies. json_text: a complete JSON document (not consumed). */
+/* Replies. json_text: a complete JSON document (copied). */
 void http_reply_json(struct http_req *r, int status, const cJSON *body);
 void http_reply_json_text(struct http_req *r, int status, const char *json_text, size_t len);
 void http_reply_bytes(struct http_req *r, int status, const char *content_type, const void *data,
 		      size_t len);
+/* The same, taking a malloc'd body. */
+void http_reply_take(struct http_req *r, int status, const char *content_type, char *data,
+		     size_t len);
 /* {"error":{"code","message"[,"field"]},"request_id"} with the status err->code maps to. */
 void http_reply_error(struct http_req *r, const struct ff_err *err);
-/* An error reply with a status outside the FF_E* mapping (405, 415). */
+/* An error reply with a status outside the FF_E* mapping (405, 408, 415, 431). */
 void http_reply_status(struct http_req *r, int status, const char *code, const char *field,
 		       const char *msg);
 /* The same for an error made on the spot. */

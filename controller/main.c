@@ -1,8 +1,7 @@
 /* ff-controller — the REST API: validates and stores targets and runs, publishes jobs to
  * RabbitMQ, and serves state and results from PostgreSQL. See DESIGN.md and README.md. */
 #include <event2/event.h>
-#include <event2/http.h>
-#include <event2/listener.h>
+#include <event2/thread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -10,72 +9,58 @@
 
 #include "api.h"
 #include "app.h"
-#include "outbox.h"
-#include "reaper.h"
+#include "committer.h"
+#include "pool.h"
 #include "ff_config.h"
 #include "ff_log.h"
 #include "ff_util.h"
 
-#define DISPATCH_EVERY_MS 1000
+#define GET	 HTTP_M_GET
+#define POST	 HTTP_M_POST
+#define DELETE	 HTTP_M_DELETE
+#define JSON	 HTTP_BODY_JSON
+#define LOOP	 HTTP_ON_LOOP
+#define DRAIN_MS 10000 /* how long replies in progress get at shutdown */
 
 static const struct http_route routes[] = {
-    {EVHTTP_REQ_GET, "/healthz", api_healthz, 1, 0},
-    {EVHTTP_REQ_GET, "/readyz", api_readyz, 1, 0},
-    {EVHTTP_REQ_POST, "/api/v1/targets", api_target_upload, 0, SIZE_MAX},
-    {EVHTTP_REQ_GET, "/api/v1/targets/{sha256}", api_target_get, 0, 0},
-    {EVHTTP_REQ_GET, "/api/v1/workflows", api_workflows_list, 0, 0},
-    {EVHTTP_REQ_GET, "/api/v1/workflows/{name}", api_workflow_get, 0, 0},
-    {EVHTTP_REQ_POST, "/api/v1/runs", api_run_submit, 0, 0},
-    {EVHTTP_REQ_GET, "/api/v1/runs", api_runs_list, 0, 0},
-    {EVHTTP_REQ_GET, "/api/v1/runs/{id}", api_run_get, 0, 0},
-    {EVHTTP_REQ_GET, "/api/v1/runs/{id}/events", api_run_events, 0, 0},
-    {EVHTTP_REQ_GET, "/api/v1/runs/{id}/findings", api_run_findings, 0, 0},
-    {EVHTTP_REQ_GET, "/api/v1/runs/{id}/sarif", api_run_sarif, 0, 0},
-    {EVHTTP_REQ_GET, "/api/v1/runs/{id}/logs", api_run_logs, 0, 0},
-    {EVHTTP_REQ_GET, "/api/v1/runs/{id}/artifacts", api_run_artifacts, 0, 0},
-    {EVHTTP_REQ_GET, "/api/v1/runs/{id}/artifacts/{name}", api_run_artifact, 0, 0},
-    {EVHTTP_REQ_POST, "/api/v1/runs/{id}/cancel", api_run_cancel, 0, 0},
-    {EVHTTP_REQ_POST, "/api/v1/runs/{id}/retry", api_run_retry, 0, 0},
-    {EVHTTP_REQ_GET, "/api/v1/dead-letters", api_dead_letters_list, 0, 0},
-    {EVHTTP_REQ_POST, "/api/v1/dead-letters/{id}/requeue", api_dead_letter_requeue, 0, 0},
-    {EVHTTP_REQ_DELETE, "/api/v1/dead-letters/{id}", api_dead_letter_delete, 0, 0},
-    {EVHTTP_REQ_GET, "/api/v1/workers", api_workers_list, 0, 0},
+    {GET, "/healthz", api_healthz, true, 0, LOOP},
+    {GET, "/readyz", api_readyz, true, 0, LOOP},
+    {POST, "/api/v1/targets", api_target_upload, false, HTTP_BODY_TARGET, HTTP_STREAMED},
+    {GET, "/api/v1/targets/{sha256}", api_target_get, false, 0, 0},
+    {GET, "/api/v1/workflows", api_workflows_list, false, 0, LOOP},
+    {GET, "/api/v1/workflows/{name}", api_workflow_get, false, 0, LOOP},
+    {POST, "/api/v1/runs", api_run_submit, false, JSON, 0},
+    {GET, "/api/v1/runs", api_runs_list, false, 0, 0},
+    {GET, "/api/v1/runs/{id}", api_run_get, false, 0, 0},
+    {GET, "/api/v1/runs/{id}/events", api_run_events, false, 0, 0},
+    {GET, "/api/v1/runs/{id}/findings", api_run_findings, false, 0, 0},
+    {GET, "/api/v1/runs/{id}/sarif", api_run_sarif, false, 0, 0},
+    {GET, "/api/v1/runs/{id}/logs", api_run_logs, false, 0, 0},
+    {GET, "/api/v1/runs/{id}/artifacts", api_run_artifacts, false, 0, 0},
+    {GET, "/api/v1/runs/{id}/artifacts/{name}", api_run_artifact, false, 0, 0},
+    {POST, "/api/v1/runs/{id}/cancel", api_run_cancel, false, 0, 0},
+    {POST, "/api/v1/runs/{id}/retry", api_run_retry, false, 0, 0},
+    {GET, "/api/v1/dead-letters", api_dead_letters_list, false, 0, 0},
+    {POST, "/api/v1/dead-letters/{id}/requeue", api_dead_letter_requeue, false, 0, 0},
+    {DELETE, "/api/v1/dead-letters/{id}", api_dead_letter_delete, false, 0, 0},
+    {GET, "/api/v1/workers", api_workers_list, false, 0, 0},
 };
 
-/* Once a second: keep an idle broker connection's heartbeats flowing (and notice when it
- * is gone), then reap expired leases and publish what is due in the outbox. */
-static void on_timer(evutil_socket_t fd, short what, void *arg)
+static struct http_server *http_server;
+
+static void on_drained(void *arg)
 {
-	struct app *app = arg;
-	struct ff_err err;
-	(void)fd, (void)what;
-	if (app->amqp && ff_amqp_service(app->amqp, &err) < 0) {
-		ff_warn("broker connection lost: %s", err.msg);
-		app_amqp_reset(app);
-	}
-	reaper_tick(app);
-	outbox_sweep(app);
+	event_base_loopbreak(arg);
 }
 
-static struct evhttp *http_server;
-
-static void stop_listening(struct evhttp_bound_socket *b, void *arg)
-{
-	(void)arg;
-	evconnlistener_disable(evhttp_bound_socket_get_listener(b));
-}
-
-/* Stop accepting connections, let replies already written reach their clients, then exit.
- * Handlers run to completion inside the loop, so no request is ever cut in the middle. */
+/* Stop accepting connections, let the requests in progress get their replies written, then
+ * exit: nothing accepted is cut in the middle. */
 static void on_signal(evutil_socket_t sig, short what, void *arg)
 {
 	struct app *app = arg;
-	struct timeval flush = {1, 0};
 	(void)what;
 	ff_info("signal %d: shutting down", (int)sig);
-	if (http_server)
-		evhttp_foreach_bound_socket(http_server, stop_listening, NULL);
-	event_base_loopexit(app->base, &flush);
+	http_drain(http_server, DRAIN_MS, on_drained, app->base);
 }
 
 /* FF_API_KEY, when set, is the key. Otherwise the first controller to start on a database
@@ -117,10 +102,11 @@ static int setup_api_key(struct app *app, struct ff_err *err)
 int main(int argc, char **argv)
 {
 	struct app app = {0};
+	struct http_limits lim = {0};
 	const char *log_level;
-	long max_target_mb, max_json_kb, fault;
+	long max_target_mb, max_json_kb, fault, db_threads, max_uploads;
 	const struct ff_config_entry config[] = {
-	    {"FF_LISTEN", FF_CFG_STR, "0.0.0.0:8000", 0, 0, &app.cfg.listen, "listen address"},
+	    {"FF_LISTEN", FF_CFG_STR, "0.0.0.0:8000", 0, 0, &lim.listen, "listen address (IPv4)"},
 	    {"DATABASE_URL", FF_CFG_STR,
 	     "postgresql://fuzzforge:fuzzforge@127.0.0.1:5432/fuzzforge", 0, 0,
 	     &app.cfg.database_url, "PostgreSQL connection URL"},
@@ -134,6 +120,20 @@ int main(int argc, char **argv)
 	     "largest target upload, MiB"},
 	    {"FF_MAX_JSON_KB", FF_CFG_INT, "1024", 1, 65536, &max_json_kb,
 	     "largest JSON request body, KiB"},
+	    {"FF_MAX_UPLOADS", FF_CFG_INT, "4", 1, 256, &max_uploads,
+	     "target uploads at once (more answer 503)"},
+	    {"FF_DB_THREADS", FF_CFG_INT, "4", 1, 64, &db_threads,
+	     "database threads (each with its own connection) for the API's queries"},
+	    {"FF_HTTP_MAX_CONNECTIONS", FF_CFG_INT, "1024", 1, 65536, &lim.max_connections,
+	     "client connections at once (more answer 503)"},
+	    {"FF_HTTP_HEADER_TIMEOUT_MS", FF_CFG_INT, "10000", 50, 600000, &lim.header_timeout_ms,
+	     "a request head must arrive within this (408 past it)"},
+	    {"FF_HTTP_IDLE_TIMEOUT_S", FF_CFG_INT, "60", 1, 3600, &lim.idle_timeout_s,
+	     "a kept-open connection with no request is closed after this"},
+	    {"FF_HTTP_MIN_BODY_BPS", FF_CFG_INT, "8192", 0, 1L << 30, &lim.min_body_bps,
+	     "a request body slower than this, bytes/s over a window, is cut (408)"},
+	    {"FF_HTTP_BODY_WINDOW_MS", FF_CFG_INT, "10000", 100, 600000, &lim.body_window_ms,
+	     "the window the body rate is measured over"},
 	    {"FF_DB_WAIT_S", FF_CFG_INT, "60", 0, 3600, &app.cfg.db_wait_s,
 	     "how long to wait for PostgreSQL at start"},
 	    {"FF_LEASE_S", FF_CFG_INT, "30", 3, 3600, &app.cfg.lease_s,
@@ -144,8 +144,8 @@ int main(int argc, char **argv)
 	};
 	const size_t nconfig = sizeof(config) / sizeof(config[0]);
 	struct ff_err err = {0};
-	struct evhttp *http = NULL;
-	struct event *timer = NULL, *sigterm = NULL, *sigint = NULL;
+	struct event *sigterm = NULL, *sigint = NULL;
+	struct pool *pool = NULL;
 	int rc = 1;
 
 	if (argc > 1) {
@@ -163,10 +163,14 @@ int main(int argc, char **argv)
 	int lvl = ff_log_level_parse(log_level);
 	if (lvl >= 0)
 		ff_log_min_level = (enum ff_log_level)lvl;
-	app.cfg.max_target_bytes = (size_t)max_target_mb << 20;
-	app.cfg.max_json_bytes = (size_t)max_json_kb << 10;
+	app.cfg.listen = lim.listen;
 	app.cfg.fault_exit_after_commit = (int)fault;
+	lim.max_target_bytes = (size_t)max_target_mb << 20;
+	lim.max_json_bytes = (size_t)max_json_kb << 10;
+	lim.api_key_sha256 = app.api_key_sha256;
+	lim.stored_key_sha256 = app.stored_key_sha256;
 	signal(SIGPIPE, SIG_IGN);
+	evthread_use_pthreads(); /* handler threads wake the loop */
 
 	if (ff_catalog_load(app.cfg.workflows_dir, &app.catalog, &err) < 0) {
 		ff_error("workflows: %s", err.msg);
@@ -174,45 +178,36 @@ int main(int argc, char **argv)
 	}
 	ff_info("loaded %zu workflows from %s", ff_catalog_count(app.catalog),
 		app.cfg.workflows_dir);
-	if (app_connect_db(&app, &err) < 0 || setup_api_key(&app, &err) < 0) {
+	if (app_connect_db(&app, &err) < 0 || setup_api_key(&app, &err) < 0 ||
+	    pool_start(app.cfg.database_url, (int)db_threads, &pool, &err) < 0) {
 		ff_error("postgresql: %s", err.msg);
 		goto out;
 	}
-	if (health_start(app.cfg.database_url, app.cfg.amqp_url, &app.health, &err) < 0) {
-		ff_error("health: %s", err.msg);
+	if (health_start(app.cfg.database_url, app.cfg.amqp_url, &app.health, &err) < 0 ||
+	    committer_start(&app, &app.committer, &err) < 0) {
+		ff_error("%s", err.msg);
 		goto out;
 	}
-	if (!app_amqp(&app, &err))
-		ff_warn("rabbitmq not reachable yet (%s); submits answer 503 until it is", err.msg);
-
-	app.base = event_base_new();
-	/* The upload route's limit is a setting, so the table is copied before it is used. */
-	static struct http_route table[sizeof(routes) / sizeof(routes[0])];
-	memcpy(table, routes, sizeof(routes));
-	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++)
-		if (table[i].max_body == SIZE_MAX)
-			table[i].max_body = app.cfg.max_target_bytes;
-	if (!app.base ||
-	    !(http = http_start(&app, table, sizeof(table) / sizeof(table[0]), &err))) {
+	if (!(app.base = event_base_new()) ||
+	    !(http_server = http_start(app.base, &app, &lim, routes,
+				       sizeof(routes) / sizeof(routes[0]), pool, (int)max_uploads,
+				       &err))) {
 		ff_error("http: %s", err.msg);
 		goto out;
 	}
-	http_server = http;
-	struct timeval every = {DISPATCH_EVERY_MS / 1000, (DISPATCH_EVERY_MS % 1000) * 1000};
-	timer = event_new(app.base, -1, EV_PERSIST, on_timer, &app);
-	event_add(timer, &every);
 	sigterm = evsignal_new(app.base, SIGTERM, on_signal, &app);
 	sigint = evsignal_new(app.base, SIGINT, on_signal, &app);
 	event_add(sigterm, NULL);
 	event_add(sigint, NULL);
-	ff_info("ff-controller listening on %s", app.cfg.listen);
+	ff_info("ff-controller listening on %s", lim.listen);
 	event_base_dispatch(app.base);
 	rc = 0;
 out:
-	if (http)
-		evhttp_free(http);
-	if (timer)
-		event_free(timer);
+	/* The committer replies to the submits it holds, the pool finishes what it has, then
+	 * the server goes with whatever was handed back. */
+	committer_stop(app.committer);
+	pool_stop(pool);
+	http_free(http_server);
 	if (sigterm)
 		event_free(sigterm);
 	if (sigint)

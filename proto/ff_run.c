@@ -4,6 +4,8 @@
  * transition table (the guard's from-set as a text[], the to-state as text), so the table is
  * what the database enforces, and tests/integration/it_lifecycle.c checks it is. */
 #include "ff_run.h"
+#include "ff_buf.h"
+#include "ff_util.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,48 +44,115 @@ static char *with_view(const char *prefix, const char *view, const char *suffix,
 	return sql;
 }
 
+/* Appends vals[0..n) to b as a PostgreSQL array literal ({"a","b",NULL}). */
+static int array_literal(struct ff_buf *b, const char *const *vals, int n)
+{
+	int rc = ff_buf_append(b, "{", 1);
+	for (int i = 0; i < n && rc == 0; i++) {
+		if (i)
+			rc = ff_buf_append(b, ",", 1);
+		if (!vals[i]) {
+			rc = rc ? rc : ff_buf_append(b, "NULL", 4);
+			continue;
+		}
+		rc = rc ? rc : ff_buf_append(b, "\"", 1);
+		/* Runs of plain characters, a backslash before each quote and backslash. */
+		for (const char *c = vals[i]; *c && rc == 0;) {
+			size_t plain = strcspn(c, "\"\\");
+			rc = ff_buf_append(b, c, plain);
+			c += plain;
+			if (*c && rc == 0 && (rc = ff_buf_append(b, "\\", 1)) == 0)
+				rc = ff_buf_append(b, c++, 1);
+		}
+		rc = rc ? rc : ff_buf_append(b, "\"", 1);
+	}
+	return rc ? rc : ff_buf_append(b, "}", 1);
+}
+
+#define SUBMIT_COLUMNS 12
+
+/* Column k of submission s, as text (NULL for SQL NULL); num holds formatted numbers. */
+static const char *submit_column(const struct ff_run_submission *s, int k, char num[2][16])
+{
+	switch (k) {
+	case 0: return s->id;
+	case 1: return s->workflow;
+	case 2: return s->workflow_version;
+	case 3: return s->target;
+	case 4: return s->parameters;
+	case 5: snprintf(num[0], 16, "%d", s->priority); return num[0];
+	case 6: return s->labels ? s->labels : "{}";
+	case 7: return s->pool;
+	case 8: return s->job;
+	case 9: snprintf(num[1], 16, "%d", s->max_attempts); return num[1];
+	case 10: return s->idempotency_key;
+	default: return s->idempotency_key ? s->request_sha256 : NULL;
+	}
+}
+
+int ff_run_submit_many(struct ff_db *db, const struct ff_run_submission *const *subs, int n,
+		       const char *view, PGresult **out, struct ff_err *err)
+{
+	struct ff_buf cols[SUBMIT_COLUMNS];
+	const char *p[SUBMIT_COLUMNS + 1];
+	const char **vals = calloc((size_t)n + 1, sizeof(*vals));
+	char (*nums)[2][16] = calloc((size_t)n + 1, sizeof(*nums));
+	int rc = vals && nums ? 0 : FF_ENOMEM;
+	for (int k = 0; k < SUBMIT_COLUMNS; k++) {
+		ff_buf_init(&cols[k], SIZE_MAX);
+		for (int i = 0; i < n && rc == 0; i++)
+			vals[i] = submit_column(subs[i], k, nums[i]);
+		rc = rc ? rc : array_literal(&cols[k], vals, n);
+		p[k] = ff_buf_str(&cols[k]);
+	}
+	p[SUBMIT_COLUMNS] = name(FF_RUN_QUEUED);
+	/* One statement for all: the rows in the order given, each only if its target is
+	 * stored, each with its first event. */
+	char *sql = rc ? NULL
+		       : with_view(
+			     "WITH v AS (SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], "
+			     "  $4::text[], $5::jsonb[], $6::smallint[], $7::jsonb[], $8::text[], "
+			     "  $9::jsonb[], $10::int[], $11::text[], $12::text[]) WITH ORDINALITY "
+			     "  AS v(id, workflow, workflow_version, target, parameters, priority, "
+			     "  labels, pool, job, max_attempts, idempotency_key, request_sha256, "
+			     "  ord)), "
+			     "r AS (INSERT INTO runs (id, workflow, workflow_version, target, "
+			     "  parameters, priority, labels, pool, job, state, max_attempts, "
+			     "  idempotency_key, request_sha256) "
+			     "  SELECT id, workflow, workflow_version, target, parameters, priority, "
+			     "  labels, pool, job, $13, max_attempts, idempotency_key, request_sha256 "
+			     "  FROM v WHERE EXISTS (SELECT 1 FROM targets t WHERE t.sha256 = "
+			     "  v.target) ORDER BY ord RETURNING *), "
+			     "e AS (INSERT INTO run_events (run_id, state, attempt, message) "
+			     "  SELECT id, state, 0, 'submitted' FROM r) "
+			     "SELECT ",
+			     view, ", r.id::text FROM r", err);
+	if (rc)
+		ff_err_set(err, FF_ENOMEM, "out of memory");
+	PGresult *res = sql ? ff_db_query(db, sql, SUBMIT_COLUMNS + 1, p, err) : NULL;
+	if (!res)
+		rc = err->code;
+	free(sql);
+	free(vals);
+	free(nums);
+	for (int k = 0; k < SUBMIT_COLUMNS; k++)
+		ff_buf_release(&cols[k]);
+	if (!res)
+		return rc;
+	*out = res;
+	return PQntuples(res);
+}
+
 int ff_run_submit(struct ff_db *db, const struct ff_run_submission *s, const char *view,
 		  PGresult **out, struct ff_err *err)
 {
-	char priority[16], max_attempts[16];
-	snprintf(priority, sizeof(priority), "%d", s->priority);
-	snprintf(max_attempts, sizeof(max_attempts), "%d", s->max_attempts);
-	const char *p[] = {s->id,
-			   s->workflow,
-			   s->workflow_version,
-			   s->target,
-			   s->parameters,
-			   priority,
-			   s->labels ? s->labels : "{}",
-			   s->pool,
-			   s->job,
-			   max_attempts,
-			   s->idempotency_key,
-			   s->idempotency_key ? s->request_sha256 : NULL,
-			   name(FF_RUN_QUEUED)};
-	char *sql = with_view(
-	    "WITH r AS (INSERT INTO runs (id, workflow, workflow_version, target, parameters, "
-	    "  priority, labels, pool, job, state, max_attempts, idempotency_key, "
-	    "  request_sha256) "
-	    "  SELECT $1, $2, $3, $4, $5::jsonb, $6::smallint, $7::jsonb, $8, $9::jsonb, $13, "
-	    "  $10::int, $11, $12 WHERE EXISTS (SELECT 1 FROM targets WHERE sha256 = $4) "
-	    "  RETURNING *), "
-	    "e AS (INSERT INTO run_events (run_id, state, attempt, message) "
-	    "  SELECT id, state, 0, 'submitted' FROM r) "
-	    "SELECT ",
-	    view, " FROM r", err);
-	if (!sql)
-		return err->code;
-	PGresult *res = ff_db_query(db, sql, 13, p, err);
-	free(sql);
-	if (!res)
-		return err->code;
-	if (PQntuples(res) != 1) {
+	PGresult *res = NULL;
+	int rc = ff_run_submit_many(db, &s, 1, view, &res, err);
+	if (rc == 1)
+		*out = res;
+	else
 		PQclear(res);
-		return 0;
-	}
-	*out = res;
-	return 1;
+	return rc;
 }
 
 int ff_run_start(struct ff_db *db, const struct ff_run_ref *ref, long lease_s, struct ff_err *err)
@@ -307,11 +376,19 @@ int ff_run_expire_leases(struct ff_db *db, int max_losses, PGresult **out, struc
 
 int ff_run_mark_published(struct ff_db *db, const char *id, int job_attempt, struct ff_err *err)
 {
+	char ids[FF_UUID_LEN + 3];
+	snprintf(ids, sizeof(ids), "{%s}", id);
+	return ff_run_mark_published_many(db, ids, job_attempt, err);
+}
+
+int ff_run_mark_published_many(struct ff_db *db, const char *ids, int job_attempt,
+			       struct ff_err *err)
+{
 	char attempt[16], waiting[STATES_MAX];
 	snprintf(attempt, sizeof(attempt), "%d", job_attempt);
-	const char *p[] = {id, attempt, ff_run_states_array(FF_RUN_WAITING, waiting, STATES_MAX)};
+	const char *p[] = {ids, attempt, ff_run_states_array(FF_RUN_WAITING, waiting, STATES_MAX)};
 	return ff_db_exec(db,
-			  "UPDATE runs SET published = true WHERE id = $1 "
+			  "UPDATE runs SET published = true WHERE id = ANY($1::uuid[]) "
 			  "AND attempt = $2::int - 1 AND state = ANY($3::text[])",
 			  3, p, err);
 }

@@ -39,6 +39,12 @@ struct ff_run_submission {
  * already taken. */
 int ff_run_submit(struct ff_db *db, const struct ff_run_submission *s, const char *view,
 		  PGresult **out, struct ff_err *err);
+/* submit of n runs in one statement: *out gets a row (view, then the run's id as text) for
+ * each run inserted, in the order given; a run whose target is not stored has none. Returns
+ * the rows' count, or FF_ECONFLICT for all when one idempotency key is already taken (each
+ * can then be submitted alone to find which). */
+int ff_run_submit_many(struct ff_db *db, const struct ff_run_submission *const *subs, int n,
+		       const char *view, PGresult **out, struct ff_err *err);
 
 /* start: queued or retrying -> running for ref (the attempt must be the next one), with a
  * lease of lease_s. A retry that came due also gets its queued step in the history. */
@@ -82,6 +88,9 @@ int ff_run_expire_leases(struct ff_db *db, int max_losses, PGresult **out, struc
 /* The outbox: the job for job_attempt was confirmed by the broker. A run that has moved on
  * meanwhile is left alone. 0 or an FF_E* code. */
 int ff_run_mark_published(struct ff_db *db, const char *id, int job_attempt, struct ff_err *err);
+/* The same for many runs at once: ids is a PostgreSQL array literal, "{id,id,...}". */
+int ff_run_mark_published_many(struct ff_db *db, const char *ids, int job_attempt,
+			       struct ff_err *err);
 
 /* Within running, no transition: live progress, an event in the history, lease renewal
  * for the runs a worker's executors hold (ids: a uuid[] literal). 0 or an FF_E* code. */

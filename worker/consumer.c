@@ -293,10 +293,7 @@ static void *heartbeat_main(void *arg)
 		heartbeat_enforce_stops(hb, ids);
 		/* Woken early by closing; otherwise once per HEARTBEAT_MS. */
 		struct timespec until;
-		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_nsec += (HEARTBEAT_MS % 1000) * 1000000L;
-		until.tv_sec += HEARTBEAT_MS / 1000 + until.tv_nsec / 1000000000L;
-		until.tv_nsec %= 1000000000L;
+		ff_deadline_in(&until, HEARTBEAT_MS);
 		pthread_mutex_lock(&sh->lock);
 		if (!sh->closing)
 			pthread_cond_timedwait(&sh->hb_wake, &sh->lock, &until);

@@ -1,0 +1,177 @@
+/* http_req — what a handler sees of its request (body, query, headers) and the replies it
+ * fills in; the loop writes them (http.c). Any thread may call these for its own request. */
+#include <event2/http.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "http.h"
+#include "ff_json.h"
+#include "ff_log.h"
+
+int http_status_for(int code)
+{
+	switch (code) {
+	case FF_EINVAL: return 400;
+	case FF_EAUTH: return 401;
+	case FF_ENOTFOUND: return 404;
+	case FF_ECONFLICT: return 409;
+	case FF_ETOOBIG: return 413;
+	case FF_EVALIDATE: return 422;
+	case FF_EUNAVAIL: return 503;
+	case FF_ETIMEOUT: return 504;
+	default: return 500;
+	}
+}
+
+void http_add_header(struct http_req *r, const char *name, const char *value)
+{
+	evhttp_add_header(&r->reply_headers, name, value);
+}
+
+void http_reply_take(struct http_req *r, int status, const char *content_type, char *data,
+		     size_t len)
+{
+	free(r->reply);
+	r->status = status;
+	r->reply_type = content_type;
+	r->reply = data;
+	r->reply_len = data ? len : 0;
+}
+
+void http_reply_bytes(struct http_req *r, int status, const char *content_type, const void *data,
+		      size_t len)
+{
+	char *copy = len ? malloc(len) : NULL;
+	if (len && !copy) {
+		static const char oom[] = "{\"error\":{\"code\":\"nomem\",\"message\":\"out of memory\"}}";
+		http_reply_take(r, 500, "application/json", strdup(oom), sizeof(oom) - 1);
+		return;
+	}
+	if (len)
+		memcpy(copy, data, len);
+	http_reply_take(r, status, content_type, copy, len);
+}
+
+void http_reply_json_text(struct http_req *r, int status, const char *json_text, size_t len)
+{
+	http_reply_bytes(r, status, "application/json", json_text, len);
+}
+
+void http_reply_json(struct http_req *r, int status, const cJSON *body)
+{
+	char *text = cJSON_PrintUnformatted(body);
+	if (!text) {
+		http_reply_fail(r, FF_ENOMEM, NULL, "out of memory");
+		return;
+	}
+	http_reply_take(r, status, "application/json", text, strlen(text));
+}
+
+void http_reply_status(struct http_req *r, int status, const char *code, const char *field,
+		       const char *msg)
+{
+	cJSON *o = cJSON_CreateObject();
+	cJSON *e = cJSON_AddObjectToObject(o, "error");
+	cJSON_AddStringToObject(e, "code", code);
+	cJSON_AddStringToObject(e, "message", msg);
+	if (field && *field)
+		cJSON_AddStringToObject(e, "field", field);
+	cJSON_AddStringToObject(o, "request_id", r->id);
+	http_reply_json(r, status, o);
+	cJSON_Delete(o);
+}
+
+void http_reply_error(struct http_req *r, const struct ff_err *err)
+{
+	int status = http_status_for(err->code);
+	if (status >= 500)
+		ff_req_log(FF_LOG_ERROR, r->id, "%s", err->msg);
+	http_reply_status(r, status, ff_err_name(err->code), err->field, err->msg);
+}
+
+void http_reply_fail(struct http_req *r, int code, const char *field, const char *fmt, ...)
+{
+	struct ff_err err = {.code = code};
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err.msg, sizeof(err.msg), fmt, ap);
+	va_end(ap);
+	snprintf(err.field, sizeof(err.field), "%s", field ? field : "");
+	http_reply_error(r, &err);
+}
+
+const char *http_body(struct http_req *r, size_t *len)
+{
+	*len = r->body.len;
+	return r->body.len ? r->body.data : NULL;
+}
+
+cJSON *http_json_body(struct http_req *r)
+{
+	/* The size was held to the route's limit as the body arrived. */
+	static const struct ff_json_opts opts = {.what = "the body", .object = true};
+	struct ff_err err;
+	cJSON *j = NULL;
+	size_t len;
+	const char *body = http_body(r, &len);
+	if (!body) {
+		http_reply_fail(r, FF_EINVAL, NULL, "a JSON object body is required");
+		return NULL;
+	}
+	if (ff_json_parse(body, len, &opts, &j, &err) < 0) {
+		http_reply_error(r, &err);
+		return NULL;
+	}
+	return j;
+}
+
+const char *http_query(struct http_req *r, const char *name)
+{
+	if (!r->query_parsed) {
+		if (r->query_str)
+			evhttp_parse_query_str(r->query_str, &r->query);
+		r->query_parsed = 1;
+	}
+	return evhttp_find_header(&r->query, name);
+}
+
+const char *http_header(struct http_req *r, const char *name)
+{
+	return evhttp_find_header(&r->headers, name);
+}
+
+int http_route_match(const char *pattern, char *path, const char **params)
+{
+	size_t np = 0;
+	const char *p = pattern;
+	char *s = path;
+	while (*p && *s) {
+		if (*p != '/' || *s != '/')
+			return 0;
+		p++, s++;
+		const char *pend = strchr(p, '/');
+		size_t plen = pend ? (size_t)(pend - p) : strlen(p);
+		char *send = strchr(s, '/');
+		size_t slen = send ? (size_t)(send - s) : strlen(s);
+		if (plen > 2 && p[0] == '{' && p[plen - 1] == '}') {
+			if (slen == 0 || np == HTTP_MAX_PARAMS)
+				return 0;
+			params[np++] = s;
+		} else if (plen != slen || memcmp(p, s, plen) != 0) {
+			return 0;
+		}
+		p += plen;
+		s += slen;
+	}
+	if (*p || *s)
+		return 0;
+	/* Terminate the captured segments only once the whole path matched. */
+	for (size_t i = 0; i < np; i++) {
+		char *slash = strchr(params[i], '/');
+		if (slash)
+			*slash = '\0';
+	}
+	return 1;
+}
