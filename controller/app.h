@@ -32,8 +32,8 @@ struct app {
 	struct ff_catalog *catalog;
 	struct health *health;	     /* readiness, checked off the event loop */
 	struct committer *committer; /* submits, the reaper, the outbox */
-	char api_key_sha256[65];    /* from FF_API_KEY, "" if unset */
-	char stored_key_sha256[65]; /* the generated key's digest, "" if none */
+	char api_key_sha256[65];     /* from FF_API_KEY, "" if unset */
+	char stored_key_sha256[65];  /* the generated key's digest, "" if none */
 };
 
 /* app.c: the app's connections. */

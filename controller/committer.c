@@ -18,9 +18,9 @@
 #include "outbox.h"
 #include "reaper.h"
 
-#define BATCH_MAX   256	 /* submits in one transaction */
-#define SWEEP_MS    1000 /* the reaper and the outbox sweep */
-#define POKES_MAX   64
+#define BATCH_MAX 256  /* submits in one transaction */
+#define SWEEP_MS  1000 /* the reaper and the outbox sweep */
+#define POKES_MAX 64
 
 /* A queue of submissions between two threads. */
 struct stage {

@@ -26,7 +26,7 @@
 
 #define MAX_HEAD      (64 * 1024) /* request line and headers: past it, 431 */
 #define MAX_URL	      (8 * 1024)
-#define READ_HIGH     (256 * 1024) /* the most a connection's input buffer holds */
+#define READ_HIGH     (256 * 1024)  /* the most a connection's input buffer holds */
 #define PIPE_HIGH     (1024 * 1024) /* a streamed body queued for its handler: reading pauses */
 #define PIPE_LOW      (256 * 1024)  /* ... and resumes below this */
 #define LINGER_MS     2000	    /* after a refusal: how long its unread body is drained ... */
@@ -98,7 +98,7 @@ struct http_server {
 	struct done {
 		struct http_req *r;
 		struct done *next;
-	} *done;
+	} * done;
 	atomic_bool resume;
 	bool draining;
 	int64_t drain_deadline;
@@ -309,8 +309,8 @@ static void conn_respond(struct http_conn *c, struct http_req *r)
 		struct evkeyval *h;
 		while ((h = TAILQ_FIRST(&r->reply_headers)))
 			evhttp_remove_header(&r->reply_headers, h->key);
-		http_reply_status(r, c->cut_status, c->cut_status == 408 ? "timeout" : "too_big", NULL,
-				  c->cut_msg);
+		http_reply_status(r, c->cut_status, c->cut_status == 408 ? "timeout" : "too_big",
+				  NULL, c->cut_msg);
 	}
 	if (!r->status)
 		http_reply_fail(r, FF_EINTERNAL, NULL, "the handler gave no reply");
@@ -330,7 +330,8 @@ static void conn_respond(struct http_conn *c, struct http_req *r)
 	TAILQ_FOREACH(h, &r->reply_headers, next)
 	evbuffer_add_printf(out, "%s: %s\r\n", h->key, h->value);
 	evbuffer_add_printf(out, "%s\r\n", c->close_after ? "Connection: close\r\n" : "");
-	if (r->reply_len && evbuffer_add_reference(out, r->reply, r->reply_len, free_reply, NULL) == 0)
+	if (r->reply_len &&
+	    evbuffer_add_reference(out, r->reply, r->reply_len, free_reply, NULL) == 0)
 		r->reply = NULL;
 	else if (r->reply_len)
 		evbuffer_add(out, r->reply, r->reply_len);
@@ -414,9 +415,12 @@ static bool media_type_in(const char *ct, const char *const *types)
 }
 
 static const char *const json_types[] = {"application/json", NULL};
-static const char *const target_types[] = {"application/x-tar", "application/tar",
-					   "application/gzip", "application/x-gzip",
-					   "application/x-compressed-tar", NULL};
+static const char *const target_types[] = {"application/x-tar",
+					   "application/tar",
+					   "application/gzip",
+					   "application/x-gzip",
+					   "application/x-compressed-tar",
+					   NULL};
 
 /* Splits the URL into the decoded path and the raw query. 0, or the status to refuse with. */
 static int take_url(struct http_conn *c, struct http_req *r)
@@ -440,8 +444,8 @@ static int take_url(struct http_conn *c, struct http_req *r)
 	if (!ok)
 		return 400;
 	if (u.field_set & (1 << UF_QUERY) &&
-	    !(r->query_str = strndup(c->url.data + u.field_data[UF_QUERY].off,
-				     u.field_data[UF_QUERY].len)))
+	    !(r->query_str =
+		  strndup(c->url.data + u.field_data[UF_QUERY].off, u.field_data[UF_QUERY].len)))
 		return 500;
 	return 0;
 }
@@ -488,8 +492,9 @@ static bool judge(struct http_conn *c, struct http_req *r)
 		char allow[32] = "";
 		for (unsigned m = HTTP_M_GET; m < HTTP_M_OTHER; m <<= 1)
 			if (allowed & m)
-				snprintf(allow + strlen(allow), sizeof(allow) - strlen(allow), "%s%s",
-					 allow[0] ? ", " : "", method_name((enum ff_http_method)m));
+				snprintf(allow + strlen(allow), sizeof(allow) - strlen(allow),
+					 "%s%s", allow[0] ? ", " : "",
+					 method_name((enum ff_http_method)m));
 		http_add_header(r, "Allow", allow);
 		http_reply_status(r, 405, "method_not_allowed", NULL,
 				  "method not allowed on this path");
@@ -508,10 +513,12 @@ static bool judge(struct http_conn *c, struct http_req *r)
 	const char *ct = http_header(r, "Content-Type");
 	bool target = r->route->body == HTTP_BODY_TARGET;
 	size_t max = target ? s->lim.max_target_bytes : s->lim.max_json_bytes;
-	if (r->route->body != HTTP_BODY_NONE && !media_type_in(ct, target ? target_types : json_types)) {
+	if (r->route->body != HTTP_BODY_NONE &&
+	    !media_type_in(ct, target ? target_types : json_types)) {
 		http_reply_status(r, 415, "unsupported_media_type", "Content-Type",
-				  target ? "send the target as application/x-tar or application/gzip"
-					 : "send the body as application/json");
+				  target
+				      ? "send the target as application/x-tar or application/gzip"
+				      : "send the body as application/json");
 		return false;
 	}
 	if (r->content_length != UINT64_MAX && r->content_length > max) {
@@ -880,8 +887,8 @@ static void on_wake(evutil_socket_t fd, short what, void *arg)
 		struct http_conn *c;
 		LIST_FOREACH(c, &s->conns, link)
 		{
-			if (!c->read_paused || c->dead || c->cut_status || !c->req || !c->req->pipe ||
-			    pipe_queued(c->req->pipe) >= PIPE_LOW)
+			if (!c->read_paused || c->dead || c->cut_status || !c->req ||
+			    !c->req->pipe || pipe_queued(c->req->pipe) >= PIPE_LOW)
 				continue;
 			c->read_paused = false;
 			c->window_ms = ff_now_ms(); /* the pause was ours, not the client's */
@@ -919,8 +926,8 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 		case PH_BODY:
 			if (c->read_paused || now - c->window_ms < s->lim.body_window_ms)
 				break;
-			if (c->window_bytes * 1000 < (uint64_t)s->lim.min_body_bps *
-							     (uint64_t)s->lim.body_window_ms) {
+			if (c->window_bytes * 1000 <
+			    (uint64_t)s->lim.min_body_bps * (uint64_t)s->lim.body_window_ms) {
 				conn_fail(c, 408, "timeout", "the request body came too slowly");
 				break;
 			}
@@ -976,9 +983,9 @@ struct http_server *http_start(struct event_base *base, struct app *app,
 		return NULL;
 	}
 	struct timeval tick = {0, TICK_MS * 1000};
-	s->listener = evconnlistener_new_bind(base, on_accept, s,
-					      LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE, 1024,
-					      (struct sockaddr *)&sin, sizeof(sin));
+	s->listener =
+	    evconnlistener_new_bind(base, on_accept, s, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE,
+				    1024, (struct sockaddr *)&sin, sizeof(sin));
 	s->tick = event_new(base, -1, EV_PERSIST, on_tick, s);
 	s->wake = event_new(base, -1, EV_PERSIST, on_wake, s);
 	if (!s->listener || !s->tick || !s->wake || event_add(s->tick, &tick) < 0) {

@@ -63,7 +63,7 @@ struct http_req {
 	struct evkeyvalq headers;
 	struct evkeyvalq query;
 	int query_parsed;
-	struct ff_buf body; /* a JSON route's body, whole once its handler runs */
+	struct ff_buf body;	 /* a JSON route's body, whole once its handler runs */
 	uint64_t content_length; /* UINT64_MAX when not given */
 	struct http_pipe *pipe;	 /* a streamed route's body */
 	/* The reply, filled in by the handler. */
@@ -92,7 +92,8 @@ struct http_route {
 struct http_limits {
 	const char *listen;
 	long max_connections;
-	long header_timeout_ms; /* from a request's first byte (a connection's accept) to its head's end */
+	long header_timeout_ms; /* from a request's first byte (a connection's accept) to its head's
+				   end */
 	long idle_timeout_s;	/* a kept-open connection between requests */
 	long min_body_bps;	/* a body must bring this many bytes a second ... */
 	long body_window_ms;	/* ... averaged over each window this long */

@@ -45,7 +45,8 @@ void http_reply_bytes(struct http_req *r, int status, const char *content_type, 
 {
 	char *copy = len ? malloc(len) : NULL;
 	if (len && !copy) {
-		static const char oom[] = "{\"error\":{\"code\":\"nomem\",\"message\":\"out of memory\"}}";
+		static const char oom[] =
+		    "{\"error\":{\"code\":\"nomem\",\"message\":\"out of memory\"}}";
 		http_reply_take(r, 500, "application/json", strdup(oom), sizeof(oom) - 1);
 		return;
 	}

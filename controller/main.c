@@ -189,9 +189,9 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	if (!(app.base = event_base_new()) ||
-	    !(http_server = http_start(app.base, &app, &lim, routes,
-				       sizeof(routes) / sizeof(routes[0]), pool, (int)max_uploads,
-				       &err))) {
+	    !(http_server =
+		  http_start(app.base, &app, &lim, routes, sizeof(routes) / sizeof(routes[0]), pool,
+			     (int)max_uploads, &err))) {
 		ff_error("http: %s", err.msg);
 		goto out;
 	}

@@ -96,7 +96,7 @@ int ff_run_submit_many(struct ff_db *db, const struct ff_run_submission *const *
 	struct ff_buf cols[SUBMIT_COLUMNS];
 	const char *p[SUBMIT_COLUMNS + 1];
 	const char **vals = calloc((size_t)n + 1, sizeof(*vals));
-	char (*nums)[2][16] = calloc((size_t)n + 1, sizeof(*nums));
+	char(*nums)[2][16] = calloc((size_t)n + 1, sizeof(*nums));
 	int rc = vals && nums ? 0 : FF_ENOMEM;
 	for (int k = 0; k < SUBMIT_COLUMNS; k++) {
 		ff_buf_init(&cols[k], SIZE_MAX);
@@ -108,25 +108,26 @@ int ff_run_submit_many(struct ff_db *db, const struct ff_run_submission *const *
 	p[SUBMIT_COLUMNS] = name(FF_RUN_QUEUED);
 	/* One statement for all: the rows in the order given, each only if its target is
 	 * stored, each with its first event. */
-	char *sql = rc ? NULL
-		       : with_view(
-			     "WITH v AS (SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], "
-			     "  $4::text[], $5::jsonb[], $6::smallint[], $7::jsonb[], $8::text[], "
-			     "  $9::jsonb[], $10::int[], $11::text[], $12::text[]) WITH ORDINALITY "
-			     "  AS v(id, workflow, workflow_version, target, parameters, priority, "
-			     "  labels, pool, job, max_attempts, idempotency_key, request_sha256, "
-			     "  ord)), "
-			     "r AS (INSERT INTO runs (id, workflow, workflow_version, target, "
-			     "  parameters, priority, labels, pool, job, state, max_attempts, "
-			     "  idempotency_key, request_sha256) "
-			     "  SELECT id, workflow, workflow_version, target, parameters, priority, "
-			     "  labels, pool, job, $13, max_attempts, idempotency_key, request_sha256 "
-			     "  FROM v WHERE EXISTS (SELECT 1 FROM targets t WHERE t.sha256 = "
-			     "  v.target) ORDER BY ord RETURNING *), "
-			     "e AS (INSERT INTO run_events (run_id, state, attempt, message) "
-			     "  SELECT id, state, 0, 'submitted' FROM r) "
-			     "SELECT ",
-			     view, ", r.id::text FROM r", err);
+	char *sql =
+	    rc ? NULL
+	       : with_view(
+		     "WITH v AS (SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], "
+		     "  $4::text[], $5::jsonb[], $6::smallint[], $7::jsonb[], $8::text[], "
+		     "  $9::jsonb[], $10::int[], $11::text[], $12::text[]) WITH ORDINALITY "
+		     "  AS v(id, workflow, workflow_version, target, parameters, priority, "
+		     "  labels, pool, job, max_attempts, idempotency_key, request_sha256, "
+		     "  ord)), "
+		     "r AS (INSERT INTO runs (id, workflow, workflow_version, target, "
+		     "  parameters, priority, labels, pool, job, state, max_attempts, "
+		     "  idempotency_key, request_sha256) "
+		     "  SELECT id, workflow, workflow_version, target, parameters, priority, "
+		     "  labels, pool, job, $13, max_attempts, idempotency_key, request_sha256 "
+		     "  FROM v WHERE EXISTS (SELECT 1 FROM targets t WHERE t.sha256 = "
+		     "  v.target) ORDER BY ord RETURNING *), "
+		     "e AS (INSERT INTO run_events (run_id, state, attempt, message) "
+		     "  SELECT id, state, 0, 'submitted' FROM r) "
+		     "SELECT ",
+		     view, ", r.id::text FROM r", err);
 	if (rc)
 		ff_err_set(err, FF_ENOMEM, "out of memory");
 	PGresult *res = sql ? ff_db_query(db, sql, SUBMIT_COLUMNS + 1, p, err) : NULL;
