@@ -1,13 +1,14 @@
 /* api_results — what a run produced: findings, the raw SARIF log, logs, artifacts. */
+#include <errno.h>
 #include <libpq-fe.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "api.h"
 #include "app.h"
-#include "ff_buf.h"
 #include "ff_sarif.h"
 
 #define FINDINGS_DEFAULT_LIMIT 1000
@@ -130,44 +131,51 @@ void api_run_artifacts(struct http_req *r)
 	       "WHERE r.id = $1");
 }
 
-/* An artifact in a large object, read in chunks into the reply (the controller's reply is
- * still one buffer; the worker's limits bound its size). */
+/* An artifact in a large object, copied in chunks into a nameless scratch file that the loop
+ * then sends: memory stays one chunk whatever the artifact's size. */
 static void reply_artifact_lo(struct http_req *r, unsigned oid, size_t size)
 {
 	struct ff_err err;
 	struct ff_db *db = r->db;
-	struct ff_buf b;
 	char chunk[65536];
+	size_t copied = 0;
 	int fd = -1, rc;
-	ff_buf_init(&b, size);
-	if ((rc = ff_db_begin(db, &err)) < 0)
-		return http_reply_error(r, &err);
-	if ((rc = ff_db_lo_open(db, oid, &fd, &err)) < 0)
+	FILE *spool = tmpfile();
+	if (!spool)
+		return http_reply_fail(r, FF_EINTERNAL, NULL, "no scratch file for the artifact");
+	if ((rc = ff_db_begin(db, &err)) < 0 || (rc = ff_db_lo_open(db, oid, &fd, &err)) < 0)
 		goto out;
 	for (;;) {
 		long n = ff_db_lo_read(db, fd, chunk, sizeof(chunk), &err);
-		if (n < 0) {
+		if (n <= 0) {
 			rc = (int)n;
-			goto out;
-		}
-		if (n == 0)
 			break;
-		if (ff_buf_append(&b, chunk, (size_t)n) < 0) {
+		}
+		copied += (size_t)n;
+		if (copied > size) {
 			rc = ff_err_set(&err, FF_EINTERNAL,
 					"artifact is larger than its recorded size");
-			goto out;
+			break;
+		}
+		if (fwrite(chunk, 1, (size_t)n, spool) != (size_t)n) {
+			rc = ff_err_set(&err, FF_EINTERNAL, "scratch file: %s", strerror(errno));
+			break;
 		}
 	}
 out:
 	ff_db_rollback(db); /* read only */
+	int out_fd = rc == 0 && fflush(spool) == 0 ? dup(fileno(spool)) : -1;
+	fclose(spool);
 	if (rc < 0)
 		http_reply_error(r, &err);
+	else if (out_fd < 0)
+		http_reply_fail(r, FF_EINTERNAL, NULL, "scratch file: %s", strerror(errno));
+	else if (copied > 0)
+		http_reply_file(r, 200, "application/octet-stream", out_fd, copied);
 	else {
-		size_t len;
-		char *data = ff_buf_take(&b, &len);
-		http_reply_take(r, 200, "application/octet-stream", data, len);
+		close(out_fd);
+		http_reply_bytes(r, 200, "application/octet-stream", "", 0);
 	}
-	ff_buf_release(&b);
 }
 
 void api_run_artifact(struct http_req *r)

@@ -18,6 +18,7 @@
 #include <strings.h>
 #include <sys/queue.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "ff_config.h"
 #include "ff_log.h"
@@ -155,6 +156,7 @@ static struct http_req *req_new(struct http_conn *c)
 	r->app = c->s->app;
 	r->conn = c;
 	r->content_length = UINT64_MAX;
+	r->reply_fd = -1;
 	r->t0_ms = ff_now_ms();
 	TAILQ_INIT(&r->headers);
 	TAILQ_INIT(&r->query);
@@ -184,6 +186,8 @@ static void req_free(struct http_req *r)
 	pipe_free(r->pipe);
 	free(r->query_str);
 	free(r->reply);
+	if (r->reply_fd >= 0)
+		close(r->reply_fd);
 	free(r);
 }
 
@@ -330,11 +334,17 @@ static void conn_respond(struct http_conn *c, struct http_req *r)
 	TAILQ_FOREACH(h, &r->reply_headers, next)
 	evbuffer_add_printf(out, "%s: %s\r\n", h->key, h->value);
 	evbuffer_add_printf(out, "%s\r\n", c->close_after ? "Connection: close\r\n" : "");
-	if (r->reply_len &&
-	    evbuffer_add_reference(out, r->reply, r->reply_len, free_reply, NULL) == 0)
+	if (r->reply_fd >= 0) {
+		if (evbuffer_add_file(out, r->reply_fd, 0, (ev_off_t)r->reply_len) == 0)
+			r->reply_fd = -1; /* the buffer closes it once sent */
+		else
+			c->close_after = true; /* the head went out: cut, not a wrong length */
+	} else if (r->reply_len &&
+		   evbuffer_add_reference(out, r->reply, r->reply_len, free_reply, NULL) == 0) {
 		r->reply = NULL;
-	else if (r->reply_len)
+	} else if (r->reply_len) {
 		evbuffer_add(out, r->reply, r->reply_len);
+	}
 	ff_req_log(r->status >= 500 ? FF_LOG_WARN : FF_LOG_INFO, r->id, "%s %s %d %lldms",
 		   method_name(r->method), r->path[0] ? r->path : "-", r->status,
 		   (long long)(ff_now_ms() - r->t0_ms));

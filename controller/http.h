@@ -71,6 +71,7 @@ struct http_req {
 	const char *reply_type;
 	char *reply;
 	size_t reply_len;
+	int reply_fd; /* a file whose first reply_len bytes are the body (http_reply_file), or -1 */
 	struct evkeyvalq reply_headers;
 	bool deferred;
 	/* The loop's side. */
@@ -142,6 +143,9 @@ void http_reply_bytes(struct http_req *r, int status, const char *content_type, 
 /* The same, taking a malloc'd body. */
 void http_reply_take(struct http_req *r, int status, const char *content_type, char *data,
 		     size_t len);
+/* The same, the body being the first len bytes of the file fd (the reply owns fd): the loop
+ * sends it from the file, so a large body never sits in memory. */
+void http_reply_file(struct http_req *r, int status, const char *content_type, int fd, size_t len);
 /* {"error":{"code","message"[,"field"]},"request_id"} with the status err->code maps to. */
 void http_reply_error(struct http_req *r, const struct ff_err *err);
 /* An error reply with a status outside the FF_E* mapping (405, 408, 415, 431). */

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "http.h"
 #include "ff_json.h"
@@ -30,10 +31,28 @@ void http_add_header(struct http_req *r, const char *name, const char *value)
 	evhttp_add_header(&r->reply_headers, name, value);
 }
 
+static void drop_reply(struct http_req *r)
+{
+	free(r->reply);
+	r->reply = NULL;
+	if (r->reply_fd >= 0)
+		close(r->reply_fd);
+	r->reply_fd = -1;
+}
+
+void http_reply_file(struct http_req *r, int status, const char *content_type, int fd, size_t len)
+{
+	drop_reply(r);
+	r->status = status;
+	r->reply_type = content_type;
+	r->reply_fd = fd;
+	r->reply_len = len;
+}
+
 void http_reply_take(struct http_req *r, int status, const char *content_type, char *data,
 		     size_t len)
 {
-	free(r->reply);
+	drop_reply(r);
 	r->status = status;
 	r->reply_type = content_type;
 	r->reply = data;
