@@ -9,7 +9,11 @@
 #include <string.h>
 #include <sys/time.h>
 
+#include "ff_util.h"
+
 #define MAX_POOLS 32
+/* How long a publish waits for the broker's next confirm. */
+#define CONFIRM_TIMEOUT_MS 10000
 
 struct ff_amqp {
 	amqp_connection_state_t conn;
@@ -168,61 +172,169 @@ int ff_amqp_declare_pool(struct ff_amqp *a, const char *pool, struct ff_err *err
 	return rc;
 }
 
-/* Reads frames until the broker confirms (or refuses) delivery tag `tag`. */
-static int wait_confirm(struct ff_amqp *a, uint64_t tag, struct ff_err *err)
+/* A message id is a shortstr: a longer one would fail to encode after the publish method
+ * was sent, leaving the connection in the middle of a message. */
+static int check_message_id(const char *message_id, struct ff_err *err)
 {
-	struct timeval tv = {10, 0};
-	for (;;) {
+	if (message_id && strlen(message_id) > 255)
+		return ff_err_set(err, FF_EINVAL, "message id over 255 bytes");
+	return 0;
+}
+
+/* A message's AMQP properties: one home for every publish here. */
+static amqp_basic_properties_t message_properties(int priority, const char *message_id)
+{
+	amqp_basic_properties_t p = {
+	    ._flags = AMQP_BASIC_CONTENT_TYPE_FLAG | AMQP_BASIC_DELIVERY_MODE_FLAG |
+		      AMQP_BASIC_PRIORITY_FLAG,
+	    .content_type = amqp_cstring_bytes("application/json"),
+	    .delivery_mode = AMQP_DELIVERY_PERSISTENT,
+	    .priority = (uint8_t)priority,
+	};
+	if (message_id) {
+		p._flags |= AMQP_BASIC_MESSAGE_ID_FLAG;
+		p.message_id = amqp_cstring_bytes(message_id);
+	}
+	return p;
+}
+
+/* Sends one message (not mandatory: the caller declared where it goes); its delivery tag is
+ * the new a->publish_seq. */
+static int send_message(struct ff_amqp *a, const char *exchange, const char *routing_key,
+			const amqp_basic_properties_t *props, const void *body, size_t len,
+			struct ff_err *err)
+{
+	amqp_bytes_t b = {.len = len, .bytes = (void *)body};
+	int st = amqp_basic_publish(a->conn, 1, amqp_cstring_bytes(exchange),
+				    amqp_cstring_bytes(routing_key), 0, 0, props, b);
+	if (st != AMQP_STATUS_OK)
+		return status_error(st, "publish", err);
+	a->publish_seq++;
+	return 0;
+}
+
+/* A confirm of delivery tag `tag` (every pending one up to it when `multiple`) as `value`,
+ * for the batch whose n messages have tags first, first + 1, …; ok[i] < 0 is pending and
+ * ok[*low] the first pending one. Tags of earlier calls are ignored. Returns how many it
+ * settled. */
+static size_t settle(int *ok, size_t n, uint64_t first, uint64_t tag, int multiple, int value,
+		     size_t *low)
+{
+	size_t settled = 0;
+	if (tag < first || (!multiple && tag - first >= n))
+		return 0;
+	uint64_t last = tag - first < n ? tag - first : n - 1;
+	for (uint64_t i = multiple ? *low : last; i <= last; i++)
+		if (ok[i] < 0) {
+			ok[i] = value;
+			settled++;
+		}
+	while (*low < n && ok[*low] >= 0)
+		(*low)++;
+	return settled;
+}
+
+/* Reads frames until the broker has acked or nacked each of the n delivery tags from first
+ * on, or CONFIRM_TIMEOUT_MS pass without a confirm of one of them. ok[i]: 1 acked, 0
+ * otherwise. */
+static int wait_confirms(struct ff_amqp *a, uint64_t first, size_t n, int *ok, struct ff_err *err)
+{
+	size_t pending = n, low = 0;
+	int64_t deadline = ff_now_ms() + CONFIRM_TIMEOUT_MS;
+	int rc = 0;
+	for (size_t i = 0; i < n; i++)
+		ok[i] = -1;
+	while (pending > 0) {
+		int64_t left = deadline - ff_now_ms();
+		if (left <= 0) {
+			rc = status_error(AMQP_STATUS_TIMEOUT, "waiting for publish confirm", err);
+			break;
+		}
+		struct timeval tv = {(time_t)(left / 1000), (suseconds_t)(left % 1000) * 1000};
 		amqp_frame_t f;
+		amqp_maybe_release_buffers(a->conn);
 		int st = amqp_simple_wait_frame_noblock(a->conn, &f, &tv);
-		if (st != AMQP_STATUS_OK)
-			return status_error(st, "waiting for publish confirm", err);
+		if (st != AMQP_STATUS_OK) {
+			rc = status_error(st, "waiting for publish confirm", err);
+			break;
+		}
 		if (f.frame_type != AMQP_FRAME_METHOD)
 			continue;
+		size_t settled = 0;
 		if (f.payload.method.id == AMQP_BASIC_ACK_METHOD) {
 			amqp_basic_ack_t *ack = f.payload.method.decoded;
-			if (ack->delivery_tag >= tag || (ack->multiple && ack->delivery_tag >= tag))
-				return 0;
+			settled = settle(ok, n, first, ack->delivery_tag, ack->multiple, 1, &low);
 		} else if (f.payload.method.id == AMQP_BASIC_NACK_METHOD) {
 			amqp_basic_nack_t *nack = f.payload.method.decoded;
-			if (nack->delivery_tag >= tag)
-				return ff_err_set(err, FF_EUNAVAIL, "rabbitmq refused the message");
+			settled = settle(ok, n, first, nack->delivery_tag, nack->multiple, 0, &low);
 		} else if (f.payload.method.id == AMQP_CHANNEL_CLOSE_METHOD ||
 			   f.payload.method.id == AMQP_CONNECTION_CLOSE_METHOD) {
 			a->channel_open = 0;
-			return ff_err_set(err, FF_EUNAVAIL, "rabbitmq closed the channel");
+			rc = ff_err_set(err, FF_EUNAVAIL, "rabbitmq closed the channel");
+			break;
+		}
+		if (settled) {
+			pending -= settled;
+			deadline = ff_now_ms() + CONFIRM_TIMEOUT_MS;
 		}
 	}
+	for (size_t i = 0; i < n; i++)
+		if (ok[i] < 0)
+			ok[i] = 0;
+	return rc;
 }
 
 int ff_amqp_publish_to(struct ff_amqp *a, const char *exchange, const char *routing_key,
 		       const void *body, size_t len, int priority, const char *message_id,
 		       struct ff_err *err)
 {
-	amqp_basic_properties_t props = {
-	    ._flags = AMQP_BASIC_CONTENT_TYPE_FLAG | AMQP_BASIC_DELIVERY_MODE_FLAG |
-		      AMQP_BASIC_PRIORITY_FLAG | AMQP_BASIC_MESSAGE_ID_FLAG,
-	    .content_type = amqp_cstring_bytes("application/json"),
-	    .delivery_mode = AMQP_DELIVERY_PERSISTENT,
-	    .priority = (uint8_t)priority,
-	    .message_id = amqp_cstring_bytes(message_id),
-	};
-	amqp_bytes_t b = {.len = len, .bytes = (void *)body};
-	int st = amqp_basic_publish(a->conn, 1, amqp_cstring_bytes(exchange),
-				    amqp_cstring_bytes(routing_key), 0, 0, &props, b);
-	if (st != AMQP_STATUS_OK)
-		return status_error(st, "publish", err);
-	return wait_confirm(a, ++a->publish_seq, err);
+	int ok = 0;
+	int rc = check_message_id(message_id, err);
+	if (rc < 0)
+		return rc;
+	amqp_basic_properties_t props = message_properties(priority, message_id);
+	rc = send_message(a, exchange, routing_key, &props, body, len, err);
+	if (rc == 0)
+		rc = wait_confirms(a, a->publish_seq, 1, &ok, err);
+	if (rc == 0 && !ok)
+		rc = ff_err_set(err, FF_EUNAVAIL, "rabbitmq refused the message");
+	return rc;
+}
+
+int ff_amqp_publish_batch(struct ff_amqp *a, const struct ff_amqp_msg *msgs, size_t n, int *ok,
+			  struct ff_err *err)
+{
+	int rc = 0;
+	for (size_t i = 0; i < n; i++)
+		ok[i] = 0;
+	/* What can fail before a message is sent is done first, for the whole batch. */
+	for (size_t i = 0; i < n && rc == 0; i++)
+		rc = check_message_id(msgs[i].message_id, err);
+	for (size_t i = 0; i < n && rc == 0; i++)
+		rc = ff_amqp_declare_pool(a, msgs[i].pool, err);
+	if (rc < 0 || n == 0)
+		return rc;
+	uint64_t first = a->publish_seq + 1;
+	for (size_t i = 0; i < n; i++) {
+		amqp_basic_properties_t props =
+		    message_properties(msgs[i].priority, msgs[i].message_id);
+		rc = send_message(a, FF_AMQP_JOBS_EXCHANGE, msgs[i].pool, &props, msgs[i].body,
+				  msgs[i].len, err);
+		if (rc < 0)
+			return rc;
+	}
+	return wait_confirms(a, first, n, ok, err);
 }
 
 int ff_amqp_publish(struct ff_amqp *a, const char *pool, const void *body, size_t len, int priority,
 		    const char *message_id, struct ff_err *err)
 {
-	int rc = ff_amqp_declare_pool(a, pool, err);
-	if (rc < 0)
-		return rc;
-	return ff_amqp_publish_to(a, FF_AMQP_JOBS_EXCHANGE, pool, body, len, priority, message_id,
-				  err);
+	const struct ff_amqp_msg msg = {pool, body, len, priority, message_id};
+	int ok = 0;
+	int rc = ff_amqp_publish_batch(a, &msg, 1, &ok, err);
+	if (rc == 0 && !ok)
+		rc = ff_err_set(err, FF_EUNAVAIL, "rabbitmq refused the message");
+	return rc;
 }
 
 /* One delay queue per (pool, delay): every message in it has the same TTL, so they expire

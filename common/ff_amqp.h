@@ -37,6 +37,28 @@ int ff_amqp_declare_pool(struct ff_amqp *a, const char *pool, struct ff_err *err
 int ff_amqp_publish(struct ff_amqp *a, const char *pool, const void *body, size_t len, int priority,
 		    const char *message_id, struct ff_err *err);
 
+/* One job message of a batch, as ff_amqp_publish takes it. The pointers are borrowed for the
+ * call. */
+struct ff_amqp_msg {
+	const char *pool; /* routing key in ff.jobs: lands in queue ff.jobs.<pool> */
+	const void *body;
+	size_t len;
+	int priority;		/* 0 to FF_AMQP_MAX_PRIORITY */
+	const char *message_id; /* the run id; at most 255 bytes, NULL for none */
+};
+
+/* Publishes msgs[0..n) as ff_amqp_publish does (declaring their pools first), all of them
+ * before waiting, then waits once for the broker's confirms of the whole batch: one confirm
+ * wait for n messages instead of n. ok (n ints, the caller's) gets ok[i] = 1 when message i
+ * was acked, 0 when it was nacked or never confirmed.
+ * 0 once every message is acked or nacked (some may be 0: look at ok). FF_EUNAVAIL when the
+ * connection or channel failed, or 10 s passed without a confirm: the messages not yet
+ * acked are 0 (some may have reached the queue all the same) and, as after any
+ * FF_EUNAVAIL, the connection is to be freed. FF_EINVAL, with nothing published, when a
+ * message id is over 255 bytes. */
+int ff_amqp_publish_batch(struct ff_amqp *a, const struct ff_amqp_msg *msgs, size_t n, int *ok,
+			  struct ff_err *err);
+
 /* Publishes to any exchange (the dead-letter one, "" for a queue by name), confirmed. */
 int ff_amqp_publish_to(struct ff_amqp *a, const char *exchange, const char *routing_key,
 		       const void *body, size_t len, int priority, const char *message_id,
