@@ -14,44 +14,73 @@
 /* A run just submitted gets this long for its own request to publish it. */
 #define SUBMIT_GRACE "2 seconds"
 
-int outbox_publish(struct app *app, const char *run_id, const char *pool, int priority,
-		   const char *body, size_t len, int job_attempt, struct ff_err *err)
+/* Row i of the outbox query made the run's next attempt: its job message (malloc'd). */
+static char *next_job(PGresult *res, int i, size_t *len, struct ff_err *err)
 {
-	struct ff_amqp *amqp = app_amqp(app, err);
-	if (!amqp)
-		return err->code;
-	int rc = ff_amqp_publish(amqp, pool, body, len, priority, run_id, err);
-	if (rc < 0) {
-		app_amqp_reset(app);
-		return rc;
-	}
-	struct ff_err ignored;
-	/* Not marked (the database just failed): the sweep publishes it again, harmlessly. */
-	ff_run_mark_published(app->db, run_id, job_attempt, &ignored);
-	return 0;
-}
-
-/* Row i of the outbox query: the stored job, made the run's next attempt, published. */
-static int publish_row(struct app *app, PGresult *res, int i, struct ff_err *err)
-{
-	const char *id = PQgetvalue(res, i, 0);
 	int attempt = (int)strtol(PQgetvalue(res, i, 2), NULL, 10) + 1;
 	int max_attempts = (int)strtol(PQgetvalue(res, i, 3), NULL, 10);
-	int priority = (int)strtol(PQgetvalue(res, i, 4), NULL, 10);
 	struct ff_job *job = NULL;
 	const char *stored = PQgetvalue(res, i, 1);
-	int rc = ff_job_decode(stored, strlen(stored), &job, err);
-	if (rc < 0)
-		return rc;
-	size_t len = 0;
+	if (ff_job_decode(stored, strlen(stored), &job, err) < 0)
+		return NULL;
 	char *body = ff_job_encode_attempt(job, attempt,
-					   max_attempts > attempt ? max_attempts : attempt, &len);
-	rc = body
-		 ? outbox_publish(app, id, PQgetvalue(res, i, 5), priority, body, len, attempt, err)
-		 : ff_err_set(err, FF_ENOMEM, "out of memory");
-	free(body);
+					   max_attempts > attempt ? max_attempts : attempt, len);
+	if (!body)
+		ff_err_set(err, FF_ENOMEM, "out of memory");
 	ff_job_free(job);
-	return rc;
+	return body;
+}
+
+/* Publishes the rows' jobs with one wait for their confirms, and marks each one confirmed
+ * (each for its own attempt) in the sweep's transaction. */
+static void publish_rows(struct app *app, PGresult *res)
+{
+	int n = PQntuples(res), m = 0;
+	struct ff_amqp_msg *msgs = calloc((size_t)n + 1, sizeof(*msgs));
+	char **bodies = calloc((size_t)n + 1, sizeof(*bodies));
+	int *ok = calloc((size_t)n + 1, sizeof(*ok)), *row = calloc((size_t)n + 1, sizeof(*row));
+	struct ff_err err;
+	if (!msgs || !bodies || !ok || !row)
+		goto out;
+	for (int i = 0; i < n; i++) {
+		size_t len = 0;
+		if (!(bodies[m] = next_job(res, i, &len, &err))) {
+			ff_run_warn(PQgetvalue(res, i, 0), "outbox: not published (%s)", err.msg);
+			continue;
+		}
+		msgs[m] =
+		    (struct ff_amqp_msg){.pool = PQgetvalue(res, i, 5),
+					 .body = bodies[m],
+					 .len = len,
+					 .priority = (int)strtol(PQgetvalue(res, i, 4), NULL, 10),
+					 .message_id = PQgetvalue(res, i, 0)};
+		row[m++] = i;
+	}
+	struct ff_amqp *amqp = m ? app_amqp(app, &err) : NULL;
+	if (m && (!amqp || ff_amqp_publish_batch(amqp, msgs, (size_t)m, ok, &err) < 0)) {
+		ff_warn("outbox: %d runs not published yet (%s)", m, err.msg);
+		if (amqp)
+			app_amqp_reset(app);
+	}
+	for (int k = 0; k < m; k++) {
+		const char *id = PQgetvalue(res, row[k], 0);
+		int attempt = (int)strtol(PQgetvalue(res, row[k], 2), NULL, 10) + 1;
+		if (!ok[k])
+			continue;
+		/* Not marked (the database just failed): the sweep publishes it again, harmlessly.
+		 */
+		if (ff_run_mark_published(app->db, id, attempt, &err) < 0)
+			ff_run_warn(id, "outbox: published, not marked (%s)", err.msg);
+		else
+			ff_run_info(id, "published from the outbox");
+	}
+out:
+	for (int k = 0; bodies && k < m; k++)
+		free(bodies[k]);
+	free(bodies);
+	free(msgs);
+	free(ok);
+	free(row);
 }
 
 /* Publishes what is due in the outbox (only run_id's row, when not NULL). */
@@ -77,16 +106,7 @@ static void publish_due(struct app *app, const char *run_id)
 		ff_db_rollback(app->db);
 		return;
 	}
-	for (int i = 0; i < PQntuples(res); i++) {
-		if (publish_row(app, res, i, &err) < 0) {
-			ff_run_warn(PQgetvalue(res, i, 0), "outbox: not published yet (%s)",
-				    err.msg);
-			if (err.code == FF_EUNAVAIL || !app->amqp)
-				break; /* the broker is away: the next sweep tries again */
-			continue;
-		}
-		ff_run_info(PQgetvalue(res, i, 0), "published from the outbox");
-	}
+	publish_rows(app, res);
 	PQclear(res);
 	if (ff_db_commit(app->db, &err) < 0)
 		ff_db_rollback(app->db);

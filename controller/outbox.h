@@ -14,12 +14,6 @@
 
 struct app;
 
-/* Publishes one job message (for attempt job_attempt of run_id) with a broker confirm and
- * takes the run out of the outbox. On failure the broker connection is dropped, the run
- * stays in the outbox, and err says why. */
-int outbox_publish(struct app *app, const char *run_id, const char *pool, int priority,
-		   const char *body, size_t len, int job_attempt, struct ff_err *err);
-
 /* Publishes the next attempt of one run now, if it is waiting in the outbox. */
 void outbox_publish_run(struct app *app, const char *run_id);
 
