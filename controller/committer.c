@@ -125,7 +125,7 @@ static void take_rows(struct submission *s, int n, PGresult *res)
 	}
 }
 
-/* All of the batch in one statement and one transaction. */
+/* All of the batch in one statement: atomic on its own, so no BEGIN and COMMIT round trips. */
 static int insert_all(struct committer *c, struct submission *batch, int n, struct ff_err *err)
 {
 	const struct ff_run_submission *subs[BATCH_MAX];
@@ -134,15 +134,9 @@ static int insert_all(struct committer *c, struct submission *batch, int n, stru
 	int i = 0;
 	for (struct submission *s = batch; s && i < n; s = s->next)
 		subs[i++] = &s->run;
-	int rc = ff_db_begin(db, err);
+	int rc = ff_run_submit_many(db, subs, n, API_RUN_JSON, &res, err);
 	if (rc < 0)
 		return rc;
-	if ((rc = ff_run_submit_many(db, subs, n, API_RUN_JSON, &res, err)) < 0 ||
-	    (rc = ff_db_commit(db, err)) < 0) {
-		PQclear(res);
-		ff_db_rollback(db);
-		return rc;
-	}
 	take_rows(batch, n, res);
 	PQclear(res);
 	return 0;
