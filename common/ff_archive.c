@@ -7,6 +7,15 @@
  * are counted on the bytes actually decompressed, so a gzip bomb stops at the limit. The
  * same walker re-packs for the container, so what the engine extracts is exactly what was
  * checked, with names, owners and modes rewritten rather than copied.
+ *
+ * The input goes through two libarchive readers, so that the decompressed tar passes through
+ * our hands before the tar reader sees it: "dec" (the gzip filter under the "raw" format)
+ * turns rd's bytes into the tar stream, and feed() hands that to "in" (the tar format alone).
+ * feed() counts the stream against max_stream_bytes, and bounds what the tar reader may take
+ * within one call: libarchive 3.6.2 reads a chain of pax headers, GNU long names or sparse
+ * maps inside one archive_read_next_header(), keeping what they say (xattrs, sparse lists)
+ * in memory, and a few MB of gzip can hold gigabytes of them. A single special header over
+ * 1 MiB it refuses itself ("special header too large") before allocating it.
  */
 #include "ff_archive.h"
 
@@ -31,11 +40,15 @@
 /* Room for a link's directory (up to MAX_NAME) and its target (up to MAX_NAME) joined. */
 #define WALK_BYTES (2 * MAX_NAME + 2)
 #define WALK_DEPTH (MAX_NAME + 2)
-/* The re-packed tar holds the file data plus headers: at most 3 blocks and the pax
- * records of two names per entry, bounded through MAX_NAME_BYTES. */
-#define OUT_OVERHEAD ((uint64_t)DEFAULT_MAX_ENTRIES * 1536 + 2ull * MAX_NAME_BYTES + (1u << 20))
-#define CHUNK	     65536
-#define SHOWN	     120
+#define CHUNK	   65536
+#define SHOWN	   120
+/* What the tar reader may take in one call beyond a chunk of data: an entry's own headers,
+ * pax extended headers, GNU long names and old-style sparse maps, or a 1.0 sparse file's map.
+ * Real archives need a few KiB; what libarchive keeps of them stays a small multiple. */
+#define MAX_HEADER_BYTES (256u << 10)
+#define CALL_BUDGET	 ((uint64_t)MAX_HEADER_BYTES + CHUNK)
+/* The tar stream beyond max_unpacked_bytes when max_stream_bytes is 0; see ff_archive.h. */
+#define STREAM_SLACK (64ull << 20)
 
 enum kind { K_FILE = 1, K_DIR, K_SYMLINK, K_HARDLINK };
 
@@ -208,7 +221,7 @@ struct walk {
 	struct archive *out; /* NULL when only checking */
 	struct archive_entry *oe;
 	struct ff_buf ob; /* the re-packed archive */
-	uint64_t max_entries, max_bytes;
+	uint64_t max_entries, max_bytes, max_stream;
 	struct ff_archive_info info;
 	struct table t;
 	char name[MAX_NAME + 1]; /* the current entry, normalised */
@@ -223,16 +236,25 @@ struct walk {
 	uint64_t st[WALK_DEPTH];
 	unsigned char chunk[CHUNK];
 	struct ff_err *err;
-	/* streaming re-pack (ff_archive_repack_*): where the walk is, the input callback, and
-	 * how much of ob the reader has taken */
-	int phase;
-	bool copy_data;
-	uint64_t entry_left; /* the copied file's bytes not written yet */
+	/* the input (see the top of the file): rd's bytes through dec, the tar through feed() */
 	ff_archive_read_fn rd;
 	void *rd_ctx;
+	bool rd_eof;
+	uint64_t rd_bytes;	    /* what rd delivered */
+	struct archive *dec;	    /* rd's bytes to the tar stream */
+	const unsigned char *piece; /* what dec gave and feed() has not handed on yet */
+	size_t piece_left;
+	uint64_t fed;	      /* tar stream bytes handed to the tar reader */
+	uint64_t call_mark;   /* fed when the current call into the tar reader began */
+	bool in_data;	      /* that call reads an entry's data, not a header */
+	struct ff_err in_err; /* rd's failure or a limit, which libarchive only sees as EIO */
+	uint64_t entry_left;  /* the current file's bytes not read yet (a trailing hole) */
+	bool copy_data;
+	/* streaming re-pack (ff_archive_repack_*): where the walk is, how much of ob the reader
+	 * has taken */
+	int phase;
 	size_t ob_off;
 	struct ff_err own_err;
-	struct ff_err rd_err; /* the input callback's failure, which libarchive only sees as EIO */
 };
 
 /* Walks a symlink's target from its directory, component by component, as the kernel
@@ -422,6 +444,17 @@ static int repack_entry(struct walk *w, struct archive_entry *e, enum kind kind)
 	return out_entry(w, w->opath, kind, perm, size, archive_entry_mtime(e), symlink, hardlink);
 }
 
+/* The input's own failure (rd's error or a limit), which the tar reader reported only as
+ * EIO: into err, and its code; 0 when the failure is the archive's. */
+static int in_failed(struct walk *w)
+{
+	if (w->in_err.code >= 0)
+		return 0;
+	if (w->err)
+		*w->err = w->in_err;
+	return w->in_err.code;
+}
+
 /* Reads one chunk of the entry's data (1 read, 0 at its end), counting every byte against
  * the limit as it comes out of the decompressor, and copies a regular file's data to the
  * re-packed archive. A sparse file's holes come out as zeros through the one chunk buffer:
@@ -429,25 +462,30 @@ static int repack_entry(struct walk *w, struct archive_entry *e, enum kind kind)
 static int read_chunk(struct walk *w)
 {
 	char s1[SHOWN + 4], m[160];
-	la_ssize_t n = archive_read_data(w->in, w->chunk, sizeof(w->chunk));
-	if (n == 0 && w->copy_data && w->entry_left > 0) {
-		/* a sparse file's trailing hole: libarchive's reader stops at its last data
-		 * block, and the writer would pad the rest in one go; zeros, a chunk a step */
-		n = w->entry_left < sizeof(w->chunk) ? (la_ssize_t)w->entry_left
-						     : (la_ssize_t)sizeof(w->chunk);
-		memset(w->chunk, 0, (size_t)n);
-	}
-	if (n == 0)
-		return 0;
-	if (n < 0) {
-		if (w->rd_err.code < 0) { /* the input's own failure, not damage */
-			*w->err = w->rd_err;
-			return w->err->code;
-		}
+	w->call_mark = w->fed;
+	w->in_data = true;
+	la_ssize_t r = archive_read_data(w->in, w->chunk, sizeof(w->chunk));
+	int rc = in_failed(w); /* even when libarchive went on without what it asked for */
+	if (rc < 0)
+		return rc;
+	if (r < 0) {
 		return ff_err_set(w->err, FF_EVALIDATE, "entry \"%s\" is damaged: %s",
 				  shown(w->name, s1), la_msg(w->in, m));
 	}
-	w->info.unpacked_bytes += (uint64_t)n;
+	uint64_t n = (uint64_t)r;
+	if (n == 0 && w->entry_left > 0) {
+		/* a sparse file's trailing hole: libarchive's reader stops at its last data
+		 * block. It counts all the same; the re-pack writes it out as zeros a chunk a
+		 * step, as the writer would pad the rest in one go */
+		n = w->entry_left;
+		if (w->copy_data) {
+			n = n < sizeof(w->chunk) ? n : sizeof(w->chunk);
+			memset(w->chunk, 0, (size_t)n);
+		}
+	}
+	if (n == 0)
+		return 0;
+	w->info.unpacked_bytes += n;
 	if (w->info.unpacked_bytes > w->max_bytes)
 		return ff_err_set(w->err, FF_ETOOBIG,
 				  "the archive unpacks to more than %" PRIu64
@@ -455,7 +493,7 @@ static int read_chunk(struct walk *w)
 				  w->max_bytes, shown(w->name, s1));
 	if (w->copy_data && archive_write_data(w->out, w->chunk, (size_t)n) < 0)
 		return out_fail(w);
-	w->entry_left = (uint64_t)n < w->entry_left ? w->entry_left - (uint64_t)n : 0;
+	w->entry_left = n < w->entry_left ? w->entry_left - n : 0;
 	return 1;
 }
 
@@ -562,45 +600,21 @@ static int walk_entry(struct walk *w, struct archive_entry *e)
 		w->info.files++;
 	w->copy_data = w->out && len && kind == K_FILE;
 	w->entry_left =
-	    w->copy_data && archive_entry_size(e) > 0 ? (uint64_t)archive_entry_size(e) : 0;
+	    kind == K_FILE && archive_entry_size(e) > 0 ? (uint64_t)archive_entry_size(e) : 0;
 	memcpy(w->prev, w->name, len + 1);
 	return 0;
-}
-
-/* Opens buf for reading as a tar, gzip-compressed (gzip true) or not, into *out. Only the
- * tar formats: libarchive's "raw" and "empty" formats would accept anything at all. */
-static int open_tar(const void *buf, size_t len, bool gzip, struct archive **out,
-		    struct ff_err *err)
-{
-	char m[160];
-	int rc;
-	if (!buf || !len)
-		return ff_err_set(err, FF_EVALIDATE, "not a tar archive: the input is empty");
-	struct archive *a = archive_read_new();
-	if (!a)
-		return ff_err_set(err, FF_ENOMEM, "out of memory opening the archive");
-	/* ARCHIVE_WARN from the gzip filter would mean an external gzip program: refused */
-	if (archive_read_support_format_tar(a) != ARCHIVE_OK ||
-	    (gzip && archive_read_support_filter_gzip(a) != ARCHIVE_OK)) {
-		rc = ff_err_set(err, FF_EINTERNAL, "libarchive cannot read tar: %s", la_msg(a, m));
-		goto out_free;
-	}
-	if (archive_read_open_memory(a, buf, len) != ARCHIVE_OK) {
-		rc = ff_err_set(err, FF_EVALIDATE, "not a tar%s archive: %s",
-				gzip ? " or tar.gz" : "", la_msg(a, m));
-		goto out_free;
-	}
-	*out = a;
-	return 0;
-out_free:
-	archive_read_free(a);
-	return rc;
 }
 
 static int next_header(struct walk *w, struct archive_entry **e, bool first)
 {
 	char s1[SHOWN + 4], m[160];
+	w->call_mark = w->fed;
+	w->in_data = false;
 	int r = archive_read_next_header(w->in, e);
+	/* libarchive ignores a failed read of the second end-of-archive block */
+	int rc = in_failed(w);
+	if (rc < 0)
+		return rc;
 	/* ARCHIVE_WARN: a name not convertible to this locale, kept as stored */
 	if (r == ARCHIVE_OK || r == ARCHIVE_WARN)
 		return 1;
@@ -635,38 +649,186 @@ static int open_out(struct walk *w, uint64_t max)
 	return out_entry(w, "target/", K_DIR, 0755, 0, 0, NULL, NULL);
 }
 
-/* Checks (and with out, re-packs) one archive; the single place that reads uploads. */
-static int walk_archive(struct walk *w, const void *buf, size_t len, bool repack)
+/* --- the input: rd's bytes, decompressed, fed to the tar reader ----------------------------- */
+
+/* dec's read callback: rd's pieces as they come. */
+static la_ssize_t rd_read(struct archive *a, void *ctx, const void **buf)
+{
+	struct walk *w = ctx;
+	if (w->in_err.code < 0 || w->rd_eof) {
+		*buf = NULL;
+		return w->rd_eof ? 0 : -1;
+	}
+	long n = w->rd(w->rd_ctx, buf, &w->in_err);
+	if (n < 0) {
+		if (w->in_err.code >= 0)
+			ff_err_set(&w->in_err, (int)n, "reading the archive failed");
+		archive_set_error(a, EIO, "%s", w->in_err.msg);
+		return -1;
+	}
+	w->rd_eof = n == 0;
+	w->rd_bytes += (uint64_t)n;
+	return (la_ssize_t)n;
+}
+
+/* Why feed() stops the tar reader, into e. */
+static int over_limit(struct walk *w, struct ff_err *e)
+{
+	char s1[SHOWN + 4];
+	if (w->fed >= w->max_stream)
+		return ff_err_set(e, FF_ETOOBIG,
+				  "the archive decompresses to more than %" PRIu64 " bytes",
+				  w->max_stream);
+	if (w->in_data)
+		return ff_err_set(e, FF_ETOOBIG,
+				  "entry \"%s\" has a sparse map of more than %u KiB",
+				  shown(w->name, s1), MAX_HEADER_BYTES >> 10);
+	if (w->info.entries)
+		return ff_err_set(e, FF_ETOOBIG,
+				  "the headers of the entry after \"%s\" take more than %u KiB",
+				  shown(w->prev, s1), MAX_HEADER_BYTES >> 10);
+	return ff_err_set(e, FF_ETOOBIG,
+			  "the headers of the archive's first entry take more than %u KiB",
+			  MAX_HEADER_BYTES >> 10);
+}
+
+/* The tar reader's read callback: the decompressed stream in pieces of at most a chunk,
+ * never past max_stream bytes in all nor past CALL_BUDGET within one call. A piece stays
+ * valid until the next call, as dec's block does. */
+static la_ssize_t feed(struct archive *a, void *ctx, const void **buf)
+{
+	struct walk *w = ctx;
+	char m[160];
+	*buf = NULL;
+	if (w->in_err.code < 0)
+		return -1;
+	if (!w->piece_left) {
+		const void *p;
+		size_t n;
+		la_int64_t off;
+		int r = archive_read_data_block(w->dec, &p, &n, &off);
+		if (r == ARCHIVE_EOF)
+			return 0;
+		if (r < ARCHIVE_WARN) {
+			if (w->in_err.code < 0)
+				archive_set_error(a, EIO, "%s", w->in_err.msg);
+			else /* damaged compressed data: the walker names the entry */
+				archive_set_error(a, EINVAL, "%s", la_msg(w->dec, m));
+			return -1;
+		}
+		w->piece = p;
+		w->piece_left = n;
+		if (!n)
+			return 0;
+	}
+	uint64_t n = w->piece_left < CHUNK ? w->piece_left : CHUNK;
+	uint64_t used = w->fed - w->call_mark;
+	if (n > w->max_stream - w->fed)
+		n = w->max_stream - w->fed;
+	if (n > CALL_BUDGET - used)
+		n = CALL_BUDGET - used;
+	if (!n) {
+		over_limit(w, &w->in_err);
+		archive_set_error(a, EIO, "%s", w->in_err.msg);
+		return -1;
+	}
+	*buf = w->piece;
+	w->piece += n;
+	w->piece_left -= (size_t)n;
+	w->fed += n;
+	return (la_ssize_t)n;
+}
+
+/* Opens the input: dec on rd, then the tar reader on feed(). Only the tar formats: the
+ * tar reader has no filter (so nothing but dec's gzip decompresses) and libarchive's "raw"
+ * and "empty" formats, which would accept anything at all, serve dec alone. */
+static int open_input(struct walk *w)
+{
+	struct archive_entry *e;
+	char m[160];
+	int rc;
+	w->dec = archive_read_new();
+	w->in = archive_read_new();
+	if (!w->dec || !w->in)
+		return ff_err_set(w->err, FF_ENOMEM, "out of memory opening the archive");
+	/* ARCHIVE_WARN from the gzip filter would mean an external gzip program: refused */
+	if (archive_read_support_filter_gzip(w->dec) != ARCHIVE_OK ||
+	    archive_read_support_format_raw(w->dec) != ARCHIVE_OK ||
+	    archive_read_support_format_tar(w->in) != ARCHIVE_OK)
+		return ff_err_set(w->err, FF_EINTERNAL, "libarchive cannot read tar: %s",
+				  la_msg(w->dec, m));
+	if (archive_read_open(w->dec, w, NULL, rd_read, NULL) != ARCHIVE_OK ||
+	    archive_read_next_header(w->dec, &e) != ARCHIVE_OK) {
+		if ((rc = in_failed(w)) < 0)
+			return rc;
+		if (!w->rd_bytes)
+			return ff_err_set(w->err, FF_EVALIDATE,
+					  "not a tar archive: the input is empty");
+		return ff_err_set(w->err, FF_EVALIDATE, "not a tar or tar.gz archive: %s",
+				  la_msg(w->dec, m));
+	}
+	/* gzip inside gzip multiplies a bomb's ratio and is no format we take */
+	if (archive_filter_count(w->dec) > 2)
+		return ff_err_set(w->err, FF_EVALIDATE,
+				  "not a tar or tar.gz archive: nested compression");
+	w->call_mark = 0;
+	if (archive_read_open(w->in, w, NULL, feed, NULL) != ARCHIVE_OK) {
+		if ((rc = in_failed(w)) < 0)
+			return rc;
+		return ff_err_set(w->err, FF_EVALIDATE, "not a tar or tar.gz archive: %s",
+				  la_msg(w->in, m));
+	}
+	return 0;
+}
+
+/* Reads what follows the tar's end-of-archive blocks up to rd's end (record padding, the
+ * gzip trailer), so that rd is read whole when the archive passes (its caller may be storing
+ * what it gives) and a damaged trailer or rd's failure at the very end still fails. */
+static int drain_input(struct walk *w)
+{
+	char m[160];
+	int rc;
+	for (;;) {
+		const void *p;
+		size_t n;
+		la_int64_t off;
+		if ((rc = in_failed(w)) < 0)
+			return rc;
+		if (w->piece_left > w->max_stream - w->fed)
+			return over_limit(w, w->err);
+		w->fed += w->piece_left;
+		w->piece_left = 0;
+		int r = archive_read_data_block(w->dec, &p, &n, &off);
+		if (r == ARCHIVE_EOF)
+			return in_failed(w);
+		if (r < ARCHIVE_WARN) {
+			if ((rc = in_failed(w)) < 0)
+				return rc;
+			return ff_err_set(w->err, FF_EVALIDATE,
+					  "the archive is damaged after its end: %s",
+					  la_msg(w->dec, m));
+		}
+		w->piece_left = n;
+	}
+}
+
+/* Checks one archive; with the re-pack's steps below, the single place that reads uploads. */
+static int check_walk(struct walk *w)
 {
 	struct archive_entry *e;
 	bool first = true;
 	int rc;
 
-	if (repack && (rc = open_out(w, w->max_bytes + OUT_OVERHEAD)) < 0)
+	if ((rc = open_input(w)) < 0)
 		return rc;
-	if ((rc = open_tar(buf, len, true, &w->in, w->err)) < 0)
-		return rc;
-	/* gzip inside gzip multiplies a bomb's ratio and is no format we take */
-	if (archive_filter_count(w->in) > 2)
-		return ff_err_set(w->err, FF_EVALIDATE,
-				  "not a tar or tar.gz archive: nested compression");
 	while ((rc = next_header(w, &e, first)) > 0) {
 		first = false;
 		if ((rc = walk_entry(w, e)) < 0 || (rc = read_data(w)) < 0)
 			return rc;
 	}
-	if (rc < 0)
+	if (rc < 0 || (rc = drain_input(w)) < 0)
 		return rc;
-	if ((rc = tree_check(w)) < 0)
-		return rc;
-	if (repack) {
-		rc = out_entry(w, "results/", K_DIR, 01777, 0, 0, NULL, NULL);
-		if (rc < 0)
-			return rc;
-		if (archive_write_close(w->out) != ARCHIVE_OK)
-			return out_fail(w);
-	}
-	return 0;
+	return tree_check(w);
 }
 
 static struct walk *walk_new(const struct ff_archive_limits *lim, struct ff_err *err)
@@ -680,6 +842,9 @@ static struct walk *walk_new(const struct ff_archive_limits *lim, struct ff_err 
 	w->max_entries = lim && lim->max_entries ? lim->max_entries : DEFAULT_MAX_ENTRIES;
 	w->max_bytes =
 	    lim && lim->max_unpacked_bytes ? lim->max_unpacked_bytes : DEFAULT_MAX_UNPACKED;
+	w->max_stream = lim && lim->max_stream_bytes		   ? lim->max_stream_bytes
+			: w->max_bytes > UINT64_MAX - STREAM_SLACK ? UINT64_MAX
+								   : w->max_bytes + STREAM_SLACK;
 	return w;
 }
 
@@ -689,6 +854,8 @@ static void walk_free(struct walk *w)
 		return;
 	if (w->in)
 		archive_read_free(w->in);
+	if (w->dec)
+		archive_read_free(w->dec);
 	if (w->out)
 		archive_write_free(w->out);
 	if (w->oe)
@@ -698,17 +865,43 @@ static void walk_free(struct walk *w)
 	free(w);
 }
 
-int ff_archive_check(const void *buf, size_t len, const struct ff_archive_limits *lim,
-		     struct ff_archive_info *info, struct ff_err *err)
+int ff_archive_check_stream(ff_archive_read_fn rd, void *ctx, const struct ff_archive_limits *lim,
+			    struct ff_archive_info *info, struct ff_err *err)
 {
 	struct walk *w = walk_new(lim, err);
 	if (!w)
 		return FF_ENOMEM;
-	int rc = walk_archive(w, buf, len, false);
+	w->rd = rd;
+	w->rd_ctx = ctx;
+	int rc = check_walk(w);
 	if (rc == 0 && info)
 		*info = w->info;
 	walk_free(w);
 	return rc;
+}
+
+struct mem_src {
+	const void *buf;
+	size_t len;
+	bool done;
+};
+
+static long mem_read(void *ctx, const void **buf, struct ff_err *err)
+{
+	(void)err;
+	struct mem_src *m = ctx;
+	*buf = m->buf;
+	if (m->done || !m->buf)
+		return 0;
+	m->done = true;
+	return (long)m->len;
+}
+
+int ff_archive_check(const void *buf, size_t len, const struct ff_archive_limits *lim,
+		     struct ff_archive_info *info, struct ff_err *err)
+{
+	struct mem_src src = {buf, len, false};
+	return ff_archive_check_stream(mem_read, &src, lim, info, err);
 }
 
 /* --- the streaming re-pack ------------------------------------------------------------------ */
@@ -722,58 +915,21 @@ struct ff_archive_repack {
 	bool first;
 };
 
-static la_ssize_t in_read(struct archive *a, void *ctx, const void **buf)
-{
-	struct walk *w = ctx;
-	long n = w->rd(w->rd_ctx, buf, &w->rd_err);
-	if (n < 0) {
-		if (w->rd_err.code >= 0)
-			ff_err_set(&w->rd_err, (int)n, "reading the stored target failed");
-		archive_set_error(a, EIO, "%s", w->rd_err.msg);
-		return -1;
-	}
-	return (la_ssize_t)n;
-}
-
 /* One step of the walk: a header with its checks, or one chunk of data, or the end. */
 static int repack_step(struct ff_archive_repack *r)
 {
 	struct walk *w = r->w;
 	struct archive_entry *e;
-	char m[160];
 	int rc;
 	switch (w->phase) {
 	case PH_START:
-		if ((rc = open_out(w, STREAM_OB_MAX)) < 0)
+		if ((rc = open_out(w, STREAM_OB_MAX)) < 0 || (rc = open_input(w)) < 0)
 			return rc;
-		w->in = archive_read_new();
-		if (!w->in)
-			return ff_err_set(w->err, FF_ENOMEM, "out of memory opening the archive");
-		if (archive_read_support_format_tar(w->in) != ARCHIVE_OK ||
-		    archive_read_support_filter_gzip(w->in) != ARCHIVE_OK)
-			return ff_err_set(w->err, FF_EINTERNAL, "libarchive cannot read tar: %s",
-					  la_msg(w->in, m));
-		if (archive_read_open(w->in, w, NULL, in_read, NULL) != ARCHIVE_OK) {
-			if (w->rd_err.code < 0) {
-				*w->err = w->rd_err;
-				return w->err->code;
-			}
-			return ff_err_set(w->err, FF_EVALIDATE, "not a tar or tar.gz archive: %s",
-					  la_msg(w->in, m));
-		}
 		w->phase = PH_HEADER;
 		return 0;
 	case PH_HEADER:
-		rc = next_header(w, &e, r->first);
-		if (rc < 0 && w->rd_err.code < 0) {
-			*w->err = w->rd_err;
-			return w->err->code;
-		}
-		if (rc < 0)
+		if ((rc = next_header(w, &e, r->first)) < 0)
 			return rc;
-		if (r->first && archive_filter_count(w->in) > 2)
-			return ff_err_set(w->err, FF_EVALIDATE,
-					  "not a tar or tar.gz archive: nested compression");
 		if (rc == 0) {
 			w->phase = PH_FINISH;
 			return 0;
@@ -789,7 +945,7 @@ static int repack_step(struct ff_archive_repack *r)
 			w->phase = PH_HEADER;
 		return rc < 0 ? rc : 0;
 	case PH_FINISH:
-		if ((rc = tree_check(w)) < 0)
+		if ((rc = drain_input(w)) < 0 || (rc = tree_check(w)) < 0)
 			return rc;
 		if ((rc = out_entry(w, "results/", K_DIR, 01777, 0, 0, NULL, NULL)) < 0)
 			return rc;
@@ -858,23 +1014,6 @@ void ff_archive_repack_free(struct ff_archive_repack *r)
 	free(r);
 }
 
-struct mem_src {
-	const void *buf;
-	size_t len;
-	bool done;
-};
-
-static long mem_read(void *ctx, const void **buf, struct ff_err *err)
-{
-	(void)err;
-	struct mem_src *m = ctx;
-	*buf = m->buf;
-	if (m->done)
-		return 0;
-	m->done = true;
-	return (long)m->len;
-}
-
 int ff_archive_repack_for_container(const void *buf, size_t len, void **out, size_t *outlen,
 				    struct ff_err *err)
 {
@@ -906,104 +1045,6 @@ int ff_archive_repack_for_container(const void *buf, size_t len, void **out, siz
 	}
 	ff_buf_release(&ob);
 	ff_archive_repack_free(r);
-	return rc;
-}
-
-/* --- reading what the engine returns ------------------------------------------------------ */
-
-int ff_archive_each_file(const void *buf, size_t len, size_t max_file_bytes, ff_archive_file_cb cb,
-			 void *ctx, struct ff_err *err)
-{
-	char s1[SHOWN + 4], m[160];
-	char *norm = NULL;
-	unsigned char *data = NULL;
-	struct archive_entry *e;
-	struct archive *a = NULL;
-	uint64_t entries = 0, delivered = 0;
-	int rc, r;
-
-	if ((rc = open_tar(buf, len, false, &a, err)) < 0)
-		return rc;
-	norm = malloc(MAX_NAME + 1);
-	if (!norm) {
-		rc = ff_err_set(err, FF_ENOMEM, "out of memory reading the archive");
-		goto out;
-	}
-	while ((r = archive_read_next_header(a, &e)) == ARCHIVE_OK || r == ARCHIVE_WARN) {
-		const char *path = archive_entry_pathname(e);
-		size_t nlen;
-		const char *why = norm_name(path, norm, &nlen);
-		if (++entries > DEFAULT_MAX_ENTRIES) {
-			rc = ff_err_set(err, FF_ETOOBIG, "the archive has more than %u entries",
-					DEFAULT_MAX_ENTRIES);
-			goto out;
-		}
-		if (why) {
-			rc = ff_err_set(err, FF_EVALIDATE, "entry \"%s\" %s", shown(path, s1), why);
-			goto out;
-		}
-		if (archive_entry_filetype(e) != AE_IFREG || archive_entry_hardlink(e))
-			continue;
-		int64_t size = archive_entry_size(e);
-		if (size < 0 || !archive_entry_size_is_set(e)) {
-			rc = ff_err_set(err, FF_EVALIDATE, "entry \"%s\" has no size",
-					shown(path, s1));
-			goto out;
-		}
-		if ((uint64_t)size > max_file_bytes) {
-			rc = cb(ctx, path, NULL, (size_t)size);
-			if (rc < 0)
-				goto out_cb;
-			continue;
-		}
-		/* only a sparse file holds more than the archive's own bytes; anything else
-		 * claiming so is cut short, and is not worth allocating for */
-		if ((uint64_t)size > len && !archive_entry_sparse_count(e)) {
-			rc = ff_err_set(err, FF_EVALIDATE, "entry \"%s\" is damaged: truncated",
-					shown(path, s1));
-			goto out;
-		}
-		data = malloc((size_t)size + 1);
-		if (!data) {
-			rc = ff_err_set(err, FF_ENOMEM, "out of memory reading \"%s\"",
-					shown(path, s1));
-			goto out;
-		}
-		size_t got = 0;
-		la_ssize_t n;
-		while (got < (size_t)size &&
-		       (n = archive_read_data(a, data + got, (size_t)size - got)) > 0)
-			got += (size_t)n;
-		if (got < (size_t)size) {
-			rc = ff_err_set(err, FF_EVALIDATE, "entry \"%s\" is damaged: %s",
-					shown(path, s1), la_msg(a, m));
-			goto out;
-		}
-		/* the engine's tar is uncompressed, so it cannot hold more file data than its
-		 * own length; only sparse entries could claim more */
-		delivered += got;
-		if (delivered > len) {
-			rc = ff_err_set(err, FF_ETOOBIG,
-					"entry \"%s\" unpacks past the archive's size",
-					shown(path, s1));
-			goto out;
-		}
-		data[got] = '\0';
-		rc = cb(ctx, path, data, got);
-		free(data);
-		data = NULL;
-		if (rc < 0)
-			goto out_cb;
-	}
-	if (r != ARCHIVE_EOF)
-		rc = ff_err_set(err, FF_EVALIDATE, "not a valid tar archive: %s", la_msg(a, m));
-	goto out;
-out_cb:
-	ff_err_set(err, rc, "stopped at \"%s\"", shown(archive_entry_pathname(e), s1));
-out:
-	free(data);
-	free(norm);
-	archive_read_free(a);
 	return rc;
 }
 
