@@ -16,6 +16,9 @@
  * maps inside one archive_read_next_header(), keeping what they say (xattrs, sparse lists)
  * in memory, and a few MB of gzip can hold gigabytes of them. A single special header over
  * 1 MiB it refuses itself ("special header too large") before allocating it.
+ *
+ * The tree is checked as entries arrive, from a table of hashes (see "the tree seen so far"),
+ * so that memory stays a few MiB even at the limit of entries.
  */
 #include "ff_archive.h"
 
@@ -28,15 +31,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 
 #include "ff_buf.h"
 
 #define DEFAULT_MAX_ENTRIES  100000u
 #define DEFAULT_MAX_UNPACKED (1ull << 30)
 #define MAX_NAME	     4096
-/* Every name and symlink target kept for the tree checks, together: 100000 names of 4 KiB
- * would otherwise cost 400 MiB of memory. */
-#define MAX_NAME_BYTES (64u << 20)
+/* The symlinks' paths and targets, kept for the walks at the end (see the tree below). */
+#define MAX_LINK_BYTES (1u << 20)
 /* Room for a link's directory (up to MAX_NAME) and its target (up to MAX_NAME) joined. */
 #define WALK_BYTES (2 * MAX_NAME + 2)
 #define WALK_DEPTH (MAX_NAME + 2)
@@ -50,7 +53,8 @@
 /* The tar stream beyond max_unpacked_bytes when max_stream_bytes is 0; see ff_archive.h. */
 #define STREAM_SLACK (64ull << 20)
 
-enum kind { K_FILE = 1, K_DIR, K_SYMLINK, K_HARDLINK };
+/* K_ABOVE: a directory only implied by the paths below it */
+enum kind { K_FILE = 1, K_DIR, K_SYMLINK, K_HARDLINK, K_ABOVE };
 
 /* --- messages ---------------------------------------------------------------------------- */
 
@@ -127,91 +131,105 @@ static const char *norm_name(const char *raw, char *out, size_t *outlen)
 	return NULL;
 }
 
-/* --- the set of paths seen so far -------------------------------------------------------- */
+/* --- the tree seen so far ------------------------------------------------------------------ */
 
-struct node {
-	char *path; /* NULL: free slot */
-	char *target;
-	uint64_t hash;
-	size_t len;
-	enum kind kind;
-};
+/* Each path the archive names, and each directory above one, is one word: 60 bits of a hash of
+ * the path, whether anything lies below it, and its kind. The paths themselves are not kept
+ * (100000 names of 4 KiB would be 400 MiB): the tree checks are made as entries arrive, and
+ * only symlinks' paths and targets stay for the walks at the end. So 100000 entries take 2 MiB.
+ *   The hash is a polynomial modulo the prime 2^61 - 1 at a point drawn at random for each
+ * archive: two paths of at most 4096 bytes collide with odds under 2^-48, and an upload cannot
+ * be made to collide, its author not knowing the point. A path in the table always finds its
+ * own slot, so a collision can only refuse a valid archive, or let a hardlink point at a
+ * missing file below real directories (see earlier_file). */
+#define HASH_P	   ((1ull << 61) - 1)
+#define HASH_START 1ull
+#define SLOT_KIND  7ull
+#define SLOT_BELOW 8ull
+#define HASH_KEPT  (~0ull >> 4)
 
 struct table {
-	struct node *slots;
-	size_t cap, n, bytes;
+	uint64_t *slots; /* 0: free */
+	size_t cap, n, max;
+	uint64_t point;
+	struct ff_buf links; /* each symlink's path and target, NUL-terminated */
 };
 
-#define FNV_BASIS 14695981039346656037ull
-#define FNV_PRIME 1099511628211ull
-
-static uint64_t fnv_step(uint64_t h, unsigned char c)
+static uint64_t hash_step(const struct table *t, uint64_t h, unsigned char c)
 {
-	return (h ^ c) * FNV_PRIME;
+	unsigned __int128 x = (unsigned __int128)h * t->point + c;
+	uint64_t r = (uint64_t)(x & HASH_P) + (uint64_t)(x >> 61);
+	r = (r & HASH_P) + (r >> 61);
+	return r >= HASH_P ? r - HASH_P : r;
 }
 
-static uint64_t fnv_more(uint64_t h, const char *s, size_t n)
+/* Where a hash starts looking: its bits spread over the low ones, as slots use them. */
+static size_t slot_of(const struct table *t, uint64_t h)
 {
-	for (size_t i = 0; i < n; i++)
-		h = fnv_step(h, (unsigned char)s[i]);
-	return h;
-}
-
-/* A finaliser spreads FNV's low bits over the whole word, as slots use the low bits. */
-static uint64_t fnv_final(uint64_t h)
-{
+	h &= HASH_KEPT;
 	h ^= h >> 33;
 	h *= 0xff51afd7ed558ccdull;
 	h ^= h >> 33;
 	h *= 0xc4ceb9fe1a85ec53ull;
 	h ^= h >> 33;
-	return h;
+	return (size_t)h & (t->cap - 1);
 }
 
-/* The node for path[0..n) whose running FNV state is st, or NULL. */
-static struct node *table_find(const struct table *t, const char *path, size_t n, uint64_t st)
+static enum kind kind_of(uint64_t slot)
+{
+	return (enum kind)(slot & SLOT_KIND);
+}
+
+/* The slot of the path whose hash is h, or NULL. */
+static uint64_t *table_find(const struct table *t, uint64_t h)
 {
 	if (!t->cap)
 		return NULL;
-	uint64_t h = fnv_final(st);
-	for (size_t i = h & (t->cap - 1);; i = (i + 1) & (t->cap - 1)) {
-		struct node *x = &t->slots[i];
-		if (!x->path)
+	for (size_t i = slot_of(t, h);; i = (i + 1) & (t->cap - 1)) {
+		uint64_t x = t->slots[i];
+		if (!x)
 			return NULL;
-		if (x->hash == h && x->len == n && memcmp(x->path, path, n) == 0)
-			return x;
+		if (x >> 4 == (h & HASH_KEPT))
+			return &t->slots[i];
 	}
 }
 
-static int table_grow(struct table *t)
+static uint64_t *table_put(struct table *t, uint64_t word)
 {
-	size_t cap = t->cap ? t->cap * 2 : 256;
-	struct node *s = calloc(cap, sizeof(*s));
-	if (!s)
-		return FF_ENOMEM;
-	for (size_t i = 0; i < t->cap; i++) {
-		struct node *x = &t->slots[i];
-		if (!x->path)
-			continue;
-		size_t j = x->hash & (cap - 1);
-		while (s[j].path)
-			j = (j + 1) & (cap - 1);
-		s[j] = *x;
+	size_t i = slot_of(t, word >> 4);
+	while (t->slots[i])
+		i = (i + 1) & (t->cap - 1);
+	t->slots[i] = word;
+	return &t->slots[i];
+}
+
+/* Adds the path whose hash is h (not in the table) as kind, into *out. Full past 4/5. */
+static int table_add(struct table *t, uint64_t h, enum kind kind, uint64_t **out)
+{
+	if (t->n >= t->max)
+		return FF_ETOOBIG;
+	if ((t->n + 1) * 5 > t->cap * 4) {
+		struct table g = *t;
+		g.cap = t->cap ? t->cap * 2 : 1024;
+		if (!(g.slots = calloc(g.cap, sizeof(*g.slots))))
+			return FF_ENOMEM;
+		for (size_t i = 0; i < t->cap; i++)
+			if (t->slots[i])
+				table_put(&g, t->slots[i]);
+		free(t->slots);
+		*t = g;
 	}
-	free(t->slots);
-	t->slots = s;
-	t->cap = cap;
+	t->n++;
+	*out = table_put(t, (h & HASH_KEPT) << 4 | (uint64_t)kind);
 	return 0;
 }
 
 static void table_release(struct table *t)
 {
-	for (size_t i = 0; i < t->cap; i++) {
-		free(t->slots[i].path);
-		free(t->slots[i].target);
-	}
 	free(t->slots);
-	memset(t, 0, sizeof(*t));
+	t->slots = NULL;
+	t->cap = t->n = 0;
+	ff_buf_release(&t->links);
 }
 
 /* --- the walker ---------------------------------------------------------------------------- */
@@ -229,8 +247,8 @@ struct walk {
 	char prev[MAX_NAME + 1]; /* the previous entry, for damage reports */
 	char opath[MAX_NAME + 16];
 	char olink[MAX_NAME + 16];
-	/* symlink walks: the path so far, where each component starts and the FNV state
-	 * before it, so climbing out restores the hash without rehashing */
+	/* symlink walks: the path so far, where each component starts and the hash before
+	 * it, so climbing out restores the hash without rehashing */
 	char cur[WALK_BYTES];
 	size_t mark[WALK_DEPTH];
 	uint64_t st[WALK_DEPTH];
@@ -258,14 +276,15 @@ struct walk {
 };
 
 /* Walks a symlink's target from its directory, component by component, as the kernel
- * would. Refuses climbing above the root, and (when t is given) climbing out of a symlink:
- * "a -> ." and "b -> a/.." each look harmless lexically, yet b reaches the root's parent. */
-static int symlink_walk(struct walk *w, const char *linkpath, const char *target,
-			const struct table *t)
+ * would. Refuses climbing above the root, and (with the whole tree) climbing out of a
+ * symlink: "a -> ." and "b -> a/.." each look harmless lexically, yet b reaches the root's
+ * parent. */
+static int symlink_walk(struct walk *w, const char *linkpath, const char *target, bool tree)
 {
 	char s1[SHOWN + 4], s2[SHOWN + 4];
+	const struct table *t = &w->t;
 	size_t curlen = 0, depth = 0;
-	uint64_t h = FNV_BASIS;
+	uint64_t h = HASH_START;
 	const char *dir_end = strrchr(linkpath, '/');
 	size_t dirlen = dir_end ? (size_t)(dir_end - linkpath) : 0;
 
@@ -283,12 +302,13 @@ static int symlink_walk(struct walk *w, const char *linkpath, const char *target
 					    w->err, FF_EVALIDATE,
 					    "symlink \"%s\" points outside the archive",
 					    shown(linkpath, s1));
-				struct node *x = t ? table_find(t, w->cur, curlen, h) : NULL;
-				if (x && x->kind == K_SYMLINK)
+				const uint64_t *x = tree ? table_find(t, h) : NULL;
+				w->cur[curlen] = '\0';
+				if (x && kind_of(*x) == K_SYMLINK)
 					return ff_err_set(
 					    w->err, FF_EVALIDATE,
 					    "symlink \"%s\" climbs out of symlink \"%s\"",
-					    shown(linkpath, s1), shown(x->path, s2));
+					    shown(linkpath, s1), shown(w->cur, s2));
 				depth--;
 				curlen = w->mark[depth];
 				h = w->st[depth];
@@ -302,10 +322,11 @@ static int symlink_walk(struct walk *w, const char *linkpath, const char *target
 				depth++;
 				if (curlen) {
 					w->cur[curlen++] = '/';
-					h = fnv_step(h, '/');
+					h = hash_step(t, h, '/');
 				}
+				for (size_t i = 0; i < c; i++)
+					h = hash_step(t, h, (unsigned char)p[i]);
 				memcpy(w->cur + curlen, p, c);
-				h = fnv_more(h, p, c);
 				curlen += c;
 			}
 			p += c;
@@ -316,78 +337,87 @@ static int symlink_walk(struct walk *w, const char *linkpath, const char *target
 	return 0;
 }
 
-/* What only the whole archive can tell: no entry under a symlink or a file (the extractor
- * would follow the link, or fail), no symlink climbing out of another. */
+/* What only the whole archive can tell: no symlink climbing out of another. */
 static int tree_check(struct walk *w)
 {
-	char s1[SHOWN + 4], s2[SHOWN + 4];
-	const struct table *t = &w->t;
-	for (size_t i = 0; i < t->cap; i++) {
-		const struct node *x = &t->slots[i];
-		if (!x->path)
-			continue;
-		uint64_t h = FNV_BASIS;
-		for (size_t j = 0; j < x->len; j++) {
-			if (x->path[j] == '/') {
-				const struct node *up = table_find(t, x->path, j, h);
-				if (up && up->kind != K_DIR)
-					return ff_err_set(
-					    w->err, FF_EVALIDATE,
-					    "entry \"%s\" is inside %s \"%s\"", shown(x->path, s1),
-					    up->kind == K_SYMLINK ? "symlink" : "file",
-					    shown(up->path, s2));
-			}
-			h = fnv_step(h, (unsigned char)x->path[j]);
-		}
-		if (x->kind == K_SYMLINK) {
-			int rc = symlink_walk(w, x->path, x->target, t);
-			if (rc < 0)
-				return rc;
-		}
+	if (!w->t.links.len)
+		return 0;
+	const char *p = w->t.links.data, *end = p + w->t.links.len;
+	while (p < end) {
+		const char *target = p + strlen(p) + 1;
+		int rc = symlink_walk(w, p, target, true);
+		if (rc < 0)
+			return rc;
+		p = target + strlen(target) + 1;
 	}
 	return 0;
 }
 
-/* Records the current entry (w->name) in the path set. */
+static const char *kind_name(enum kind kind)
+{
+	return kind == K_SYMLINK ? "symlink" : kind == K_DIR ? "directory" : "file";
+}
+
+/* Records the current entry (w->name, len bytes) in the tree, and the directories above it.
+ * Refuses an entry under a symlink or a file, and the other way round (the extractor would
+ * follow the link, or fail), whichever comes first; and a symlink sharing its path with
+ * another entry (a later duplicate replaces the earlier one on extraction: harmless between
+ * files and directories, a trick when a symlink is involved). */
 static int remember(struct walk *w, size_t len, enum kind kind, const char *target)
 {
-	char s1[SHOWN + 4];
-	uint64_t st = fnv_more(FNV_BASIS, w->name, len);
-	struct node *x = table_find(&w->t, w->name, len, st);
-	if (x) {
-		/* a later duplicate replaces the earlier one on extraction: harmless between
-		 * files and directories, a trick when a symlink is involved */
-		if (x->kind == K_SYMLINK || kind == K_SYMLINK)
+	char s1[SHOWN + 4], s2[SHOWN + 4];
+	struct table *t = &w->t;
+	uint64_t h = HASH_START, *x;
+	int rc;
+	for (size_t j = 0; j < len; j++) {
+		if (w->name[j] == '/') {
+			if ((x = table_find(t, h))) {
+				enum kind up = kind_of(*x);
+				if (up != K_DIR && up != K_ABOVE) {
+					memcpy(w->cur, w->name, j);
+					w->cur[j] = '\0';
+					return ff_err_set(w->err, FF_EVALIDATE,
+							  "entry \"%s\" is inside %s \"%s\"",
+							  shown(w->name, s1), kind_name(up),
+							  shown(w->cur, s2));
+				}
+			} else if ((rc = table_add(t, h, K_ABOVE, &x)) < 0) {
+				goto out_full;
+			}
+			*x |= SLOT_BELOW;
+		}
+		h = hash_step(t, h, (unsigned char)w->name[j]);
+	}
+	if ((x = table_find(t, h))) {
+		if ((*x & SLOT_BELOW) && kind != K_DIR)
+			return ff_err_set(w->err, FF_EVALIDATE,
+					  "%s \"%s\" comes after entries inside it",
+					  kind_name(kind), shown(w->name, s1));
+		if (kind_of(*x) == K_SYMLINK || kind == K_SYMLINK)
 			return ff_err_set(w->err, FF_EVALIDATE,
 					  "entry \"%s\" appears twice, once as a symlink",
 					  shown(w->name, s1));
-		x->kind = kind;
+		*x = (*x & ~SLOT_KIND) | (uint64_t)kind;
 		return 0;
 	}
-	size_t tlen = target ? strlen(target) : 0;
-	w->t.bytes += len + 1 + (target ? tlen + 1 : 0);
-	if (w->t.bytes > MAX_NAME_BYTES)
-		return ff_err_set(w->err, FF_ETOOBIG, "the archive's names are too long in total");
-	if ((w->t.n + 1) * 2 > w->t.cap && table_grow(&w->t) < 0)
-		return ff_err_set(w->err, FF_ENOMEM, "out of memory checking the archive");
-	uint64_t h = fnv_final(st);
-	size_t i = h & (w->t.cap - 1);
-	while (w->t.slots[i].path)
-		i = (i + 1) & (w->t.cap - 1);
-	x = &w->t.slots[i];
-	x->path = strndup(w->name, len);
-	x->target = target ? strdup(target) : NULL;
-	if (!x->path || (target && !x->target)) {
-		free(x->path);
-		free(x->target);
-		x->path = x->target = NULL;
-		return ff_err_set(w->err, FF_ENOMEM, "out of memory checking the archive");
+	if ((rc = table_add(t, h, kind, &x)) < 0)
+		goto out_full;
+	if (kind == K_SYMLINK && (ff_buf_append(&t->links, w->name, len + 1) < 0 ||
+				  ff_buf_append(&t->links, target, strlen(target) + 1) < 0)) {
+		if (t->links.err == FF_ENOMEM)
+			return ff_err_set(w->err, FF_ENOMEM, "out of memory checking the archive");
+		return ff_err_set(w->err, FF_ETOOBIG,
+				  "the archive's symlinks take more than %u KiB of names",
+				  MAX_LINK_BYTES >> 10);
 	}
-	x->hash = h;
-	x->len = len;
-	x->kind = kind;
-	w->t.n++;
 	return 0;
+out_full:
+	if (rc == FF_ENOMEM)
+		return ff_err_set(w->err, FF_ENOMEM, "out of memory checking the archive");
+	return ff_err_set(w->err, FF_ETOOBIG,
+			  "the archive names more than %zu paths, the directories above them "
+			  "included",
+			  t->max);
 }
 
 static int out_fail(struct walk *w)
@@ -440,6 +470,7 @@ static int repack_entry(struct walk *w, struct archive_entry *e, enum kind kind)
 		hardlink = w->olink;
 		break;
 	case K_FILE: size = archive_entry_size(e); break;
+	case K_ABOVE: break; /* never an entry's own kind */
 	}
 	return out_entry(w, w->opath, kind, perm, size, archive_entry_mtime(e), symlink, hardlink);
 }
@@ -526,6 +557,25 @@ static int entry_kind(struct walk *w, struct archive_entry *e, const char *raw, 
 	return ff_err_set(w->err, FF_EVALIDATE, "entry \"%s\" %s", shown(raw, s1), what);
 }
 
+/* Whether w->link (len bytes) is a file the tree has, with only directories above it. The
+ * directories are checked too so that a hash collision could at worst point a hardlink at a
+ * missing file, never through a symlink. */
+static bool earlier_file(struct walk *w, size_t len)
+{
+	const struct table *t = &w->t;
+	uint64_t h = HASH_START;
+	for (size_t j = 0; j < len; j++) {
+		if (w->link[j] == '/') {
+			const uint64_t *up = table_find(t, h);
+			if (!up || (kind_of(*up) != K_DIR && kind_of(*up) != K_ABOVE))
+				return false;
+		}
+		h = hash_step(t, h, (unsigned char)w->link[j]);
+	}
+	const uint64_t *x = table_find(t, h);
+	return x && (kind_of(*x) == K_FILE || kind_of(*x) == K_HARDLINK);
+}
+
 static int link_check(struct walk *w, struct archive_entry *e, enum kind kind, size_t len)
 {
 	char s1[SHOWN + 4], s2[SHOWN + 4];
@@ -543,16 +593,13 @@ static int link_check(struct walk *w, struct archive_entry *e, enum kind kind, s
 					  "symlink \"%s\" points to an absolute path",
 					  shown(w->name, s1));
 		/* the climb-out-of-a-symlink part waits for the whole tree (tree_check) */
-		return symlink_walk(w, w->name, target, NULL);
+		return symlink_walk(w, w->name, target, false);
 	}
 	if (kind == K_HARDLINK) {
 		const char *raw = archive_entry_hardlink(e);
 		size_t llen = 0;
 		const char *why = norm_name(raw, w->link, &llen);
-		const struct node *x =
-		    why ? NULL
-			: table_find(&w->t, w->link, llen, fnv_more(FNV_BASIS, w->link, llen));
-		if (why || !x || (x->kind != K_FILE && x->kind != K_HARDLINK) ||
+		if (why || !earlier_file(w, llen) ||
 		    (llen == len && memcmp(w->link, w->name, len) == 0))
 			return ff_err_set(
 			    w->err, FF_EVALIDATE,
@@ -845,6 +892,15 @@ static struct walk *walk_new(const struct ff_archive_limits *lim, struct ff_err 
 	w->max_stream = lim && lim->max_stream_bytes		   ? lim->max_stream_bytes
 			: w->max_bytes > UINT64_MAX - STREAM_SLACK ? UINT64_MAX
 								   : w->max_bytes + STREAM_SLACK;
+	/* the entries and as many directories above them */
+	w->t.max = w->max_entries > SIZE_MAX / 16 ? SIZE_MAX / 8 : (size_t)w->max_entries * 2;
+	ff_buf_init(&w->t.links, MAX_LINK_BYTES);
+	if (getrandom(&w->t.point, sizeof(w->t.point), 0) != sizeof(w->t.point)) {
+		ff_err_set(err, FF_EINTERNAL, "no random numbers to check the archive with");
+		free(w);
+		return NULL;
+	}
+	w->t.point = w->t.point % (HASH_P - 2) + 2;
 	return w;
 }
 
@@ -870,7 +926,7 @@ int ff_archive_check_stream(ff_archive_read_fn rd, void *ctx, const struct ff_ar
 {
 	struct walk *w = walk_new(lim, err);
 	if (!w)
-		return FF_ENOMEM;
+		return err ? err->code : FF_ENOMEM;
 	w->rd = rd;
 	w->rd_ctx = ctx;
 	int rc = check_walk(w);
@@ -965,7 +1021,7 @@ int ff_archive_repack_open(ff_archive_read_fn rd, void *ctx, struct ff_archive_r
 		return ff_err_set(err, FF_ENOMEM, "out of memory re-packing the archive");
 	if (!(r->w = walk_new(NULL, err))) {
 		free(r);
-		return FF_ENOMEM;
+		return err ? err->code : FF_ENOMEM;
 	}
 	r->w->err = &r->w->own_err;
 	r->w->rd = rd;

@@ -34,18 +34,22 @@ typedef long (*ff_archive_read_fn)(void *ctx, const void **buf, struct ff_err *e
 
 /* Checks that the archive rd supplies is a tar or gzip-compressed tar whose every entry is a
  * regular file, a directory, a symlink or a hardlink, with a relative path free of ".."
- * components, whose links resolve inside the tree, within the limits (lim may be NULL). An
- * empty archive is valid. On success info (may be NULL) is filled.
+ * components, whose links resolve inside the tree, none inside a symlink or a file, within
+ * the limits (lim may be NULL). An empty archive is valid. On success info (may be NULL) is
+ * filled.
  *   Bounded whatever the input, so it can run while the upload arrives and is stored: rd's
- * pieces may be of any size and are not kept; memory is libarchive's buffers (under 4 MiB:
- * it refuses a special header over 1 MiB itself), a 64 KiB chunk, and the tree check's table
- * of names. Refused with FF_ETOOBIG as soon as it is passed: max_entries; max_unpacked_bytes
- * (declared sizes, sparse holes included, and the bytes actually decompressed);
- * max_stream_bytes; and about 256 KiB for any one entry's headers (pax, GNU long names,
- * sparse maps), so a chain of pax headers fails within the first 320 KiB it decompresses.
+ * pieces may be of any size and are not kept, and rd is read to its end (0) when the archive
+ * passes. Memory stays under 8 MiB with the default limits: libarchive's buffers (under
+ * 4 MiB: it refuses a special header over 1 MiB itself), a 64 KiB chunk, and the tree's
+ * table, 8 bytes a path at most 4/5 full (2 MiB for 100000 entries and the directories above
+ * them, at most 2 * max_entries paths) plus at most 1 MiB of symlinks' paths and targets.
+ * Refused with FF_ETOOBIG as soon as it is passed: max_entries; max_unpacked_bytes (declared
+ * sizes, sparse holes included, and the bytes actually decompressed); max_stream_bytes; and
+ * about 256 KiB for any one entry's headers (pax, GNU long names, sparse maps), so a chain
+ * of pax headers fails within the first 320 KiB it decompresses.
  *   Fails with FF_EVALIDATE otherwise, err naming the entry, or with rd's own code and err.
- * The tree checks (an entry inside a symlink, a symlink climbing out of another) can only
- * fail once rd has reached its end. */
+ * Only a symlink climbing out of another is found at rd's end; everything else as the
+ * entries come. */
 int ff_archive_check_stream(ff_archive_read_fn rd, void *ctx, const struct ff_archive_limits *lim,
 			    struct ff_archive_info *info, struct ff_err *err);
 
@@ -66,9 +70,8 @@ int ff_archive_repack_for_container(const void *buf, size_t len, void **out, siz
  * ff_archive_repack_read fills buf with up to n bytes of the re-packed tar: its count, 0 at
  * the end, or a negative FF_E* code with ff_archive_repack_error() saying why. Memory is
  * bounded as ff_archive_check_stream's: a sparse file's holes pass through the chunk as
- * zeros. The checks that need the whole tree (an entry inside a
- * symlink, a symlink climbing out of another) can only fail at the end, after earlier
- * entries were handed out: a consumer must treat a failed stream as a failed copy and
+ * zeros. A check can fail after earlier entries were handed out (a symlink climbing out of
+ * another only at the end): a consumer must treat a failed stream as a failed copy and
  * discard what it received (the worker aborts the upload and drops the volume). */
 struct ff_archive_repack;
 int ff_archive_repack_open(ff_archive_read_fn rd, void *ctx, struct ff_archive_repack **out,

@@ -279,6 +279,19 @@ static const struct check_case check_cases[] = {
      .e = {F("f", "x"), F("f/x", "y")},
      .rc = FF_EVALIDATE,
      .msg = "inside file"},
+    {.name = "symlink after entries inside it",
+     .e = {F("s/x", "x"), L("s", "x")},
+     .rc = FF_EVALIDATE,
+     .msg = "symlink \"s\" comes after entries inside it"},
+    {.name = "file after entries inside it",
+     .e = {D("d"), F("d/x", "x"), F("d", "y")},
+     .rc = FF_EVALIDATE,
+     .msg = "file \"d\" comes after entries inside it"},
+    {.name = "too many paths",
+     .e = {F("a/b/c/d/e/f/g", "x")},
+     .max_entries = 3,
+     .rc = FF_ETOOBIG,
+     .msg = "names more than 6 paths"},
     {.name = "symlink replaces file",
      .e = {F("x", "x"), L("x", "y")},
      .rc = FF_EVALIDATE,
@@ -299,6 +312,10 @@ static const struct check_case check_cases[] = {
      .e = {D("d"), H("h", "d")},
      .rc = FF_EVALIDATE,
      .msg = "not an earlier file"},
+    {.name = "hardlink through a symlink",
+     .e = {D("d"), F("d/f", "x"), L("s", "d"), H("h", "s/f")},
+     .rc = FF_EVALIDATE,
+     .msg = "hardlink \"h\" points to \"s/f\", which is not an earlier file"},
     {.name = "hardlink to symlink",
      .e = {L("l", "x"), H("h", "l")},
      .rc = FF_EVALIDATE,
@@ -348,6 +365,8 @@ static const struct check_case check_cases[] = {
     {.name = "in-tree hardlinks",
      .e = {F("f", "data"), H("./g", "./f"), H("h", "g")},
      .filter = F_GZIP},
+    {.name = "file replaced by a directory", .e = {F("x", "x"), D("x"), F("x/y", "y")}},
+    {.name = "directory twice", .e = {D("x"), F("x/y", "y"), D("./x/")}},
     {.name = "dot root entry", .e = {D("./"), F("./a", "x"), D("./d/")}},
     {.name = "empty archive", .e = {END}},
     {.name = "empty tar.gz", .e = {END}, .filter = F_GZIP},
@@ -1095,6 +1114,105 @@ static void sparse_map_bombs(void **state)
 	assert_true(o.read_bytes < MIB);
 }
 
+/* The symlinks' paths and targets are kept for the walks at the end, up to 1 MiB. */
+static void many_symlinks(void **state)
+{
+	(void)state;
+	static char target[4001];
+	struct ent e[301];
+	char names[300][16];
+	memset(target, 'x', 4000);
+	for (size_t i = 0; i < 4000; i += 2)
+		target[i + 1] = '/';
+	target[3999] = 'x';
+	for (int i = 0; i < 300; i++) {
+		snprintf(names[i], sizeof(names[i]), "l%03d", i);
+		e[i] = (struct ent){.type = 'l', .path = names[i], .link = target};
+	}
+	e[300] = (struct ent){.type = 0};
+	struct ff_err err = {0};
+	size_t len;
+	unsigned char *tar = build(e, F_GZIP, &len);
+	assert_int_equal(check_all(tar, len, NULL, NULL, &err), FF_ETOOBIG);
+	assert_non_null(strstr(err.msg, "symlinks take more than 1024 KiB"));
+	free(tar);
+	e[250] = (struct ent){.type = 0};
+	tar = build(e, F_GZIP, &len);
+	assert_int_equal(check_all(tar, len, NULL, NULL, &err), 0);
+	free(tar);
+}
+
+/* An upload of n empty files in directories of 1000, with names of about 80 bytes. */
+struct many {
+	unsigned char blk[1024];
+	uint64_t i, n;
+	uint64_t bytes;
+};
+
+static long many_read(void *ctx, const void **buf, struct ff_err *err)
+{
+	(void)err;
+	struct many *m = ctx;
+	char name[100];
+	*buf = m->blk;
+	if (m->i > m->n)
+		return 0;
+	if (m->i++ == m->n) {
+		memset(m->blk, 0, sizeof(m->blk));
+		return 1024;
+	}
+	snprintf(name, sizeof(name), "src/module%03llu/file%06llu-%s.c",
+		 (unsigned long long)(m->i / 1000), (unsigned long long)m->i,
+		 "a-rather-long-name-as-generated-code-has");
+	put_header(m->blk, name, '0', 0);
+	return 512;
+}
+
+static void many_entries(void **state)
+{
+	(void)state;
+	for (uint64_t n = 100000; n <= 100001; n++) {
+		struct many m = {.n = n};
+		int fds[2];
+		assert_int_equal(pipe(fds), 0);
+		pid_t pid = fork();
+		if (pid == 0) {
+			struct child_out o = {0};
+			struct ff_archive_info info = {0};
+			struct ff_err err = {0};
+			struct rusage ru;
+			struct timespec t0, t1;
+			getrusage(RUSAGE_SELF, &ru);
+			o.base_kib = ru.ru_maxrss;
+			clock_gettime(CLOCK_MONOTONIC, &t0);
+			o.rc = ff_archive_check_stream(many_read, &m, NULL, &info, &err);
+			clock_gettime(CLOCK_MONOTONIC, &t1);
+			o.secs = (double)(t1.tv_sec - t0.tv_sec) +
+				 (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+			getrusage(RUSAGE_SELF, &ru);
+			o.peak_kib = ru.ru_maxrss;
+			o.unpacked = info.entries;
+			o.read_bytes = m.i * 512;
+			snprintf(o.msg, sizeof(o.msg), "%s", err.msg);
+			_exit(write(fds[1], &o, sizeof(o)) == (ssize_t)sizeof(o) ? 0 : 1);
+		}
+		struct child_out o;
+		close(fds[1]);
+		assert_int_equal(read(fds[0], &o, sizeof(o)), sizeof(o));
+		close(fds[0]);
+		int status;
+		assert_int_equal(waitpid(pid, &status, 0), pid);
+		assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+		assert_small(n == 100000 ? "100000 entries" : "100001 entries", &o);
+		assert_int_equal(o.rc, n == 100000 ? 0 : FF_ETOOBIG);
+		if (n == 100000)
+			assert_int_equal(o.unpacked, 100000);
+#ifndef ASAN
+		assert_true(o.peak_kib - o.base_kib < 8 * 1024);
+#endif
+	}
+}
+
 /* --- walking the engine's tar ---------------------------------------------------------------- */
 
 struct got {
@@ -1253,6 +1371,8 @@ int main(void)
 	    cmocka_unit_test(huge_pax_header),
 	    cmocka_unit_test(sparse_files),
 	    cmocka_unit_test(sparse_map_bombs),
+	    cmocka_unit_test(many_symlinks),
+	    cmocka_unit_test(many_entries),
 	    cmocka_unit_test(repack),
 	    cmocka_unit_test(stream_files),
 	};
