@@ -12,6 +12,14 @@
 struct ff_archive_limits {
 	uint64_t max_entries;	     /* 0 = 100000 */
 	uint64_t max_unpacked_bytes; /* 0 = 1 GiB: sum of regular files' sizes */
+	/* 0 = max_unpacked_bytes + 64 MiB: the decompressed tar itself, headers, pax and GNU
+	 * extended headers, long names, sparse maps and padding included. Beyond its files'
+	 * data a tar holds about 1 KiB per entry (a 512-byte header, padding to 512) and a
+	 * block or two more for a long name: 64 MiB is that for some 50000 entries more than
+	 * an archive already at max_unpacked_bytes can have, so only such an archive near both
+	 * limits is refused, while a header bomb costs no more decompression than an archive
+	 * that passes. */
+	uint64_t max_stream_bytes;
 };
 
 struct ff_archive_info {
@@ -20,10 +28,32 @@ struct ff_archive_info {
 	uint64_t unpacked_bytes;
 };
 
-/* Checks that buf is a tar or gzip-compressed tar whose every entry is a regular file, a
- * directory, a symlink or a hardlink, with a relative path free of ".." components, whose
- * links resolve inside the tree, within the limits (lim may be NULL). An empty archive is
- * valid. On failure returns FF_EVALIDATE (FF_ETOOBIG past a limit) and err names the entry. */
+/* Reads a target archive piece by piece: *buf pointing at n bytes, valid until the next call;
+ * 0 at its end; negative FF_E* with err set (or not: a generic message is used) to stop. */
+typedef long (*ff_archive_read_fn)(void *ctx, const void **buf, struct ff_err *err);
+
+/* Checks that the archive rd supplies is a tar or gzip-compressed tar whose every entry is a
+ * regular file, a directory, a symlink or a hardlink, with a relative path free of ".."
+ * components, whose links resolve inside the tree, none inside a symlink or a file, within
+ * the limits (lim may be NULL). An empty archive is valid. On success info (may be NULL) is
+ * filled.
+ *   Bounded whatever the input, so it can run while the upload arrives and is stored: rd's
+ * pieces may be of any size and are not kept, and rd is read to its end (0) when the archive
+ * passes. Memory stays under 8 MiB with the default limits: libarchive's buffers (under
+ * 4 MiB: it refuses a special header over 1 MiB itself), a 64 KiB chunk, and the tree's
+ * table, 8 bytes a path at most 4/5 full (2 MiB for 100000 entries and the directories above
+ * them, at most 2 * max_entries paths) plus at most 1 MiB of symlinks' paths and targets.
+ * Refused with FF_ETOOBIG as soon as it is passed: max_entries; max_unpacked_bytes (declared
+ * sizes, sparse holes included, and the bytes actually decompressed); max_stream_bytes; and
+ * about 256 KiB for any one entry's headers (pax, GNU long names, sparse maps), so a chain
+ * of pax headers fails within the first 320 KiB it decompresses.
+ *   Fails with FF_EVALIDATE otherwise, err naming the entry, or with rd's own code and err.
+ * Only a symlink climbing out of another is found at rd's end; everything else as the
+ * entries come. */
+int ff_archive_check_stream(ff_archive_read_fn rd, void *ctx, const struct ff_archive_limits *lim,
+			    struct ff_archive_info *info, struct ff_err *err);
+
+/* The same check on an archive held whole (buf may be NULL when len is 0). */
 int ff_archive_check(const void *buf, size_t len, const struct ff_archive_limits *lim,
 		     struct ff_archive_info *info, struct ff_err *err);
 
@@ -36,16 +66,13 @@ int ff_archive_repack_for_container(const void *buf, size_t len, void **out, siz
 				    struct ff_err *err);
 
 /* The same re-pack as a stream, for targets that must never be held whole: rd supplies the
- * stored archive piece by piece (*buf pointing at n bytes, valid until the next call; 0 at
- * its end; negative FF_E* with err set to stop), and each ff_archive_repack_read fills buf
- * with up to n bytes of the re-packed tar: its count, 0 at the end, or a negative FF_E*
- * code with ff_archive_repack_error() saying why. Memory stays bounded by one 64 KiB chunk,
- * the entry headers and the tree check's table of names: a sparse file's holes pass
- * through the chunk as zeros. The checks that need the whole tree (an entry inside a
- * symlink, a symlink climbing out of another) can only fail at the end, after earlier
- * entries were handed out: a consumer must treat a failed stream as a failed copy and
+ * stored archive piece by piece, checked with the default limits, and each
+ * ff_archive_repack_read fills buf with up to n bytes of the re-packed tar: its count, 0 at
+ * the end, or a negative FF_E* code with ff_archive_repack_error() saying why. Memory is
+ * bounded as ff_archive_check_stream's: a sparse file's holes pass through the chunk as
+ * zeros. A check can fail after earlier entries were handed out (a symlink climbing out of
+ * another only at the end): a consumer must treat a failed stream as a failed copy and
  * discard what it received (the worker aborts the upload and drops the volume). */
-typedef long (*ff_archive_read_fn)(void *ctx, const void **buf, struct ff_err *err);
 struct ff_archive_repack;
 int ff_archive_repack_open(ff_archive_read_fn rd, void *ctx, struct ff_archive_repack **out,
 			   struct ff_err *err);
@@ -54,14 +81,6 @@ const struct ff_err *ff_archive_repack_error(const struct ff_archive_repack *r);
 /* Bytes of file data read so far (all of it once the stream ended). */
 uint64_t ff_archive_repack_unpacked(const struct ff_archive_repack *r);
 void ff_archive_repack_free(struct ff_archive_repack *r); /* NULL-safe */
-
-/* Walks an uncompressed tar (as GET /containers/{id}/archive returns) and calls cb for each
- * regular file, with its path as stored ("results/results.sarif") and its content. A file
- * larger than max_file_bytes gets cb with data NULL and len its real size, so the caller
- * can report it. cb returns 0 to go on, negative to stop (that code is returned). */
-typedef int (*ff_archive_file_cb)(void *ctx, const char *path, const void *data, size_t len);
-int ff_archive_each_file(const void *buf, size_t len, size_t max_file_bytes, ff_archive_file_cb cb,
-			 void *ctx, struct ff_err *err);
 
 /* Streams an uncompressed tar from fd (read from its current offset) file by file: for each
  * regular file, begin(path normalised, e.g. "results/results.sarif", size) returns 1 to
