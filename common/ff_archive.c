@@ -1183,25 +1183,3 @@ out:
 		archive_read_free(a);
 	return rc;
 }
-
-/* TEMPORARY shim until the streaming check lands. */
-int ff_archive_check_stream(ff_archive_read_fn rd, void *ctx, const struct ff_archive_limits *lim,
-			    struct ff_archive_info *info, struct ff_err *err)
-{
-	struct ff_buf b;
-	const void *p;
-	long n;
-	ff_buf_init(&b, (size_t)1 << 31);
-	while ((n = rd(ctx, &p, err)) > 0)
-		if (ff_buf_append(&b, p, (size_t)n) < 0) {
-			ff_buf_release(&b);
-			return ff_err_set(err, FF_ETOOBIG, "too big");
-		}
-	if (n < 0) {
-		ff_buf_release(&b);
-		return (int)n;
-	}
-	int rc = b.len ? ff_archive_check(b.data, b.len, lim, info, err) : 0;
-	ff_buf_release(&b);
-	return rc;
-}

@@ -97,7 +97,4 @@ struct ff_archive_file_sink {
 int ff_archive_stream_files(int fd, uint64_t max_total, const struct ff_archive_file_sink *s,
 			    struct ff_err *err);
 
-
-int ff_archive_check_stream(ff_archive_read_fn rd, void *ctx, const struct ff_archive_limits *lim,
-			    struct ff_archive_info *info, struct ff_err *err);
 #endif
