@@ -267,6 +267,7 @@ struct walk {
 	bool in_data;	      /* that call reads an entry's data, not a header */
 	struct ff_err in_err; /* rd's failure or a limit, which libarchive only sees as EIO */
 	uint64_t entry_left;  /* the current file's bytes not read yet (a trailing hole) */
+	bool sized;	      /* the current entry is a file: what it yields is held to its size */
 	bool copy_data;
 	/* streaming re-pack (ff_archive_repack_*): where the walk is, how much of ob the reader
 	 * has taken */
@@ -513,6 +514,12 @@ static int read_chunk(struct walk *w)
 			n = n < sizeof(w->chunk) ? n : sizeof(w->chunk);
 			memset(w->chunk, 0, (size_t)n);
 		}
+	} else if (w->sized && n > w->entry_left) {
+		/* past the declared size: the zeros libarchive pads a hole with after it said
+		 * the data ended (an all-hole file), counted already */
+		n = w->entry_left;
+		if (n == 0)
+			return 1;
 	}
 	if (n == 0)
 		return 0;
@@ -648,6 +655,7 @@ static int walk_entry(struct walk *w, struct archive_entry *e)
 	w->copy_data = w->out && len && kind == K_FILE;
 	w->entry_left =
 	    kind == K_FILE && archive_entry_size(e) > 0 ? (uint64_t)archive_entry_size(e) : 0;
+	w->sized = kind == K_FILE;
 	memcpy(w->prev, w->name, len + 1);
 	return 0;
 }
