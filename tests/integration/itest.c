@@ -8,6 +8,9 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -15,14 +18,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include <cmocka.h>
+
+#include "ff_util.h"
 
 #define ADMIN_DB_URL "postgresql://fuzzforge:fuzzforge@127.0.0.1:5432/postgres"
 #define POLL_MS	     20
@@ -683,4 +691,466 @@ void itest_assert_same_keys(char *const *got, size_t ngot, char *const *want, si
 	for (size_t i = 0; i < nwant; i++)
 		print_message("  want: %s\n", want[i]);
 	fail_msg("%s: findings differ (%zu got, %zu expected)", what, ngot, nwant);
+}
+
+/* ---- raw connections ---- */
+
+void itest_conn_open(struct itest *t, struct itest_conn *c)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET,
+				.sin_port = htons((uint16_t)t->port),
+				.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	struct timeval wt = {60, 0};
+	memset(c, 0, sizeof(*c));
+	c->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (c->fd < 0 || connect(c->fd, (struct sockaddr *)&a, sizeof(a)) < 0)
+		fail_msg("connect to 127.0.0.1:%d: %s", t->port, strerror(errno));
+	setsockopt(c->fd, SOL_SOCKET, SO_SNDTIMEO, &wt, sizeof(wt));
+}
+
+void itest_conn_close(struct itest_conn *c)
+{
+	if (c->fd >= 0)
+		close(c->fd);
+	free(c->in);
+	memset(c, 0, sizeof(*c));
+	c->fd = -1;
+}
+
+int itest_conn_send(struct itest_conn *c, const void *buf, size_t len)
+{
+	const char *p = buf;
+	while (len) {
+		ssize_t n = send(c->fd, p, len, MSG_NOSIGNAL);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* Reads what is there (not blocking) into c->in; returns the bytes read. */
+static size_t conn_take(struct itest_conn *c)
+{
+	size_t got = 0;
+	while (!c->closed) {
+		if (c->cap - c->len < 65536) {
+			size_t cap = c->cap ? c->cap * 2 : 131072;
+			char *in = realloc(c->in, cap + 1);
+			if (!in)
+				fail_msg("out of memory");
+			c->in = in;
+			c->cap = cap;
+		}
+		ssize_t n = recv(c->fd, c->in + c->len, c->cap - c->len, MSG_DONTWAIT);
+		if (n > 0) {
+			c->len += (size_t)n;
+			got += (size_t)n;
+			c->in[c->len] = '\0';
+		} else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			break;
+		} else if (n == 0 || errno != EINTR) {
+			c->closed = 1; /* EOF, or ECONNRESET */
+		}
+	}
+	return got;
+}
+
+/* Waits up to ms for c to be readable (or closed); reads what came. 1 if anything did. */
+static int conn_poll_in(struct itest_conn *c, int ms)
+{
+	struct pollfd pfd = {.fd = c->fd, .events = POLLIN};
+	if (c->closed)
+		return 1;
+	int rc = poll(&pfd, 1, ms < 0 ? 0 : ms);
+	if (rc <= 0)
+		return 0;
+	size_t before = c->len;
+	conn_take(c);
+	return c->len > before || c->closed;
+}
+
+int itest_conn_wait_input(struct itest_conn *c, int timeout_ms)
+{
+	int64_t deadline = itest_now_ms() + timeout_ms;
+	for (;;) {
+		if (conn_poll_in(c, (int)(deadline - itest_now_ms())))
+			return 1;
+		if (itest_now_ms() >= deadline)
+			return 0;
+	}
+}
+
+size_t itest_conn_send_slowly(struct itest_conn *c, const void *buf, size_t len, size_t chunk,
+			      int gap_ms)
+{
+	const char *p = buf;
+	size_t sent = 0, before = c->len;
+	while (sent < len && !c->closed && c->len == before) {
+		size_t n = len - sent < chunk ? len - sent : chunk;
+		if (itest_conn_send(c, p + sent, n) < 0)
+			break;
+		sent += n;
+		itest_conn_wait_input(c, gap_ms); /* the pace, cut short if the server speaks */
+	}
+	return sent;
+}
+
+uint64_t itest_conn_send_body(struct itest_conn *c, itest_body_fn fn, void *ctx, int timeout_ms)
+{
+	size_t have = 0, off = 0, cap = 256 * 1024;
+	char *buf = malloc(cap);
+	uint64_t sent = 0;
+	int done = 0;
+	int64_t deadline = itest_now_ms() + timeout_ms;
+	if (!buf)
+		fail_msg("out of memory");
+	while (!c->broken && itest_now_ms() < deadline) {
+		if (off == have && !done) {
+			have = fn(ctx, buf, cap);
+			off = 0;
+			done = have == 0;
+		}
+		if (off == have && done)
+			break;
+		struct pollfd pfd = {.fd = c->fd,
+				     .events = (short)(c->closed ? POLLOUT : POLLIN | POLLOUT)};
+		if (poll(&pfd, 1, 100) <= 0)
+			continue;
+		if (pfd.revents & (POLLIN | POLLHUP | POLLERR))
+			conn_take(c);
+		if (!(pfd.revents & (POLLOUT | POLLERR | POLLHUP)))
+			continue;
+		ssize_t n = send(c->fd, buf + off, have - off, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n > 0) {
+			off += (size_t)n;
+			sent += (uint64_t)n;
+		} else if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+			conn_take(c); /* what the server said before it reset */
+			c->closed = c->broken = 1;
+		}
+	}
+	free(buf);
+	return sent;
+}
+
+/* The end of a head in c->in (the index past its blank line), or 0. */
+static size_t head_end(const struct itest_conn *c)
+{
+	const char *e = c->len ? strstr(c->in, "\r\n\r\n") : NULL;
+	return e ? (size_t)(e - c->in) + 4 : 0;
+}
+
+const char *itest_raw_header(const struct itest_raw_resp *r, const char *name, char *out,
+			     size_t outlen)
+{
+	size_t n = strlen(name);
+	for (const char *l = strstr(r->head, "\r\n"); l && l[2]; l = strstr(l + 2, "\r\n")) {
+		const char *h = l + 2;
+		if (strncasecmp(h, name, n) != 0 || h[n] != ':')
+			continue;
+		h += n + 1;
+		while (*h == ' ' || *h == '\t')
+			h++;
+		size_t vlen = strcspn(h, "\r\n");
+		snprintf(out, outlen, "%.*s", (int)vlen, h);
+		return out;
+	}
+	return NULL;
+}
+
+int itest_conn_read_resp(struct itest_conn *c, int timeout_ms, struct itest_raw_resp *r)
+{
+	int64_t deadline = itest_now_ms() + timeout_ms;
+	size_t hlen;
+	char cl[32];
+	memset(r, 0, sizeof(*r));
+	while (!(hlen = head_end(c))) {
+		if (c->closed || itest_now_ms() >= deadline)
+			return -1;
+		conn_poll_in(c, (int)(deadline - itest_now_ms()));
+	}
+	if (!(r->head = strndup(c->in, hlen)) || sscanf(r->head, "HTTP/1.%*d %d", &r->status) != 1)
+		fail_msg("not an HTTP response: %.200s", c->in);
+	size_t blen = 0;
+	if (r->status >= 200 && itest_raw_header(r, "Content-Length", cl, sizeof(cl)))
+		blen = strtoul(cl, NULL, 10);
+	while (c->len - hlen < blen) {
+		if (c->closed || itest_now_ms() >= deadline) {
+			itest_raw_resp_release(r);
+			return -1;
+		}
+		conn_poll_in(c, (int)(deadline - itest_now_ms()));
+	}
+	if (!(r->body = malloc(blen + 1)))
+		fail_msg("out of memory");
+	memcpy(r->body, c->in + hlen, blen);
+	r->body[blen] = '\0';
+	r->body_len = blen;
+	memmove(c->in, c->in + hlen + blen, c->len - hlen - blen);
+	c->len -= hlen + blen;
+	c->in[c->len] = '\0';
+	return 0;
+}
+
+void itest_raw_resp_release(struct itest_raw_resp *r)
+{
+	free(r->head);
+	free(r->body);
+	memset(r, 0, sizeof(*r));
+}
+
+int itest_conn_wait_closed(struct itest_conn *c, int timeout_ms, size_t *got)
+{
+	int64_t deadline = itest_now_ms() + timeout_ms;
+	size_t before = c->len;
+	while (!c->closed && itest_now_ms() < deadline)
+		conn_poll_in(c, (int)(deadline - itest_now_ms()));
+	if (got)
+		*got = c->len - before;
+	return c->closed;
+}
+
+void itest_http_close(struct itest *t)
+{
+	curl_easy_cleanup(t->curl);
+	t->curl = curl_easy_init();
+}
+
+/* ---- process memory ---- */
+
+long itest_proc_kib(pid_t pid, const char *field)
+{
+	char path[64], line[256];
+	size_t n = strlen(field);
+	long kib = -1;
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	FILE *f = fopen(path, "r");
+	while (f && fgets(line, sizeof(line), f))
+		if (strncmp(line, field, n) == 0 && line[n] == ':') {
+			kib = strtol(line + n + 1, NULL, 10);
+			break;
+		}
+	if (f)
+		fclose(f);
+	return kib;
+}
+
+int itest_proc_reset_hwm(pid_t pid)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/clear_refs", (int)pid);
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	int rc = fd >= 0 && write(fd, "5", 1) == 1 ? 0 : -1;
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
+/* ---- archives made on the fly, and a bomb ---- */
+
+/* A ustar header: a regular file ('0') or a pax extended header ('x'), checksum filled in. */
+static void ustar_header(char h[512], const char *name, uint64_t size, char type)
+{
+	unsigned sum = 0;
+	memset(h, 0, 512);
+	snprintf(h, 100, "%s", name);
+	memcpy(h + 100, "0000644", 8);
+	memcpy(h + 108, "0000000", 8);
+	memcpy(h + 116, "0000000", 8);
+	snprintf(h + 124, 12, "%011llo", (unsigned long long)size);
+	memcpy(h + 136, "00000000000", 12);
+	memset(h + 148, ' ', 8);
+	h[156] = type;
+	memcpy(h + 257, "ustar", 6);
+	memcpy(h + 263, "00", 2);
+	for (int i = 0; i < 512; i++)
+		sum += (unsigned char)h[i];
+	snprintf(h + 148, 8, "%06o", sum);
+	h[155] = ' ';
+}
+
+static uint64_t member_size(const struct itest_tar_gen *g)
+{
+	return 512 + (g->file_bytes + 511) / 512 * 512;
+}
+
+uint64_t itest_tar_gen_size(const struct itest_tar_gen *g)
+{
+	return (uint64_t)g->nfiles * member_size(g) + 1024;
+}
+
+size_t itest_tar_gen(void *ctx, char *buf, size_t cap)
+{
+	struct itest_tar_gen *g = ctx;
+	size_t n = 0;
+	if (!g->sha && !(g->sha = ff_sha256_new()))
+		fail_msg("out of memory");
+	while (n < cap && g->file <= g->nfiles) {
+		uint64_t total = g->file < g->nfiles ? member_size(g) : 1024;
+		if (g->off == total) {
+			g->file++;
+			g->off = 0;
+			continue;
+		}
+		if (g->file < g->nfiles && g->off == 0) {
+			char h[512], name[32];
+			if (cap - n < 512)
+				break;
+			snprintf(name, sizeof(name), "zeros-%d.bin", g->file);
+			ustar_header(h, name, g->file_bytes, '0');
+			memcpy(buf + n, h, 512);
+			n += 512;
+			g->off = 512;
+			continue;
+		}
+		uint64_t k = total - g->off < cap - n ? total - g->off : cap - n;
+		memset(buf + n, 0, (size_t)k);
+		n += (size_t)k;
+		g->off += k;
+	}
+	ff_sha256_update(g->sha, buf, n);
+	g->made += n;
+	return n;
+}
+
+void itest_tar_gen_sha256(struct itest_tar_gen *g, char out[65])
+{
+	if (!g->sha)
+		g->sha = ff_sha256_new();
+	ff_sha256_final(g->sha, out);
+	g->sha = NULL;
+}
+
+#define BOMB_RECORD 65536 /* one pax 'x' header's data: a single "comment" record */
+
+void *itest_pax_bomb(size_t gz_bytes, size_t *len, uint64_t *inflated)
+{
+	/* One unit, an 'x' header and its record, deflated on its own after a full flush: the
+	 * compressed unit refers to nothing before it, so its bytes repeated make a valid
+	 * deflate stream of the unit repeated. */
+	size_t ulen = 512 + BOMB_RECORD + 512;
+	unsigned char *unit = malloc(ulen), *cu = malloc(ulen + 1024);
+	z_stream z = {0};
+	if (!unit || !cu)
+		fail_msg("out of memory");
+	ustar_header((char *)unit, "PaxHeaders/bomb", BOMB_RECORD, 'x');
+	char *rec = (char *)unit + 512;
+	int hdr = snprintf(rec, BOMB_RECORD, "%d comment=", BOMB_RECORD);
+	memset(rec + hdr, 'a', BOMB_RECORD - (size_t)hdr - 1);
+	rec[BOMB_RECORD - 1] = '\n';
+	ustar_header((char *)unit + 512 + BOMB_RECORD, "f", 0, '0'); /* what the header is for */
+	assert_int_equal(deflateInit2(&z, 9, Z_DEFLATED, -15, 9, Z_DEFAULT_STRATEGY), Z_OK);
+	z.next_in = unit;
+	z.avail_in = (uInt)ulen;
+	z.next_out = cu;
+	z.avail_out = (uInt)(ulen + 1024);
+	assert_int_equal(deflate(&z, Z_FULL_FLUSH), Z_OK);
+	assert_int_equal(z.avail_in, 0);
+	size_t culen = ulen + 1024 - z.avail_out;
+	deflateEnd(&z);
+
+	size_t reps = gz_bytes / culen + 1;
+	size_t total = 10 + reps * culen + 2 + 8;
+	unsigned char *out = malloc(total), *p = out;
+	if (!out)
+		fail_msg("out of memory");
+	static const unsigned char gz_head[10] = {0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3};
+	memcpy(p, gz_head, 10);
+	p += 10;
+	uLong crc1 = crc32(0L, unit, (uInt)ulen), crc = crc32(0L, Z_NULL, 0);
+	for (size_t i = 0; i < reps; i++) {
+		memcpy(p, cu, culen);
+		p += culen;
+		crc = crc32_combine(crc, crc1, (z_off_t)ulen);
+	}
+	*p++ = 0x03; /* an empty final block (fixed Huffman, end of block) */
+	*p++ = 0x00;
+	uint64_t isize = (uint64_t)reps * ulen;
+	for (int i = 0; i < 4; i++)
+		*p++ = (unsigned char)(crc >> (8 * i));
+	for (int i = 0; i < 4; i++)
+		*p++ = (unsigned char)(isize >> (8 * i));
+	free(unit);
+	free(cu);
+	*len = (size_t)(p - out);
+	*inflated = isize;
+	return out;
+}
+
+/* ---- /healthz probes on a thread ---- */
+
+static void *prober_main(void *arg)
+{
+	struct itest_prober *p = arg;
+	struct itest t = {.port = p->port};
+	struct itest_conn c = {.fd = -1};
+	static const char req[] = "GET /healthz HTTP/1.1\r\nHost: itest\r\n\r\n";
+	while (!atomic_load(&p->stop)) {
+		if (c.fd < 0 || c.closed) {
+			itest_conn_close(&c);
+			struct sockaddr_in a = {.sin_family = AF_INET,
+						.sin_port = htons((uint16_t)t.port),
+						.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+			c.fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+			if (c.fd < 0 || connect(c.fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
+				p->failed++;
+				itest_conn_close(&c);
+				itest_pause_ms(p->gap_ms);
+				continue;
+			}
+		}
+		struct itest_raw_resp r;
+		struct timespec a, b;
+		clock_gettime(CLOCK_MONOTONIC, &a);
+		int ok = itest_conn_send(&c, req, sizeof(req) - 1) == 0 &&
+			 itest_conn_read_resp(&c, 1000, &r) == 0;
+		clock_gettime(CLOCK_MONOTONIC, &b);
+		double ms =
+		    (double)(b.tv_sec - a.tv_sec) * 1e3 + (double)(b.tv_nsec - a.tv_nsec) / 1e6;
+		if (ok && r.status == 200) {
+			if (p->n < ITEST_PROBE_MAX)
+				p->ms[p->n] = ms;
+			p->n++;
+		} else {
+			p->failed++;
+			c.closed = 1; /* a fresh connection for the next probe */
+		}
+		if (ms > p->worst_ms)
+			p->worst_ms = ms;
+		if (ok)
+			itest_raw_resp_release(&r);
+		if (p->gap_ms)
+			itest_pause_ms(p->gap_ms); /* the probes' pace */
+	}
+	itest_conn_close(&c);
+	return NULL;
+}
+
+void itest_prober_start(struct itest *t, struct itest_prober *p, int gap_ms)
+{
+	memset(p, 0, sizeof(*p));
+	p->port = t->port;
+	p->gap_ms = gap_ms;
+	if (!(p->ms = calloc(ITEST_PROBE_MAX, sizeof(*p->ms))))
+		fail_msg("out of memory");
+	atomic_init(&p->stop, 0);
+	assert_int_equal(pthread_create(&p->thread, NULL, prober_main, p), 0);
+}
+
+void itest_prober_stop(struct itest_prober *p)
+{
+	atomic_store(&p->stop, 1);
+	pthread_join(p->thread, NULL);
+	if (p->n > ITEST_PROBE_MAX)
+		p->n = ITEST_PROBE_MAX;
+}
+
+void itest_prober_release(struct itest_prober *p)
+{
+	free(p->ms);
+	p->ms = NULL;
 }

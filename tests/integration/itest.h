@@ -7,6 +7,8 @@
 
 #include <cjson/cJSON.h>
 #include <libpq-fe.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -113,5 +115,104 @@ void itest_sort_strs(char **v, size_t n);
 /* Fails the test, printing both lists, unless the sorted findings keys got and want are equal. */
 void itest_assert_same_keys(char *const *got, size_t ngot, char *const *want, size_t nwant,
 			    const char *what);
+
+/* ---- raw connections: HTTP/1.1 written by hand, for what libcurl will not do (slow or
+ * hostile clients, pipelining, bodies the server refuses unread) ---- */
+
+/* One TCP connection to the test controller; what it received is buffered in `in`. */
+struct itest_conn {
+	int fd;
+	char *in;
+	size_t len, cap;
+	int closed; /* the server's side ended (EOF or reset): nothing more will come */
+	int broken; /* a send failed (EPIPE, ECONNRESET): the server closed for good */
+};
+
+/* One response read from a raw connection. head holds the status line and the headers,
+ * NUL-terminated; body the Content-Length bytes that followed (NUL-terminated too). */
+struct itest_raw_resp {
+	int status;
+	char *head;
+	char *body;
+	size_t body_len;
+};
+
+/* Produces the next piece of a body into buf (at most cap bytes); returns its length, 0 at
+ * the end. */
+typedef size_t (*itest_body_fn)(void *ctx, char *buf, size_t cap);
+
+/* Connects to t->port (fails the test if it cannot). A blocking send waits at most 60 s. */
+void itest_conn_open(struct itest *t, struct itest_conn *c);
+void itest_conn_close(struct itest_conn *c);
+/* Sends all of buf; 0, or -errno once the server has closed or reset (EPIPE, ECONNRESET). */
+int itest_conn_send(struct itest_conn *c, const void *buf, size_t len);
+/* Sends buf chunk bytes at a time, waiting gap_ms for the server to speak after each chunk;
+ * stops early once the server has sent something or closed. Returns the bytes sent. */
+size_t itest_conn_send_slowly(struct itest_conn *c, const void *buf, size_t len, size_t chunk,
+			      int gap_ms);
+/* Sends a body from fn as fast as the server takes it, reading what it answers meanwhile
+ * into c's input. A server that only shut its write side is still written to: this stops at
+ * the body's end, when a send fails (c->broken), or after timeout_ms. Returns the bytes
+ * sent. */
+uint64_t itest_conn_send_body(struct itest_conn *c, itest_body_fn fn, void *ctx, int timeout_ms);
+/* Reads the next complete response (a 100 Continue is one, with no body) within timeout_ms.
+ * 0, or -1 when none came in time or the connection closed before one was complete. */
+int itest_conn_read_resp(struct itest_conn *c, int timeout_ms, struct itest_raw_resp *r);
+void itest_raw_resp_release(struct itest_raw_resp *r);
+/* The value of header name in r (case-insensitive), copied into out; NULL if absent. */
+const char *itest_raw_header(const struct itest_raw_resp *r, const char *name, char *out,
+			     size_t outlen);
+/* Waits up to timeout_ms for the server to close c, reading (and keeping) what it sends
+ * meanwhile; *got (may be NULL) gets the bytes that arrived. Returns 1 closed, 0 still open. */
+int itest_conn_wait_closed(struct itest_conn *c, int timeout_ms, size_t *got);
+/* Whether c received bytes or was closed within timeout_ms (it reads them into c->in). */
+int itest_conn_wait_input(struct itest_conn *c, int timeout_ms);
+/* Closes libcurl's kept-open connection to the controller (for tests that count them). */
+void itest_http_close(struct itest *t);
+
+/* /proc/<pid>/status field ("VmRSS", "VmHWM") in KiB, or -1. */
+long itest_proc_kib(pid_t pid, const char *field);
+/* Resets pid's VmHWM to its current VmRSS (writes 5 to /proc/<pid>/clear_refs); 0 or -1. */
+int itest_proc_reset_hwm(pid_t pid);
+
+/* A ustar archive made while it is sent: nfiles files of file_bytes zeros each, then the
+ * end blocks; the bytes produced are hashed. Fill in nfiles and file_bytes, zero the rest;
+ * use itest_tar_gen as the body fn. */
+struct itest_tar_gen {
+	int nfiles;
+	uint64_t file_bytes;
+	/* state */
+	int file;      /* the file being written; nfiles for the end blocks */
+	uint64_t off;  /* bytes of the current member (header included) already made */
+	uint64_t made; /* all bytes made */
+	void *sha;     /* struct ff_sha256, made at the first call */
+};
+/* The archive's whole size. */
+uint64_t itest_tar_gen_size(const struct itest_tar_gen *g);
+size_t itest_tar_gen(void *ctx, char *buf, size_t cap);
+/* The sha256 of what was made, once all was (frees the hash). */
+void itest_tar_gen_sha256(struct itest_tar_gen *g, char out[65]);
+
+/* A decompression bomb: a gzip stream of about gz_bytes that inflates to ~350 times that:
+ * pax extended ('x') headers of one 64 KiB record each, every one followed by the empty file
+ * it describes, all with valid ustar checksums (no end blocks). Returns malloc'd bytes;
+ * *inflated gets the size they inflate to. */
+void *itest_pax_bomb(size_t gz_bytes, size_t *len, uint64_t *inflated);
+
+/* A thread sending GET /healthz over a kept-open raw connection every gap_ms, each with a
+ * deadline of 1 s, until stopped; latencies in ms (at most ITEST_PROBE_MAX kept). */
+#define ITEST_PROBE_MAX 100000
+struct itest_prober {
+	int port, gap_ms;
+	double *ms;
+	int n, failed; /* probes answered; probes unanswered in 1 s, or answered but not 200 */
+	double worst_ms;
+	/* private */
+	atomic_int stop;
+	pthread_t thread;
+};
+void itest_prober_start(struct itest *t, struct itest_prober *p, int gap_ms);
+void itest_prober_stop(struct itest_prober *p); /* joins; p->ms stays until released */
+void itest_prober_release(struct itest_prober *p);
 
 #endif
