@@ -21,6 +21,9 @@
 #define BATCH_MAX 256  /* submits in one transaction */
 #define SWEEP_MS  1000 /* the reaper and the outbox sweep */
 #define POKES_MAX 64
+/* Publisher threads: a batch's confirm wait (the broker's disk) is the longest step of a
+ * submit, so while one publisher waits the other publishes the next batch. */
+#define PUBLISHERS 2
 
 /* A queue of submissions between two threads. */
 struct stage {
@@ -28,21 +31,31 @@ struct stage {
 	pthread_cond_t cv;
 	struct submission *head, *tail;
 	bool stopping;
-	pthread_t thread;
+	pthread_t threads[PUBLISHERS];
+	int nthreads;
 };
 
-/* Two stages, each a thread: the inserter commits batches (its own connection), the
- * publisher publishes their jobs, marks them, replies, and does the once-a-second work with
- * app->db and app->amqp. While one batch is being published the next is being committed. */
+/* A publisher thread and its connections. The first uses app->db and app->amqp and also does
+ * the once-a-second work; the others have connections of their own. */
+struct publisher {
+	struct committer *c;
+	bool primary;
+	struct ff_db *db;
+	struct ff_amqp *amqp;
+	struct ff_buf marks; /* the batch's runs whose job the broker confirmed */
+	int nmarks;
+};
+
+/* Two stages: the inserter commits batches (its own connection), the publishers publish
+ * their jobs, mark them and reply. While batches are being published the next is being
+ * committed. */
 struct committer {
 	struct app *app;
 	struct ff_db *insert_db;
 	struct stage inserts, publishes;
+	struct publisher pubs[PUBLISHERS];
 	char pokes[POKES_MAX][FF_UUID_LEN + 1]; /* under publishes.mu */
 	int npokes;
-	/* The publisher's own: the batch's runs whose job the broker confirmed. */
-	struct ff_buf marks;
-	int nmarks;
 };
 
 static void stage_init(struct stage *q)
@@ -80,31 +93,51 @@ static struct submission *stage_take(struct stage *q, int *n)
 
 /* ---- marking published ---- */
 
-static void mark_later(struct committer *c, const char *id)
+static struct ff_db *pub_db(struct publisher *p)
 {
-	if (ff_buf_append(&c->marks, c->nmarks ? "," : "{", 1) == 0 &&
-	    ff_buf_append(&c->marks, id, strlen(id)) == 0)
-		c->nmarks++;
+	return p->primary ? p->c->app->db : p->db;
 }
 
-/* Takes the confirmed runs out of the outbox before their 202s go. The commit need not wait
- * for the disk (synchronous_commit off): a mark lost in a crash only leaves a run in the
- * outbox, which publishes it again, harmlessly. */
-static void mark_flush(struct committer *c)
+static struct ff_amqp *pub_amqp(struct publisher *p, struct ff_err *err)
 {
-	struct ff_db *db = c->app->db;
-	struct ff_err err;
-	if (!c->nmarks)
-		return;
-	if (ff_buf_append(&c->marks, "}", 1) < 0 || ff_db_begin(db, &err) < 0 ||
-	    ff_db_exec(db, "SET LOCAL synchronous_commit TO off", 0, NULL, &err) < 0 ||
-	    ff_run_mark_published_many(db, ff_buf_str(&c->marks), 1, &err) < 0 ||
-	    ff_db_commit(db, &err) < 0) {
-		ff_db_rollback(db);
-		ff_warn("runs not marked published (the outbox will republish them): %s", err.msg);
+	if (p->primary)
+		return app_amqp(p->c->app, err);
+	/* No heartbeats: it publishes or is idle, and a dead connection fails its next publish
+	 * (the outbox has those runs). */
+	if (!p->amqp && ff_amqp_connect(p->c->app->cfg.amqp_url, 0, &p->amqp, err) < 0)
+		p->amqp = NULL;
+	return p->amqp;
+}
+
+static void pub_amqp_reset(struct publisher *p)
+{
+	if (p->primary) {
+		app_amqp_reset(p->c->app);
+	} else {
+		ff_amqp_free(p->amqp);
+		p->amqp = NULL;
 	}
-	ff_buf_release(&c->marks);
-	c->nmarks = 0;
+}
+
+static void mark_later(struct publisher *p, const char *id)
+{
+	if (ff_buf_append(&p->marks, p->nmarks ? "," : "{", 1) == 0 &&
+	    ff_buf_append(&p->marks, id, strlen(id)) == 0)
+		p->nmarks++;
+}
+
+/* Takes the confirmed runs out of the outbox before their 202s go. A failure only leaves
+ * runs in the outbox, which publishes them again, harmlessly. */
+static void mark_flush(struct publisher *p)
+{
+	struct ff_err err;
+	if (!p->nmarks)
+		return;
+	if (ff_buf_append(&p->marks, "}", 1) < 0 ||
+	    ff_run_mark_published_many(pub_db(p), ff_buf_str(&p->marks), 1, &err) < 0)
+		ff_warn("runs not marked published (the outbox will republish them): %s", err.msg);
+	ff_buf_release(&p->marks);
+	p->nmarks = 0;
 }
 
 /* ---- one batch ---- */
@@ -157,7 +190,7 @@ static void insert_one(struct committer *c, struct submission *s)
 }
 
 /* Publishes the committed runs' jobs, all confirms awaited at once. */
-static void publish_all(struct committer *c, struct submission *batch, int n)
+static void publish_all(struct publisher *p, struct submission *batch, int n)
 {
 	struct ff_amqp_msg msgs[BATCH_MAX];
 	struct submission *of[BATCH_MAX];
@@ -174,16 +207,16 @@ static void publish_all(struct committer *c, struct submission *batch, int n)
 		}
 	if (!m)
 		return;
-	struct ff_amqp *amqp = app_amqp(c->app, &err);
+	struct ff_amqp *amqp = pub_amqp(p, &err);
 	if (!amqp || ff_amqp_publish_batch(amqp, msgs, (size_t)m, ok, &err) < 0) {
 		ff_warn("%d runs not published yet (the outbox will): %s", m, err.msg);
 		if (amqp)
-			app_amqp_reset(c->app);
+			pub_amqp_reset(p);
 		return;
 	}
 	for (int i = 0; i < m; i++)
 		if ((of[i]->published = ok[i]))
-			mark_later(c, of[i]->run.id);
+			mark_later(p, of[i]->run.id);
 }
 
 /* ---- the inserter ---- */
@@ -218,13 +251,13 @@ static void *inserter_main(void *arg)
 
 /* ---- the publisher ---- */
 
-static void publish_batch(struct committer *c, struct submission *batch, int n)
+static void publish_batch(struct publisher *p, struct submission *batch, int n)
 {
-	publish_all(c, batch, n);
-	mark_flush(c);
+	publish_all(p, batch, n);
+	mark_flush(p);
 	for (struct submission *s = batch, *next; s; s = next) {
 		next = s->next;
-		s->done(s, c->app->db);
+		s->done(s, pub_db(p));
 	}
 }
 
@@ -241,14 +274,19 @@ static void sweep(struct app *app)
 
 static void *publisher_main(void *arg)
 {
-	struct committer *c = arg;
+	struct publisher *p = arg;
+	struct committer *c = p->c;
 	struct stage *q = &c->publishes;
 	int64_t next_sweep = ff_now_ms() + SWEEP_MS;
 	for (;;) {
 		char pokes[POKES_MAX][FF_UUID_LEN + 1];
-		int n;
+		int n, npokes = 0;
 		pthread_mutex_lock(&q->mu);
-		while (!q->head && !c->npokes && !q->stopping) {
+		while (!q->head && !(p->primary && c->npokes) && !q->stopping) {
+			if (!p->primary) {
+				pthread_cond_wait(&q->cv, &q->mu);
+				continue;
+			}
 			long wait = (long)(next_sweep - ff_now_ms());
 			if (wait <= 0)
 				break;
@@ -257,14 +295,21 @@ static void *publisher_main(void *arg)
 			pthread_cond_timedwait(&q->cv, &q->mu, &ts);
 		}
 		struct submission *batch = stage_take(q, &n);
-		int npokes = c->npokes;
-		memcpy(pokes, c->pokes, sizeof(pokes[0]) * (size_t)npokes);
-		c->npokes = 0;
+		if (p->primary) {
+			npokes = c->npokes;
+			memcpy(pokes, c->pokes, sizeof(pokes[0]) * (size_t)npokes);
+			c->npokes = 0;
+		}
 		bool stop = q->stopping && !batch;
 		pthread_mutex_unlock(&q->mu);
 
 		if (batch)
-			publish_batch(c, batch, n);
+			publish_batch(p, batch, n);
+		if (!p->primary) {
+			if (stop)
+				return NULL;
+			continue;
+		}
 		for (int i = 0; i < npokes; i++)
 			outbox_publish_run(c->app, pokes[i]);
 		if (stop)
@@ -278,44 +323,97 @@ static void *publisher_main(void *arg)
 
 static int start_thread(struct stage *q, void *(*fn)(void *), void *arg)
 {
-	stage_init(q);
-	return pthread_create(&q->thread, NULL, fn, arg) == 0 ? 0 : -1;
+	if (!q->nthreads)
+		stage_init(q);
+	if (pthread_create(&q->threads[q->nthreads], NULL, fn, arg) != 0)
+		return -1;
+	q->nthreads++;
+	return 0;
 }
 
-static void stop_thread(struct stage *q)
+/* Stops the stage's threads once its queue is empty. */
+static void stop_threads(struct stage *q)
 {
+	if (!q->nthreads)
+		return;
 	pthread_mutex_lock(&q->mu);
 	q->stopping = true;
-	pthread_cond_signal(&q->cv);
+	pthread_cond_broadcast(&q->cv);
 	pthread_mutex_unlock(&q->mu);
-	pthread_join(q->thread, NULL);
+	for (int i = 0; i < q->nthreads; i++)
+		pthread_join(q->threads[i], NULL);
+	q->nthreads = 0;
 	pthread_cond_destroy(&q->cv);
 	pthread_mutex_destroy(&q->mu);
+}
+
+/* The publisher's connection commits without waiting for the disk (synchronous_commit
+ * off): everything it writes is redone if lost in a crash. A lost mark leaves a run in the
+ * outbox, published again; a lost lease expiry or lost-worker mark is found again by the
+ * next sweep; a lost outbox mark republishes. The submits themselves are committed on the
+ * inserter's connection, synchronously. The option goes in the connection string so that
+ * a reconnect keeps it. */
+static int connect_async_commit(const char *url, struct ff_db **out, struct ff_err *err)
+{
+	char *with = NULL;
+	struct ff_db *db = NULL;
+	int n = strstr(url, "://") ? asprintf(&with, "%s%coptions=-c%%20synchronous_commit%%3Doff",
+					      url, strchr(url, '?') ? '&' : '?')
+				   : asprintf(&with, "%s options='-c synchronous_commit=off'", url);
+	if (n < 0)
+		return ff_err_set(err, FF_ENOMEM, "out of memory");
+	int rc = ff_db_connect(with, &db, err);
+	free(with);
+	if (rc < 0) {
+		ff_db_free(db);
+		return rc;
+	}
+	*out = db;
+	return 0;
+}
+
+static void committer_free(struct committer *c)
+{
+	stop_threads(&c->inserts); /* first: what it committed is published before the rest stop */
+	stop_threads(&c->publishes);
+	for (int i = 0; i < PUBLISHERS; i++) {
+		if (!c->pubs[i].primary) {
+			ff_db_free(c->pubs[i].db);
+			ff_amqp_free(c->pubs[i].amqp);
+		}
+		ff_buf_release(&c->pubs[i].marks);
+	}
+	ff_db_free(c->insert_db);
+	free(c);
 }
 
 int committer_start(struct app *app, struct committer **out, struct ff_err *err)
 {
 	struct committer *c = calloc(1, sizeof(*c));
+	struct ff_db *async = NULL;
 	if (!c)
 		return ff_err_set(err, FF_ENOMEM, "out of memory");
 	c->app = app;
-	ff_buf_init(&c->marks, SIZE_MAX);
-	int rc = ff_db_connect(app->cfg.database_url, &c->insert_db, err);
+	int rc = connect_async_commit(app->cfg.database_url, &async, err);
+	if (rc == 0) {
+		ff_db_free(app->db); /* the start-up connection: the first publisher's from now */
+		app->db = async;
+		rc = ff_db_connect(app->cfg.database_url, &c->insert_db, err);
+	}
+	for (int i = 0; i < PUBLISHERS && rc == 0; i++) {
+		struct publisher *p = &c->pubs[i];
+		*p = (struct publisher){.c = c, .primary = i == 0};
+		ff_buf_init(&p->marks, SIZE_MAX);
+		if (!p->primary)
+			rc = connect_async_commit(app->cfg.database_url, &p->db, err);
+		if (rc == 0 && start_thread(&c->publishes, publisher_main, p) < 0)
+			rc = ff_err_set(err, FF_ENOMEM, "cannot start the committer's threads");
+	}
+	if (rc == 0 && start_thread(&c->inserts, inserter_main, c) < 0)
+		rc = ff_err_set(err, FF_ENOMEM, "cannot start the committer's threads");
 	if (rc < 0) {
-		ff_db_free(c->insert_db);
-		free(c);
+		committer_free(c);
 		return rc;
-	}
-	if (start_thread(&c->publishes, publisher_main, c) < 0) {
-		ff_db_free(c->insert_db);
-		free(c);
-		return ff_err_set(err, FF_ENOMEM, "cannot start the committer's threads");
-	}
-	if (start_thread(&c->inserts, inserter_main, c) < 0) {
-		stop_thread(&c->publishes);
-		ff_db_free(c->insert_db);
-		free(c);
-		return ff_err_set(err, FF_ENOMEM, "cannot start the committer's threads");
 	}
 	*out = c;
 	return 0;
@@ -332,18 +430,12 @@ void committer_poke(struct committer *c, const char *run_id)
 	pthread_mutex_lock(&c->publishes.mu);
 	if (c->npokes < POKES_MAX) /* more at once wait for the sweep */
 		snprintf(c->pokes[c->npokes++], FF_UUID_LEN + 1, "%s", run_id);
-	pthread_cond_signal(&c->publishes.cv);
+	pthread_cond_broadcast(&c->publishes.cv); /* the primary publisher takes pokes */
 	pthread_mutex_unlock(&c->publishes.mu);
 }
 
-/* The inserter first, so that what it committed is published before the publisher stops. */
 void committer_stop(struct committer *c)
 {
-	if (!c)
-		return;
-	stop_thread(&c->inserts);
-	stop_thread(&c->publishes);
-	ff_db_free(c->insert_db);
-	ff_buf_release(&c->marks);
-	free(c);
+	if (c)
+		committer_free(c);
 }
