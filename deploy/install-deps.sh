@@ -10,7 +10,7 @@ PKGS=(
 	# the fuzz build: libFuzzer and the sanitizer runtimes, llvm-symbolizer for its stacks
 	libclang-rt-dev llvm
 	# the libraries the platform links
-	libevent-dev librabbitmq-dev libpq-dev libcjson-dev libcurl4-openssl-dev libhttp-parser-dev
+	libevent-dev librabbitmq-dev libpq-dev libcjson-dev libcurl4-openssl-dev libhttp-parser-dev zlib1g-dev
 	uuid-dev libarchive-dev libssl-dev libcmocka-dev
 	# the services, and the test workflows' image (busybox)
 	postgresql rabbitmq-server docker.io busybox-static

@@ -426,11 +426,12 @@ static void test_head_limits(void **state)
 	itest_conn_close(&c);
 
 	/* A URL past what the server keeps (8 KiB): 414 too, and the connection ends. */
+	static const char url_tail[] = " HTTP/1.1\r\nHost: t\r\n\r\n";
 	itest_conn_open(&t, &c);
 	pad[plen] = 'a';
 	assert_int_equal(itest_conn_send(&c, "GET /", 5), 0);
 	if (itest_conn_send(&c, pad, 9000) == 0)
-		itest_conn_send(&c, " HTTP/1.1\r\nHost: t\r\n\r\n", 25);
+		itest_conn_send(&c, url_tail, sizeof url_tail - 1);
 	expect_resp(&c, REPLY_MS, &r, "a 9000-byte URL");
 	assert_int_equal(r.status, 414);
 	expect_closed_after(&c, &r, "a 9000-byte URL");
@@ -649,7 +650,7 @@ static void test_upload_256mib(void **state)
 		      idle, hwm, p.n, p.worst_ms);
 	expect_probes_ok(&p, "during a 256 MiB upload");
 	itest_prober_release(&p);
-	if (hwm - idle > 48 * 1024)
+	if (ITEST_BOUNDS_MEMORY && hwm - idle > 48 * 1024)
 		fail_msg("controller VmHWM %ld KiB during a 256 MiB upload: idle %ld KiB + %ld KiB "
 			 "(at most 48 MiB more)",
 			 hwm, idle, hwm - idle);

@@ -24,19 +24,11 @@
 #define WORKER_CONCURRENCY 1
 
 /* VmHWM or VmRSS of pid in bytes. */
-static long proc_kb(pid_t pid, const char *key)
+static long proc_bytes(pid_t pid, const char *field)
 {
-	char path[64], line[256];
-	long v = -1;
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	FILE *f = fopen(path, "r");
-	assert_non_null(f);
-	while (fgets(line, sizeof(line), f))
-		if (strncmp(line, key, strlen(key)) == 0)
-			v = strtol(line + strlen(key) + 1, NULL, 10) * 1024;
-	fclose(f);
-	assert_true(v > 0);
-	return v;
+	long kib = itest_proc_kib(pid, field);
+	assert_true(kib > 0);
+	return kib * 1024;
 }
 
 /* A tar (GNU sparse) holding one file "big" of size bytes, all hole, made by tar(1). */
@@ -106,9 +98,9 @@ static cJSON *measured(struct itest *t, const char *what, const char *workflow, 
 	pid_t w = itest_start_worker(t, wenv);
 	/* idle = warmed up: connections open, libraries touched, one trivial run done */
 	cJSON_Delete(run_workflow(t, "test-noop", warm_target, NULL, id));
-	long idle = proc_kb(w, "VmRSS:");
+	long idle = proc_bytes(w, "VmRSS");
 	cJSON *run = run_workflow(t, workflow, target, NULL, id);
-	long hwm = proc_kb(w, "VmHWM:"), after = proc_kb(w, "VmRSS:");
+	long hwm = proc_bytes(w, "VmHWM"), after = proc_bytes(w, "VmRSS");
 	printf("# %-28s idle %5.1f MB  peak %5.1f MB  after %5.1f MB  -> %s %s\n", what,
 	       (double)idle / MB, (double)hwm / MB, (double)after / MB, itest_str(run, "state"),
 	       itest_str(run, "error") ? itest_str(run, "error") : "");
