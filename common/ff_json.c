@@ -393,3 +393,30 @@ int ff_json_add_copy(cJSON *to, const char *key, const cJSON *v)
 	}
 	return 0;
 }
+
+int ff_json_append_string(struct ff_buf *b, const char *s, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t from = 0; /* s[from..i) is appended as it is when an escape or the end comes */
+	int rc = ff_buf_append(b, "\"", 1);
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c >= 0x20 && c != '"' && c != '\\')
+			continue;
+		char esc[6] = {'\\', (char)c};
+		size_t len = 2;
+		if (c == '\n' || c == '\t' || c == '\r') {
+			esc[1] = c == '\n' ? 'n' : c == '\t' ? 't' : 'r';
+		} else if (c < 0x20) {
+			memcpy(esc, "\\u00", 4);
+			esc[4] = hex[c >> 4];
+			esc[5] = hex[c & 15];
+			len = 6;
+		}
+		rc = ff_buf_append(b, s + from, i - from);
+		rc = rc ? rc : ff_buf_append(b, esc, len);
+		from = i + 1;
+	}
+	rc = rc ? rc : ff_buf_append(b, s + from, n - from);
+	return rc ? rc : ff_buf_append(b, "\"", 1);
+}

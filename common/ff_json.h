@@ -19,6 +19,7 @@
 #include <stddef.h>
 #include <cjson/cJSON.h>
 
+#include "ff_buf.h"
 #include "ff_err.h"
 
 /* How ff_json_parse() reads one document. A zeroed struct is valid: any value, no cap,
@@ -100,6 +101,10 @@ void ff_json_strings_free(char **v, size_t n);
 
 /* Adds a deep copy of v to object to as key: 0, or FF_ENOMEM (to is unchanged). */
 int ff_json_add_copy(cJSON *to, const char *key, const cJSON *v);
+
+/* Appends the n bytes at s (UTF-8) as a JSON string, quotes included: ", \\ and control
+ * characters escaped, everything else as it is. 0, or the buffer's error. */
+int ff_json_append_string(struct ff_buf *b, const char *s, size_t n);
 
 /* True if v is a string of at most max bytes of valid UTF-8 without NUL. */
 bool ff_json_string_ok(const cJSON *v, size_t max);

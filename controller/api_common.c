@@ -2,11 +2,25 @@
  * by-id transition, and requeue (used by retry and by the dead letters). */
 #include <libpq-fe.h>
 
+#include <stdlib.h>
+#include <string.h>
+
 #include "api.h"
 #include "app.h"
+#include "ff_json.h"
 #include "ff_run.h"
 #include "ff_util.h"
 #include "committer.h"
+
+/* PostgreSQL's type oids (pg_type.dat) whose text output is already JSON. */
+enum { OID_BOOL = 16, OID_INT8 = 20, OID_INT2 = 21, OID_INT4 = 23, OID_JSON = 114,
+       OID_JSONB = 3802 };
+
+static bool json_as_is(Oid type)
+{
+	return type == OID_BOOL || type == OID_INT8 || type == OID_INT2 || type == OID_INT4 ||
+	       type == OID_JSON || type == OID_JSONB;
+}
 
 int api_run_id_ok(struct http_req *r)
 {
@@ -14,6 +28,48 @@ int api_run_id_ok(struct http_req *r)
 		return 1;
 	http_reply_fail(r, FF_ENOTFOUND, NULL, "no run %s", r->params[0]);
 	return 0;
+}
+
+int api_row_json(struct ff_buf *b, const PGresult *res, int row, int first, int n)
+{
+	int rc = ff_buf_append(b, "{", 1);
+	for (int k = first; k < first + n && rc == 0; k++) {
+		const char *name = PQfname(res, k), *v = PQgetvalue(res, row, k);
+		if (k > first)
+			rc = ff_buf_append(b, ",", 1);
+		rc = rc ? rc : ff_json_append_string(b, name, strlen(name));
+		rc = rc ? rc : ff_buf_append(b, ":", 1);
+		if (rc)
+			break;
+		if (PQgetisnull(res, row, k))
+			rc = ff_buf_append(b, "null", 4);
+		else if (json_as_is(PQftype(res, k)))
+			rc = ff_buf_append(b, v, (size_t)PQgetlength(res, row, k));
+		else
+			rc = ff_json_append_string(b, v, (size_t)PQgetlength(res, row, k));
+	}
+	return rc ? rc : ff_buf_append(b, "}", 1);
+}
+
+char *api_run_json(const PGresult *res, int row, int first, size_t *len)
+{
+	struct ff_buf b;
+	ff_buf_init(&b, SIZE_MAX);
+	if (api_row_json(&b, res, row, first, API_RUN_NCOLUMNS) < 0) {
+		ff_buf_release(&b);
+		return NULL;
+	}
+	return ff_buf_take(&b, len);
+}
+
+void api_reply_run(struct http_req *r, int status, PGresult *res, int first)
+{
+	size_t len;
+	char *json = api_run_json(res, 0, first, &len);
+	PQclear(res);
+	if (!json)
+		return http_reply_fail(r, FF_ENOMEM, NULL, "out of memory");
+	http_reply_take(r, status, "application/json", json, len);
 }
 
 void api_reply_row_json(struct http_req *r, PGresult *res, const char *what)
@@ -41,12 +97,11 @@ void api_reply_transition(struct http_req *r, int rc, PGresult *res, const struc
 			  const char *why)
 {
 	if (rc < 0)
-		http_reply_error(r, err);
-	else if (rc == 1)
-		http_reply_json_text(r, 202, PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0));
-	else
-		http_reply_fail(r, FF_ECONFLICT, NULL, "run %s is %s: %s", r->params[0],
-				PQgetvalue(res, 0, 1), why);
+		return http_reply_error(r, err);
+	if (rc == 1)
+		return api_reply_run(r, 202, res, 0);
+	http_reply_fail(r, FF_ECONFLICT, NULL, "run %s is %s: %s", r->params[0],
+			PQgetvalue(res, 0, PQnfields(res) - 1), why);
 	PQclear(res);
 }
 
@@ -64,7 +119,7 @@ void api_requeue(struct http_req *r, bool dead_letters_only, const char *message
 	PQclear(wf);
 	/* A fresh attempt budget: the workflow's own, counted from the attempts made. */
 	int rc = ff_run_requeue(r->db, r->params[0], m ? m->max_attempts : 1, message,
-				dead_letters_only, API_RUN_JSON, &res, &err);
+				dead_letters_only, API_RUN_COLUMNS, &res, &err);
 	api_reply_transition(r, rc, res, &err,
 			     dead_letters_only ? "it is not dead-lettered"
 					       : "only a finished run can be requeued");

@@ -16,6 +16,7 @@
 #include "ff_run.h"
 #include "committer.h"
 #include "ff_job.h"
+#include "ff_json.h"
 #include "ff_params.h"
 #include "ff_log.h"
 #include "ff_util.h"
@@ -108,7 +109,7 @@ static int idempotent_replay(struct http_req *r, struct ff_db *db, const char *k
 	const char *p[] = {key};
 	*found = 0;
 	PGresult *res = ff_db_query(db,
-				    "SELECT r.request_sha256, " API_RUN_JSON
+				    "SELECT r.request_sha256, " API_RUN_COLUMNS
 				    " FROM runs r WHERE r.idempotency_key = $1",
 				    1, p, &err);
 	if (!res) {
@@ -118,11 +119,9 @@ static int idempotent_replay(struct http_req *r, struct ff_db *db, const char *k
 	if (PQntuples(res) == 1) {
 		*found = 1;
 		if (strcmp(PQgetvalue(res, 0, 0), body_sha) == 0)
-			http_reply_json_text(r, 202, PQgetvalue(res, 0, 1),
-					     (size_t)PQgetlength(res, 0, 1));
-		else
-			http_reply_fail(r, FF_ECONFLICT, "Idempotency-Key",
-					"this Idempotency-Key was used with another request body");
+			return api_reply_run(r, 202, res, 1), 0;
+		http_reply_fail(r, FF_ECONFLICT, "Idempotency-Key",
+				"this Idempotency-Key was used with another request body");
 	}
 	PQclear(res);
 	return 0;
@@ -251,7 +250,18 @@ out:
 
 void api_run_get(struct http_req *r)
 {
-	api_reply_run_json(r, "SELECT " API_RUN_JSON " FROM runs r WHERE r.id = $1");
+	struct ff_err err;
+	if (!api_run_id_ok(r))
+		return;
+	const char *p[] = {r->params[0]};
+	PGresult *res =
+	    ff_db_query(r->db, "SELECT " API_RUN_COLUMNS " FROM runs r WHERE r.id = $1", 1, p, &err);
+	if (!res)
+		return http_reply_error(r, &err);
+	if (PQntuples(res) == 1)
+		return api_reply_run(r, 200, res, 0);
+	PQclear(res);
+	http_reply_fail(r, FF_ENOTFOUND, NULL, "no run %s", r->params[0]);
 }
 
 void api_run_events(struct http_req *r)
@@ -279,6 +289,34 @@ static int parse_cursor(const char *c, char micros[24], char id[FF_UUID_LEN + 1]
 	return 0;
 }
 
+/* {"runs": [the first lim rows], "next_cursor": the lim-th row's cursor when a row follows
+ * it, else null}. Clears res. */
+static void reply_page(struct http_req *r, PGresult *res, int lim)
+{
+	struct ff_buf b;
+	int rows = PQntuples(res), cursor_col = API_RUN_NCOLUMNS;
+	ff_buf_init(&b, SIZE_MAX);
+	int rc = ff_buf_append(&b, "{\"runs\":[", 9);
+	for (int i = 0; i < rows && i < lim && rc == 0; i++) {
+		rc = i ? ff_buf_append(&b, ",", 1) : 0;
+		rc = rc ? rc : api_row_json(&b, res, i, 0, API_RUN_NCOLUMNS);
+	}
+	rc = rc ? rc : ff_buf_append(&b, "],\"next_cursor\":", 16);
+	if (rc == 0 && rows > lim)
+		rc = ff_json_append_string(&b, PQgetvalue(res, lim - 1, cursor_col),
+					   (size_t)PQgetlength(res, lim - 1, cursor_col));
+	else if (rc == 0)
+		rc = ff_buf_append(&b, "null", 4);
+	rc = rc ? rc : ff_buf_append(&b, "}", 1);
+	PQclear(res);
+	size_t len;
+	char *json = rc ? NULL : ff_buf_take(&b, &len);
+	ff_buf_release(&b);
+	if (!json)
+		return http_reply_fail(r, FF_ENOMEM, NULL, "out of memory");
+	http_reply_take(r, 200, "application/json", json, len);
+}
+
 void api_runs_list(struct http_req *r)
 {
 	struct ff_err err;
@@ -302,24 +340,19 @@ void api_runs_list(struct http_req *r)
 		return http_reply_fail(r, FF_EVALIDATE, "cursor", "malformed cursor");
 	snprintf(limit, sizeof(limit), "%ld", lim);
 	const char *p[] = {state, workflow, cursor ? micros : NULL, cursor ? cid : NULL, limit};
+	/* One row more than the page: whether there is a next page. */
 	PGresult *res = ff_db_query(
 	    r->db,
-	    "WITH page AS (SELECT r.*, (extract(epoch FROM r.created_at) * 1000000)::bigint "
-	    "  AS micros FROM runs r "
-	    "  WHERE ($1::text IS NULL OR r.state = $1) AND ($2::text IS NULL OR r.workflow = $2) "
+	    "SELECT " API_RUN_COLUMNS ", (extract(epoch FROM r.created_at) * 1000000)::bigint "
+	    "  || '.' || r.id FROM runs r "
+	    "WHERE ($1::text IS NULL OR r.state = $1) AND ($2::text IS NULL OR r.workflow = $2) "
 	    "  AND ($3::bigint IS NULL OR (r.created_at, r.id) < ('epoch'::timestamptz + "
 	    "  $3::bigint * interval '1 microsecond', $4::uuid)) "
-	    "  ORDER BY r.created_at DESC, r.id DESC LIMIT $5::int + 1), "
-	    "numbered AS (SELECT page.*, row_number() OVER (ORDER BY created_at DESC, id DESC) "
-	    "  AS n FROM page) "
-	    "SELECT json_build_object('runs', COALESCE((SELECT json_agg(" API_RUN_JSON
-	    " ORDER BY r.n) FROM numbered r WHERE r.n <= $5::int), '[]'::json), 'next_cursor', "
-	    "(SELECT r.micros || '.' || r.id FROM numbered r WHERE r.n = $5::int AND "
-	    "EXISTS (SELECT 1 FROM numbered x WHERE x.n > $5::int)))",
+	    "ORDER BY r.created_at DESC, r.id DESC LIMIT $5::int + 1",
 	    5, p, &err);
 	if (!res)
 		return http_reply_error(r, &err);
-	api_reply_row_json(r, res, "runs");
+	reply_page(r, res, (int)lim);
 }
 
 /* queued, retrying or running -> cancelled. A running container is killed by its worker's
@@ -330,7 +363,7 @@ void api_run_cancel(struct http_req *r)
 	PGresult *res = NULL;
 	if (!api_run_id_ok(r))
 		return;
-	int rc = ff_run_cancel(r->db, r->params[0], API_RUN_JSON, &res, &err);
+	int rc = ff_run_cancel(r->db, r->params[0], API_RUN_COLUMNS, &res, &err);
 	api_reply_transition(r, rc, res, &err, "it can no longer be cancelled");
 }
 

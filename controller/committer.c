@@ -148,11 +148,10 @@ static void take_rows(struct submission *s, int n, PGresult *res)
 {
 	int row = 0, rows = PQntuples(res);
 	for (int i = 0; i < n && s; i++, s = s->next) {
-		s->rc = row < rows && strcmp(PQgetvalue(res, row, 1), s->run.id) == 0;
+		s->rc = row < rows && strcmp(PQgetvalue(res, row, 0), s->run.id) == 0;
 		if (!s->rc)
 			continue;
-		s->run_json_len = (size_t)PQgetlength(res, row, 0);
-		if (!(s->run_json = strndup(PQgetvalue(res, row, 0), s->run_json_len)))
+		if (!(s->run_json = api_run_json(res, row, 0, &s->run_json_len)))
 			s->rc = ff_err_set(&s->err, FF_ENOMEM, "out of memory");
 		row++;
 	}
@@ -167,7 +166,7 @@ static int insert_all(struct committer *c, struct submission *batch, int n, stru
 	int i = 0;
 	for (struct submission *s = batch; s && i < n; s = s->next)
 		subs[i++] = &s->run;
-	int rc = ff_run_submit_many(db, subs, n, API_RUN_JSON, &res, err);
+	int rc = ff_run_submit_many(db, subs, n, API_RUN_COLUMNS, &res, err);
 	if (rc < 0)
 		return rc;
 	take_rows(batch, n, res);
@@ -180,7 +179,7 @@ static void insert_one(struct committer *c, struct submission *s)
 {
 	PGresult *res = NULL;
 	const struct ff_run_submission *one = &s->run;
-	int rc = ff_run_submit_many(c->insert_db, &one, 1, API_RUN_JSON, &res, &s->err);
+	int rc = ff_run_submit_many(c->insert_db, &one, 1, API_RUN_COLUMNS, &res, &s->err);
 	if (rc < 0) {
 		s->rc = rc;
 		return;

@@ -276,24 +276,27 @@ int ff_run_hand_back(struct ff_db *db, const struct ff_run_ref *ref, struct ff_e
 	    err);
 }
 
-/* cancel and requeue: *out is (view of the moved run, the run's state); see ff_run.h. */
+/* cancel and requeue: *out is one row (view's columns, whether the run moved, the state it
+ * was in); see ff_run.h. */
 static int by_id(struct ff_db *db, const char *sql_prefix, const char *view, int n,
 		 const char *const *p, PGresult **out, struct ff_err *err)
 {
-	char *sql =
-	    with_view(sql_prefix, view, " FROM r), (SELECT state FROM runs WHERE id = $1)", err);
+	char *sql = with_view(sql_prefix, view,
+			      ", r.id IS NOT NULL, s.state FROM (SELECT state FROM runs "
+			      "WHERE id = $1) s LEFT JOIN r ON true",
+			      err);
 	if (!sql)
 		return err->code;
 	PGresult *res = ff_db_query(db, sql, n, p, err);
 	free(sql);
 	if (!res)
 		return err->code;
-	if (PQgetisnull(res, 0, 1)) {
+	if (PQntuples(res) != 1) {
 		PQclear(res);
 		return ff_err_set(err, FF_ENOTFOUND, "no run %s", p[0]);
 	}
 	*out = res;
-	return !PQgetisnull(res, 0, 0);
+	return *PQgetvalue(res, 0, PQnfields(res) - 2) == 't';
 }
 
 int ff_run_cancel(struct ff_db *db, const char *id, const char *view, PGresult **out,
@@ -309,7 +312,7 @@ int ff_run_cancel(struct ff_db *db, const char *id, const char *view, PGresult *
 		     "  RETURNING runs.*, prev.state AS was), "
 		     "e AS (INSERT INTO run_events (run_id, state, attempt, message) "
 		     "  SELECT id, state, attempt, 'cancelled while ' || was FROM r) "
-		     "SELECT (SELECT ",
+		     "SELECT ",
 		     view, 3, p, out, err);
 }
 
@@ -339,7 +342,7 @@ int ff_run_requeue(struct ff_db *db, const char *id, int budget, const char *mes
 	    "d4 AS (DELETE FROM dead_letters WHERE run_id IN (SELECT id FROM r)), "
 	    "e AS (INSERT INTO run_events (run_id, state, attempt, message) "
 	    "  SELECT id, state, attempt, $3 FROM r) "
-	    "SELECT (SELECT ",
+	    "SELECT ",
 	    view, 6, p, out, err);
 }
 

@@ -8,7 +8,8 @@
  * Returns: 1 when the run moved; 0 when the guard refused (the run is in another state, or
  * no longer this attempt's); a negative FF_E* code with err when the database failed.
  * Functions with a `view` take an SQL select list over the moved row, aliased r (for
- * instance the API's JSON of a run), and return it in *out (caller PQclear()s).
+ * instance the API's columns of a run), and return its columns first in each row of *out
+ * (caller PQclear()s).
  * Everything else that reads or writes a run's state or lease is here too, so that state
  * names reach SQL only from the table.
  */
@@ -71,8 +72,9 @@ int ff_run_dead_letter(struct ff_db *db, const struct ff_run_ref *ref,
 /* hand_back: running -> queued without counting the attempt (a draining worker). */
 int ff_run_hand_back(struct ff_db *db, const struct ff_run_ref *ref, struct ff_err *err);
 
-/* cancel and requeue, by run id. *out is one row: view of the moved run (NULL when it did
- * not move) and the state the run is in otherwise. FF_ENOTFOUND when there is no run id. */
+/* cancel and requeue, by run id. *out is one row: view of the moved run (NULLs when it did
+ * not move), then the state the run was in (its last column). FF_ENOTFOUND when there is no
+ * run id. */
 int ff_run_cancel(struct ff_db *db, const char *id, const char *view, PGresult **out,
 		  struct ff_err *err);
 /* requeue: a terminal run -> queued with `budget` more attempts, its results dropped. With

@@ -4,6 +4,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -366,6 +367,31 @@ static void add_copy(void **state)
 	cJSON_Delete(o);
 }
 
+/* Written strings read back as what was written, through the strict parser, and a cap is
+ * an error. */
+static void append_string(void **state)
+{
+	(void)state;
+	const char in[] = "a\"b\\c\n\t\r\x01\x1f\x7f\xc3\xa9/";
+	struct ff_buf b;
+	cJSON *j = NULL;
+	struct ff_err err;
+	ff_buf_init(&b, SIZE_MAX);
+	assert_int_equal(ff_json_append_string(&b, in, sizeof(in) - 1), 0);
+	assert_string_equal(ff_buf_str(&b), "\"a\\\"b\\\\c\\n\\t\\r\\u0001\\u001f\x7f\xc3\xa9/\"");
+	assert_int_equal(ff_json_parse(b.data, b.len, NULL, &j, &err), 0);
+	assert_true(cJSON_IsString(j));
+	assert_string_equal(j->valuestring, in);
+	cJSON_Delete(j);
+	ff_buf_release(&b);
+	assert_int_equal(ff_json_append_string(&b, "", 0), 0);
+	assert_string_equal(ff_buf_str(&b), "\"\"");
+	ff_buf_release(&b);
+	ff_buf_init(&b, 4);
+	assert_int_equal(ff_json_append_string(&b, "abcd", 4), FF_ETOOBIG);
+	ff_buf_release(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -375,6 +401,7 @@ int main(void)
 	    cmocka_unit_test(check_keys),     cmocka_unit_test(numbers),
 	    cmocka_unit_test(booleans),	      cmocka_unit_test(strings),
 	    cmocka_unit_test(string_arrays),  cmocka_unit_test(add_copy),
+	    cmocka_unit_test(append_string),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
