@@ -13,8 +13,14 @@
 #include "committer.h"
 
 /* PostgreSQL's type oids (pg_type.dat) whose text output is already JSON. */
-enum { OID_BOOL = 16, OID_INT8 = 20, OID_INT2 = 21, OID_INT4 = 23, OID_JSON = 114,
-       OID_JSONB = 3802 };
+enum {
+	OID_BOOL = 16,
+	OID_INT8 = 20,
+	OID_INT2 = 21,
+	OID_INT4 = 23,
+	OID_JSON = 114,
+	OID_JSONB = 3802
+};
 
 static bool json_as_is(Oid type)
 {

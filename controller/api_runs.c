@@ -254,8 +254,8 @@ void api_run_get(struct http_req *r)
 	if (!api_run_id_ok(r))
 		return;
 	const char *p[] = {r->params[0]};
-	PGresult *res =
-	    ff_db_query(r->db, "SELECT " API_RUN_COLUMNS " FROM runs r WHERE r.id = $1", 1, p, &err);
+	PGresult *res = ff_db_query(r->db, "SELECT " API_RUN_COLUMNS " FROM runs r WHERE r.id = $1",
+				    1, p, &err);
 	if (!res)
 		return http_reply_error(r, &err);
 	if (PQntuples(res) == 1)

@@ -25,7 +25,8 @@ struct submission {
 	const char *job; /* the job message, published once the run is committed */
 	size_t job_len;
 	/* The outcome, set before done: 1 inserted, 0 no such target, or a negative FF_E*
-	 * with err; the run as api_run_json gives it (malloc'd); whether the broker confirmed the job. */
+	 * with err; the run as api_run_json gives it (malloc'd); whether the broker confirmed the
+	 * job. */
 	int rc;
 	char *run_json;
 	size_t run_json_len;
