@@ -57,12 +57,16 @@ int api_row_json(struct ff_buf *b, const PGresult *res, int row, int first, int 
 /* The run at row's columns first .. (API_RUN_COLUMNS) as JSON text the caller frees, its
  * length in *len; NULL on no memory. */
 char *api_run_json(const PGresult *res, int row, int first, size_t *len);
-/* Replies status with the run at row 0, columns first .. of res. Clears res. */
+/* Replies status with the run at row 0, columns first .. of res, or 404 when res has no
+ * row. Clears res. */
 void api_reply_run(struct http_req *r, int status, PGresult *res, int first);
 
 /* Replies with the first column of the first row of res as JSON text, or 404 naming what
  * when there is no row. Clears res. */
 void api_reply_row_json(struct http_req *r, PGresult *res, const char *what);
+/* Runs sql with the {id} run as its one parameter: the result, or NULL once it replied (404
+ * for an id that is not a uuid, or the database's error). */
+PGresult *api_query_run(struct http_req *r, const char *sql);
 /* Replies with the JSON that sql (one parameter: the {id} run) builds in its only cell. */
 void api_reply_run_json(struct http_req *r, const char *sql);
 /* Checks the {id} path parameter is a uuid; replies 404 itself when not. */

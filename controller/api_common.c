@@ -71,6 +71,10 @@ char *api_run_json(const PGresult *res, int row, int first, size_t *len)
 void api_reply_run(struct http_req *r, int status, PGresult *res, int first)
 {
 	size_t len;
+	if (PQntuples(res) < 1) {
+		PQclear(res);
+		return http_reply_fail(r, FF_ENOTFOUND, NULL, "no run %s", r->params[0]);
+	}
 	char *json = api_run_json(res, 0, first, &len);
 	PQclear(res);
 	if (!json)
@@ -87,16 +91,23 @@ void api_reply_row_json(struct http_req *r, PGresult *res, const char *what)
 	PQclear(res);
 }
 
-void api_reply_run_json(struct http_req *r, const char *sql)
+PGresult *api_query_run(struct http_req *r, const char *sql)
 {
 	struct ff_err err;
 	if (!api_run_id_ok(r))
-		return;
+		return NULL;
 	const char *p[] = {r->params[0]};
 	PGresult *res = ff_db_query(r->db, sql, 1, p, &err);
 	if (!res)
-		return http_reply_error(r, &err);
-	api_reply_row_json(r, res, "run");
+		http_reply_error(r, &err);
+	return res;
+}
+
+void api_reply_run_json(struct http_req *r, const char *sql)
+{
+	PGresult *res = api_query_run(r, sql);
+	if (res)
+		api_reply_row_json(r, res, "run");
 }
 
 void api_reply_transition(struct http_req *r, int rc, PGresult *res, const struct ff_err *err,

@@ -250,18 +250,9 @@ out:
 
 void api_run_get(struct http_req *r)
 {
-	struct ff_err err;
-	if (!api_run_id_ok(r))
-		return;
-	const char *p[] = {r->params[0]};
-	PGresult *res = ff_db_query(r->db, "SELECT " API_RUN_COLUMNS " FROM runs r WHERE r.id = $1",
-				    1, p, &err);
-	if (!res)
-		return http_reply_error(r, &err);
-	if (PQntuples(res) == 1)
-		return api_reply_run(r, 200, res, 0);
-	PQclear(res);
-	http_reply_fail(r, FF_ENOTFOUND, NULL, "no run %s", r->params[0]);
+	PGresult *res = api_query_run(r, "SELECT " API_RUN_COLUMNS " FROM runs r WHERE r.id = $1");
+	if (res)
+		api_reply_run(r, 200, res, 0);
 }
 
 void api_run_events(struct http_req *r)
