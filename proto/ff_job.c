@@ -179,6 +179,66 @@ char *ff_job_encode_attempt(const struct ff_job *job, int attempt, int max_attem
 	return ff_job_encode(&next, len);
 }
 
+/* ---- comparing ---- */
+
+static bool same_string(const char *a, const char *b)
+{
+	return a && b ? strcmp(a, b) == 0 : a == b;
+}
+
+/* Parameters are validated scalars: same names, and each value the same type and value. */
+static bool same_params(const cJSON *a, const cJSON *b)
+{
+	if (cJSON_GetArraySize(a) != cJSON_GetArraySize(b))
+		return false;
+	for (const cJSON *x = a ? a->child : NULL; x; x = x->next) {
+		const cJSON *y = cJSON_GetObjectItemCaseSensitive(b, x->string);
+		if (!y || (x->type & 0xff) != (y->type & 0xff) ||
+		    (cJSON_IsString(x) && strcmp(x->valuestring, y->valuestring)) ||
+		    (cJSON_IsNumber(x) && x->valuedouble != y->valuedouble))
+			return false;
+	}
+	return true;
+}
+
+const char *ff_job_differs(const struct ff_job *a, const struct ff_job *b)
+{
+	if (strcmp(a->run_id, b->run_id))
+		return "run_id";
+	if (a->backoff_s != b->backoff_s)
+		return "backoff_s";
+	if (a->retry_on_timeout != b->retry_on_timeout)
+		return "retry_on_timeout";
+	if (!same_string(a->workflow, b->workflow))
+		return "workflow";
+	if (!same_string(a->workflow_version, b->workflow_version))
+		return "workflow_version";
+	if (!same_string(a->image, b->image))
+		return "image";
+	if (a->ncommand != b->ncommand)
+		return "command";
+	for (size_t i = 0; i < a->ncommand; i++)
+		if (!same_string(a->command[i], b->command[i]))
+			return "command";
+	if (!same_params(a->parameters, b->parameters))
+		return "parameters";
+	if (strcmp(a->target, b->target))
+		return "target";
+	if (!same_string(a->pool, b->pool))
+		return "pool";
+	if (!same_string(a->network, b->network))
+		return "network";
+	if (a->memory_mb != b->memory_mb)
+		return "resources.memory_mb";
+	if (a->cpus != b->cpus)
+		return "resources.cpus";
+	if (a->pids != b->pids)
+		return "resources.pids";
+	if (a->timeout_s != b->timeout_s)
+		return "resources.timeout_s";
+	return NULL;
+}
+
 /* ---- decoding ---- */
 
 /* parameters: an object of at most FF_MANIFEST_PARAMS_MAX well-named scalars (the strict

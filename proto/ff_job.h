@@ -1,6 +1,7 @@
 /* ff_job — the job message the controller publishes and a worker consumes (JSON, versioned).
- * It carries everything a worker needs to run the attempt, so workers need no manifests and
- * never call the controller:
+ * It names the run and attempt, and repeats the job the controller stored with the run; a
+ * worker runs the stored one and refuses a message that differs (ff_job_differs), so
+ * workers need no manifests and never call the controller:
  *
  *   {"v": 1, "run_id": "<uuid>", "attempt": 1, "max_attempts": 3, "backoff_s": 5,
  *    "workflow": "name", "workflow_version": "1.0.0", "image": "...", "command": ["..."],
@@ -58,6 +59,11 @@ char *ff_job_encode(const struct ff_job *job, size_t *len);
  * replaced (job itself unchanged). The one place the next attempt's job is made, for the
  * worker's retry and the controller's outbox alike. Caller frees with free(). */
 char *ff_job_encode_attempt(const struct ff_job *job, int attempt, int max_attempts, size_t *len);
+/* The first field in which a and b differ, by its name in the message ("image",
+ * "parameters", "resources.cpus", ...), or NULL when they are the same job. attempt and
+ * max_attempts are not compared: they say which attempt, not what runs. Exact: numbers
+ * compare equal only when equal, parameters whatever their order. */
+const char *ff_job_differs(const struct ff_job *a, const struct ff_job *b);
 /* Decodes and checks; on success *out is a new job the caller frees. */
 int ff_job_decode(const char *buf, size_t len, struct ff_job **out, struct ff_err *err);
 void ff_job_free(struct ff_job *job); /* NULL-safe */

@@ -366,7 +366,12 @@ int ff_run_expire_leases(struct ff_db *db, int max_losses, PGresult **out, struc
 	    "  worker = NULL, lease_until = NULL, published = false, "
 	    "  next_attempt_at = clock_timestamp(), lease_losses = lost.lease_losses + 1 "
 	    "  FROM lost WHERE runs.id = lost.id RETURNING runs.id, runs.state, runs.attempt, "
-	    "  lost.worker) "
+	    "  runs.error, lost.worker), "
+	    /* given up: a dead letter like any run that failed past its budget */
+	    "d AS (INSERT INTO dead_letters (run_id, attempts, last_error) "
+	    "  SELECT id, attempt, error FROM r WHERE state = $3 "
+	    "  ON CONFLICT (run_id) DO UPDATE SET attempts = EXCLUDED.attempts, "
+	    "  last_error = EXCLUDED.last_error, at = clock_timestamp()) "
 	    "INSERT INTO run_events (run_id, state, attempt, message) "
 	    "SELECT id, state, attempt, 'lease expired on worker ' || coalesce(worker, '?') || "
 	    "  CASE WHEN state = $4 THEN ': requeued' ELSE ': giving up' END FROM r "

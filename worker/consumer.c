@@ -95,7 +95,7 @@ static void *executor_main(void *arg)
 		if (!t)
 			return NULL;
 		x->current = t;
-		t->result = exec_run(&x->env, t->job);
+		t->result = exec_run(&x->env, &t->job);
 		t->finished = 1;
 		report(sh, t);
 	}
@@ -182,9 +182,11 @@ static void settle_reports(struct shared *sh, struct ff_amqp *amqp, struct ff_am
 			free(t);
 		} else {
 			enum exec_outcome o = t->result.outcome;
-			if (live && (o == EXEC_SKIP || o == EXEC_REQUEUE) &&
-			    (o == EXEC_SKIP ? ff_amqp_ack(amqp, t->tag, &err)
-					    : ff_amqp_nack(amqp, t->tag, 1, &err)) < 0)
+			/* skip: done with; requeue: back to the queue; refuse: to ff.dead */
+			if (live && (o == EXEC_SKIP || o == EXEC_REQUEUE || o == EXEC_REFUSE) &&
+			    (o == EXEC_SKIP
+				 ? ff_amqp_ack(amqp, t->tag, &err)
+				 : ff_amqp_nack(amqp, t->tag, o == EXEC_REQUEUE, &err)) < 0)
 				ff_warn("settling delivery: %s", err.msg);
 			if (o == EXEC_RETRY || o == EXEC_DEAD)
 				publish_followup(pub, sh->cfg->amqp_url, db, t);

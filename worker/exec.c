@@ -456,10 +456,21 @@ static struct exec_result run_attempt(struct attempt *a)
 	const struct results_limits lim = {.max_bytes = cfg->results_max_bytes,
 					   .sarif_max = cfg->sarif_max_bytes,
 					   .spool_dir = cfg->spool_dir};
-	remove_leftovers(a);
-	int rc = prepare_volumes(a, &err);
-	if (rc == 0)
-		rc = run_container(a, &err);
+	/* The operator's choice, not the manifest's: host networking sees the worker's
+	 * loopback (the database, the broker, the API). */
+	bool refused = !exec_network_allowed(cfg->allow_networks, job->network);
+	int rc = 0;
+	if (refused) {
+		ff_err_set(
+		    &err, FF_EINVAL,
+		    "network '%s' is not allowed on this worker (FF_WORKER_ALLOW_NETWORKS=%s)",
+		    job->network, cfg->allow_networks);
+	} else {
+		remove_leftovers(a);
+		rc = prepare_volumes(a, &err);
+		if (rc == 0)
+			rc = run_container(a, &err);
+	}
 	enum exec_stop stop = slot_stop(a);
 	if (rc == 0 && a->container[0] && stop == EXEC_STOP_NONE) {
 		rc = a->results_visible ? results_collect_dir(a->results_dir, &lim, &a->res, &err)
@@ -490,6 +501,7 @@ static struct exec_result run_attempt(struct attempt *a)
 	}
 	const struct outcome_facts facts = {
 	    .stop = stop,
+	    .refusal = refused ? err.msg : NULL,
 	    .platform_error = rc < 0 ? err.msg : NULL,
 	    .timed_out = a->timed_out,
 	    .timeout_s = job->timeout_s,
@@ -527,8 +539,42 @@ static struct exec_result run_attempt(struct attempt *a)
 	return result;
 }
 
-struct exec_result exec_run(struct exec_env *env, const struct ff_job *job)
+bool exec_network_allowed(const char *list, const char *network)
 {
+	size_t n = strlen(network);
+	for (const char *p = list; p; p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL)
+		if (!strncmp(p, network, n) && (p[n] == ',' || p[n] == '\0'))
+			return true;
+	return false;
+}
+
+/* The run's stored job in place of the message, or why the message is refused. */
+static struct exec_result trust_job(struct exec_env *env, struct ff_job **job)
+{
+	struct ff_err err;
+	struct ff_job *trusted;
+	int rc = store_job_trusted(env->db, *job, &trusted, &err);
+	if (rc == 0) {
+		ff_job_free(*job);
+		*job = trusted;
+		return (struct exec_result){EXEC_DONE, 0};
+	}
+	if (rc == FF_ENOTFOUND || rc == FF_ECONFLICT || rc == FF_EINVAL) {
+		ff_error("job message for run %s attempt %d refused and dead-lettered: %s",
+			 (*job)->run_id, (*job)->attempt, err.msg);
+		return (struct exec_result){EXEC_REFUSE, 0};
+	}
+	ff_run_warn((*job)->run_id, "job not read from the database: %s", err.msg);
+	sleep(1); /* as in exec_run: a database outage must not become a redelivery loop */
+	return (struct exec_result){EXEC_REQUEUE, 0};
+}
+
+struct exec_result exec_run(struct exec_env *env, struct ff_job **msg)
+{
+	struct exec_result trust = trust_job(env, msg);
+	if (trust.outcome != EXEC_DONE)
+		return trust;
+	const struct ff_job *job = *msg;
 	struct attempt a = {.job = job,
 			    .env = env,
 			    .ref = {job->run_id, job->attempt, env->cfg->worker_id},

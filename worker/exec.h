@@ -26,8 +26,12 @@ struct exec_config {
 	bool results_direct;	     /* read /results from the volume's directory when visible */
 	uint64_t target_cache_bytes; /* cached target volumes on the engine (FF_TARGET_CACHE_MB) */
 	long tmpfs_mb;
-	long lease_s; /* a running run's lease, renewed by the heartbeat */
+	long lease_s;		    /* a running run's lease, renewed by the heartbeat */
+	const char *allow_networks; /* FF_WORKER_ALLOW_NETWORKS: comma-separated network modes */
 };
+
+/* Whether network (none, bridge or host) is in the comma-separated list. */
+bool exec_network_allowed(const char *list, const char *network);
 
 /* Why a running attempt must stop early. Set by the heartbeat (cancel) or the drain. */
 enum exec_stop {
@@ -63,6 +67,8 @@ enum exec_outcome {
 	EXEC_REQUEUE, /* could not even start (database down): hand the message back */
 	EXEC_RETRY,   /* recorded as retrying: publish the next attempt after delay_s */
 	EXEC_DEAD,    /* failed for good: the job goes to the dead-letter queue */
+	EXEC_REFUSE,  /* not a job of ours (no such run, or it disagrees with the run's stored
+			 job): rejected, so that the broker dead-letters the message */
 };
 
 struct exec_result {
@@ -70,6 +76,9 @@ struct exec_result {
 	long delay_s;
 };
 
-struct exec_result exec_run(struct exec_env *env, const struct ff_job *job);
+/* Runs the attempt *job points at. *job is the message as decoded; the attempt runs what the
+ * controller stored with the run (store_job_trusted), and *job is replaced by that stored
+ * job, from which any follow-up is made. */
+struct exec_result exec_run(struct exec_env *env, struct ff_job **job);
 
 #endif

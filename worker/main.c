@@ -1,6 +1,7 @@
 /* ff-worker — takes jobs from RabbitMQ and runs each in a Docker container; see DESIGN.md. */
 #include <limits.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -8,6 +9,7 @@
 #include "consumer.h"
 #include "ff_config.h"
 #include "ff_log.h"
+#include "ff_manifest.h"
 #include "privdrop.h"
 
 static volatile sig_atomic_t stop_requested;
@@ -18,13 +20,31 @@ static void on_signal(int sig)
 	stop_requested = 1;
 }
 
+/* Each entry of FF_WORKER_ALLOW_NETWORKS is a network mode a manifest can name. */
+static bool networks_valid(const char *list)
+{
+	for (const char *p = list;; p++) {
+		size_t n = strcspn(p, ",");
+		char mode[16];
+		if (n == 0 || n >= sizeof(mode))
+			return false;
+		memcpy(mode, p, n);
+		mode[n] = '\0';
+		if (!ff_manifest_network_valid(mode))
+			return false;
+		p += n;
+		if (!*p)
+			return true;
+	}
+}
+
 int main(int argc, char **argv)
 {
 	const char *database_url, *amqp_url, *docker_host, *pool, *worker_id, *user, *log_level,
 	    *run_as;
 	long concurrency, log_max_kb, results_max_mb, tmpfs_mb, lease_s, drain_s, sarif_max_mb,
 	    sarif_max_values, target_cache_mb;
-	const char *spool_dir, *results_direct;
+	const char *spool_dir, *results_direct, *allow_networks;
 	const struct ff_config_entry config[] = {
 	    {"DATABASE_URL", FF_CFG_STR,
 	     "postgresql://fuzzforge:fuzzforge@127.0.0.1:5432/fuzzforge", 0, 0, &database_url,
@@ -61,6 +81,9 @@ int main(int argc, char **argv)
 	     "a running run's lease: renewed every second, expired when the worker is gone"},
 	    {"FF_WORKER_DRAIN_S", FF_CFG_INT, "60", 0, 86400, &drain_s,
 	     "on SIGTERM, how long running runs may finish before they are handed back"},
+	    {"FF_WORKER_ALLOW_NETWORKS", FF_CFG_STR, "none", 0, 0, &allow_networks,
+	     "network modes this worker runs workflows with, comma-separated (none, bridge, "
+	     "host); a run asking for another fails and is dead-lettered"},
 	    {"FF_LOG_LEVEL", FF_CFG_STR, "info", 0, 0, &log_level, "debug, info, warn or error"},
 	    {"FF_WORKER_RUN_AS", FF_CFG_STR, "", 0, 0, &run_as,
 	     "uid:gid to become when started as root, joining the Docker socket's group "
@@ -81,6 +104,14 @@ int main(int argc, char **argv)
 	}
 	if (ff_config_load(config, nconfig, NULL, &err) < 0) {
 		fprintf(stderr, "ff-worker: %s\n", err.msg);
+		return 2;
+	}
+	if (!networks_valid(allow_networks)) {
+		fprintf(
+		    stderr,
+		    "ff-worker: FF_WORKER_ALLOW_NETWORKS: '%s' is not a comma-separated list of "
+		    "none, bridge and host\n",
+		    allow_networks);
 		return 2;
 	}
 	if (privdrop(run_as, docker_host, &err) < 0) {
@@ -113,6 +144,7 @@ int main(int argc, char **argv)
 	    .target_cache_bytes = (uint64_t)target_cache_mb * 1024 * 1024,
 	    .tmpfs_mb = tmpfs_mb,
 	    .lease_s = lease_s,
+	    .allow_networks = allow_networks,
 	};
 	const struct consumer_config cc = {
 	    .amqp_url = amqp_url,

@@ -26,6 +26,12 @@ void outcome_decide(const struct outcome_facts *f, struct outcome *out)
 		out->state = FF_RUN_QUEUED;
 		return;
 	}
+	if (f->refusal) {
+		out->transition = FF_RUN_DEAD_LETTER;
+		out->state = FF_RUN_FAILED;
+		snprintf(out->error, sizeof(out->error), "%s", f->refusal);
+		return;
+	}
 	/* The first thing that went wrong is the run's error. */
 	if (f->platform_error) {
 		out->state = FF_RUN_FAILED;

@@ -12,6 +12,8 @@
 /* What happened during one attempt. */
 struct outcome_facts {
 	enum exec_stop stop; /* a cancel or a drain's hand-back, seen by the heartbeat */
+	const char *refusal; /* the worker will not run this job at all (a network it does
+				not allow): failed for good, no retry; NULL: none */
 	const char
 	    *platform_error; /* a step of ours failed (volumes, engine, results); NULL: none */
 	bool timed_out;	     /* the container ran past timeout_s and was killed */

@@ -12,6 +12,42 @@
 
 #define TARGET_CHUNK (256u << 10)
 
+int store_job_trusted(struct ff_db *db, const struct ff_job *msg, struct ff_job **trusted,
+		      struct ff_err *err)
+{
+	const char *p[] = {msg->run_id};
+	*trusted = NULL;
+	PGresult *res =
+	    ff_db_query(db, "SELECT job::text, max_attempts FROM runs WHERE id = $1", 1, p, err);
+	if (!res)
+		return err->code;
+	int rc = 0;
+	struct ff_job *job = NULL;
+	struct ff_err why;
+	if (PQntuples(res) != 1) {
+		rc = ff_err_set(err, FF_ENOTFOUND, "names no run %s", msg->run_id);
+	} else if (ff_job_decode(PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0), &job,
+				 &why) < 0) {
+		rc = ff_err_set(err, FF_EINVAL, "the stored job of run %s does not decode: %s",
+				msg->run_id, why.msg);
+	} else {
+		const char *field = ff_job_differs(job, msg);
+		if (field) {
+			rc = ff_err_set(err, FF_ECONFLICT,
+					"its %s differs from the job stored with run %s", field,
+					msg->run_id);
+		} else {
+			job->attempt = msg->attempt;
+			job->max_attempts = atoi(PQgetvalue(res, 0, 1));
+			*trusted = job;
+			job = NULL;
+		}
+	}
+	ff_job_free(job);
+	PQclear(res);
+	return rc;
+}
+
 int store_target_open(struct ff_db *db, const char *sha256, struct store_target *t,
 		      struct ff_err *err)
 {

@@ -32,6 +32,15 @@ int store_target_open(struct ff_db *db, const char *sha256, struct store_target 
 long store_target_read(void *ctx, const void **buf, struct ff_err *err);
 void store_target_close(struct store_target *t); /* safe after a failed open */
 
+/* The job a message points at: the one the controller validated and stored with the run.
+ * A broker message is a pointer (run id and attempt), not an instruction: anyone who can
+ * publish to the broker can write one. On success *trusted is the stored job with the
+ * message's attempt and the run's max_attempts; caller frees. FF_ENOTFOUND: no such run;
+ * FF_ECONFLICT: the message disagrees with the stored job (err names the field); FF_EINVAL:
+ * the stored job does not decode; other codes: the database is away. */
+int store_job_trusted(struct ff_db *db, const struct ff_job *msg, struct ff_job **trusted,
+		      struct ff_err *err);
+
 /* What an attempt leaves behind for the database. findings: the SARIF log's, NULL when it
  * had none or an invalid one. */
 struct store_attempt {

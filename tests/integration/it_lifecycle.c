@@ -218,6 +218,19 @@ static void lease_losses(void **state)
 					"error = 'lost its worker 3 times'",
 					id),
 			 1);
+	/* failed past its budget, like any other: a dead letter, which the API lists */
+	assert_int_equal(itest_sql_long(&T,
+					"SELECT count(*) FROM dead_letters WHERE run_id = $1 AND "
+					"last_error = 'lost its worker 3 times'",
+					id),
+			 1);
+	/* a loss within the budget is no dead letter */
+	seed(id, FF_RUN_RUNNING);
+	assert_int_equal(ff_run_expire_leases(db, 3, &out, &err), 1);
+	PQclear(out);
+	assert_int_equal(state_of(id), FF_RUN_QUEUED);
+	assert_int_equal(
+	    itest_sql_long(&T, "SELECT count(*) FROM dead_letters WHERE run_id = $1", id), 0);
 }
 
 static void submit_and_publish(void **state)

@@ -280,6 +280,87 @@ static void poison_message(void **state)
 	itest_teardown(&t);
 }
 
+/* The run's stored job with one field replaced, as a forger with the broker's password
+ * would write it: a well-formed job that decodes. Caller frees. */
+static char *forged_job(struct itest *t, const char *id, const char *field, cJSON *value)
+{
+	char stored[4096];
+	rel_sql_text(t, "SELECT job::text FROM runs WHERE id = $1", id, stored, sizeof(stored));
+	cJSON *job = cJSON_Parse(stored);
+	assert_non_null(job);
+	assert_true(cJSON_ReplaceItemInObjectCaseSensitive(job, field, value));
+	char *text = cJSON_PrintUnformatted(job);
+	cJSON_Delete(job);
+	return text;
+}
+
+/* 6b: a broker message is a pointer, not an instruction. Messages that name a queued run but
+ * carry another command or network, or name no run at all, are refused and dead-lettered;
+ * the run runs what the controller stored; a manifest's host networking is refused unless
+ * the worker's operator allows it. */
+static void forged_jobs(void **state)
+{
+	(void)state;
+	struct itest t;
+	char target[65], body[256], id[37], hostnet[37], other[37], v[512];
+	itest_setup(&t, "rel_forged");
+	itest_start_controller(&t, NULL);
+	itest_upload(&t, target_files, target);
+	assert_int_equal(
+	    itest_submit(&t, rel_body(body, sizeof(body), "test-noop", target, NULL, 0), id), 202);
+	/* Published before any worker: the forged messages queue behind the genuine one. */
+	cJSON *cmd = cJSON_CreateArray();
+	cJSON_AddItemToArray(cmd, cJSON_CreateString("/bin/sh"));
+	cJSON_AddItemToArray(cmd, cJSON_CreateString("-c"));
+	cJSON_AddItemToArray(cmd, cJSON_CreateString("echo forged-command-ran"));
+	char *forged_cmd = forged_job(&t, id, "command", cmd);
+	char *forged_net = forged_job(&t, id, "network", cJSON_CreateString("host"));
+	snprintf(other, sizeof(other), "00000000-0000-4000-8000-000000000001");
+	char *no_run = forged_job(&t, id, "run_id", cJSON_CreateString(other));
+	wait_queue_depth(&t, "ff.jobs.default", 1, 30000);
+	publish_raw(&t, "default", forged_cmd);
+	publish_raw(&t, "default", forged_net);
+	publish_raw(&t, "default", no_run);
+	free(forged_cmd);
+	free(forged_net);
+	free(no_run);
+
+	const char *w[] = {"FF_WORKER_CONCURRENCY=1", NULL};
+	pid_t worker = itest_start_worker(&t, w);
+	cJSON_Delete(itest_wait_terminal(&t, id, 60000));
+	expect_text(&t, "SELECT state FROM runs WHERE id = $1", id, "succeeded");
+	wait_queue_depth(&t, "ff.dead", 3, 30000);
+	assert_int_equal(queue_depth(&t, "ff.jobs.default"), 0);
+	expect_text(&t, STARTS, id, "1");
+	rel_sql_text(&t, "SELECT convert_from(logs, 'UTF8') FROM run_results WHERE run_id = $1", id,
+		     v, sizeof(v));
+	assert_null(strstr(v, "forged-command-ran"));
+	assert_int_equal(itest_sql_long(&t, "SELECT count(*) FROM runs", NULL), 1);
+
+	/* Host networking, as the manifest asks: failed for good, dead-lettered, with why. */
+	assert_int_equal(itest_submit(&t,
+				      rel_body(body, sizeof(body), "test-hostnet", target, NULL, 0),
+				      hostnet),
+			 202);
+	cJSON_Delete(itest_wait_terminal(&t, hostnet, 60000));
+	expect_text(&t, "SELECT state || ' ' || attempt || ' ' || error FROM runs WHERE id = $1",
+		    hostnet,
+		    "failed 1 network 'host' is not allowed on this worker "
+		    "(FF_WORKER_ALLOW_NETWORKS=none)");
+	assert_int_equal(
+	    itest_sql_long(&t, "SELECT count(*) FROM dead_letters WHERE run_id = $1", hostnet), 1);
+	assert_int_equal(rel_docker_leftovers(hostnet), 0);
+
+	/* A worker whose operator allows it runs the same job. */
+	assert_int_equal(itest_stop(&t, worker, SIGTERM, 30000), 0);
+	const char *allow[] = {"FF_WORKER_ALLOW_NETWORKS=none,host", NULL};
+	itest_start_worker(&t, allow);
+	assert_int_equal(itest_submit(&t, body, hostnet), 202);
+	cJSON_Delete(itest_wait_terminal(&t, hostnet, 60000));
+	expect_text(&t, "SELECT state FROM runs WHERE id = $1", hostnet, "succeeded");
+	itest_teardown(&t);
+}
+
 /* 7: cancel while queued, while running, when finished; retry of a failed run. */
 static void cancel_and_retry(void **state)
 {
@@ -436,8 +517,9 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(retries_then_dead_letter), cmocka_unit_test(timeout_retried_by_policy),
-	    cmocka_unit_test(poison_message),		cmocka_unit_test(cancel_and_retry),
-	    cmocka_unit_test(priority_order),		cmocka_unit_test(idempotency_keys),
+	    cmocka_unit_test(poison_message),		cmocka_unit_test(forged_jobs),
+	    cmocka_unit_test(cancel_and_retry),		cmocka_unit_test(priority_order),
+	    cmocka_unit_test(idempotency_keys),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -734,6 +734,70 @@ static void environment(void **state)
 	ff_job_free(j);
 }
 
+/* What a worker compares a message with: the run's stored job, field by field. */
+static void differs(void **state)
+{
+	(void)state;
+	struct ff_job *a = sample_job(), *b = NULL;
+	struct ff_err err;
+	size_t len;
+	char *text = ff_job_encode(a, &len);
+	assert_int_equal(ff_job_decode(text, len, &b, &err), 0);
+	free(text);
+	assert_null(ff_job_differs(a, b));
+	/* which attempt is not what runs */
+	b->attempt = 3;
+	b->max_attempts = 9;
+	assert_null(ff_job_differs(a, b));
+	/* parameters in another order (PostgreSQL's jsonb reorders keys) are the same */
+	cJSON *reordered = cJSON_CreateObject();
+	for (const cJSON *p = a->parameters->child; p; p = p->next)
+		cJSON_AddItemReferenceToObject(reordered, p->string, (cJSON *)p);
+	cJSON *last = cJSON_DetachItemViaPointer(reordered, reordered->child);
+	cJSON_AddItemToObject(reordered, last->string, last);
+	cJSON *saved = b->parameters;
+	b->parameters = reordered;
+	assert_null(ff_job_differs(a, b));
+	b->parameters = saved;
+	cJSON_Delete(reordered);
+
+	free(b->image);
+	b->image = strdup("attacker/image:1");
+	assert_string_equal(ff_job_differs(a, b), "image");
+	free(b->image);
+	b->image = strdup(a->image);
+	free(b->command[0]);
+	b->command[0] = strdup("sh");
+	assert_string_equal(ff_job_differs(a, b), "command");
+	free(b->command[0]);
+	b->command[0] = strdup(a->command[0]);
+	b->ncommand--;
+	assert_string_equal(ff_job_differs(a, b), "command");
+	b->ncommand++;
+	free(b->network);
+	b->network = strdup("host");
+	assert_string_equal(ff_job_differs(a, b), "network");
+	free(b->network);
+	b->network = strdup(a->network);
+	cJSON_GetObjectItem(b->parameters, "depth")->valuedouble += 1e-9;
+	assert_string_equal(ff_job_differs(a, b), "parameters");
+	cJSON_GetObjectItem(b->parameters, "depth")->valuedouble -= 1e-9;
+	assert_null(ff_job_differs(a, b));
+	cJSON_AddStringToObject(b->parameters, "extra", "x");
+	assert_string_equal(ff_job_differs(a, b), "parameters");
+	cJSON_DeleteItemFromObject(b->parameters, "extra");
+	b->cpus += 1e-12;
+	assert_string_equal(ff_job_differs(a, b), "resources.cpus");
+	b->cpus = a->cpus;
+	b->timeout_s++;
+	assert_string_equal(ff_job_differs(a, b), "resources.timeout_s");
+	b->timeout_s--;
+	b->target[0] = b->target[0] == 'a' ? 'b' : 'a';
+	assert_string_equal(ff_job_differs(a, b), "target");
+	ff_job_free(a);
+	ff_job_free(b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -741,7 +805,7 @@ int main(void)
 	    cmocka_unit_test(truncated),	 cmocka_unit_test(not_a_job),
 	    cmocka_unit_test(refusals),		 cmocka_unit_test(huge_values),
 	    cmocka_unit_test(raw_poison),	 cmocka_unit_test(environment),
-	    cmocka_unit_test(retry_on_timeout),
+	    cmocka_unit_test(retry_on_timeout),	 cmocka_unit_test(differs),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -99,6 +99,9 @@ static void outcome_table(void **state)
 				 "workflow exited with code 3");
 	CASE(f[n].timed_out = true;
 	     f[n].sarif_error = "bad", FF_RUN_FINISH, FF_RUN_TIMED_OUT, 0, "timed out");
+	/* a job the worker will not run: failed for good on its first attempt, no retry */
+	CASE(f[n].refusal = "network 'host' is not allowed", FF_RUN_DEAD_LETTER, FF_RUN_FAILED, 0,
+	     "network 'host' is not allowed");
 #undef CASE
 	for (size_t i = 0; i < n; i++) {
 		struct outcome o;
@@ -115,6 +118,18 @@ static void outcome_table(void **state)
 			assert_true(
 			    ff_run_transition_allowed(o.transition, FF_RUN_RUNNING, o.state));
 	}
+}
+
+static void network_allowlist(void **state)
+{
+	(void)state;
+	assert_true(exec_network_allowed("none", "none"));
+	assert_false(exec_network_allowed("none", "host"));
+	assert_true(exec_network_allowed("none,bridge,host", "host"));
+	assert_true(exec_network_allowed("bridge,none", "none"));
+	assert_false(exec_network_allowed("nonehost", "none"));
+	assert_false(exec_network_allowed("hos,bridge", "host"));
+	assert_false(exec_network_allowed("", "none"));
 }
 
 static int got_pct = -1;
@@ -313,6 +328,7 @@ int main(void)
 	    cmocka_unit_test(backoff_doubles_and_caps),
 	    cmocka_unit_test(cpu_limit_capped_by_host),
 	    cmocka_unit_test(outcome_table),
+	    cmocka_unit_test(network_allowlist),
 	    cmocka_unit_test(progress_lines),
 	    cmocka_unit_test(log_capped),
 	    cmocka_unit_test(spool_cap),
