@@ -16,7 +16,7 @@
 
 #define PATH_MAX_BYTES 192 /* longer paths are cut; err->field holds 63 bytes anyway */
 
-/* ---- duplicate keys ---- */
+/* ---- duplicate keys and strings that are not utf-8 ---- */
 
 struct key_ref {
 	const char *key;
@@ -29,6 +29,14 @@ struct dup_scan {
 	char path[PATH_MAX_BYTES];
 	size_t len; /* strlen(path) */
 };
+
+/* What scan found wrong, at s->path. */
+enum flaw { FLAW_NONE, FLAW_DUPLICATE, FLAW_NOT_UTF8, FLAW_NOMEM };
+
+static bool utf8(const char *s)
+{
+	return ff_utf8_valid(s, strlen(s));
+}
 
 static int key_cmp(const void *a, const void *b)
 {
@@ -87,36 +95,47 @@ static const char *first_duplicate(struct dup_scan *s, const cJSON *obj, size_t 
 	return best ? best->key : NULL;
 }
 
-/* 0, 1 with s->path naming the duplicate, or FF_ENOMEM. cJSON bounds the depth
+/* The first flaw in document order, s->path naming where (an invalid key in it is made
+ * printable); strings and keys are checked only when asked. cJSON bounds the depth
  * (CJSON_NESTING_LIMIT), and so the recursion. */
-static int scan(struct dup_scan *s, const cJSON *v)
+static enum flaw scan(struct dup_scan *s, const cJSON *v, bool check_utf8)
 {
+	if (cJSON_IsString(v))
+		return !check_utf8 || utf8(v->valuestring) ? FLAW_NONE : FLAW_NOT_UTF8;
 	if (!cJSON_IsObject(v) && !cJSON_IsArray(v))
-		return 0;
+		return FLAW_NONE;
+	bool object = cJSON_IsObject(v);
 	size_t n = 0;
 	for (const cJSON *c = v->child; c; c = c->next)
 		n++;
-	if (cJSON_IsObject(v)) {
+	if (object) {
 		int oom = 0;
 		const char *dup = first_duplicate(s, v, n, &oom);
 		if (oom)
-			return FF_ENOMEM;
+			return FLAW_NOMEM;
 		if (dup) {
 			path_push(s, dup, 0, true);
-			return 1;
+			return FLAW_DUPLICATE;
 		}
 	}
 	size_t i = 0;
 	for (const cJSON *c = v->child; c; c = c->next, i++) {
-		if (!cJSON_IsObject(c) && !cJSON_IsArray(c))
+		const char *key = c->string ? c->string : "";
+		bool bad_key = check_utf8 && object && !utf8(key);
+		if (!bad_key && !cJSON_IsObject(c) && !cJSON_IsArray(c) &&
+		    !(check_utf8 && cJSON_IsString(c)))
 			continue;
-		size_t old = path_push(s, c->string ? c->string : "", i, cJSON_IsObject(v));
-		int rc = scan(s, c);
-		if (rc)
-			return rc;
+		size_t old = path_push(s, key, i, object);
+		if (bad_key) {
+			ff_utf8_sanitize(s->path + old);
+			return FLAW_NOT_UTF8;
+		}
+		enum flaw f = scan(s, c, check_utf8);
+		if (f)
+			return f;
 		path_pop(s, old);
 	}
-	return 0;
+	return FLAW_NONE;
 }
 
 /* ---- the strict parse ---- */
@@ -171,12 +190,15 @@ int ff_json_parse(const char *buf, size_t len, const struct ff_json_opts *opts, 
 		rc = ff_err_set(err, code, "%s must be a json object", what);
 		goto out;
 	}
-	if ((rc = scan(&s, root)) == FF_ENOMEM) {
-		rc = ff_err_set(err, FF_ENOMEM, "out of memory");
-		goto out;
-	}
-	if (rc) {
+	switch (scan(&s, root, opts->utf8_code != 0)) {
+	case FLAW_NONE: break;
+	case FLAW_NOMEM: rc = ff_err_set(err, FF_ENOMEM, "out of memory"); goto out;
+	case FLAW_DUPLICATE:
 		rc = ff_err_field(err, dup_code, s.path, "%s has key '%s' twice", what, s.path);
+		goto out;
+	case FLAW_NOT_UTF8:
+		rc = ff_err_field(err, opts->utf8_code, s.path, "%s: %s is not valid utf-8", what,
+				  s.path[0] ? s.path : "the value");
 		goto out;
 	}
 	*out = root;

@@ -29,6 +29,8 @@ struct ff_json_opts {
 	size_t max_bytes; /* longer input is FF_ETOOBIG; 0: no cap */
 	int code;	  /* the FF_E* for text that is not one JSON value; 0: FF_EINVAL */
 	int dup_code;	  /* the FF_E* for a key given twice; 0: the same as code */
+	int utf8_code;	  /* the FF_E* for a string or key that is not utf-8; 0: not checked
+			     here (a getter checks what it reads; SARIF repairs it) */
 	bool object;	  /* the value must be an object (else code, field "") */
 };
 
@@ -42,6 +44,9 @@ struct ff_json_opts {
  *   - an object, at any depth, with a key given twice: opts->dup_code, err->field the path
  *     of the second occurrence ("parameters.depth"). Found by sorting each object's keys, so
  *     an object of n keys costs O(n log n);
+ *   - with opts->utf8_code, a string or a key, at any depth, that is not well-formed UTF-8
+ *     (RFC 8259 wants it; PostgreSQL's text refuses it): that code, err->field its path
+ *     (invalid bytes in a key shown as '?');
  *   - with opts->object, a value that is not an object;
  *   - FF_ENOMEM.
  * On success *out is the tree; the caller frees it with cJSON_Delete(). On failure *out is

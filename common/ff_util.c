@@ -3,6 +3,7 @@
 
 #include <openssl/evp.h>
 #include <openssl/rand.h>
+#include <string.h>
 #include <time.h>
 #include <uuid/uuid.h>
 
@@ -141,6 +142,30 @@ size_t ff_utf8_seq_len(const unsigned char *s, size_t n)
 	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
 		return 0;
 	return len;
+}
+
+bool ff_list_has(const char *list, char sep, const char *word)
+{
+	size_t n = strlen(word);
+	for (const char *p = list; p; p = strchr(p, sep) ? strchr(p, sep) + 1 : NULL)
+		if (!strncmp(p, word, n) && (p[n] == sep || p[n] == '\0'))
+			return true;
+	return false;
+}
+
+char *ff_utf8_sanitize(char *s)
+{
+	unsigned char *p = (unsigned char *)s;
+	size_t len = strlen(s);
+	for (size_t i = 0; i < len;) {
+		size_t n = ff_utf8_seq_len(p + i, len - i);
+		if (!n) {
+			p[i] = '?';
+			n = 1;
+		}
+		i += n;
+	}
+	return s;
 }
 
 bool ff_utf8_valid(const char *s, size_t len)

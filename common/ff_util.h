@@ -32,6 +32,12 @@ int ff_random_bytes(void *buf, size_t n);
 size_t ff_utf8_seq_len(const unsigned char *s, size_t n);
 /* True if s[0..len) is well-formed UTF-8 without a NUL byte. */
 bool ff_utf8_valid(const char *s, size_t len);
+/* Makes the NUL-terminated s well-formed UTF-8 in place: each byte that does not start a
+ * well-formed sequence becomes '?'. For echoing what a client sent (replies must be valid
+ * JSON, which is UTF-8). Returns s. */
+char *ff_utf8_sanitize(char *s);
+/* Whether word is one of the sep-separated entries of list (NULL: no entries). */
+bool ff_list_has(const char *list, char sep, const char *word);
 /* Milliseconds on a monotonic clock. */
 int64_t ff_now_ms(void);
 /* The CLOCK_REALTIME instant ms milliseconds from now, for pthread_cond_timedwait. */

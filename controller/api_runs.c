@@ -192,6 +192,11 @@ void api_run_submit(struct http_req *r)
 				"Idempotency-Key must be 1 to %d characters", IDEMPOTENCY_KEY_MAX);
 		goto out;
 	}
+	if (idem && !ff_utf8_valid(idem, strlen(idem))) {
+		http_reply_fail(r, FF_EVALIDATE, "Idempotency-Key",
+				"Idempotency-Key is not valid utf-8");
+		goto out;
+	}
 	if (!(body = http_json_body(r)))
 		goto out;
 	if (idem) {

@@ -461,6 +461,61 @@ static int take_url(struct http_conn *c, struct http_req *r)
 	return 0;
 }
 
+/* The name of the i-th {name} in pattern ("" past the last), for naming it in an error. */
+static void param_name(const char *pattern, size_t i, char *out, size_t n)
+{
+	const char *p = pattern;
+	out[0] = '\0';
+	for (size_t k = 0; (p = strchr(p, '{')); k++, p++)
+		if (k == i) {
+			snprintf(out, n, "%.*s", (int)strcspn(p + 1, "}"), p + 1);
+			return;
+		}
+}
+
+/* The path's parameters and the query, judged before the handler: every value well-formed
+ * utf-8 (422 naming it: the database would refuse it with a 500), every query parameter
+ * one the route takes, given once (400: a misspelt filter must not silently match all). */
+static bool judge_params(struct http_req *r)
+{
+	char name[64];
+	for (size_t i = 0; i < HTTP_MAX_PARAMS && r->params[i]; i++)
+		if (!ff_utf8_valid(r->params[i], strlen(r->params[i]))) {
+			param_name(r->route->pattern, i, name, sizeof(name));
+			http_reply_fail(r, FF_EVALIDATE, name, "%s is not valid utf-8", name);
+			return false;
+		}
+	if (!r->query_str)
+		return true;
+	r->query_parsed = 1;
+	if (evhttp_parse_query_str(r->query_str, &r->query) < 0) {
+		http_reply_fail(r, FF_EINVAL, NULL, "the query string is malformed");
+		return false;
+	}
+	struct evkeyval *kv;
+	TAILQ_FOREACH(kv, &r->query, next)
+	{
+		snprintf(name, sizeof(name), "%s", kv->key);
+		if (!ff_list_has(r->route->query, ' ', kv->key)) {
+			http_reply_fail(
+			    r, FF_EINVAL, name, "unknown query parameter '%s' (%s%s)", name,
+			    r->route->query ? "this route takes: " : "this route takes none",
+			    r->route->query ? r->route->query : "");
+			return false;
+		}
+		if (evhttp_find_header(&r->query, kv->key) != kv->value) {
+			http_reply_fail(r, FF_EINVAL, name, "query parameter '%s' given twice",
+					name);
+			return false;
+		}
+		if (!ff_utf8_valid(kv->value, strlen(kv->value))) {
+			http_reply_fail(r, FF_EVALIDATE, name, "%s is not valid utf-8", name);
+			return false;
+		}
+	}
+	return true;
+}
+
 static enum ff_http_method method_of(unsigned m)
 {
 	switch (m) {
@@ -517,6 +572,8 @@ static bool judge(struct http_conn *c, struct http_req *r)
 				"a valid API key is required (Authorization: Bearer <key>)");
 		return false;
 	}
+	if (!judge_params(r))
+		return false;
 	if (p->flags & F_CONTENTLENGTH)
 		r->content_length = p->content_length;
 	if (!c->has_body)

@@ -88,6 +88,8 @@ struct http_route {
 	bool public; /* no API key needed */
 	enum http_body_kind body;
 	enum ff_http_where where;
+	const char *query; /* the query parameters it takes, space-separated ("state limit");
+			      NULL: none. Any other is refused (400) before the handler runs */
 };
 
 struct http_limits {

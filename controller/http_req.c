@@ -10,6 +10,7 @@
 #include "http.h"
 #include "ff_json.h"
 #include "ff_log.h"
+#include "ff_util.h"
 
 int http_status_for(int code)
 {
@@ -95,9 +96,12 @@ void http_reply_status(struct http_req *r, int status, const char *code, const c
 	cJSON *o = cJSON_CreateObject();
 	cJSON *e = cJSON_AddObjectToObject(o, "error");
 	cJSON_AddStringToObject(e, "code", code);
-	cJSON_AddStringToObject(e, "message", msg);
-	if (field && *field)
-		cJSON_AddStringToObject(e, "field", field);
+	/* Messages and fields may echo what the client sent: the reply stays valid JSON. */
+	cJSON *m = cJSON_AddStringToObject(e, "message", msg);
+	if (m)
+		ff_utf8_sanitize(m->valuestring);
+	if (field && *field && (m = cJSON_AddStringToObject(e, "field", field)))
+		ff_utf8_sanitize(m->valuestring);
 	cJSON_AddStringToObject(o, "request_id", r->id);
 	http_reply_json(r, status, o);
 	cJSON_Delete(o);
@@ -131,7 +135,9 @@ const char *http_body(struct http_req *r, size_t *len)
 cJSON *http_json_body(struct http_req *r)
 {
 	/* The size was held to the route's limit as the body arrived. */
-	static const struct ff_json_opts opts = {.what = "the body", .object = true};
+	/* A well-formed body with a string that is not utf-8 says something wrong: 422. */
+	static const struct ff_json_opts opts = {
+	    .what = "the body", .object = true, .utf8_code = FF_EVALIDATE};
 	struct ff_err err;
 	cJSON *j = NULL;
 	size_t len;

@@ -458,7 +458,7 @@ static struct exec_result run_attempt(struct attempt *a)
 					   .spool_dir = cfg->spool_dir};
 	/* The operator's choice, not the manifest's: host networking sees the worker's
 	 * loopback (the database, the broker, the API). */
-	bool refused = !exec_network_allowed(cfg->allow_networks, job->network);
+	bool refused = !ff_list_has(cfg->allow_networks, ',', job->network);
 	int rc = 0;
 	if (refused) {
 		ff_err_set(
@@ -537,15 +537,6 @@ static struct exec_result run_attempt(struct attempt *a)
 	}
 	ff_findings_release(&findings);
 	return result;
-}
-
-bool exec_network_allowed(const char *list, const char *network)
-{
-	size_t n = strlen(network);
-	for (const char *p = list; p; p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL)
-		if (!strncmp(p, network, n) && (p[n] == ',' || p[n] == '\0'))
-			return true;
-	return false;
 }
 
 /* The run's stored job in place of the message, or why the message is refused. */

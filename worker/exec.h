@@ -30,9 +30,6 @@ struct exec_config {
 	const char *allow_networks; /* FF_WORKER_ALLOW_NETWORKS: comma-separated network modes */
 };
 
-/* Whether network (none, bridge or host) is in the comma-separated list. */
-bool exec_network_allowed(const char *list, const char *network);
-
 /* Why a running attempt must stop early. Set by the heartbeat (cancel) or the drain. */
 enum exec_stop {
 	EXEC_STOP_NONE,

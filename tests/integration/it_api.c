@@ -1,5 +1,6 @@
 /* it_api — the REST API's contract without a worker: auth, health, workflows, target upload
- * and its refusals, submit validation, reads, listing with a cursor. */
+ * and its refusals, submit validation (strict JSON, utf-8), query and path refusals, reads,
+ * listing with a cursor. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,6 +10,7 @@
 
 #include <cmocka.h>
 
+#include "ff_util.h"
 #include "itest.h"
 
 static struct itest T;
@@ -172,6 +174,20 @@ static void submit_refusals(void **state)
 	    {"{\"workflow\":\"test-ok\",\"target\":\"TARGET\",\"parameters\":{\"nope\":1}}", 422,
 	     "parameters.nope"},
 	    {"{\"workflow\":\"test-ok\",\"target\":\"TARGET\",\"parameters\":[]}", 400, ""},
+	    /* strict JSON: a key twice, bytes after the value */
+	    {"{\"workflow\":\"test-ok\",\"workflow\":\"x\",\"target\":\"TARGET\"}", 400,
+	     "workflow"},
+	    {"{\"workflow\":\"test-ok\",\"target\":\"TARGET\"} {}", 400, ""},
+	    /* strings that are not utf-8 (the database would refuse them with a 500): 422 naming
+	     * where; a bad key is shown with '?' */
+	    {"{\"workflow\":\"test-ok\",\"target\":\"TARGET\",\"labels\":{\"k\":\"\xff\"}}", 422,
+	     "labels.k"},
+	    {"{\"workflow\":\"test-ok\",\"target\":\"TARGET\",\"labels\":{\"\xfe\":\"v\"}}", 422,
+	     "labels.?"},
+	    {"{\"workflow\":\"test-\xc3ok\",\"target\":\"TARGET\"}", 422, "workflow"},
+	    {"{\"workflow\":\"test-ok\",\"target\":\"TARGET\",\"parameters\":{\"mode\":"
+	     "\"\xed\xa0\x80\"}}",
+	     422, "parameters.mode"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		char body[512];
@@ -189,8 +205,21 @@ static void submit_refusals(void **state)
 			fail_msg("%s: %ld %s", body, r.status, r.body);
 		if (*cases[i].field)
 			assert_string_equal(err_field(&r), cases[i].field);
+		assert_true(ff_utf8_valid(r.body, r.len)); /* nothing echoed breaks the reply */
 		itest_resp_release(&r);
 	}
+	/* a JSON body sent as text/plain */
+	struct itest_resp tr;
+	char json[256];
+	snprintf(json, sizeof(json), "{\"workflow\":\"test-ok\",\"target\":\"%s\"}", target);
+	assert_int_equal(
+	    itest_http(&T, "POST", "/api/v1/runs", "text/plain", json, strlen(json), 1, &tr), 0);
+	assert_int_equal(tr.status, 415);
+	assert_string_equal(err_field(&tr), "Content-Type");
+	itest_resp_release(&tr);
+	/* an Idempotency-Key that is not utf-8 */
+	char idem_id[37];
+	assert_int_equal(itest_submit_idempotent(&T, "key-\xff", json, idem_id), 422);
 	/* a well-formed target nobody uploaded */
 	char body[256], id[37];
 	snprintf(body, sizeof(body), "{\"workflow\":\"test-ok\",\"target\":\"%064d\"}", 0);
@@ -265,6 +294,46 @@ static void reads_and_listing(void **state)
 	itest_resp_release(&r);
 }
 
+/* Query parameters and path segments are judged before the handler: a parameter the route
+ * does not take, or one given twice, is 400 (a misspelt filter must not match everything);
+ * a value that is not utf-8 is 422 naming it; every reply is valid utf-8 JSON. */
+static void query_and_path_refusals(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *method, *path;
+		long status;
+		const char *field;
+	} cases[] = {
+	    {"GET", "/api/v1/runs?label=x", 400, "label"},
+	    {"GET", "/api/v1/runs?limit=1&limit=2", 400, "limit"},
+	    {"GET", "/api/v1/runs?state=%ff", 422, "state"},
+	    {"GET", "/api/v1/runs?workflow=a%c3", 422, "workflow"},
+	    {"GET", "/api/v1/runs/00000000-0000-4000-8000-000000000000?verbose=1", 400, "verbose"},
+	    {"GET", "/api/v1/runs/%ff", 422, "id"},
+	    {"GET", "/api/v1/runs/00000000-0000-4000-8000-000000000000/artifacts/a%ffb", 422,
+	     "name"},
+	    {"GET", "/api/v1/runs/00000000-0000-4000-8000-000000000000/findings?sort=x", 400,
+	     "sort"},
+	    {"GET", "/api/v1/no%ffsuch", 404, ""},
+	    {"GET", "/api/v1/runs?limit=2", 200, ""},
+	    {"GET", "/api/v1/runs?", 200, ""},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct itest_resp r;
+		call(cases[i].method, cases[i].path, 1, cases[i].status, &r);
+		assert_non_null(r.json);
+		assert_true(ff_utf8_valid(r.body, r.len));
+		if (*cases[i].field)
+			assert_string_equal(err_field(&r), cases[i].field);
+		itest_resp_release(&r);
+	}
+	/* the key is judged first: an unknown parameter from a client without one is 401 */
+	struct itest_resp r;
+	call("GET", "/api/v1/runs?label=x", 0, 401, &r);
+	itest_resp_release(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -274,6 +343,7 @@ int main(void)
 	    cmocka_unit_test(upload_refusals),
 	    cmocka_unit_test(submit_refusals),
 	    cmocka_unit_test(reads_and_listing),
+	    cmocka_unit_test(query_and_path_refusals),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

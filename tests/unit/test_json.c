@@ -100,6 +100,29 @@ static void duplicate_keys(void **state)
 	assert_int_equal(parse_code("{\"a\":1,\"a\":1}", &o, &err), FF_EVALIDATE);
 }
 
+/* With utf8_code, a string or key that is not utf-8 is refused with that code, named by
+ * its path; without it, the parse lets it through (a getter or the SARIF repair sees it). */
+static void not_utf8(void **state)
+{
+	(void)state;
+	struct ff_err err;
+	struct ff_json_opts o = {.what = "the body", .utf8_code = FF_EVALIDATE};
+	assert_int_equal(parse_code("{\"a\":\"\xff\"}", NULL, &err), 0);
+	assert_int_equal(parse_code("{\"a\":\"\xff\"}", &o, &err), FF_EVALIDATE);
+	assert_string_equal(err.field, "a");
+	assert_non_null(strstr(err.msg, "the body: a is not valid utf-8"));
+	assert_int_equal(parse_code("{\"x\":{\"y\":[\"ok\",\"\xed\xa0\x80\"]}}", &o, &err),
+			 FF_EVALIDATE);
+	assert_string_equal(err.field, "x.y[1]");
+	/* a bad key is named with '?' for its bad bytes */
+	assert_int_equal(parse_code("{\"ok\":1,\"k\xc3\":1}", &o, &err), FF_EVALIDATE);
+	assert_string_equal(err.field, "k?");
+	assert_int_equal(parse_code("\"\xc0\xaf\"", &o, &err), FF_EVALIDATE);
+	assert_string_equal(err.field, "");
+	/* escapes and well-formed multibyte text are utf-8 */
+	assert_int_equal(parse_code("{\"\xc3\xa9\":\"\\u00e9 \xe2\x82\xac\"}", &o, &err), 0);
+}
+
 /* An object of n distinct keys, and one more repeating key k when dup >= 0. */
 static char *many_keys(size_t n, long dup)
 {
@@ -401,7 +424,7 @@ int main(void)
 	    cmocka_unit_test(check_keys),     cmocka_unit_test(numbers),
 	    cmocka_unit_test(booleans),	      cmocka_unit_test(strings),
 	    cmocka_unit_test(string_arrays),  cmocka_unit_test(add_copy),
-	    cmocka_unit_test(append_string),
+	    cmocka_unit_test(append_string),  cmocka_unit_test(not_utf8),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

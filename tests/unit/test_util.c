@@ -1,4 +1,5 @@
-/* test_util — ids and digests, the HTTP route matcher and status mapping. */
+/* test_util — ids and digests, lists, utf-8 repair, the HTTP route matcher and status
+ * mapping. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -40,6 +41,34 @@ static void sha256(void **state)
 	assert_false(ff_sha256_hex_valid("abc"));
 	assert_false(ff_sha256_hex_valid(
 	    "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad0"));
+}
+
+static void lists(void **state)
+{
+	(void)state;
+	assert_true(ff_list_has("none", ',', "none"));
+	assert_false(ff_list_has("none", ',', "host"));
+	assert_true(ff_list_has("none,bridge,host", ',', "host"));
+	assert_true(ff_list_has("bridge,none", ',', "none"));
+	assert_false(ff_list_has("nonehost", ',', "none"));
+	assert_false(ff_list_has("hos,bridge", ',', "host"));
+	assert_false(ff_list_has("", ',', "none"));
+	assert_false(ff_list_has(NULL, ' ', "limit"));
+	assert_true(ff_list_has("state workflow limit", ' ', "limit"));
+	assert_false(ff_list_has("state workflow limit", ' ', "work"));
+}
+
+static void utf8_sanitize(void **state)
+{
+	(void)state;
+	char ok[] = "h\xc3\xa9llo \xe2\x82\xac", bad[] = "a\xff"
+							 "b\xc3"
+							 "c\xed\xa0\x80"
+							 "d\xe2\x82";
+	assert_string_equal(ff_utf8_sanitize(ok), "h\xc3\xa9llo \xe2\x82\xac");
+	/* a stray byte, a cut sequence, a surrogate, a sequence cut by the end */
+	assert_string_equal(ff_utf8_sanitize(bad), "a?b?c???d??");
+	assert_true(ff_utf8_valid(bad, strlen(bad)));
 }
 
 static void routes(void **state)
@@ -92,10 +121,8 @@ static void statuses(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(uuids),
-	    cmocka_unit_test(sha256),
-	    cmocka_unit_test(routes),
-	    cmocka_unit_test(statuses),
+	    cmocka_unit_test(uuids),	     cmocka_unit_test(sha256), cmocka_unit_test(lists),
+	    cmocka_unit_test(utf8_sanitize), cmocka_unit_test(routes), cmocka_unit_test(statuses),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

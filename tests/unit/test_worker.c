@@ -120,18 +120,6 @@ static void outcome_table(void **state)
 	}
 }
 
-static void network_allowlist(void **state)
-{
-	(void)state;
-	assert_true(exec_network_allowed("none", "none"));
-	assert_false(exec_network_allowed("none", "host"));
-	assert_true(exec_network_allowed("none,bridge,host", "host"));
-	assert_true(exec_network_allowed("bridge,none", "none"));
-	assert_false(exec_network_allowed("nonehost", "none"));
-	assert_false(exec_network_allowed("hos,bridge", "host"));
-	assert_false(exec_network_allowed("", "none"));
-}
-
 static int got_pct = -1;
 static char got_text[64];
 static int progress_calls;
@@ -328,7 +316,6 @@ int main(void)
 	    cmocka_unit_test(backoff_doubles_and_caps),
 	    cmocka_unit_test(cpu_limit_capped_by_host),
 	    cmocka_unit_test(outcome_table),
-	    cmocka_unit_test(network_allowlist),
 	    cmocka_unit_test(progress_lines),
 	    cmocka_unit_test(log_capped),
 	    cmocka_unit_test(spool_cap),
