@@ -2,8 +2,8 @@
  * findings, SARIF, logs and artifacts through the controller's REST API.
  *
  * This file holds main, the help and the command table; the commands live in cmd_catalog.c
- * (the controller's workflows, readiness), cmd_runs.c (targets and runs) and cmd_results.c
- * (what a run left), their shared helpers in ff_cmd.c.
+ * (the controller's workflows, readiness), cmd_runs.c (targets and runs), cmd_results.c
+ * (what a run left) and cmd_keys.c (API keys), their shared helpers in ff_cmd.c.
  *
  * Commands dispatch from one table (name, options, arity, help), so `ff help` and the
  * argument checks can't drift apart. Exit status: 0 success, 1 failure (server error, run
@@ -155,6 +155,15 @@ static const struct cmd cmds[] = {
     {"cancel", cmd_cancel, FF_OPT_JSON, 1, 1, "RUN_ID [--json]",
      "Cancel a queued or running run; print it.",
      "example:\n  ff cancel 0b9c2b0e-1d1a-4c55-9d59-1a2b3c4d5e6f\n"},
+    {"keys", cmd_keys, FF_OPT_JSON, 1, 4,
+     "list [--json] | create NAME SCOPES [RATE_PER_S] [--json] | revoke KEY_ID",
+     "Manage API keys (needs an admin key): list them, create one, revoke one.",
+     "SCOPES is a comma-separated list of read, submit and admin (admin implies the others).\n"
+     "create prints the new key on stdout, the only time it is shown; RATE_PER_S overrides\n"
+     "the controller's FF_RATE_PER_S for this key. A revoked key stops working on every\n"
+     "controller within a second.\n"
+     "examples:\n  ff keys create ci-pipeline read,submit\n  ff keys list\n"
+     "  ff keys revoke 3f0c8a52-6c1e-4a8e-9d6b-0d4f3a2b1c0e\n"},
 };
 
 static const struct cmd *cmd_find(const char *name)

@@ -53,6 +53,7 @@ const char *ff_err_name(int code)
 	case FF_EUNAVAIL: return "unavailable";
 	case FF_ETIMEOUT: return "timeout";
 	case FF_ENOMEM: return "out_of_memory";
+	case FF_EFORBIDDEN: return "forbidden";
 	default: return "internal";
 	}
 }

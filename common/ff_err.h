@@ -21,6 +21,7 @@ enum ff_errcode {
 	FF_EINTERNAL = -8, /* a bug or an unexpected failure: 500 */
 	FF_ETIMEOUT = -9,  /* a deadline passed */
 	FF_ENOMEM = -10,
+	FF_EFORBIDDEN = -11, /* a valid key without the scope the request needs: 403 */
 };
 
 struct ff_err {

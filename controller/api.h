@@ -30,6 +30,11 @@ void api_dead_letters_list(struct http_req *r);
 void api_dead_letter_requeue(struct http_req *r);
 void api_dead_letter_delete(struct http_req *r);
 void api_workers_list(struct http_req *r);
+
+/* api_keys.c (admin) */
+void api_key_create(struct http_req *r);
+void api_keys_list(struct http_req *r);
+void api_key_revoke(struct http_req *r);
 /* api_results.c */
 void api_run_findings(struct http_req *r);
 void api_run_sarif(struct http_req *r);

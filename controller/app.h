@@ -1,5 +1,5 @@
 /* app — the controller's process-wide state. What handlers share is set at start and only
- * read afterwards (the catalogue, the key digests, the settings); the database connection
+ * read afterwards (the catalogue, the settings); the database connection
  * `db` and the broker connection `amqp` belong to the committer's thread alone (the
  * migrations use db before it starts); each database thread has a connection of its own. */
 #ifndef APP_H
@@ -11,6 +11,7 @@
 #include "ff_amqp.h"
 #include "ff_db.h"
 #include "health.h"
+#include "keys.h"
 #include "ff_catalog.h"
 
 struct app_config {
@@ -32,8 +33,7 @@ struct app {
 	struct ff_catalog *catalog;
 	struct health *health;	     /* readiness, checked off the event loop */
 	struct committer *committer; /* submits, the reaper, the outbox */
-	char api_key_sha256[65];     /* from FF_API_KEY, "" if unset */
-	char stored_key_sha256[65];  /* the generated key's digest, "" if none */
+	struct keys *keys;	     /* API keys and their rate limits, re-read every second */
 };
 
 /* app.c: the app's connections. */

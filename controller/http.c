@@ -8,9 +8,9 @@
 #include <event2/http.h>
 #include <event2/listener.h>
 #include <http_parser.h>
+#include <math.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <openssl/crypto.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -121,6 +121,7 @@ static const char *reason_for(int status)
 	case 202: return "Accepted";
 	case 400: return "Bad Request";
 	case 401: return "Unauthorized";
+	case 403: return "Forbidden";
 	case 404: return "Not Found";
 	case 405: return "Method Not Allowed";
 	case 408: return "Request Timeout";
@@ -129,6 +130,7 @@ static const char *reason_for(int status)
 	case 414: return "URI Too Long";
 	case 415: return "Unsupported Media Type";
 	case 422: return "Unprocessable Entity";
+	case 429: return "Too Many Requests";
 	case 431: return "Request Header Fields Too Large";
 	case 500: return "Internal Server Error";
 	case 503: return "Service Unavailable";
@@ -385,17 +387,41 @@ static void conn_fail(struct http_conn *c, int status, const char *code, const c
 
 /* ---- the checks of a request's head ---- */
 
+/* The caller's key: 401 without a known one, 403 without the route's scope, 429 past its
+ * rate. Every judged request carries RateLimit-* headers (IETF draft), a 429 Retry-After. */
 static bool authorised(struct http_server *s, struct http_req *r)
 {
-	const char *h = http_header(r, "Authorization");
-	char digest[65];
-	if (!h || strncmp(h, "Bearer ", 7) != 0 || !h[7])
+	struct key_verdict v;
+	keys_check(s->lim.keys, http_header(r, "Authorization"), (enum key_scope)r->route->access,
+		   &v);
+	memcpy(r->key_id, v.id, sizeof(r->key_id));
+	if (v.code == FF_EAUTH) {
+		http_add_header(r, "WWW-Authenticate", "Bearer");
+		http_reply_fail(r, FF_EAUTH, NULL,
+				"a valid API key is required (Authorization: Bearer <key>)");
 		return false;
-	ff_sha256_hex(h + 7, strlen(h + 7), digest);
-	/* Compare digests in constant time: the key itself never reaches a comparison. */
-	const char *k = s->lim.api_key_sha256, *stored = s->lim.stored_key_sha256;
-	return (k[0] && CRYPTO_memcmp(digest, k, 64) == 0) ||
-	       (stored[0] && CRYPTO_memcmp(digest, stored, 64) == 0);
+	}
+	if (v.code == FF_EFORBIDDEN) {
+		const char *scope = key_scope_name((enum key_scope)r->route->access);
+		http_reply_fail(r, FF_EFORBIDDEN, "scope", "this key lacks the '%s' scope", scope);
+		return false;
+	}
+	char n[24];
+	snprintf(n, sizeof(n), "%.0f", v.limit);
+	http_add_header(r, "RateLimit-Limit", n);
+	snprintf(n, sizeof(n), "%.0f", v.remaining);
+	http_add_header(r, "RateLimit-Remaining", n);
+	snprintf(n, sizeof(n), "%.0f", ceil(v.reset_s));
+	http_add_header(r, "RateLimit-Reset", n);
+	if (v.limited) {
+		snprintf(n, sizeof(n), "%.0f", ceil(v.retry_after_s));
+		http_add_header(r, "Retry-After", n);
+		http_reply_status(r, 429, "rate_limited", NULL,
+				  "this key is over its rate limit: retry after the Retry-After "
+				  "seconds");
+		return false;
+	}
+	return true;
 }
 
 static void set_request_id(struct http_req *r)
@@ -566,12 +592,8 @@ static bool judge(struct http_conn *c, struct http_req *r)
 				  "method not allowed on this path");
 		return false;
 	}
-	if (!r->route->public && !authorised(s, r)) {
-		http_add_header(r, "WWW-Authenticate", "Bearer");
-		http_reply_fail(r, FF_EAUTH, NULL,
-				"a valid API key is required (Authorization: Bearer <key>)");
+	if (r->route->access != HTTP_PUBLIC && !authorised(s, r))
 		return false;
-	}
 	if (!judge_params(r))
 		return false;
 	if (p->flags & F_CONTENTLENGTH)

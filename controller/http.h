@@ -25,6 +25,7 @@
 
 #include "ff_buf.h"
 #include "ff_err.h"
+#include "keys.h"
 
 struct app;
 struct ff_db;
@@ -54,7 +55,8 @@ struct http_req {
 	struct app *app;
 	struct ff_db *db; /* the database thread's connection while a pool handler runs */
 	const struct http_route *route;
-	char id[64]; /* request id, echoed in X-Request-Id */
+	char id[64];		 /* request id, echoed in X-Request-Id */
+	char key_id[KEY_ID_LEN]; /* the caller's key, "" when none was recognised */
 	enum ff_http_method method;
 	const char *params[HTTP_MAX_PARAMS]; /* {name} segments of the matched pattern */
 	char path[1024];		     /* decoded path; params point into path_buf */
@@ -81,11 +83,19 @@ struct http_req {
 
 typedef void (*http_handler)(struct http_req *r);
 
+/* What a route needs of the caller's key (keys.h has the scopes). */
+enum http_access {
+	HTTP_PUBLIC = 0, /* no key: the probes */
+	HTTP_READ = KEY_READ,
+	HTTP_SUBMIT = KEY_SUBMIT,
+	HTTP_ADMIN = KEY_ADMIN,
+};
+
 struct http_route {
 	enum ff_http_method method;
 	const char *pattern; /* "/api/v1/runs/{id}": {x} matches one non-empty segment */
 	http_handler handler;
-	bool public; /* no API key needed */
+	enum http_access access; /* the key scope it needs, or HTTP_PUBLIC */
 	enum http_body_kind body;
 	enum ff_http_where where;
 	const char *query; /* the query parameters it takes, space-separated ("state limit");
@@ -102,8 +112,7 @@ struct http_limits {
 	long body_window_ms;	/* ... averaged over each window this long */
 	size_t max_json_bytes;
 	size_t max_target_bytes;
-	const char *api_key_sha256;    /* "" if none */
-	const char *stored_key_sha256; /* "" if none */
+	struct keys *keys; /* judges every non-public request's key and rate */
 };
 
 struct http_server;

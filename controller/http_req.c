@@ -17,6 +17,7 @@ int http_status_for(int code)
 	switch (code) {
 	case FF_EINVAL: return 400;
 	case FF_EAUTH: return 401;
+	case FF_EFORBIDDEN: return 403;
 	case FF_ENOTFOUND: return 404;
 	case FF_ECONFLICT: return 409;
 	case FF_ETOOBIG: return 413;

@@ -23,27 +23,31 @@
 #define DRAIN_MS 10000 /* how long replies in progress get at shutdown */
 
 static const struct http_route routes[] = {
-    {GET, "/healthz", api_healthz, true, 0, LOOP, NULL},
-    {GET, "/readyz", api_readyz, true, 0, LOOP, NULL},
-    {POST, "/api/v1/targets", api_target_upload, false, HTTP_BODY_TARGET, HTTP_STREAMED, NULL},
-    {GET, "/api/v1/targets/{sha256}", api_target_get, false, 0, 0, NULL},
-    {GET, "/api/v1/workflows", api_workflows_list, false, 0, LOOP, NULL},
-    {GET, "/api/v1/workflows/{name}", api_workflow_get, false, 0, LOOP, NULL},
-    {POST, "/api/v1/runs", api_run_submit, false, JSON, 0, NULL},
-    {GET, "/api/v1/runs", api_runs_list, false, 0, 0, "state workflow limit cursor"},
-    {GET, "/api/v1/runs/{id}", api_run_get, false, 0, 0, NULL},
-    {GET, "/api/v1/runs/{id}/events", api_run_events, false, 0, 0, NULL},
-    {GET, "/api/v1/runs/{id}/findings", api_run_findings, false, 0, 0, "level limit offset"},
-    {GET, "/api/v1/runs/{id}/sarif", api_run_sarif, false, 0, 0, NULL},
-    {GET, "/api/v1/runs/{id}/logs", api_run_logs, false, 0, 0, NULL},
-    {GET, "/api/v1/runs/{id}/artifacts", api_run_artifacts, false, 0, 0, NULL},
-    {GET, "/api/v1/runs/{id}/artifacts/{name}", api_run_artifact, false, 0, 0, NULL},
-    {POST, "/api/v1/runs/{id}/cancel", api_run_cancel, false, 0, 0, NULL},
-    {POST, "/api/v1/runs/{id}/retry", api_run_retry, false, 0, 0, NULL},
-    {GET, "/api/v1/dead-letters", api_dead_letters_list, false, 0, 0, NULL},
-    {POST, "/api/v1/dead-letters/{id}/requeue", api_dead_letter_requeue, false, 0, 0, NULL},
-    {DELETE, "/api/v1/dead-letters/{id}", api_dead_letter_delete, false, 0, 0, NULL},
-    {GET, "/api/v1/workers", api_workers_list, false, 0, 0, NULL},
+    {GET, "/healthz", api_healthz, HTTP_PUBLIC, 0, LOOP, NULL},
+    {GET, "/readyz", api_readyz, HTTP_PUBLIC, 0, LOOP, NULL},
+    {POST, "/api/v1/targets", api_target_upload, HTTP_SUBMIT, HTTP_BODY_TARGET, HTTP_STREAMED,
+     NULL},
+    {GET, "/api/v1/targets/{sha256}", api_target_get, HTTP_READ, 0, 0, NULL},
+    {GET, "/api/v1/workflows", api_workflows_list, HTTP_READ, 0, LOOP, NULL},
+    {GET, "/api/v1/workflows/{name}", api_workflow_get, HTTP_READ, 0, LOOP, NULL},
+    {POST, "/api/v1/runs", api_run_submit, HTTP_SUBMIT, JSON, 0, NULL},
+    {GET, "/api/v1/runs", api_runs_list, HTTP_READ, 0, 0, "state workflow limit cursor"},
+    {GET, "/api/v1/runs/{id}", api_run_get, HTTP_READ, 0, 0, NULL},
+    {GET, "/api/v1/runs/{id}/events", api_run_events, HTTP_READ, 0, 0, NULL},
+    {GET, "/api/v1/runs/{id}/findings", api_run_findings, HTTP_READ, 0, 0, "level limit offset"},
+    {GET, "/api/v1/runs/{id}/sarif", api_run_sarif, HTTP_READ, 0, 0, NULL},
+    {GET, "/api/v1/runs/{id}/logs", api_run_logs, HTTP_READ, 0, 0, NULL},
+    {GET, "/api/v1/runs/{id}/artifacts", api_run_artifacts, HTTP_READ, 0, 0, NULL},
+    {GET, "/api/v1/runs/{id}/artifacts/{name}", api_run_artifact, HTTP_READ, 0, 0, NULL},
+    {POST, "/api/v1/runs/{id}/cancel", api_run_cancel, HTTP_SUBMIT, 0, 0, NULL},
+    {POST, "/api/v1/runs/{id}/retry", api_run_retry, HTTP_SUBMIT, 0, 0, NULL},
+    {GET, "/api/v1/dead-letters", api_dead_letters_list, HTTP_READ, 0, 0, NULL},
+    {POST, "/api/v1/dead-letters/{id}/requeue", api_dead_letter_requeue, HTTP_ADMIN, 0, 0, NULL},
+    {DELETE, "/api/v1/dead-letters/{id}", api_dead_letter_delete, HTTP_ADMIN, 0, 0, NULL},
+    {GET, "/api/v1/workers", api_workers_list, HTTP_READ, 0, 0, NULL},
+    {POST, "/api/v1/keys", api_key_create, HTTP_ADMIN, JSON, 0, NULL},
+    {GET, "/api/v1/keys", api_keys_list, HTTP_ADMIN, 0, 0, NULL},
+    {DELETE, "/api/v1/keys/{id}", api_key_revoke, HTTP_ADMIN, 0, 0, NULL},
 };
 
 static struct http_server *http_server;
@@ -63,48 +67,12 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 	http_drain(http_server, DRAIN_MS, on_drained, app->base);
 }
 
-/* FF_API_KEY, when set, is the key. Otherwise the first controller to start on a database
- * makes one, stores its digest and prints the key once; later starts use the digest. */
-static int setup_api_key(struct app *app, struct ff_err *err)
-{
-	if (app->cfg.api_key)
-		ff_sha256_hex(app->cfg.api_key, strlen(app->cfg.api_key), app->api_key_sha256);
-	unsigned char raw[24];
-	char key[3 + 2 * sizeof(raw) + 1] = "ff_", digest[65];
-	if (ff_random_bytes(raw, sizeof(raw)) < 0)
-		return ff_err_set(err, FF_EINTERNAL, "no randomness for an API key");
-	for (size_t i = 0; i < sizeof(raw); i++)
-		snprintf(key + 3 + 2 * i, 3, "%02x", raw[i]);
-	ff_sha256_hex(key, strlen(key), digest);
-	const char *p[] = {digest};
-	PGresult *res = ff_db_query(app->db,
-				    "WITH ins AS (INSERT INTO api_keys (name, key_sha256) "
-				    "VALUES ('default', $1) ON CONFLICT (name) DO NOTHING "
-				    "RETURNING key_sha256) "
-				    "SELECT key_sha256, true FROM ins UNION ALL "
-				    "SELECT key_sha256, false FROM api_keys WHERE name = 'default' "
-				    "AND NOT EXISTS (SELECT 1 FROM ins)",
-				    1, p, err);
-	if (!res)
-		return err->code;
-	snprintf(app->stored_key_sha256, sizeof(app->stored_key_sha256), "%s",
-		 PQgetvalue(res, 0, 0));
-	int created = *PQgetvalue(res, 0, 1) == 't';
-	PQclear(res);
-	if (created && !app->cfg.api_key) {
-		/* Shown once: only its digest is kept. */
-		fprintf(stdout, "FuzzForge API key (shown once, store it): %s\n", key);
-		fflush(stdout);
-	}
-	return 0;
-}
-
 int main(int argc, char **argv)
 {
 	struct app app = {0};
 	struct http_limits lim = {0};
 	const char *log_level;
-	long max_target_mb, max_json_kb, fault, db_threads, max_uploads;
+	long max_target_mb, max_json_kb, fault, db_threads, max_uploads, rate_per_s, rate_burst;
 	const struct ff_config_entry config[] = {
 	    {"FF_LISTEN", FF_CFG_STR, "0.0.0.0:8000", 0, 0, &lim.listen, "listen address (IPv4)"},
 	    {"DATABASE_URL", FF_CFG_STR,
@@ -115,7 +83,13 @@ int main(int argc, char **argv)
 	    {"FF_WORKFLOWS_DIR", FF_CFG_STR, FF_SOURCE_DIR "/workflows", 0, 0,
 	     &app.cfg.workflows_dir, "colon-separated directories of workflows"},
 	    {"FF_API_KEY", FF_CFG_STR, NULL, 0, 0, &app.cfg.api_key,
-	     "the API key (if unset, one is generated at first start and printed once)"},
+	     "the bootstrap admin key, at least 16 characters (required); other keys are "
+	     "created with POST /api/v1/keys"},
+	    {"FF_RATE_PER_S", FF_CFG_INT, "50", 1, 1000000, &rate_per_s,
+	     "requests a second a key may make (its token bucket's refill), unless the key "
+	     "was created with its own rate_per_s"},
+	    {"FF_RATE_BURST", FF_CFG_INT, "100", 1, 1000000, &rate_burst,
+	     "requests a key may make at once (its token bucket's size)"},
 	    {"FF_MAX_TARGET_MB", FF_CFG_INT, "256", 1, 2047, &max_target_mb,
 	     "largest target upload, MiB"},
 	    {"FF_MAX_JSON_KB", FF_CFG_INT, "1024", 1, 65536, &max_json_kb,
@@ -167,8 +141,11 @@ int main(int argc, char **argv)
 	app.cfg.fault_exit_after_commit = (int)fault;
 	lim.max_target_bytes = (size_t)max_target_mb << 20;
 	lim.max_json_bytes = (size_t)max_json_kb << 10;
-	lim.api_key_sha256 = app.api_key_sha256;
-	lim.stored_key_sha256 = app.stored_key_sha256;
+	if (!app.cfg.api_key || strlen(app.cfg.api_key) < 16) {
+		fprintf(stderr, "ff-controller: FF_API_KEY must be set to a key of at least 16 "
+				"characters: the bootstrap admin key\n");
+		return 2;
+	}
 	signal(SIGPIPE, SIG_IGN);
 	evthread_use_pthreads(); /* handler threads wake the loop */
 
@@ -178,7 +155,11 @@ int main(int argc, char **argv)
 	}
 	ff_info("loaded %zu workflows from %s", ff_catalog_count(app.catalog),
 		app.cfg.workflows_dir);
-	if (app_connect_db(&app, &err) < 0 || setup_api_key(&app, &err) < 0 ||
+	const struct keys_config kc = {.database_url = app.cfg.database_url,
+				       .bootstrap_key = app.cfg.api_key,
+				       .rate_per_s = (double)rate_per_s,
+				       .burst = (double)rate_burst};
+	if (app_connect_db(&app, &err) < 0 || keys_start(&kc, &app.keys, &err) < 0 ||
 	    pool_start(app.cfg.database_url, (int)db_threads, &pool, &err) < 0) {
 		ff_error("postgresql: %s", err.msg);
 		goto out;
@@ -188,6 +169,7 @@ int main(int argc, char **argv)
 		ff_error("%s", err.msg);
 		goto out;
 	}
+	lim.keys = app.keys;
 	if (!(app.base = event_base_new()) ||
 	    !(http_server =
 		  http_start(app.base, &app, &lim, routes, sizeof(routes) / sizeof(routes[0]), pool,
@@ -215,6 +197,7 @@ out:
 	if (app.base)
 		event_base_free(app.base);
 	health_stop(app.health);
+	keys_stop(app.keys);
 	ff_amqp_free(app.amqp);
 	ff_db_free(app.db);
 	ff_catalog_free(app.catalog);

@@ -66,6 +66,36 @@ static void scan_prints_findings(void **state)
 	assert_int_equal(rc, 3);
 }
 
+/* ff keys: create prints the key once on stdout, the key works with its scope only, list
+ * shows it without the secret, revoke ends it. */
+static void keys_round_trip(void **state)
+{
+	(void)state;
+	char out[8192], key[128], id[40], args[256], cmd[1024];
+	assert_int_equal(ff("keys create e2e-reader read", out, sizeof(out)), 0);
+	const char *shown = strstr(out, "ff_"); /* stdout; stderr says which key it is */
+	assert_non_null(shown);
+	assert_int_equal(sscanf(shown, "%127s", key), 1);
+	const char *created = strstr(out, "key ");
+	assert_non_null(created);
+	assert_int_equal(sscanf(created, "key %36s", id), 1);
+	/* the new key reads, but may not submit */
+	snprintf(cmd, sizeof(cmd), "FF_URL=%s FF_API_KEY=%s %s workflows >/dev/null 2>&1",
+		 T.base_url, key, E2E_FF);
+	assert_int_equal(system(cmd), 0);
+	snprintf(cmd, sizeof(cmd),
+		 "FF_URL=%s FF_API_KEY=%s %s scan test-ok %s 2>&1 | grep -q submit", T.base_url,
+		 key, E2E_FF, E2E_SAMPLE);
+	assert_int_equal(system(cmd), 0);
+	assert_int_equal(ff("keys list", out, sizeof(out)), 0);
+	assert_non_null(strstr(out, "e2e-reader"));
+	assert_null(strstr(out, key));
+	snprintf(args, sizeof(args), "keys revoke %s", id);
+	assert_int_equal(ff(args, out, sizeof(out)), 0);
+	assert_int_equal(ff(args, out, sizeof(out)), 1); /* not found the second time */
+	assert_int_equal(ff("keys rotate", out, sizeof(out)), 2);
+}
+
 static void failed_run_fails_the_command(void **state)
 {
 	(void)state;
@@ -107,6 +137,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(scan_prints_findings),
 	    cmocka_unit_test(failed_run_fails_the_command),
+	    cmocka_unit_test(keys_round_trip),
 	    cmocka_unit_test(bad_input_is_explained),
 	    cmocka_unit_test(ready_tells_whether_the_api_can_serve),
 	};

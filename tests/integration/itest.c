@@ -61,7 +61,14 @@ static void admin_sql(const char *sql)
 	PQfinish(c);
 }
 
-static int free_port(void)
+void itest_use_port(struct itest *t, int port)
+{
+	t->port = port;
+	snprintf(t->base_url, sizeof(t->base_url), "http://127.0.0.1:%d", port);
+	itest_http_close(t);
+}
+
+int itest_free_port(void)
 {
 	int s = socket(AF_INET, SOCK_STREAM, 0);
 	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
@@ -104,7 +111,7 @@ int itest_setup(struct itest *t, const char *name)
 	if (system(sql) != 0)
 		fail_msg("cannot make rabbitmq vhost %s", scope);
 	snprintf(t->amqp_url, sizeof(t->amqp_url), "amqp://guest:guest@127.0.0.1:5672/%s", scope);
-	t->port = free_port();
+	t->port = itest_free_port();
 	snprintf(t->base_url, sizeof(t->base_url), "http://127.0.0.1:%d", t->port);
 	t->curl = curl_easy_init();
 	mkdir(ITEST_LOG_DIR, 0755);
@@ -158,6 +165,10 @@ static pid_t spawn(struct itest *t, const char *binary, const char *role,
 		putenv(db_env);
 		putenv(amqp_env);
 		putenv("FF_API_KEY=" ITEST_API_KEY);
+		/* Tests and benchmarks poll and submit far past a user's rate; the rate-limit
+		 * test sets its own. */
+		putenv("FF_RATE_PER_S=1000000");
+		putenv("FF_RATE_BURST=1000000");
 		putenv("FF_WORKFLOWS_DIR=" ITEST_WORKFLOWS_DIR);
 		putenv("FF_LOG_LEVEL=debug");
 		for (size_t i = 0; extra_env && extra_env[i]; i++)

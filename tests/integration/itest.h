@@ -46,6 +46,12 @@ int itest_setup(struct itest *t, const char *name);
  * for a look, until the next itest_setup of the same name drops them. */
 void itest_teardown(struct itest *t);
 
+/* A TCP port on 127.0.0.1 nobody listens on now. */
+int itest_free_port(void);
+/* Points the harness (HTTP client, raw connections, the next itest_start_controller) at
+ * port: for tests with more than one controller. */
+void itest_use_port(struct itest *t, int port);
+
 /* Starts ff-controller (waits until /readyz answers 200) or ff-worker (waits until it
  * consumes). extra_env: NULL-terminated "K=V" strings, or NULL. Logs go to
  * <build>/tests/integration/logs/<name>-<proc>.log. */

@@ -1,0 +1,108 @@
+/* cmd_keys — `ff keys list|create|revoke`: the controller's API keys (an admin key's job). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ff_cmd.h"
+
+static void key_row(const cJSON *k, const char **row, char *buf, size_t bufsz)
+{
+	const cJSON *scopes = cJSON_GetObjectItemCaseSensitive(k, "scopes"), *s;
+	size_t off = 0;
+	buf[0] = '\0';
+	cJSON_ArrayForEach(s, scopes) if (cJSON_IsString(s) && off < bufsz) off +=
+	    (size_t)snprintf(buf + off, bufsz - off, "%s%s", off ? "," : "", s->valuestring);
+	row[0] = ff_cmd_jstr(k, "id");
+	row[1] = ff_cmd_jstr(k, "name");
+	row[2] = buf;
+	row[3] = ff_cmd_jstr(k, "created_at");
+	row[4] = ff_cmd_jstr(k, "last_used_at");
+}
+
+/* ff keys create NAME SCOPES [RATE_PER_S]: SCOPES comma-separated. */
+static int create(struct ff_cmd_ctx *ctx, struct ff_args *a)
+{
+	struct ff_err err = {0};
+	cJSON *body = cJSON_CreateObject(), *scopes = NULL, *res = NULL;
+	int rc = EXIT_FAIL;
+	if (a->npos < 3 || a->npos > 4) {
+		fprintf(stderr, "usage: ff keys create NAME SCOPES [RATE_PER_S]\n");
+		rc = EXIT_USAGE;
+		goto out;
+	}
+	if (!body || !cJSON_AddStringToObject(body, "name", a->pos[1]) ||
+	    !(scopes = cJSON_AddArrayToObject(body, "scopes"))) {
+		ff_err_set(&err, FF_ENOMEM, "out of memory");
+		rc = ff_cmd_fail(&err);
+		goto out;
+	}
+	for (const char *p = a->pos[2]; *p; p += *p == ',') {
+		size_t n = strcspn(p, ",");
+		char *s = strndup(p, n);
+		cJSON_AddItemToArray(scopes, cJSON_CreateString(s ? s : ""));
+		free(s);
+		p += n;
+	}
+	if (a->npos == 4) {
+		char *end;
+		long rate = strtol(a->pos[3], &end, 10);
+		if (*end || rate < 1) {
+			fprintf(stderr, "ff: RATE_PER_S must be a positive integer\n");
+			rc = EXIT_USAGE;
+			goto out;
+		}
+		cJSON_AddNumberToObject(body, "rate_per_s", (double)rate);
+	}
+	if (!ff_cmd_client(ctx, &err) ||
+	    ff_client_json(ctx->client, "POST", "/api/v1/keys", body, &res, &err)) {
+		rc = ff_cmd_fail(&err);
+		goto out;
+	}
+	if (a->json) {
+		rc = ff_cmd_print_json(res);
+	} else {
+		printf("%s\n", ff_cmd_jstr(res, "key") ? ff_cmd_jstr(res, "key") : "");
+		fprintf(stderr, "key %s (%s) created: it is shown only this once\n",
+			ff_cmd_jstr(res, "id"), a->pos[1]);
+		rc = EXIT_OK;
+	}
+out:
+	cJSON_Delete(body);
+	cJSON_Delete(res);
+	return rc;
+}
+
+static int revoke(struct ff_cmd_ctx *ctx, struct ff_args *a)
+{
+	struct ff_err err = {0};
+	char path[PATH_MAX_LEN], esc[ESC_MAX];
+	if (a->npos != 2) {
+		fprintf(stderr, "usage: ff keys revoke KEY_ID\n");
+		return EXIT_USAGE;
+	}
+	if (ff_url_escape(a->pos[1], esc, sizeof(esc)) < 0) {
+		fprintf(stderr, "ff: KEY_ID is too long\n");
+		return EXIT_USAGE;
+	}
+	if (!ff_cmd_client(ctx, &err))
+		return ff_cmd_fail(&err);
+	snprintf(path, sizeof(path), "/api/v1/keys/%s", esc);
+	if (ff_client_json(ctx->client, "DELETE", path, NULL, NULL, &err))
+		return ff_cmd_fail(&err);
+	fprintf(stderr, "key %s revoked\n", a->pos[1]);
+	return EXIT_OK;
+}
+
+int cmd_keys(struct ff_cmd_ctx *ctx, struct ff_args *a)
+{
+	static const char *const hdr[] = {"ID", "NAME", "SCOPES", "CREATED", "LAST USED"};
+	const char *sub = a->pos[0];
+	if (!strcmp(sub, "list") && a->npos == 1)
+		return ff_cmd_list(ctx, a, "/api/v1/keys", "keys", 5, hdr, key_row, NULL);
+	if (!strcmp(sub, "create"))
+		return create(ctx, a);
+	if (!strcmp(sub, "revoke"))
+		return revoke(ctx, a);
+	fprintf(stderr, "usage: ff keys list | create NAME SCOPES [RATE_PER_S] | revoke KEY_ID\n");
+	return EXIT_USAGE;
+}
