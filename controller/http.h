@@ -83,7 +83,8 @@ typedef void (*http_handler)(struct http_req *r);
 
 struct http_route {
 	enum ff_http_method method;
-	const char *pattern; /* "/api/v1/runs/{id}": {x} matches one non-empty segment */
+	const char *pattern; /* "/api/v1/runs/{id}": {x} matches one non-empty segment; {x*},
+				as the last segment, the rest of the path, slashes included */
 	http_handler handler;
 	bool public; /* no API key needed */
 	enum http_body_kind body;

@@ -37,7 +37,9 @@ static const struct http_route routes[] = {
     {GET, "/api/v1/runs/{id}/sarif", api_run_sarif, false, 0, 0},
     {GET, "/api/v1/runs/{id}/logs", api_run_logs, false, 0, 0},
     {GET, "/api/v1/runs/{id}/artifacts", api_run_artifacts, false, 0, 0},
-    {GET, "/api/v1/runs/{id}/artifacts/{name}", api_run_artifact, false, 0, 0},
+    /* an artifact in a subfolder: "sub/x.txt", its slash raw or as %2F (the path is
+     * decoded before routing, so both reach {name*} the same) */
+    {GET, "/api/v1/runs/{id}/artifacts/{name*}", api_run_artifact, false, 0, 0},
     {POST, "/api/v1/runs/{id}/cancel", api_run_cancel, false, 0, 0},
     {POST, "/api/v1/runs/{id}/retry", api_run_retry, false, 0, 0},
     {GET, "/api/v1/dead-letters", api_dead_letters_list, false, 0, 0},

@@ -2,6 +2,7 @@
 #include "outcome.h"
 
 #include <stdio.h>
+#include <string.h>
 
 #define BACKOFF_MAX_S 3600
 
@@ -65,4 +66,13 @@ void outcome_decide(const struct outcome_facts *f, struct outcome *out)
 	} else {
 		out->transition = FF_RUN_DEAD_LETTER;
 	}
+}
+
+void outcome_unstorable(const char *why, struct outcome *out)
+{
+	*out = (struct outcome){.transition = FF_RUN_DEAD_LETTER, .state = FF_RUN_FAILED};
+	int n = snprintf(out->error, sizeof(out->error), "result not storable: %s", why);
+	for (size_t i = n > 0 ? strlen("result not storable: ") : 0; out->error[i]; i++)
+		if ((unsigned char)out->error[i] < 0x20 || (unsigned char)out->error[i] > 0x7e)
+			out->error[i] = '?';
 }
