@@ -330,8 +330,16 @@ static void outcome_unstorable_dead_letters(void **state)
 	outcome_unstorable("value \"\xff\" is out of range\nfor type integer", &o);
 	assert_int_equal(o.transition, FF_RUN_DEAD_LETTER);
 	assert_int_equal(o.state, FF_RUN_FAILED);
-	assert_string_equal(o.error, "result not storable: value \"?\" is out of range?for type "
+	assert_string_equal(o.error, "result not storable: value \"?\" is out of range\nfor type "
 				     "integer");
+	/* every error is storable: an invalid SARIF log's reason may quote its bytes */
+	const struct outcome_facts f = {.exit_code = 0,
+					.have_sarif = true,
+					.sarif_error = "the sarif log has key '\xff\xc3\xa9' twice",
+					.attempt = 1,
+					.max_attempts = 1};
+	outcome_decide(&f, &o);
+	assert_string_equal(o.error, "invalid SARIF: the sarif log has key '?\xc3\xa9' twice");
 }
 
 /* LRU: the least recently used unused entries go first, until the rest fit; used ones stay. */
