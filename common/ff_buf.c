@@ -9,6 +9,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "ff_util.h"
+
 #define FIRST_CAP  ((size_t)256)
 #define READ_CHUNK ((size_t)64 * 1024)
 
@@ -52,6 +54,20 @@ int ff_buf_append(struct ff_buf *b, const void *p, size_t n)
 	b->len += n;
 	b->data[b->len] = '\0';
 	return 0;
+}
+
+int ff_buf_append_utf8(struct ff_buf *b, const char *s, size_t n)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	for (size_t i = 0; i < n && !b->err;) {
+		size_t l = u[i] ? ff_utf8_seq_len(u + i, n - i) : 0;
+		if (l)
+			ff_buf_append(b, s + i, l);
+		else
+			ff_buf_append(b, "\xef\xbf\xbd", 3);
+		i += l ? l : 1;
+	}
+	return b->err;
 }
 
 const char *ff_buf_str(const struct ff_buf *b)

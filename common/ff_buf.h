@@ -31,6 +31,10 @@ int ff_buf_reserve(struct ff_buf *b, size_t n);
 /* Appends n bytes of p. 0; FF_ETOOBIG when len + n would pass max (nothing is appended);
  * FF_ENOMEM when growing fails; after either, every append returns that code. */
 int ff_buf_append(struct ff_buf *b, const void *p, size_t n);
+/* Appends s[0..n) as well-formed UTF-8 with no NUL, as a PostgreSQL text value must be: each
+ * byte that begins no well-formed sequence (ff_utf8_seq_len), and each NUL, becomes U+FFFD.
+ * Stops before a character that would pass max. 0, or the code of the failed append. */
+int ff_buf_append_utf8(struct ff_buf *b, const char *s, size_t n);
 /* The contents as a NUL-terminated string ("" when empty), owned by b. */
 const char *ff_buf_str(const struct ff_buf *b);
 /* Hands the contents to the caller, who frees them with free(): "" for an empty buffer, and

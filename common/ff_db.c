@@ -27,6 +27,7 @@ struct ff_db {
 	PGconn *conn;
 	char *url;
 	unsigned long reconnects;
+	char sqlstate[6]; /* the last failed statement's, "" after a success */
 	struct stmt stmts[STMT_CACHE];
 	int nstmts;
 };
@@ -125,6 +126,7 @@ static int result_error(struct ff_db *db, PGresult *res, struct ff_err *err)
 	char line[400];
 	snprintf(line, sizeof(line), "%s", msg && *msg ? msg : "unknown error");
 	line[strcspn(line, "\n")] = '\0';
+	snprintf(db->sqlstate, sizeof(db->sqlstate), "%s", state ? state : "");
 	if (PQstatus(db->conn) != CONNECTION_OK || (state && strncmp(state, "08", 2) == 0) ||
 	    (state && strncmp(state, "57P", 3) == 0))
 		return ff_err_set(err, FF_EUNAVAIL, "postgresql unavailable: %s", line);
@@ -154,6 +156,7 @@ PGresult *ff_db_query_bin(struct ff_db *db, const char *sql, int n, const char *
 			: PQexecParams(db->conn, sql, n, NULL, values, lengths, formats,
 				       result_format);
 		ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+		db->sqlstate[0] = '\0';
 		if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
 			return res;
 		int rc = result_error(db, res, err);
@@ -264,6 +267,11 @@ int ff_db_migrate(struct ff_db *db, struct ff_err *err)
 	return rc < 0 ? rc : napplied;
 }
 
+bool ff_db_failed_on_data(const struct ff_db *db)
+{
+	return db && (strncmp(db->sqlstate, "22", 2) == 0 || strncmp(db->sqlstate, "23", 2) == 0);
+}
+
 unsigned long ff_db_reconnects(const struct ff_db *db)
 {
 	return db ? db->reconnects : 0;
@@ -278,6 +286,7 @@ static int lo_error(struct ff_db *db, const char *what, struct ff_err *err)
 	char line[300];
 	snprintf(line, sizeof(line), "%s", db->conn ? PQerrorMessage(db->conn) : "");
 	line[strcspn(line, "\n")] = '\0';
+	db->sqlstate[0] = '\0'; /* libpq's large-object calls give no SQLSTATE */
 	if (!db->conn || PQstatus(db->conn) != CONNECTION_OK)
 		return ff_err_set(err, FF_EUNAVAIL, "postgresql unavailable: %s: %s", what, line);
 	return ff_err_set(err, FF_EINTERNAL, "database error: %s: %s", what, line);

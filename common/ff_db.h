@@ -40,6 +40,12 @@ PGresult *ff_db_query_bin(struct ff_db *db, const char *sql, int n, const char *
 int ff_db_exec(struct ff_db *db, const char *sql, int n, const char *const *values,
 	       struct ff_err *err);
 
+/* Whether the last statement that failed on this connection was refused for the data it
+ * carried: SQLSTATE class 22 (data exception: a value out of range, a byte sequence invalid
+ * for the encoding) or 23 (an integrity constraint). Sent again unchanged it fails again,
+ * unlike a lost connection (FF_EUNAVAIL). False once a later statement has run. */
+bool ff_db_failed_on_data(const struct ff_db *db);
+
 /* BEGIN / COMMIT / ROLLBACK. ff_db_rollback never fails (a broken connection rolls back). */
 int ff_db_begin(struct ff_db *db, struct ff_err *err);
 int ff_db_commit(struct ff_db *db, struct ff_err *err);

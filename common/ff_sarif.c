@@ -9,6 +9,7 @@
 #include "ff_sarif.h"
 
 #include <cjson/cJSON.h>
+#include <limits.h>
 #include <openssl/evp.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -25,6 +26,7 @@
 #define MAX_MESSAGE	     16384
 #define MAX_PATH	     4096
 #define MAX_FINGERPRINT	     1024
+#define OUTSIDE_NOTE	     "(path outside the target, not kept: "
 
 static const char *const level_names[4] = {"error", "warning", "note", "none"};
 
@@ -38,26 +40,11 @@ int ff_sarif_level_index(const char *level)
 
 /* --- bounded UTF-8 strings ------------------------------------------------------------------- */
 
-/* Appends s[0..n) as valid UTF-8 (U+FFFD for each bad byte), stopping before a character
- * that would not fit. */
-static void sb_text(struct ff_buf *b, const char *s, size_t n)
-{
-	const unsigned char *u = (const unsigned char *)s;
-	for (size_t i = 0; i < n && !b->err;) {
-		size_t l = ff_utf8_seq_len(u + i, n - i);
-		if (l)
-			ff_buf_append(b, s + i, l);
-		else
-			ff_buf_append(b, "\xef\xbf\xbd", 3);
-		i += l ? l : 1;
-	}
-}
-
 static char *clean_copy(const char *s, size_t max)
 {
 	struct ff_buf b;
 	ff_buf_init(&b, max);
-	sb_text(&b, s, strlen(s));
+	ff_buf_append_utf8(&b, s, strlen(s));
 	return ff_buf_take(&b, NULL);
 }
 
@@ -91,13 +78,14 @@ static long index_at(const cJSON *o, const char *key, long limit)
 	return (double)i == v->valuedouble ? i : -1;
 }
 
-/* A line number (1 or more), or 0. */
+/* A line number (1 or more), or 0 for none; at most INT_MAX, which the findings table's int
+ * columns hold: a startLine of 3000000000 is a line far down, not a reason to lose the run. */
 static long line_at(const cJSON *o, const char *key)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-	if (!cJSON_IsNumber(v) || !(v->valuedouble >= 1 && v->valuedouble < 1e15))
+	if (!cJSON_IsNumber(v) || !(v->valuedouble >= 1))
 		return 0;
-	return (long)v->valuedouble;
+	return v->valuedouble < (double)INT_MAX ? (long)v->valuedouble : INT_MAX;
 }
 
 static int level_of(const char *s)
@@ -278,9 +266,42 @@ static void percent_decode(struct ff_buf *b, const char *s)
 	}
 }
 
-/* The path of a uri as the platform shows it: decoded, relative to the target. NULL for
- * none, and on running out of memory (*oom). */
-static char *path_of(const char *uri, bool *oom)
+/* Normalises a relative path in place: empty and "." segments go, and ".." takes back the
+ * segment before it ("./a//b/../c" is "a/c"). False when a ".." would climb above the
+ * start: the path leaves the directory it is relative to. */
+static bool path_confine(char *s)
+{
+	char *w = s; /* the end of what is kept; never past r */
+	const char *r = s;
+	while (*r) {
+		size_t n = strcspn(r, "/");
+		if (n == 2 && r[0] == '.' && r[1] == '.') {
+			if (w == s)
+				return false;
+			while (w > s && w[-1] != '/')
+				w--;
+			if (w > s)
+				w--;
+		} else if (n > 0 && !(n == 1 && r[0] == '.')) {
+			if (w > s)
+				*w++ = '/';
+			memmove(w, r, n);
+			w += n;
+		}
+		r += n;
+		if (*r == '/')
+			r++;
+	}
+	*w = '\0';
+	return true;
+}
+
+/* The path of a uri as the platform shows it: decoded, relative to the target, normalised
+ * (path_confine). NULL for none, when the path is outside the target (*outside: absolute
+ * but not under /target, or climbing out with ".."), and on running out of memory (*oom).
+ * An outside path is never stored as a path: a consumer opening it relative to a checkout
+ * would read /etc/shadow or ../../other-repo. */
+static char *path_of(const char *uri, bool *outside, bool *oom)
 {
 	struct ff_buf dec;
 	const char *p = uri;
@@ -300,14 +321,23 @@ static char *path_of(const char *uri, bool *oom)
 		*oom = true;
 		goto out;
 	}
-	p = ff_buf_str(&dec);
-	if (strncmp(p, "/target/", 8) == 0)
-		p += 8;
-	else if (strcmp(p, "/target") == 0)
-		p += 7;
-	while (*p == '/')
-		p++;
-	if (*p && !(out = clean_copy(p, MAX_PATH)))
+	char empty[1] = "";
+	char *d = dec.data ? dec.data : empty;
+	if (strncmp(d, "/target/", 8) == 0)
+		d += 8;
+	else if (strcmp(d, "/target") == 0)
+		d += 7;
+	else if (d[0] == '/') {
+		*outside = true;
+		goto out;
+	}
+	/* decoded first, so that "%2e%2e%2f" is a ".." too; on raw bytes, since '/' and '.'
+	 * never occur inside a multi-byte UTF-8 sequence */
+	if (!path_confine(d)) {
+		*outside = true;
+		goto out;
+	}
+	if (*d && !(out = clean_copy(d, MAX_PATH)))
 		*oom = true;
 out:
 	ff_buf_release(&dec);
@@ -345,13 +375,13 @@ static char *message_of(const cJSON *res, const cJSON *rule)
 				n = n * 10 + (size_t)(p[d++] - '0');
 			const cJSON *a = p[d] == '}' && n < (size_t)nargs ? av[n] : NULL;
 			if (cJSON_IsString(a) && a->valuestring) {
-				sb_text(&b, a->valuestring, strlen(a->valuestring));
+				ff_buf_append_utf8(&b, a->valuestring, strlen(a->valuestring));
 				p += d + 1;
 				continue;
 			}
 		}
 		size_t run = 1 + strcspn(p + 1, "{}");
-		sb_text(&b, p, run);
+		ff_buf_append_utf8(&b, p, run);
 		p += run;
 	}
 	free(av);
@@ -432,9 +462,23 @@ static int level_for(const cJSON *res, const cJSON *rule)
 	return lv >= 0 ? lv : 1;
 }
 
-/* Fills f from one result; 0 or FF_ENOMEM. */
+/* The message of a finding whose path is outside the target: the path goes in front, so that
+ * the finding stays visible and says where the tool pointed. */
+static char *mark_outside(char *message, const char *uri)
+{
+	struct ff_buf b;
+	ff_buf_init(&b, MAX_MESSAGE);
+	ff_buf_append(&b, OUTSIDE_NOTE, strlen(OUTSIDE_NOTE));
+	ff_buf_append_utf8(&b, uri, strnlen(uri, 256));
+	ff_buf_append(&b, ") ", 2);
+	ff_buf_append_utf8(&b, message, strlen(message));
+	free(message);
+	return b.err == FF_ENOMEM ? (ff_buf_release(&b), NULL) : ff_buf_take(&b, NULL);
+}
+
+/* Fills f from one result (*outside: its path was refused); 0 or FF_ENOMEM. */
 static int finding_from(struct run *r, const cJSON *res, const char *rule_id, const cJSON *rule,
-			int lv, struct ff_finding *f)
+			int lv, struct ff_finding *f, bool *outside)
 {
 	bool oom = false;
 	f->rule_id = clean_copy(rule_id && *rule_id ? rule_id : "unknown", MAX_RULE_ID);
@@ -450,7 +494,9 @@ static int finding_from(struct run *r, const cJSON *res, const char *rule_id, co
 		if (ai >= 0)
 			uri = str_at(obj_at(r->art_vec[ai], "location"), "uri");
 	}
-	f->path = uri ? path_of(uri, &oom) : NULL;
+	f->path = uri ? path_of(uri, outside, &oom) : NULL;
+	if (*outside && f->message)
+		f->message = mark_outside(f->message, uri);
 	const cJSON *region = obj_at(phys, "region");
 	f->start_line = line_at(region, "startLine");
 	f->end_line = line_at(region, "endLine");
@@ -493,10 +539,12 @@ static int add_finding(struct ff_findings *out, size_t *cap, size_t max, struct 
 	}
 	struct ff_finding *f = &out->items[out->n];
 	memset(f, 0, sizeof(*f));
-	if (finding_from(r, res, rule_id, rule, lv, f) < 0) {
+	bool outside = false;
+	if (finding_from(r, res, rule_id, rule, lv, f, &outside) < 0) {
 		finding_release(f);
 		return ff_err_set(err, FF_ENOMEM, "out of memory reading the sarif log");
 	}
+	out->paths_outside += outside;
 	out->n++;
 	return 0;
 }

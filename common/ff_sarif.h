@@ -12,8 +12,11 @@ struct ff_finding {
 			      defaultConfiguration.level, else "warning" (SARIF's default) */
 	char *message;	   /* message.text, else the rule's shortDescription.text, else "" */
 	char *path;	   /* first location's artifactLocation.uri, percent-decoded, with any
-			      "file://" scheme and leading "/target/" or "/" stripped; NULL if none */
-	long start_line;   /* region.startLine, 0 if none */
+			      "file://" scheme and a leading "/target/" stripped, normalised ("./",
+			      "//" and "a/.." resolved); NULL if none, and NULL when the path is
+			      outside the target (absolute elsewhere, or climbing out with ".."):
+			      then the message starts "(path outside the target, not kept: <uri>) " */
+	long start_line;   /* region.startLine, 0 if none, at most INT_MAX (an int column) */
 	long end_line;	   /* region.endLine, else start_line */
 	char *fingerprint; /* first partialFingerprints value (or fingerprints), else the SHA-256
 			      hex of rule_id NUL path NUL start_line NUL message */
@@ -23,6 +26,7 @@ struct ff_findings {
 	struct ff_finding *items;
 	size_t n;
 	size_t count_by_level[4]; /* indexed by ff_sarif_level_index() */
+	size_t paths_outside;	  /* findings kept whose path was outside the target */
 };
 
 /* Parses a SARIF log (every run's results). A log that is not one JSON object (strictly, by

@@ -494,7 +494,7 @@ static void param_name(const char *pattern, size_t i, char *out, size_t n)
 	out[0] = '\0';
 	for (size_t k = 0; (p = strchr(p, '{')); k++, p++)
 		if (k == i) {
-			snprintf(out, n, "%.*s", (int)strcspn(p + 1, "}"), p + 1);
+			snprintf(out, n, "%.*s", (int)strcspn(p + 1, "*}"), p + 1);
 			return;
 		}
 }

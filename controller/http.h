@@ -93,7 +93,8 @@ enum http_access {
 
 struct http_route {
 	enum ff_http_method method;
-	const char *pattern; /* "/api/v1/runs/{id}": {x} matches one non-empty segment */
+	const char *pattern; /* "/api/v1/runs/{id}": {x} matches one non-empty segment; {x*},
+				as the last segment, the rest of the path, slashes included */
 	http_handler handler;
 	enum http_access access; /* the key scope it needs, or HTTP_PUBLIC */
 	enum http_body_kind body;

@@ -172,7 +172,7 @@ const char *http_header(struct http_req *r, const char *name)
 int http_route_match(const char *pattern, char *path, const char **params)
 {
 	size_t np = 0;
-	const char *p = pattern;
+	const char *p = pattern, *tail = NULL;
 	char *s = path;
 	while (*p && *s) {
 		if (*p != '/' || *s != '/')
@@ -182,7 +182,14 @@ int http_route_match(const char *pattern, char *path, const char **params)
 		size_t plen = pend ? (size_t)(pend - p) : strlen(p);
 		char *send = strchr(s, '/');
 		size_t slen = send ? (size_t)(send - s) : strlen(s);
-		if (plen > 2 && p[0] == '{' && p[plen - 1] == '}') {
+		if (plen > 3 && !pend && p[0] == '{' && p[plen - 2] == '*' && p[plen - 1] == '}') {
+			/* {x*}, last: the rest of the path, slashes and all */
+			if (slen == 0 || np == HTTP_MAX_PARAMS)
+				return 0;
+			tail = s;
+			params[np++] = s;
+			slen = strlen(s);
+		} else if (plen > 2 && p[0] == '{' && p[plen - 1] == '}') {
 			if (slen == 0 || np == HTTP_MAX_PARAMS)
 				return 0;
 			params[np++] = s;
@@ -196,7 +203,7 @@ int http_route_match(const char *pattern, char *path, const char **params)
 		return 0;
 	/* Terminate the captured segments only once the whole path matched. */
 	for (size_t i = 0; i < np; i++) {
-		char *slash = strchr(params[i], '/');
+		char *slash = params[i] == tail ? NULL : strchr(params[i], '/');
 		if (slash)
 			*slash = '\0';
 	}

@@ -38,7 +38,7 @@ static const struct http_route routes[] = {
     {GET, "/api/v1/runs/{id}/sarif", api_run_sarif, HTTP_READ, 0, 0, NULL},
     {GET, "/api/v1/runs/{id}/logs", api_run_logs, HTTP_READ, 0, 0, NULL},
     {GET, "/api/v1/runs/{id}/artifacts", api_run_artifacts, HTTP_READ, 0, 0, NULL},
-    {GET, "/api/v1/runs/{id}/artifacts/{name}", api_run_artifact, HTTP_READ, 0, 0, NULL},
+    {GET, "/api/v1/runs/{id}/artifacts/{name*}", api_run_artifact, HTTP_READ, 0, 0, NULL},
     {POST, "/api/v1/runs/{id}/cancel", api_run_cancel, HTTP_SUBMIT, 0, 0, NULL},
     {POST, "/api/v1/runs/{id}/retry", api_run_retry, HTTP_SUBMIT, 0, 0, NULL},
     {GET, "/api/v1/dead-letters", api_dead_letters_list, HTTP_READ, 0, 0, NULL},

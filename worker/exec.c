@@ -493,6 +493,13 @@ static struct exec_result run_attempt(struct attempt *a)
 					    0, &sarif_err) == 0 &&
 			   ff_sarif_normalise(a->res.sarif, a->res.sarif_len, 0, &findings,
 					      &sarif_err) == 0;
+	if (sarif_ok && findings.paths_outside) {
+		char msg[160];
+		snprintf(msg, sizeof(msg),
+			 "%zu findings point outside the target: kept without their path",
+			 findings.paths_outside);
+		note(a, msg);
+	}
 	if (!sarif_ok && a->res.sarif) {
 		/* a refused log is not kept: the run's error says why */
 		free(a->res.sarif);
@@ -532,8 +539,10 @@ static struct exec_result run_attempt(struct attempt *a)
 						.out = &a->out,
 						.res = &a->res,
 						.findings = sarif_ok ? &findings : NULL};
-		rc = store_attempt_end(a->env->db, &s, a->env->cfg->lease_s * 1000, &err);
-		result = performed(a, &o, rc, &err);
+		struct outcome recorded;
+		rc =
+		    store_attempt_end(a->env->db, &s, a->env->cfg->lease_s * 1000, &recorded, &err);
+		result = performed(a, &recorded, rc, &err);
 	}
 	ff_findings_release(&findings);
 	return result;

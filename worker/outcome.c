@@ -2,6 +2,9 @@
 #include "outcome.h"
 
 #include <stdio.h>
+#include <string.h>
+
+#include "ff_util.h"
 
 #define BACKOFF_MAX_S 3600
 
@@ -11,6 +14,20 @@ long outcome_backoff_s(long backoff_s, int attempt)
 	for (int i = 1; i < attempt && delay < BACKOFF_MAX_S; i++)
 		delay *= 2;
 	return delay > BACKOFF_MAX_S ? BACKOFF_MAX_S : delay;
+}
+
+/* The run's error is a text column, and its reasons may quote what a workflow wrote (a
+ * SARIF key, PostgreSQL's message about a value): each byte that is not UTF-8 becomes '?'
+ * in place, so that the error itself never makes the result unstorable. */
+static void storable(char *s)
+{
+	size_t n = strlen(s);
+	for (size_t i = 0; i < n;) {
+		size_t l = ff_utf8_seq_len((const unsigned char *)s + i, n - i);
+		if (!l)
+			s[i] = '?';
+		i += l ? l : 1;
+	}
 }
 
 void outcome_decide(const struct outcome_facts *f, struct outcome *out)
@@ -51,6 +68,7 @@ void outcome_decide(const struct outcome_facts *f, struct outcome *out)
 		out->state = FF_RUN_FAILED;
 		snprintf(out->error, sizeof(out->error), "invalid SARIF: %s", f->sarif_error);
 	}
+	storable(out->error);
 	/* Failures are retried by the workflow's policy; a timeout only when the policy says
 	 * so (most would just time out again). Past the budget the run keeps the last
 	 * attempt's state, failed or timed_out, and is dead-lettered with its error. */
@@ -65,4 +83,11 @@ void outcome_decide(const struct outcome_facts *f, struct outcome *out)
 	} else {
 		out->transition = FF_RUN_DEAD_LETTER;
 	}
+}
+
+void outcome_unstorable(const char *why, struct outcome *out)
+{
+	*out = (struct outcome){.transition = FF_RUN_DEAD_LETTER, .state = FF_RUN_FAILED};
+	snprintf(out->error, sizeof(out->error), "result not storable: %s", why);
+	storable(out->error);
 }

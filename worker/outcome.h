@@ -37,6 +37,13 @@ struct outcome {
 
 void outcome_decide(const struct outcome_facts *f, struct outcome *out);
 
+/* The end of an attempt whose result the database refused for its data, though it was
+ * validated first (a value the schema cannot hold: see store.h): failed and dead-lettered
+ * at once, "result not storable: <why>", since every further attempt would write the same.
+ * why is PostgreSQL's message, which may quote the value: a byte in it that is not UTF-8
+ * becomes '?', as in every error outcome_decide writes, so that the error is storable. */
+void outcome_unstorable(const char *why, struct outcome *out);
+
 /* The delay before attempt `attempt + 1` after attempt `attempt` failed: backoff_s doubled
  * per attempt, at most an hour. */
 long outcome_backoff_s(long backoff_s, int attempt);

@@ -25,10 +25,43 @@ static void results_init(struct results *r, const struct results_limits *lim, st
 	*r = (struct results){.lim = lim, .err = err};
 }
 
+/* The note is text for the run's history: the path, which the workflow chose, is made valid
+ * UTF-8 first (a name with a 0xff byte is the very thing being skipped). */
 static void note_skipped(struct results *r, const char *path, const char *why)
 {
-	if (!r->skipped[0])
-		snprintf(r->skipped, sizeof(r->skipped), "%.200s %s: skipped", path, why);
+	if (r->skipped[0])
+		return;
+	struct ff_buf b;
+	ff_buf_init(&b, 200);
+	ff_buf_append_utf8(&b, path, strlen(path));
+	snprintf(r->skipped, sizeof(r->skipped), "%s %s: skipped", ff_buf_str(&b), why);
+	ff_buf_release(&b);
+}
+
+/* An artifact's name as stored: the artifacts table's name is text, so a byte that is not
+ * UTF-8 becomes U+FFFD (the file is kept; its name shows where). A name that, made valid,
+ * repeats an artifact's already collected is skipped (NULL, *why says so), as is one over
+ * RESULTS_ARTIFACT_NAME_MAX bytes. */
+static char *artifact_name(const struct results *r, const char *name, const char **why)
+{
+	struct ff_buf b;
+	*why = NULL;
+	if (strlen(name) > RESULTS_ARTIFACT_NAME_MAX) {
+		*why = "has a name longer than 255 bytes";
+		return NULL;
+	}
+	ff_buf_init(&b, 3 * RESULTS_ARTIFACT_NAME_MAX);
+	ff_buf_append_utf8(&b, name, strlen(name));
+	char *clean = ff_buf_take(&b, NULL);
+	if (!clean || strcmp(clean, name) == 0)
+		return clean;
+	for (size_t i = 0; i < r->nartifacts; i++)
+		if (strcmp(r->artifacts[i].name, clean) == 0) {
+			free(clean);
+			*why = "has a name that is not UTF-8 and, made valid, repeats another";
+			return NULL;
+		}
+	return clean;
 }
 
 /* --- the sink both ways feed ---------------------------------------------------------------- */
@@ -56,7 +89,7 @@ static int on_begin(void *ctx, const char *path, uint64_t size)
 	if (strncmp(path, ARTIFACTS_PATH, strlen(ARTIFACTS_PATH)) != 0)
 		return 0;
 	const char *name = path + strlen(ARTIFACTS_PATH);
-	if (!*name || strlen(name) > RESULTS_ARTIFACT_NAME_MAX)
+	if (!*name)
 		return 0;
 	if (r->nartifacts == RESULTS_MAX_ARTIFACTS)
 		return ff_err_set(r->err, FF_ETOOBIG, "/results/artifacts holds more than %d files",
@@ -74,7 +107,12 @@ static int on_begin(void *ctx, const char *path, uint64_t size)
 		r->artifacts = na;
 		r->artifacts_cap = cap;
 	}
-	struct artifact a = {.name = strdup(name), .off = r->spool.len, .size = 0};
+	const char *why;
+	struct artifact a = {.name = artifact_name(r, name, &why), .off = r->spool.len};
+	if (why) {
+		note_skipped(r, path, why);
+		return 0;
+	}
 	if (!a.name)
 		return ff_err_set(r->err, FF_ENOMEM, "out of memory");
 	r->artifacts[r->nartifacts++] = a;

@@ -37,7 +37,8 @@ struct results_limits {
 };
 
 struct artifact {
-	char *name;	    /* the path under /results/artifacts/ */
+	char *name;	    /* the path under /results/artifacts/, valid UTF-8 (a byte that is not
+			       becomes U+FFFD) and at most RESULTS_ARTIFACT_NAME_MAX bytes as read */
 	uint64_t off, size; /* where its bytes are in the spool */
 };
 

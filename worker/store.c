@@ -158,9 +158,9 @@ static char *findings_summary(const struct ff_findings *f)
 static int insert_output(struct ff_db *db, const struct store_attempt *a, struct ff_err *err)
 {
 	const struct output *out = a->out;
-	const char *p[] = {a->ref->id, a->res->sarif, ff_buf_str(&out->logs),
+	const char *p[] = {a->ref->id, a->res ? a->res->sarif : NULL, ff_buf_str(&out->logs),
 			   out->logs_truncated ? "true" : "false"};
-	int lens[] = {0, (int)a->res->sarif_len, (int)out->logs.len, 0};
+	int lens[] = {0, a->res ? (int)a->res->sarif_len : 0, (int)out->logs.len, 0};
 	int fmts[] = {0, 1, 1, 0};
 	PGresult *res =
 	    ff_db_query_bin(db,
@@ -268,7 +268,7 @@ static int record_once(struct ff_db *db, const struct store_attempt *a, struct f
 	if ((rc = insert_output(db, a, err)) < 0 ||
 	    (!retrying && a->findings && a->findings->n &&
 	     (rc = insert_findings(db, id, a->findings, err)) < 0) ||
-	    (!retrying && (rc = insert_artifacts(db, id, a->res, err)) < 0) ||
+	    (!retrying && a->res && (rc = insert_artifacts(db, id, a->res, err)) < 0) ||
 	    (rc = end_transition(db, a, summary, err)) < 0)
 		goto out_rollback;
 	if (rc == 0) {
@@ -284,8 +284,8 @@ out:
 	return rc;
 }
 
-int store_attempt_end(struct ff_db *db, const struct store_attempt *a, long retry_for_ms,
-		      struct ff_err *err)
+static int record(struct ff_db *db, const struct store_attempt *a, long retry_for_ms,
+		  struct ff_err *err)
 {
 	int64_t deadline = ff_now_ms() + retry_for_ms;
 	int backoff_ms = 100;
@@ -297,4 +297,20 @@ int store_attempt_end(struct ff_db *db, const struct store_attempt *a, long retr
 		usleep((useconds_t)backoff_ms * 1000);
 		backoff_ms = backoff_ms < 2000 ? backoff_ms * 2 : 2000;
 	}
+}
+
+int store_attempt_end(struct ff_db *db, const struct store_attempt *a, long retry_for_ms,
+		      struct outcome *recorded, struct ff_err *err)
+{
+	*recorded = *a->o;
+	int rc = record(db, a, retry_for_ms, err);
+	if (rc == 0 || rc == FF_EUNAVAIL || !ff_db_failed_on_data(db))
+		return rc;
+	ff_run_error(a->ref->id, "result not storable, recorded without it: %s", err->msg);
+	outcome_unstorable(err->msg, recorded);
+	struct store_attempt bare = *a;
+	bare.o = recorded;
+	bare.res = NULL;
+	bare.findings = NULL;
+	return record(db, &bare, retry_for_ms, err);
 }

@@ -42,7 +42,7 @@ int store_job_trusted(struct ff_db *db, const struct ff_job *msg, struct ff_job 
 		      struct ff_err *err);
 
 /* What an attempt leaves behind for the database. findings: the SARIF log's, NULL when it
- * had none or an invalid one. */
+ * had none or an invalid one. res: NULL keeps no SARIF log and no artifacts. */
 struct store_attempt {
 	const struct ff_run_ref *ref;
 	const struct outcome *o; /* FF_RUN_FINISH, FF_RUN_RETRY or FF_RUN_DEAD_LETTER */
@@ -55,9 +55,15 @@ struct store_attempt {
 /* Records the attempt's end. A retried attempt keeps its logs; findings and artifacts are
  * the last attempt's only. Retries while the database is unreachable, for up to
  * retry_for_ms (the lease gives that long before another worker would take the run).
+ * When the database refuses the result for its data instead (ff_db_failed_on_data: what the
+ * workflow wrote got past the validation in results and ff_sarif and still does not fit the
+ * schema), nothing is retried: the attempt is recorded again at once with its logs but no
+ * SARIF log, findings or artifacts, failed and dead-lettered (outcome_unstorable), and the
+ * reason is logged. Letting the lease expire instead would lose the logs and take three
+ * expiries to end the run. *recorded gets the outcome recorded: *a->o, or that one.
  * 0 when recorded; FF_ECONFLICT when the run had moved on (cancelled, or taken by another
  * attempt), which records nothing. */
 int store_attempt_end(struct ff_db *db, const struct store_attempt *a, long retry_for_ms,
-		      struct ff_err *err);
+		      struct outcome *recorded, struct ff_err *err);
 
 #endif

@@ -98,6 +98,44 @@ static char *temp_file(const char *content, size_t len)
 	return strdup(tmpl);
 }
 
+/* What a text column cannot hold becomes U+FFFD; what can is copied as is. */
+static void append_utf8(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *in;
+		size_t n;
+		const char *out;
+	} cases[] = {
+	    {"plain", 5, "plain"},
+	    {"caf\xc3\xa9", 5, "caf\xc3\xa9"},
+	    {"a\xff"
+	     "b",
+	     3,
+	     "a\xef\xbf\xbd"
+	     "b"},
+	    {"a\0b", 3,
+	     "a\xef\xbf\xbd"
+	     "b"},							 /* a NUL */
+	    {"\xc0\xaf", 2, "\xef\xbf\xbd\xef\xbf\xbd"},		 /* an overlong '/' */
+	    {"\xed\xa0\x80", 3, "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"}, /* a surrogate */
+	    {"x\xe2\x9c", 3, "x\xef\xbf\xbd\xef\xbf\xbd"},		 /* cut short */
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct ff_buf b;
+		ff_buf_init(&b, 64);
+		assert_int_equal(ff_buf_append_utf8(&b, cases[i].in, cases[i].n), 0);
+		assert_string_equal(ff_buf_str(&b), cases[i].out);
+		ff_buf_release(&b);
+	}
+	/* the cap: stops before a character that would not fit, never inside one */
+	struct ff_buf b;
+	ff_buf_init(&b, 4);
+	assert_int_equal(ff_buf_append_utf8(&b, "ab\xff", 3), FF_ETOOBIG);
+	assert_string_equal(ff_buf_str(&b), "ab");
+	ff_buf_release(&b);
+}
+
 static void file_read(void **state)
 {
 	(void)state;
@@ -158,6 +196,7 @@ int main(void)
 	    cmocka_unit_test(cap_and_growth),
 	    cmocka_unit_test(take),
 	    cmocka_unit_test(file_read),
+	    cmocka_unit_test(append_utf8),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

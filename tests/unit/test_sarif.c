@@ -249,6 +249,96 @@ static void hostile_strings(void **state)
 	assert_string_equal(err.field, "version");
 }
 
+/* One result with this location, normalised; the caller releases f. */
+static void one_location(const char *uri, const char *region, struct ff_findings *f)
+{
+	struct ff_err err;
+	char log[1024];
+	int n = snprintf(log, sizeof(log),
+			 "{\"version\":\"2.1.0\",\"runs\":[{\"results\":[{\"ruleId\":\"r\","
+			 "\"message\":{\"text\":\"m\"},\"locations\":[{\"physicalLocation\":{"
+			 "\"artifactLocation\":{\"uri\":\"%s\"},\"region\":%s}}]}]}]}",
+			 uri, region);
+	assert_true(n > 0 && (size_t)n < sizeof(log));
+	assert_int_equal(ff_sarif_normalise(log, (size_t)n, 0, f, &err), 0);
+	assert_int_equal(f->n, 1);
+}
+
+/* Paths are normalised and confined to the target: one that is absolute elsewhere or climbs
+ * out is not kept as a path (the finding is, marked); lines fit the int columns. */
+static void paths_confined(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *uri, *path; /* NULL: outside the target */
+	} cases[] = {
+	    {"src/a.c", "src/a.c"},
+	    {"./src/./a.c", "src/a.c"},
+	    {"src//a.c", "src/a.c"},
+	    {"src/lib/../a.c", "src/a.c"},
+	    {"file:///target/src/../a.c", "a.c"},
+	    {"/target/./x/y/..", "x"},
+	    {"a/..", ""}, /* the target itself: no path */
+	    {"../../../etc/shadow", NULL},
+	    {"src/../../x", NULL},
+	    {"%2e%2e/%2e%2e/etc/passwd", NULL},
+	    {"a%2F..%2F..%2Fb", NULL},
+	    {"/etc/passwd", NULL},
+	    {"file:///etc/passwd", NULL},
+	    {"file://host/etc/passwd", NULL},
+	    {"/target/../etc/passwd", NULL},
+	    {"/targetx/a.c", NULL},
+	    {"..x/a.c", "..x/a.c"}, /* a name that starts with dots is no ".." */
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct ff_findings f = {0};
+		one_location(cases[i].uri, "{}", &f);
+		const struct ff_finding *x = &f.items[0];
+		if (!cases[i].path) {
+			assert_null(x->path);
+			assert_int_equal(f.paths_outside, 1);
+			char want[300];
+			snprintf(want, sizeof(want), "(path outside the target, not kept: %s) m",
+				 cases[i].uri);
+			assert_string_equal(x->message, want);
+		} else {
+			if (*cases[i].path)
+				assert_string_equal(x->path, cases[i].path);
+			else
+				assert_null(x->path);
+			assert_int_equal(f.paths_outside, 0);
+			assert_string_equal(x->message, "m");
+		}
+		ff_findings_release(&f);
+	}
+
+	static const struct {
+		const char *region;
+		long start, end;
+	} lines[] = {
+	    {"{\"startLine\":3000000000}", 2147483647, 2147483647},
+	    {"{\"startLine\":1e300,\"endLine\":1e301}", 2147483647, 2147483647},
+	    {"{\"startLine\":2147483647}", 2147483647, 2147483647},
+	    {"{\"startLine\":7,\"endLine\":99999999999}", 7, 2147483647},
+	    {"{\"startLine\":0}", 0, 0},
+	    {"{\"startLine\":-3000000000}", 0, 0},
+	    {"{\"startLine\":12,\"endLine\":3}", 12, 12},
+	};
+	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
+		struct ff_findings f = {0};
+		one_location("a.c", lines[i].region, &f);
+		assert_int_equal(f.items[0].start_line, lines[i].start);
+		assert_int_equal(f.items[0].end_line, lines[i].end);
+		ff_findings_release(&f);
+	}
+
+	/* a \u0000 escape never puts a NUL inside a kept string */
+	struct ff_findings f = {0};
+	one_location("a\\u0000/../../../etc/x", "{}", &f);
+	assert_string_equal(f.items[0].path, "a");
+	ff_findings_release(&f);
+}
+
 /* The pre-scan: counts every value, keys and containers included, and the depth; strings
  * with escapes and brackets inside do not confuse it. */
 static void prescan_limits(void **state)
@@ -302,9 +392,13 @@ static void level_index(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(table),	   cmocka_unit_test(fingerprints_stable),
-	    cmocka_unit_test(cap),	   cmocka_unit_test(hostile_strings),
-	    cmocka_unit_test(level_index), cmocka_unit_test(prescan_limits),
+	    cmocka_unit_test(table),
+	    cmocka_unit_test(fingerprints_stable),
+	    cmocka_unit_test(cap),
+	    cmocka_unit_test(hostile_strings),
+	    cmocka_unit_test(level_index),
+	    cmocka_unit_test(prescan_limits),
+	    cmocka_unit_test(paths_confined),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -88,6 +88,17 @@ static void routes(void **state)
 	    {"/api/v1/runs/{id}/artifacts/{name}", "/api/v1/runs/r1/artifacts/a.txt", 1, "r1",
 	     "a.txt"},
 	    {"/api/v1/runs/{id}/artifacts/{name}", "/api/v1/runs/r1/artifacts", 0, NULL, NULL},
+	    /* {x*}: the rest of the path, an artifact in a subfolder */
+	    {"/api/v1/runs/{id}/artifacts/{name*}", "/api/v1/runs/r1/artifacts/sub/x.txt", 1, "r1",
+	     "sub/x.txt"},
+	    {"/api/v1/runs/{id}/artifacts/{name*}", "/api/v1/runs/r1/artifacts/a.txt", 1, "r1",
+	     "a.txt"},
+	    {"/api/v1/runs/{id}/artifacts/{name*}", "/api/v1/runs/r1/artifacts/", 0, NULL, NULL},
+	    {"/api/v1/runs/{id}/artifacts/{name*}", "/api/v1/runs/r1/artifacts", 0, NULL, NULL},
+	    {"/api/v1/runs/{id}/artifacts/{name*}", "/api/v1/runs/r1/x/sub/x.txt", 0, NULL, NULL},
+	    /* {x*} only as the last segment; elsewhere it is one segment like {x} */
+	    {"/a/{x*}/b", "/a/1/2/b", 0, NULL, NULL},
+	    {"/a/{x*}/b", "/a/1/b", 1, "1", NULL},
 	    {"/healthz", "/healthzz", 0, NULL, NULL},
 	    {"/healthz", "/", 0, NULL, NULL},
 	    {"/healthz", "", 0, NULL, NULL},

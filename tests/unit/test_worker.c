@@ -10,8 +10,12 @@
 
 #include <cmocka.h>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include "outcome.h"
 #include "output.h"
+#include "results.h"
 #include "spec.h"
 #include "spool.h"
 #include "tcache.h"
@@ -249,6 +253,83 @@ static void spool_cap(void **state)
 	spool_close(&sp);
 }
 
+static void write_file(const char *dir, const char *name, const char *text)
+{
+	char path[512];
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	assert_int_equal(fclose(f), 0);
+}
+
+static const struct artifact *artifact_named(const struct results *r, const char *name)
+{
+	for (size_t i = 0; i < r->nartifacts; i++)
+		if (strcmp(r->artifacts[i].name, name) == 0)
+			return &r->artifacts[i];
+	return NULL;
+}
+
+/* Artifact names are text in the database: a byte that is not UTF-8 becomes U+FFFD, a name
+ * that would then repeat another is skipped with a note, subfolders keep their path, and the
+ * note itself is valid UTF-8. */
+static void artifact_names_valid(void **state)
+{
+	(void)state;
+	char root[] = "/tmp/ff-test-results-XXXXXX", dir[600], sub[700];
+	assert_non_null(mkdtemp(root));
+	snprintf(dir, sizeof(dir), "%s/artifacts", root);
+	snprintf(sub, sizeof(sub), "%s/sub", dir);
+	assert_int_equal(mkdir(dir, 0700), 0);
+	assert_int_equal(mkdir(sub, 0700), 0);
+	write_file(dir, "bad\xff.txt", "one");
+	write_file(dir, "bad\xfe.txt", "two"); /* the same name once made valid */
+	write_file(sub, "x.txt", "three");
+	write_file(dir, "ok.txt", "four");
+
+	const struct results_limits lim = {.max_bytes = 1 << 20, .sarif_max = 1 << 20};
+	struct results r;
+	struct ff_err err;
+	int rc = results_collect_dir(root, &lim, &r, &err);
+	if (rc == FF_EUNAVAIL) { /* no openat2 here: nothing to check */
+		results_release(&r);
+		skip();
+	}
+	assert_int_equal(rc, 0);
+	assert_int_equal(r.nartifacts, 3);
+	assert_non_null(artifact_named(&r, "bad\xef\xbf\xbd.txt"));
+	assert_non_null(artifact_named(&r, "sub/x.txt"));
+	assert_non_null(artifact_named(&r, "ok.txt"));
+	assert_non_null(strstr(r.skipped, "repeats another"));
+	assert_non_null(strstr(r.skipped, "bad\xef\xbf\xbd.txt"));
+	results_release(&r);
+
+	char cmd[700];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
+	assert_int_equal(system(cmd), 0);
+}
+
+/* A result the database refused for its data: failed for good, now, with a storable error. */
+static void outcome_unstorable_dead_letters(void **state)
+{
+	(void)state;
+	struct outcome o;
+	outcome_unstorable("value \"\xff\" is out of range\nfor type integer", &o);
+	assert_int_equal(o.transition, FF_RUN_DEAD_LETTER);
+	assert_int_equal(o.state, FF_RUN_FAILED);
+	assert_string_equal(o.error, "result not storable: value \"?\" is out of range\nfor type "
+				     "integer");
+	/* every error is storable: an invalid SARIF log's reason may quote its bytes */
+	const struct outcome_facts f = {.exit_code = 0,
+					.have_sarif = true,
+					.sarif_error = "the sarif log has key '\xff\xc3\xa9' twice",
+					.attempt = 1,
+					.max_attempts = 1};
+	outcome_decide(&f, &o);
+	assert_string_equal(o.error, "invalid SARIF: the sarif log has key '?\xc3\xa9' twice");
+}
+
 /* LRU: the least recently used unused entries go first, until the rest fit; used ones stay. */
 static void tcache_lru_choice(void **state)
 {
@@ -316,6 +397,8 @@ int main(void)
 	    cmocka_unit_test(backoff_doubles_and_caps),
 	    cmocka_unit_test(cpu_limit_capped_by_host),
 	    cmocka_unit_test(outcome_table),
+	    cmocka_unit_test(outcome_unstorable_dead_letters),
+	    cmocka_unit_test(artifact_names_valid),
 	    cmocka_unit_test(progress_lines),
 	    cmocka_unit_test(log_capped),
 	    cmocka_unit_test(spool_cap),
