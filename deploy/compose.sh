@@ -161,9 +161,10 @@ make_secrets() {
 # a `scale` creates containers too). No `source`: the file is data, only known names count.
 load_secrets() {
 	[ -f "$secrets_file" ] || return 0
-	local k v
-	if [ "$(stat -c %a "$secrets_file")" != 600 ]; then
-		say "$secrets_file was readable by others: back to mode 0600" >&2
+	local k v m
+	m=$(stat -c %a "$secrets_file")
+	if [ "$m" != 600 ]; then
+		say "$secrets_file had mode $m: back to 0600" >&2
 		chmod 600 "$secrets_file"
 	fi
 	while IFS='=' read -r k v; do
@@ -268,7 +269,7 @@ cmd_up() {
   RabbitMQ UI  http://${ui:-?}  (user ${FF_RABBITMQ_USER:-fuzzforge}, FF_RABBITMQ_PASSWORD in the same file)
   AMQP         amqp://${FF_RABBITMQ_USER:-fuzzforge}:<password>@${amqp:-?}/
   PostgreSQL   postgresql://${FF_PG_USER:-fuzzforge}:<password>@${pg:-?}/${FF_PG_DB:-fuzzforge}
-  stop         deploy/compose.sh down           (down -v also drops the data volumes)
+  stop         deploy/compose.sh down           (down -v also drops the data volumes and secrets)
 EOF
 }
 
@@ -288,8 +289,9 @@ cmd_scan() {
 		# No client that runs on this host: the controller image carries one. It reads DIR
 		# through a read-only bind mount, as the calling user, and reaches the published
 		# API port over the host's network.
-		docker run --rm --network host --user "$(id -u):$(id -g)" -v "$dir:/scan:ro" \
-			-e FF_URL="http://$(controller_addr)" -e FF_API_KEY="$(api_key)" \
+		# The key goes through the environment, not docker's arguments, which ps shows.
+		FF_API_KEY=$(api_key) docker run --rm --network host --user "$(id -u):$(id -g)" \
+			-v "$dir:/scan:ro" -e FF_URL="http://$(controller_addr)" -e FF_API_KEY \
 			"fuzzforge/controller:$FF_IMAGE_TAG" \
 			ff scan "$wf" /scan --timeout "${FF_SCAN_TIMEOUT:-600}" "$@"
 	fi
