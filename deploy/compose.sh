@@ -259,10 +259,13 @@ cmd_up() {
 	ui=$(dc port rabbitmq 15672 2>/dev/null || true)
 	say "FuzzForge is ready at http://$addr" \
 		"(cluster up in $(($(date +%s) - t0)) s, $(($(date +%s) - start)) s in all)"
+	# how to get the key, for this project (the default needs no COMPOSE_PROJECT_NAME)
+	local keycmd='deploy/compose.sh key'
+	[ "$project" = fuzzforge ] || keycmd="COMPOSE_PROJECT_NAME=$project $keycmd"
 	cat <<EOF
-  API key      in $secrets_file (FF_API_KEY): export FF_API_KEY=\$(deploy/compose.sh key)
+  API key      in $secrets_file (FF_API_KEY): export FF_API_KEY=\$($keycmd)
   scan         deploy/compose.sh scan examples/secrets [WORKFLOW]
-  ff client    FF_URL=http://$addr FF_API_KEY=\$(deploy/compose.sh key) build/cli/ff scan secret-detection DIR
+  ff client    FF_URL=http://$addr FF_API_KEY=\$($keycmd) build/cli/ff scan secret-detection DIR
   workers      deploy/compose.sh scale N
                (now ${FF_WORKERS:-1}, each running ${FF_WORKER_CONCURRENCY:-2} runs at once)
   logs         deploy/compose.sh logs -f [controller|worker|postgres|rabbitmq]
