@@ -33,7 +33,11 @@ start_postgres() {
 	pg_ctlcluster --skip-systemctl-redirect "$PG_VERSION" main start
 	mark_started postgres
 	wait_for postgresql 30 pg_isready -h 127.0.0.1
-	# The dev database: user/password fuzzforge, trusted only on this machine.
+	# The test harness's database: user/password fuzzforge, fixed on purpose and not secret.
+	# The integration tests (tests/integration/itest.c) and the native setup's defaults
+	# connect with it, and Debian's PostgreSQL listens on localhost only; RabbitMQ likewise
+	# keeps its guest/guest, which it accepts from loopback only. The dev cluster
+	# (deploy/compose.sh) generates its own passwords instead.
 	su postgres -c "psql -qtAc \"SELECT 1 FROM pg_roles WHERE rolname='fuzzforge'\"" | grep -q 1 ||
 		su postgres -c "psql -qc \"CREATE ROLE fuzzforge LOGIN SUPERUSER PASSWORD 'fuzzforge'\""
 	su postgres -c "psql -qtAc \"SELECT 1 FROM pg_database WHERE datname='fuzzforge'\"" | grep -q 1 ||

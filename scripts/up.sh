@@ -16,9 +16,25 @@ cd "$root"
 state=${FF_STATE_DIR:-/tmp/fuzzforge}
 mkdir -p "$state"
 export FF_URL=${FF_URL:-http://127.0.0.1:8000}
-export FF_API_KEY=${FF_API_KEY:-$(cat "$state/api-key" 2>/dev/null || head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')}
-echo "$FF_API_KEY" >"$state/api-key"
-chmod 600 "$state/api-key"
+
+# The --native controller's key, in $state/api-key (the cluster's is deploy/compose.sh's).
+# Written under umask 077 to a mktemp file (0600 whatever the umask) and renamed into place,
+# so no one else can read it at any moment, even when it replaces an older, looser file.
+native_key() {
+	local file=$state/api-key
+	if [ -z "${FF_API_KEY:-}" ] && [ -s "$file" ]; then
+		FF_API_KEY=$(cat "$file")
+	else
+		FF_API_KEY=${FF_API_KEY:-ff_$(od -An -N24 -tx1 /dev/urandom | tr -d ' \n')}
+		(
+			umask 077
+			tmp=$(mktemp "$file.XXXXXX")
+			printf '%s\n' "$FF_API_KEY" >"$tmp"
+			mv -f "$tmp" "$file"
+		)
+	fi
+	export FF_API_KEY
+}
 
 stop() {
 	for p in worker controller; do
@@ -46,6 +62,7 @@ down)
 *) echo "usage: $0 [--native|down]" >&2; exit 2 ;;
 esac
 
+native_key
 bash deploy/install-deps.sh
 bash deploy/services.sh start
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
@@ -67,6 +84,7 @@ for i in $(seq 1 300); do
 	[ "$i" = 300 ] && { echo "up: controller not ready; see $state/controller.log" >&2; exit 1; }
 	sleep 0.2
 done
-echo "up: controller ready at $FF_URL (API key in $state/api-key); logs in $state/"
+echo "up: controller ready at $FF_URL; logs in $state/"
+echo "up: the API key is in $state/api-key: export FF_API_KEY=\$(cat $state/api-key)"
 echo "up: first scan: ff scan secret-detection examples/secrets"
 build/cli/ff scan secret-detection examples/secrets --timeout 300

@@ -4,7 +4,10 @@
 # are stale: minutes the first time), scans examples/secrets with secret-detection and checks
 # the findings against examples/secrets/EXPECTED.json, scales to 3 workers and has them run a
 # batch of scans, scales back to 1, then tears everything down with its volumes — on failure
-# too. Every wait is bounded.
+# too. Every wait is bounded. Its secrets are the ones `up` generates: the test checks that
+# `up` prints none of them, that the secrets file is mode 0600, that PostgreSQL and RabbitMQ
+# refuse the old fixed password fuzzforge, that every published port (the management UI's
+# too) is on 127.0.0.1 only, and that `down -v` removes the file with the volumes.
 #   tests/e2e/compose_test.sh [PATH_TO_FF]     (CTest passes the ff client it built)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -18,8 +21,10 @@ export FF_CONTROLLER_PORT
 FF_CONTROLLER_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 # Empty: Docker picks free host ports, so this never collides with a cluster already running.
 export FF_PG_PORT='' FF_AMQP_PORT='' FF_RABBITMQ_UI_PORT=''
-FF_API_KEY=ff_e2e_$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
-export FF_API_KEY
+# No FF_API_KEY or passwords: `up` generates them into the project's secrets file.
+unset FF_API_KEY FF_PG_PASSWORD FF_RABBITMQ_PASSWORD FF_SECRETS_FILE
+secrets=$root/deploy/.secrets/$COMPOSE_PROJECT_NAME.env
+uplog=$(mktemp)
 export FF_UP_TIMEOUT=300 FF_SCAN_TIMEOUT=300 FF_WORKERS=1
 export FF_CLI=${1:-$root/build/cli/ff}
 base=http://127.0.0.1:$FF_CONTROLLER_PORT/api/v1
@@ -38,6 +43,7 @@ teardown() {
 		[ "$rc" = 0 ] || { timeout 60 bash "$compose" logs --tail=40 >&2 || true; }
 		timeout 180 bash "$compose" down -v >/dev/null 2>&1 || true
 	fi
+	rm -f "$uplog" "$secrets"
 	log "finished with status $rc"
 }
 trap teardown EXIT
@@ -53,8 +59,49 @@ project_containers() { # project_containers [service] — ids of the project's r
 
 log "project $COMPOSE_PROJECT_NAME, controller on 127.0.0.1:$FF_CONTROLLER_PORT"
 t0=$(date +%s)
-timeout 1200 bash "$compose" up || fail "deploy/compose.sh up failed"
+timeout 1200 bash "$compose" up 2>&1 | tee "$uplog" || fail "deploy/compose.sh up failed"
 log "cluster up and ready in $(($(date +%s) - t0)) s (image builds included)"
+
+# 0. The secrets: generated, private, never printed, and the only ones that work.
+[ -f "$secrets" ] || fail "no secrets file $secrets after up"
+[ "$(stat -c %a "$secrets")" = 600 ] || fail "$secrets has mode $(stat -c %a "$secrets"), not 600"
+FF_API_KEY=$(bash "$compose" key) || fail "compose.sh key failed"
+export FF_API_KEY
+pg_pw=$(sed -n 's/^FF_PG_PASSWORD=//p' "$secrets")
+mq_pw=$(sed -n 's/^FF_RABBITMQ_PASSWORD=//p' "$secrets")
+for v in FF_API_KEY pg_pw mq_pw; do
+	[ -n "${!v}" ] || fail "$v is empty"
+	if grep -qF -- "${!v}" "$uplog"; then fail "deploy/compose.sh up printed $v"; fi
+done
+[ "$FF_API_KEY" != ff_dev_insecure_key ] || fail "the cluster runs with the fixed dev key"
+grep -qF "$secrets" "$uplog" || fail "up did not say where the secrets are"
+log "secrets: $secrets mode 0600, generated, not in up's output"
+pg_id=$(project_containers postgres)
+pg_login() { # pg_login <password>: over TCP, where scram-sha-256 applies
+	docker exec -e PGPASSWORD="$1" "$pg_id" \
+		psql -h 127.0.0.1 -U fuzzforge -d fuzzforge -tAc 'SELECT 1' >/dev/null 2>&1
+}
+if pg_login fuzzforge; then fail "PostgreSQL accepts the old fixed password fuzzforge"; fi
+pg_login "$pg_pw" || fail "PostgreSQL refuses the generated password"
+mq_id=$(project_containers rabbitmq)
+ui=$(docker port "$mq_id" 15672/tcp) || fail "the management UI is not published"
+mq_login() { # mq_login <password>: the HTTP status of the management API
+	curl -s --max-time 10 -o /dev/null -w '%{http_code}' -u "fuzzforge:$1" "http://${ui%%$'\n'*}/api/whoami"
+}
+[ "$(mq_login fuzzforge)" = 401 ] || fail "RabbitMQ's management API does not answer 401 to fuzzforge/fuzzforge"
+[ "$(mq_login "$mq_pw")" = 200 ] || fail "RabbitMQ's management API refuses the generated password"
+log "PostgreSQL and RabbitMQ refuse fuzzforge/fuzzforge and accept the generated passwords"
+# Every published port of every container, the management UI's included, on loopback only.
+nports=0
+for id in $(project_containers); do
+	while read -r line; do
+		[ -n "$line" ] || continue
+		nports=$((nports + 1))
+		[[ ${line#* -> } == 127.0.0.1:* ]] || fail "$(docker inspect -f '{{.Name}}' "$id") publishes $line"
+	done < <(docker port "$id")
+done
+[ "$nports" -ge 4 ] || fail "only $nports published ports found"
+log "$nports published ports, all on 127.0.0.1 (management UI: $ui)"
 for svc in postgres rabbitmq controller worker; do
 	[ "$(project_containers "$svc" | wc -l)" -eq 1 ] || fail "$svc is not running"
 done
@@ -152,6 +199,7 @@ log "back to 1 worker"
 # 4. Down with the volumes: nothing of the project is left.
 timeout 180 bash "$compose" down -v || fail "down -v failed"
 torn_down=1
+[ ! -e "$secrets" ] || fail "down -v left $secrets"
 left=$(docker ps -aq --filter "label=com.docker.compose.project=$COMPOSE_PROJECT_NAME" | wc -l)
 vols=$(docker volume ls -q --filter "label=com.docker.compose.project=$COMPOSE_PROJECT_NAME" | wc -l)
 if [ "$left" -ne 0 ] || [ "$vols" -ne 0 ]; then
