@@ -3,7 +3,8 @@
  *
  * This file holds main, the help and the command table; the commands live in cmd_catalog.c
  * (the controller's workflows, readiness), cmd_runs.c (targets and runs), cmd_results.c
- * (what a run left) and cmd_keys.c (API keys), their shared helpers in ff_cmd.c.
+ * (what a run left) and cmd_admin.c (API keys, the audit log), their shared helpers in
+ * ff_cmd.c.
  *
  * Commands dispatch from one table (name, options, arity, help), so `ff help` and the
  * argument checks can't drift apart. Exit status: 0 success, 1 failure (server error, run
@@ -164,6 +165,15 @@ static const struct cmd cmds[] = {
      "controller within a second.\n"
      "examples:\n  ff keys create ci-pipeline read,submit\n  ff keys list\n"
      "  ff keys revoke 3f0c8a52-6c1e-4a8e-9d6b-0d4f3a2b1c0e\n"},
+    {"audit", cmd_audit,
+     FF_OPT_JSON | FF_OPT_KEY | FF_OPT_SINCE | FF_OPT_STATUS | FF_OPT_LIMIT | FF_OPT_CURSOR, 0, 0,
+     "[--key ID] [--since TIME] [--status N] [--limit N] [--cursor C] [--json]",
+     "The controller's audit log, newest first (needs an admin key).",
+     "Every request the API answered: when, which key (bootstrap is FF_API_KEY), method,\n"
+     "route, status, client, request id; --json adds bytes in and out and the duration.\n"
+     "--key filters by key id, --since by time (RFC 3339), --status by HTTP status.\n"
+     "examples:\n  ff audit --status 401 --since 2026-12-01T00:00:00Z\n"
+     "  ff audit --key 3f0c8a52-6c1e-4a8e-9d6b-0d4f3a2b1c0e --json\n"},
 };
 
 static const struct cmd *cmd_find(const char *name)

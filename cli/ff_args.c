@@ -28,6 +28,8 @@ static const struct opt_def opt_defs[] = {
     {"workflow", FF_OPT_WORKFLOW, 0, true}, {"limit", FF_OPT_LIMIT, 0, true},
     {"level", FF_OPT_LEVEL, 0, true},	    {"output", FF_OPT_OUTPUT, 'o', true},
     {"fail-on", FF_OPT_FAIL_ON, 0, true},   {"cursor", FF_OPT_CURSOR, 0, true},
+    {"key", FF_OPT_KEY, 0, true},	    {"since", FF_OPT_SINCE, 0, true},
+    {"status", FF_OPT_STATUS, 0, true},
 };
 
 enum ff_level ff_level_parse(const char *s)
@@ -243,6 +245,14 @@ static int apply_opt(struct ff_args *a, const struct opt_def *d, const char *val
 		a->output = val;
 		return 0;
 	case FF_OPT_CURSOR: a->cursor = val; return 0;
+	case FF_OPT_KEY: a->key = val; return 0;
+	case FF_OPT_SINCE: a->since = val; return 0;
+	case FF_OPT_STATUS:
+		if (parse_long(val, 100, 599, &n))
+			return ff_err_set(err, FF_EINVAL,
+					  "--status wants an HTTP status 100-599, got '%s'", val);
+		a->status = n;
+		return 0;
 	}
 	return ff_err_set(err, FF_EINTERNAL, "unhandled option --%s", d->name);
 }

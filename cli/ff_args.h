@@ -24,6 +24,9 @@ enum ff_opt {
 	FF_OPT_OUTPUT = 1 << 9,	  /* -o, --output FILE */
 	FF_OPT_FAIL_ON = 1 << 10, /* --fail-on L */
 	FF_OPT_CURSOR = 1 << 11,  /* --cursor C */
+	FF_OPT_KEY = 1 << 12,	  /* --key ID (an API key's id) */
+	FF_OPT_SINCE = 1 << 13,	  /* --since TIMESTAMP */
+	FF_OPT_STATUS = 1 << 14,  /* --status N, an HTTP status 100-599 */
 };
 
 #define FF_ARGS_MAX_POS 4
@@ -49,7 +52,8 @@ struct ff_args {
 	long limit;	  /* 0 when not given */
 	bool json;
 	bool help; /* -h / --help */
-	const char *state, *workflow, *level, *output, *cursor;
+	const char *state, *workflow, *level, *output, *cursor, *key, *since;
+	long status;	       /* 0 when not given */
 	enum ff_level fail_on; /* FF_LEVEL_INVALID when not given */
 };
 

@@ -101,8 +101,9 @@ int cmd_status(struct ff_cmd_ctx *ctx, struct ff_args *a);
 int cmd_cancel(struct ff_cmd_ctx *ctx, struct ff_args *a);
 int cmd_runs(struct ff_cmd_ctx *ctx, struct ff_args *a);
 
-/* cmd_keys.c: the controller's API keys */
+/* cmd_admin.c: the controller's API keys and audit log */
 int cmd_keys(struct ff_cmd_ctx *ctx, struct ff_args *a);
+int cmd_audit(struct ff_cmd_ctx *ctx, struct ff_args *a);
 int cmd_events(struct ff_cmd_ctx *ctx, struct ff_args *a);
 
 /* cmd_results.c: what a run left: findings, SARIF, logs, artifacts */

@@ -38,8 +38,10 @@ bool ff_utf8_valid(const char *s, size_t len);
 char *ff_utf8_sanitize(char *s);
 /* Whether word is one of the sep-separated entries of list (NULL: no entries). */
 bool ff_list_has(const char *list, char sep, const char *word);
-/* Milliseconds on a monotonic clock. */
+/* Milliseconds, microseconds on a monotonic clock; microseconds since the epoch. */
 int64_t ff_now_ms(void);
+int64_t ff_now_us(void);
+int64_t ff_wall_us(void);
 /* The CLOCK_REALTIME instant ms milliseconds from now, for pthread_cond_timedwait. */
 struct timespec;
 void ff_deadline_in(struct timespec *ts, long ms);

@@ -35,6 +35,8 @@ void api_workers_list(struct http_req *r);
 void api_key_create(struct http_req *r);
 void api_keys_list(struct http_req *r);
 void api_key_revoke(struct http_req *r);
+/* api_admin.c: the audit log (admin) */
+void api_audit_list(struct http_req *r);
 /* api_results.c */
 void api_run_findings(struct http_req *r);
 void api_run_sarif(struct http_req *r);
@@ -65,6 +67,14 @@ char *api_run_json(const PGresult *res, int row, int first, size_t *len);
 /* Replies status with the run at row 0, columns first .. of res, or 404 when res has no
  * row. Clears res. */
 void api_reply_run(struct http_req *r, int status, PGresult *res, int first);
+
+/* The integer query parameter name: 1 with *out set, 0 when absent (*out untouched), -1
+ * once it replied 422 for a value that is not an integer in [lo, hi]. */
+int api_query_long(struct http_req *r, const char *name, long lo, long hi, long *out);
+/* {"<key>": [the first lim rows, columns 0 .. ncols - 1], "next_cursor": column ncols of the
+ * lim-th row when a row follows it, else null}: a keyset page from a query that selected
+ * lim + 1 rows. Clears res. */
+void api_reply_page(struct http_req *r, PGresult *res, const char *key, int ncols, int lim);
 
 /* Replies with the first column of the first row of res as JSON text, or 404 naming what
  * when there is no row. Clears res. */

@@ -1,5 +1,7 @@
-/* api_admin — what operators look at: dead-lettered runs and the worker fleet. */
+/* api_admin — what operators look at: dead-lettered runs, the worker fleet, the audit log. */
 #include <libpq-fe.h>
+#include <stdio.h>
+#include <string.h>
 
 #include "api.h"
 #include "app.h"
@@ -58,4 +60,43 @@ void api_workers_list(struct http_req *r)
 	if (!res)
 		return http_reply_error(r, &err);
 	api_reply_row_json(r, res, "workers");
+}
+
+#define AUDIT_PAGE_DEFAULT 100
+#define AUDIT_PAGE_MAX	   1000
+#define AUDIT_COLUMNS                                                                              \
+	"id, ff_ts(at) AS at, key_id, method, route, status, request_id, bytes_in, bytes_out, "    \
+	"duration_ms, client"
+#define AUDIT_NCOLUMNS 11
+
+/* GET /api/v1/audit?key=&since=&status=&limit=&cursor=: newest first; the cursor is the last
+ * entry's id. since is any timestamp PostgreSQL reads (RFC 3339 is what the API writes). */
+void api_audit_list(struct http_req *r)
+{
+	struct ff_err err;
+	const char *key = http_query(r, "key"), *since = http_query(r, "since"),
+		   *cursor = http_query(r, "cursor");
+	long status = 0, lim = AUDIT_PAGE_DEFAULT;
+	char status_s[16], lim_s[16];
+	int has_status = api_query_long(r, "status", 100, 599, &status);
+	if (has_status < 0 || api_query_long(r, "limit", 1, AUDIT_PAGE_MAX, &lim) < 0)
+		return;
+	if (cursor &&
+	    (!*cursor || strlen(cursor) > 19 || strspn(cursor, "0123456789") != strlen(cursor)))
+		return http_reply_fail(r, FF_EVALIDATE, "cursor", "malformed cursor");
+	snprintf(status_s, sizeof(status_s), "%ld", status);
+	snprintf(lim_s, sizeof(lim_s), "%ld", lim);
+	const char *p[] = {key, since, has_status ? status_s : NULL, cursor, lim_s};
+	PGresult *res = ff_db_query(
+	    r->db,
+	    "SELECT " AUDIT_COLUMNS ", id::text AS cursor FROM audit_log a "
+	    "WHERE ($1::text IS NULL OR key_id = $1) AND ($2::timestamptz IS NULL OR at >= $2) "
+	    "  AND ($3::int IS NULL OR status = $3) AND ($4::bigint IS NULL OR id < $4) "
+	    "ORDER BY a.id DESC LIMIT $5::int + 1",
+	    5, p, &err);
+	if (!res && ff_db_failed_on_data(r->db))
+		return http_reply_fail(r, FF_EVALIDATE, "since", "since is not a timestamp");
+	if (!res)
+		return http_reply_error(r, &err);
+	api_reply_page(r, res, "entries", AUDIT_NCOLUMNS, (int)lim);
 }

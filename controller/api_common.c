@@ -1,6 +1,8 @@
 /* api_common — what the handlers share: run-id checks, JSON row replies, the replies to a
  * by-id transition, and requeue (used by retry and by the dead letters). */
+#include <errno.h>
 #include <libpq-fe.h>
+#include <stdint.h>
 
 #include <stdlib.h>
 #include <string.h>
@@ -19,13 +21,17 @@ enum {
 	OID_INT2 = 21,
 	OID_INT4 = 23,
 	OID_JSON = 114,
-	OID_JSONB = 3802
+	OID_JSONB = 3802,
+	OID_FLOAT8 = 701,
 };
 
-static bool json_as_is(Oid type)
+/* Whether the column's text is JSON as it is; a float8 is unless it is NaN or infinite
+ * (PostgreSQL prints those as words). */
+static bool json_as_is(Oid type, const char *v)
 {
 	return type == OID_BOOL || type == OID_INT8 || type == OID_INT2 || type == OID_INT4 ||
-	       type == OID_JSON || type == OID_JSONB;
+	       type == OID_JSON || type == OID_JSONB ||
+	       (type == OID_FLOAT8 && strspn(v, "0123456789.-+e") == strlen(v));
 }
 
 int api_run_id_ok(struct http_req *r)
@@ -49,7 +55,7 @@ int api_row_json(struct ff_buf *b, const PGresult *res, int row, int first, int 
 			break;
 		if (PQgetisnull(res, row, k))
 			rc = ff_buf_append(b, "null", 4);
-		else if (json_as_is(PQftype(res, k)))
+		else if (json_as_is(PQftype(res, k), v))
 			rc = ff_buf_append(b, v, (size_t)PQgetlength(res, row, k));
 		else
 			rc = ff_json_append_string(b, v, (size_t)PQgetlength(res, row, k));
@@ -142,4 +148,49 @@ void api_requeue(struct http_req *r, bool dead_letters_only, const char *message
 					       : "only a finished run can be requeued");
 	if (rc == 1)
 		committer_poke(r->app->committer, r->params[0]); /* now, not at the next sweep */
+}
+
+int api_query_long(struct http_req *r, const char *name, long lo, long hi, long *out)
+{
+	const char *s = http_query(r, name);
+	if (!s)
+		return 0;
+	char *end;
+	errno = 0;
+	long v = strtol(s, &end, 10);
+	if (end == s || *end || errno || v < lo || v > hi) {
+		http_reply_fail(r, FF_EVALIDATE, name, "%s must be an integer from %ld to %ld",
+				name, lo, hi);
+		return -1;
+	}
+	*out = v;
+	return 1;
+}
+
+void api_reply_page(struct http_req *r, PGresult *res, const char *key, int ncols, int lim)
+{
+	struct ff_buf b;
+	int rows = PQntuples(res);
+	ff_buf_init(&b, SIZE_MAX);
+	int rc = ff_buf_append(&b, "{\"", 2);
+	rc = rc ? rc : ff_buf_append(&b, key, strlen(key));
+	rc = rc ? rc : ff_buf_append(&b, "\":[", 3);
+	for (int i = 0; i < rows && i < lim && rc == 0; i++) {
+		rc = i ? ff_buf_append(&b, ",", 1) : 0;
+		rc = rc ? rc : api_row_json(&b, res, i, 0, ncols);
+	}
+	rc = rc ? rc : ff_buf_append(&b, "],\"next_cursor\":", 16);
+	if (rc == 0 && rows > lim)
+		rc = ff_json_append_string(&b, PQgetvalue(res, lim - 1, ncols),
+					   (size_t)PQgetlength(res, lim - 1, ncols));
+	else if (rc == 0)
+		rc = ff_buf_append(&b, "null", 4);
+	rc = rc ? rc : ff_buf_append(&b, "}", 1);
+	PQclear(res);
+	size_t len;
+	char *json = rc ? NULL : ff_buf_take(&b, &len);
+	ff_buf_release(&b);
+	if (!json)
+		return http_reply_fail(r, FF_ENOMEM, NULL, "out of memory");
+	http_reply_take(r, 200, "application/json", json, len);
 }

@@ -20,7 +20,7 @@
 /* {"name", "scopes": [...], "rate_per_s"?} into a PostgreSQL text[] literal and a rate
  * ("" for the default). */
 static int parse_key(const cJSON *body, char **name, char scopes[32], char rate[16],
-		     struct ff_err *err)
+		     unsigned *scope_bits, struct ff_err *err)
 {
 	static const char *const fields[] = {"name", "scopes", "rate_per_s"};
 	const unsigned v = FF_JSON_VALIDATE;
@@ -57,6 +57,7 @@ static int parse_key(const cJSON *body, char **name, char scopes[32], char rate[
 			off += (size_t)snprintf(scopes + off, 32 - off, "%s%s", off > 1 ? "," : "",
 						key_scope_name(s));
 	snprintf(scopes + off, 32 - off, "}");
+	*scope_bits = bits;
 	if (per_s)
 		snprintf(rate, 16, "%ld", per_s);
 	else
@@ -84,7 +85,8 @@ void api_key_create(struct http_req *r)
 	cJSON *body = http_json_body(r);
 	if (!body)
 		return;
-	if (parse_key(body, &name, scopes, rate, &err) < 0 ||
+	unsigned bits = 0;
+	if (parse_key(body, &name, scopes, rate, &bits, &err) < 0 ||
 	    keys_generate(key, digest, &err) < 0) {
 		http_reply_error(r, &err);
 		goto out;
@@ -100,7 +102,12 @@ void api_key_create(struct http_req *r)
 		http_reply_error(r, &err);
 		goto out;
 	}
-	keys_changed(r->app->keys);
+	/* usable here at once; other controllers see it at their next re-read */
+	if (keys_add(r->app->keys, id, digest, bits, rate[0] ? atof(rate) : 0) < 0) {
+		PQclear(res);
+		http_reply_fail(r, FF_ENOMEM, NULL, "out of memory");
+		goto out;
+	}
 	struct ff_buf b;
 	ff_buf_init(&b, SIZE_MAX);
 	/* The one time the key is shown: added to the row's object, never sent to the
@@ -154,7 +161,7 @@ void api_key_revoke(struct http_req *r)
 	if (!res)
 		return http_reply_error(r, &err);
 	if (PQntuples(res) == 1) {
-		keys_changed(r->app->keys);
+		keys_remove(r->app->keys, r->params[0]);
 		http_reply_bytes(r, 204, "application/json", NULL, 0);
 	} else {
 		http_reply_fail(r, FF_ENOTFOUND, NULL, "no key %s", r->params[0]);

@@ -14,22 +14,10 @@
 #define FINDINGS_DEFAULT_LIMIT 1000
 #define FINDINGS_MAX_LIMIT     10000
 
-static int parse_nonneg(const char *s, long max, long *out)
-{
-	char *end;
-	long v = strtol(s, &end, 10);
-	if (end == s || *end || v < 0 || v > max)
-		return -1;
-	*out = v;
-	return 0;
-}
-
 void api_run_findings(struct http_req *r)
 {
 	struct ff_err err;
 	const char *level = http_query(r, "level");
-	const char *limit_s = http_query(r, "limit");
-	const char *offset_s = http_query(r, "offset");
 	long limit = FINDINGS_DEFAULT_LIMIT, offset = 0;
 	char lim[16], off[16];
 
@@ -38,11 +26,9 @@ void api_run_findings(struct http_req *r)
 	if (level && ff_sarif_level_index(level) < 0)
 		return http_reply_fail(r, FF_EVALIDATE, "level",
 				       "level must be error, warning, note or none");
-	if (limit_s && (parse_nonneg(limit_s, FINDINGS_MAX_LIMIT, &limit) < 0 || limit == 0))
-		return http_reply_fail(r, FF_EVALIDATE, "limit", "limit must be 1 to %d",
-				       FINDINGS_MAX_LIMIT);
-	if (offset_s && parse_nonneg(offset_s, 1L << 30, &offset) < 0)
-		return http_reply_fail(r, FF_EVALIDATE, "offset", "offset must be >= 0");
+	if (api_query_long(r, "limit", 1, FINDINGS_MAX_LIMIT, &limit) < 0 ||
+	    api_query_long(r, "offset", 0, 1L << 30, &offset) < 0)
+		return;
 	snprintf(lim, sizeof(lim), "%ld", limit);
 	snprintf(off, sizeof(off), "%ld", offset);
 	const char *p[] = {r->params[0], level, lim, off};

@@ -285,53 +285,19 @@ static int parse_cursor(const char *c, char micros[24], char id[FF_UUID_LEN + 1]
 	return 0;
 }
 
-/* {"runs": [the first lim rows], "next_cursor": the lim-th row's cursor when a row follows
- * it, else null}. Clears res. */
-static void reply_page(struct http_req *r, PGresult *res, int lim)
-{
-	struct ff_buf b;
-	int rows = PQntuples(res), cursor_col = API_RUN_NCOLUMNS;
-	ff_buf_init(&b, SIZE_MAX);
-	int rc = ff_buf_append(&b, "{\"runs\":[", 9);
-	for (int i = 0; i < rows && i < lim && rc == 0; i++) {
-		rc = i ? ff_buf_append(&b, ",", 1) : 0;
-		rc = rc ? rc : api_row_json(&b, res, i, 0, API_RUN_NCOLUMNS);
-	}
-	rc = rc ? rc : ff_buf_append(&b, "],\"next_cursor\":", 16);
-	if (rc == 0 && rows > lim)
-		rc = ff_json_append_string(&b, PQgetvalue(res, lim - 1, cursor_col),
-					   (size_t)PQgetlength(res, lim - 1, cursor_col));
-	else if (rc == 0)
-		rc = ff_buf_append(&b, "null", 4);
-	rc = rc ? rc : ff_buf_append(&b, "}", 1);
-	PQclear(res);
-	size_t len;
-	char *json = rc ? NULL : ff_buf_take(&b, &len);
-	ff_buf_release(&b);
-	if (!json)
-		return http_reply_fail(r, FF_ENOMEM, NULL, "out of memory");
-	http_reply_take(r, 200, "application/json", json, len);
-}
-
 void api_runs_list(struct http_req *r)
 {
 	struct ff_err err;
 	const char *state = http_query(r, "state");
 	const char *workflow = http_query(r, "workflow");
-	const char *limit_s = http_query(r, "limit");
 	const char *cursor = http_query(r, "cursor");
 	char micros[24] = "", cid[FF_UUID_LEN + 1] = "", limit[16];
 	long lim = LIST_DEFAULT;
 
 	if (state && ff_run_state_parse(state) < 0)
 		return http_reply_fail(r, FF_EVALIDATE, "state", "unknown state '%.32s'", state);
-	if (limit_s) {
-		char *end;
-		lim = strtol(limit_s, &end, 10);
-		if (*end || end == limit_s || lim < 1 || lim > LIST_MAX)
-			return http_reply_fail(r, FF_EVALIDATE, "limit",
-					       "limit must be an integer from 1 to %d", LIST_MAX);
-	}
+	if (api_query_long(r, "limit", 1, LIST_MAX, &lim) < 0)
+		return;
 	if (cursor && parse_cursor(cursor, micros, cid) < 0)
 		return http_reply_fail(r, FF_EVALIDATE, "cursor", "malformed cursor");
 	snprintf(limit, sizeof(limit), "%ld", lim);
@@ -348,7 +314,7 @@ void api_runs_list(struct http_req *r)
 	    5, p, &err);
 	if (!res)
 		return http_reply_error(r, &err);
-	reply_page(r, res, (int)lim);
+	api_reply_page(r, res, "runs", API_RUN_NCOLUMNS, (int)lim);
 }
 
 /* queued, retrying or running -> cancelled. A running container is killed by its worker's

@@ -9,6 +9,7 @@
 #include <event2/listener.h>
 #include <http_parser.h>
 #include <math.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
@@ -80,6 +81,7 @@ struct http_conn {
 	int cut_status; /* the loop cut a streamed body (408, 413): this replaces the reply */
 	char cut_msg[128];
 	size_t linger_bytes;
+	char peer[48]; /* the client's address, for the audit log */
 	LIST_ENTRY(http_conn) link;
 };
 
@@ -161,6 +163,8 @@ static struct http_req *req_new(struct http_conn *c)
 	r->content_length = UINT64_MAX;
 	r->reply_fd = -1;
 	r->t0_ms = ff_now_ms();
+	r->t0_us = ff_now_us();
+	r->t0_wall_us = ff_wall_us();
 	TAILQ_INIT(&r->headers);
 	TAILQ_INIT(&r->query);
 	TAILQ_INIT(&r->reply_headers);
@@ -295,6 +299,24 @@ static void free_reply(const void *data, size_t len, void *arg)
 	free((void *)data);
 }
 
+/* The request, as the audit log keeps it. */
+static void audit(struct http_conn *c, const struct http_req *r, size_t bytes_out)
+{
+	if (!c->s->lim.audit)
+		return;
+	struct audit_entry e = {.at_us = r->t0_wall_us,
+				.method = method_name(r->method),
+				.route = r->route ? r->route->pattern : NULL,
+				.status = r->status,
+				.bytes_in = c->head_bytes + c->body_bytes,
+				.bytes_out = bytes_out,
+				.duration_ms = (double)(ff_now_us() - r->t0_us) / 1000.0};
+	memcpy(e.key_id, r->key_id, sizeof(e.key_id));
+	memcpy(e.request_id, r->id, sizeof(e.request_id));
+	memcpy(e.client, c->peer, sizeof(e.client));
+	audit_record(c->s->lim.audit, &e);
+}
+
 /* Writes r's reply and frees r; the connection goes on to its next request or closes. */
 static void conn_respond(struct http_conn *c, struct http_req *r)
 {
@@ -327,6 +349,7 @@ static void conn_respond(struct http_conn *c, struct http_req *r)
 		pipe_end(r->pipe, FF_EINVAL, "the request was answered");
 
 	struct evbuffer *out = bufferevent_get_output(c->bev);
+	size_t out_before = evbuffer_get_length(out);
 	evbuffer_add_printf(out,
 			    "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
 			    "X-Request-Id: %s\r\nCache-Control: no-store\r\n",
@@ -351,6 +374,7 @@ static void conn_respond(struct http_conn *c, struct http_req *r)
 	ff_req_log(r->status >= 500 ? FF_LOG_WARN : FF_LOG_INFO, r->id, "%s %s %d %lldms",
 		   method_name(r->method), r->path[0] ? r->path : "-", r->status,
 		   (long long)(ff_now_ms() - r->t0_ms));
+	audit(c, r, evbuffer_get_length(out) - out_before);
 	if (c->req == r)
 		c->req = NULL;
 	req_free(r);
@@ -916,7 +940,7 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
 		      void *arg)
 {
 	struct http_server *s = arg;
-	(void)l, (void)sa, (void)len;
+	(void)l, (void)len;
 	/* Past twice the cap not even a refusal is written. */
 	if (s->nconns >= 2 * s->lim.max_connections) {
 		evutil_closesocket(fd);
@@ -934,6 +958,8 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
 	}
 	c->s = s;
 	c->first = true;
+	if (sa && sa->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((struct sockaddr_in *)sa)->sin_addr, c->peer, sizeof(c->peer));
 	c->since_ms = ff_now_ms();
 	ff_buf_init(&c->url, MAX_URL);
 	ff_buf_init(&c->hname, MAX_HEAD);

@@ -25,6 +25,7 @@
 
 #include "ff_buf.h"
 #include "ff_err.h"
+#include "audit.h"
 #include "keys.h"
 
 struct app;
@@ -79,6 +80,7 @@ struct http_req {
 	/* The loop's side. */
 	struct http_conn *conn;
 	int64_t t0_ms;
+	int64_t t0_us, t0_wall_us; /* for the audit log */
 };
 
 typedef void (*http_handler)(struct http_req *r);
@@ -113,7 +115,8 @@ struct http_limits {
 	long body_window_ms;	/* ... averaged over each window this long */
 	size_t max_json_bytes;
 	size_t max_target_bytes;
-	struct keys *keys; /* judges every non-public request's key and rate */
+	struct keys *keys;   /* judges every non-public request's key and rate */
+	struct audit *audit; /* records every answered request */
 };
 
 struct http_server;

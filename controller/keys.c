@@ -25,7 +25,7 @@ struct keys {
 	pthread_t thread;
 	pthread_mutex_t lock;
 	pthread_cond_t wake;
-	bool stopping, changed;
+	bool stopping;
 	char *database_url;
 	double rate, burst;
 	/* under lock */
@@ -81,6 +81,15 @@ static int by_digest(const void *a, const void *b)
 	return strcmp(((const struct entry *)a)->digest, ((const struct entry *)b)->digest);
 }
 
+/* A key's entry with a full bucket; rate 0: the default. */
+static struct entry fresh_entry(const struct keys *k, double rate)
+{
+	return (struct entry){.rate = rate > 0 ? rate : k->rate,
+			      .burst = k->burst,
+			      .tokens = k->burst,
+			      .filled_ms = ff_now_ms()};
+}
+
 /* The live keys from the database, sorted by digest; NULL with *n = 0 for none. */
 static int load(struct keys *k, struct ff_db *db, struct entry **out, size_t *n, struct ff_err *err)
 {
@@ -97,17 +106,15 @@ static int load(struct keys *k, struct ff_db *db, struct entry **out, size_t *n,
 		return ff_err_set(err, FF_ENOMEM, "out of memory");
 	}
 	for (size_t i = 0; i < rows; i++) {
+		e[i] = fresh_entry(
+		    k, PQgetisnull(res, (int)i, 3) ? 0 : atof(PQgetvalue(res, (int)i, 3)));
 		snprintf(e[i].digest, sizeof(e[i].digest), "%s", PQgetvalue(res, (int)i, 0));
 		snprintf(e[i].id, sizeof(e[i].id), "%s", PQgetvalue(res, (int)i, 1));
 		e[i].scopes = scopes_of(PQgetvalue(res, (int)i, 2));
-		e[i].rate =
-		    PQgetisnull(res, (int)i, 3) ? k->rate : atof(PQgetvalue(res, (int)i, 3));
-		e[i].burst = k->burst;
-		e[i].tokens = e[i].burst;
-		e[i].filled_ms = ff_now_ms();
 	}
 	PQclear(res);
-	qsort(e, rows, sizeof(*e), by_digest);
+	if (rows)
+		qsort(e, rows, sizeof(*e), by_digest);
 	*out = e;
 	*n = rows;
 	return 0;
@@ -171,15 +178,13 @@ static void *keys_main(void *arg)
 	ff_db_connect(k->database_url, &db, &err); /* a server down now: retried on use */
 	pthread_mutex_lock(&k->lock);
 	while (!k->stopping) {
-		k->changed = false;
 		pthread_mutex_unlock(&k->lock);
 		refresh(k, db);
 		struct timespec until;
 		ff_deadline_in(&until, KEYS_EVERY_MS);
 		pthread_mutex_lock(&k->lock);
-		while (!k->stopping && !k->changed &&
-		       pthread_cond_timedwait(&k->wake, &k->lock, &until) == 0)
-			;
+		if (!k->stopping)
+			pthread_cond_timedwait(&k->wake, &k->lock, &until);
 	}
 	pthread_mutex_unlock(&k->lock);
 	ff_db_free(db);
@@ -240,11 +245,35 @@ void keys_stop(struct keys *k)
 	keys_free(k);
 }
 
-void keys_changed(struct keys *k)
+int keys_add(struct keys *k, const char *id, const char *digest, unsigned scopes, double rate_per_s)
 {
 	pthread_mutex_lock(&k->lock);
-	k->changed = true;
-	pthread_cond_signal(&k->wake);
+	struct entry *e = realloc(k->entries, (k->n + 1) * sizeof(*e));
+	if (!e) {
+		pthread_mutex_unlock(&k->lock);
+		return FF_ENOMEM;
+	}
+	k->entries = e;
+	e[k->n] = fresh_entry(k, rate_per_s);
+	snprintf(e[k->n].digest, sizeof(e[k->n].digest), "%s", digest);
+	snprintf(e[k->n].id, sizeof(e[k->n].id), "%s", id);
+	e[k->n].scopes = scopes;
+	k->n++;
+	qsort(k->entries, k->n, sizeof(*e), by_digest);
+	pthread_mutex_unlock(&k->lock);
+	return 0;
+}
+
+void keys_remove(struct keys *k, const char *id)
+{
+	pthread_mutex_lock(&k->lock);
+	for (size_t i = 0; i < k->n; i++)
+		if (!strcmp(k->entries[i].id, id)) {
+			memmove(&k->entries[i], &k->entries[i + 1],
+				(k->n - i - 1) * sizeof(*k->entries));
+			k->n--;
+			break;
+		}
 	pthread_mutex_unlock(&k->lock);
 }
 

@@ -58,8 +58,11 @@ void keys_stop(struct keys *k);
 void keys_check(struct keys *k, const char *authorization, enum key_scope scope,
 		struct key_verdict *v);
 
-/* Asks the thread to re-read the keys now (after a create or a revoke on this controller). */
-void keys_changed(struct keys *k);
+/* A key created or revoked on this controller takes effect here at once (other controllers
+ * see it at their next re-read). scopes: the key_scope bits; rate_per_s 0: the default. */
+int keys_add(struct keys *k, const char *id, const char *digest, unsigned scopes,
+	     double rate_per_s);
+void keys_remove(struct keys *k, const char *id);
 
 /* The scope named s ("read", "submit", "admin"), or 0. */
 enum key_scope key_scope_parse(const char *s);

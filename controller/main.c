@@ -48,6 +48,7 @@ static const struct http_route routes[] = {
     {POST, "/api/v1/keys", api_key_create, HTTP_ADMIN, JSON, 0, NULL},
     {GET, "/api/v1/keys", api_keys_list, HTTP_ADMIN, 0, 0, NULL},
     {DELETE, "/api/v1/keys/{id}", api_key_revoke, HTTP_ADMIN, 0, 0, NULL},
+    {GET, "/api/v1/audit", api_audit_list, HTTP_ADMIN, 0, 0, "key since status limit cursor"},
 };
 
 static struct http_server *http_server;
@@ -72,7 +73,8 @@ int main(int argc, char **argv)
 	struct app app = {0};
 	struct http_limits lim = {0};
 	const char *log_level;
-	long max_target_mb, max_json_kb, fault, db_threads, max_uploads, rate_per_s, rate_burst;
+	long max_target_mb, max_json_kb, fault, db_threads, max_uploads, rate_per_s, rate_burst,
+	    audit_days;
 	const struct ff_config_entry config[] = {
 	    {"FF_LISTEN", FF_CFG_STR, "0.0.0.0:8000", 0, 0, &lim.listen, "listen address (IPv4)"},
 	    {"DATABASE_URL", FF_CFG_STR,
@@ -88,6 +90,8 @@ int main(int argc, char **argv)
 	    {"FF_RATE_PER_S", FF_CFG_INT, "50", 1, 1000000, &rate_per_s,
 	     "requests a second a key may make (its token bucket's refill), unless the key "
 	     "was created with its own rate_per_s"},
+	    {"FF_AUDIT_DAYS", FF_CFG_INT, "90", 1, 36500, &audit_days,
+	     "days the audit log keeps a request"},
 	    {"FF_RATE_BURST", FF_CFG_INT, "100", 1, 1000000, &rate_burst,
 	     "requests a key may make at once (its token bucket's size)"},
 	    {"FF_MAX_TARGET_MB", FF_CFG_INT, "256", 1, 2047, &max_target_mb,
@@ -160,6 +164,7 @@ int main(int argc, char **argv)
 				       .rate_per_s = (double)rate_per_s,
 				       .burst = (double)rate_burst};
 	if (app_connect_db(&app, &err) < 0 || keys_start(&kc, &app.keys, &err) < 0 ||
+	    audit_start(app.cfg.database_url, audit_days, &lim.audit, &err) < 0 ||
 	    pool_start(app.cfg.database_url, (int)db_threads, &pool, &err) < 0) {
 		ff_error("postgresql: %s", err.msg);
 		goto out;
@@ -190,6 +195,7 @@ out:
 	committer_stop(app.committer);
 	pool_stop(pool);
 	http_free(http_server);
+	audit_stop(lim.audit); /* after the server: its last replies are recorded */
 	if (sigterm)
 		event_free(sigterm);
 	if (sigint)

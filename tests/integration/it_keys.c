@@ -1,7 +1,8 @@
-/* it_keys — API keys with scopes and rate limits against the real controller and database:
- * FF_API_KEY is the bootstrap admin key, created keys are shown once and stored as digests,
- * a key without a route's scope gets 403 naming it, a revoked key stops working on every
- * controller, and a key past its rate gets 429 with Retry-After and RateLimit-* headers. */
+/* it_keys — API keys with scopes and rate limits, and the audit log, against the real
+ * controller and database: FF_API_KEY is the bootstrap admin key, created keys are shown
+ * once and stored as digests, a key without a route's scope gets 403 naming it, a revoked
+ * key stops working on every controller, a key past its rate gets 429 with Retry-After and
+ * RateLimit-* headers, and every answered request lands in the audit log. */
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -268,12 +269,136 @@ static void rate_limits(void **state)
 	itest_teardown(&t);
 }
 
+/* Every request the API answers is in the audit log, with its key, route template, status,
+ * request id, sizes, duration and client; GET /api/v1/audit filters and pages it (admin
+ * only); rows past FF_AUDIT_DAYS are deleted. */
+static void audit_log(void **state)
+{
+	(void)state;
+	struct itest t;
+	char key[64], id[37], path[256];
+	itest_setup(&t, "keys_audit");
+	const char *env[] = {"FF_AUDIT_DAYS=1", NULL};
+	pid_t ctl = itest_start_controller(&t, env);
+	/* an entry from before the retention: the first pass deletes it */
+	assert_int_equal(
+	    itest_sql_long(&t,
+			   "WITH i AS (INSERT INTO audit_log (at, method, status, "
+			   "request_id, bytes_in, bytes_out, duration_ms) VALUES (now() - "
+			   "interval '3 days', 'GET', 200, 'old', 0, 0, 0) RETURNING 1) "
+			   "SELECT count(*) FROM i",
+			   NULL),
+	    1);
+	assert_int_equal(itest_stop(&t, ctl, SIGTERM, 30000), 0);
+	itest_start_controller(&t, env);
+	create_key(&t, "{\"name\":\"auditor-test\",\"scopes\":[\"read\"]}", key, id);
+	struct itest_conn c;
+	struct itest_raw_resp r;
+	static const char req[] = "GET /api/v1/runs/00000000-0000-4000-8000-000000000000 "
+				  "HTTP/1.1\r\nHost: x\r\nX-Request-Id: audit-probe-1\r\n"
+				  "Authorization: Bearer %s\r\nConnection: close\r\n\r\n";
+	char buf[512];
+	int n = snprintf(buf, sizeof(buf), req, key);
+	itest_conn_open(&t, &c);
+	assert_int_equal(itest_conn_send(&c, buf, (size_t)n), 0);
+	assert_int_equal(itest_conn_read_resp(&c, 10000, &r), 0);
+	assert_int_equal(r.status, 404);
+	itest_raw_resp_release(&r);
+	itest_conn_close(&c);
+	assert_int_equal(status_of(&t, "GET", "/api/v1/runs", "ff_not_a_key", NULL), 401);
+	assert_int_equal(status_of(&t, "GET", "/nowhere", NULL, NULL), 404);
+
+	/* written in the background, soon */
+	int64_t deadline = itest_now_ms() + 10000;
+	while (itest_sql_long(&t, "SELECT count(*) FROM audit_log WHERE request_id = $1",
+			      "audit-probe-1") != 1) {
+		if (itest_now_ms() > deadline)
+			fail_msg("the request is not in the audit log after 10 s");
+		itest_pause_ms(50);
+	}
+	char want[512];
+	snprintf(want, sizeof(want), "%s GET /api/v1/runs/{id} 404 127.0.0.1 true true true", id);
+	char got[512] = "";
+	PGresult *res = PQexecParams(
+	    t.pg,
+	    "SELECT key_id || ' ' || method || ' ' || route || ' ' || status || ' ' || client || "
+	    "' ' || (bytes_in > 100) || ' ' || (bytes_out > 50) || ' ' || (duration_ms >= 0 AND "
+	    "at > now() - interval '1 minute') FROM audit_log WHERE request_id = 'audit-probe-1'",
+	    0, NULL, NULL, NULL, NULL, 0);
+	assert_int_equal(PQntuples(res), 1);
+	snprintf(got, sizeof(got), "%s", PQgetvalue(res, 0, 0));
+	PQclear(res);
+	assert_string_equal(got, want);
+	deadline = itest_now_ms() + 10000;
+	while (itest_sql_long(&t,
+			      "SELECT count(*) FROM audit_log WHERE key_id IS NULL AND "
+			      "((status = 401 AND route = '/api/v1/runs') OR (status = 404 AND "
+			      "route IS NULL))",
+			      NULL) != 2 ||
+	       itest_sql_long(&t, "SELECT count(*) FROM audit_log WHERE request_id = 'old'",
+			      NULL) != 0) {
+		if (itest_now_ms() > deadline)
+			fail_msg(
+			    "refused requests not logged, or the old entry not pruned, in 10 s");
+		itest_pause_ms(50);
+	}
+
+	/* the API: admin only, filtered, paged */
+	expect_forbidden(&t, "GET", "/api/v1/audit", key, NULL, "admin");
+	deadline = itest_now_ms() + 10000;
+	while (itest_sql_long(&t, "SELECT count(*) FROM audit_log WHERE key_id = $1", id) != 2) {
+		if (itest_now_ms() > deadline)
+			fail_msg("the 403 is not in the audit log after 10 s");
+		itest_pause_ms(50);
+	}
+	snprintf(path, sizeof(path), "/api/v1/audit?key=%s", id);
+	keyed(&t, "GET", path, ITEST_API_KEY, NULL, &r);
+	assert_int_equal(r.status, 200);
+	cJSON *o = cJSON_Parse(r.body);
+	const cJSON *entries = cJSON_GetObjectItem(o, "entries"), *e;
+	assert_int_equal(cJSON_GetArraySize(entries), 2); /* the 403 and the 404 */
+	cJSON_ArrayForEach(e, entries)
+	    assert_string_equal(cJSON_GetObjectItem(e, "key_id")->valuestring, id);
+	cJSON_Delete(o);
+	itest_raw_resp_release(&r);
+	keyed(&t, "GET", "/api/v1/audit?status=401&since=2000-01-01T00:00:00Z", ITEST_API_KEY, NULL,
+	      &r);
+	o = cJSON_Parse(r.body);
+	entries = cJSON_GetObjectItem(o, "entries");
+	assert_int_equal(cJSON_GetArraySize(entries), 1);
+	cJSON_Delete(o);
+	itest_raw_resp_release(&r);
+	/* a page of one, then the next by its cursor, never the same entry twice */
+	keyed(&t, "GET", "/api/v1/audit?limit=1", ITEST_API_KEY, NULL, &r);
+	o = cJSON_Parse(r.body);
+	const cJSON *next = cJSON_GetObjectItem(o, "next_cursor");
+	assert_true(cJSON_IsString(next));
+	long first =
+	    (long)cJSON_GetArrayItem(cJSON_GetObjectItem(o, "entries"), 0)->child->valuedouble;
+	snprintf(path, sizeof(path), "/api/v1/audit?limit=1&cursor=%s", next->valuestring);
+	cJSON_Delete(o);
+	itest_raw_resp_release(&r);
+	keyed(&t, "GET", path, ITEST_API_KEY, NULL, &r);
+	o = cJSON_Parse(r.body);
+	long second =
+	    (long)cJSON_GetArrayItem(cJSON_GetObjectItem(o, "entries"), 0)->child->valuedouble;
+	assert_true(second < first);
+	cJSON_Delete(o);
+	itest_raw_resp_release(&r);
+	assert_int_equal(
+	    status_of(&t, "GET", "/api/v1/audit?since=yesterdayish", ITEST_API_KEY, NULL), 422);
+	assert_int_equal(status_of(&t, "GET", "/api/v1/audit?status=42", ITEST_API_KEY, NULL), 422);
+	assert_int_equal(status_of(&t, "GET", "/api/v1/audit?cursor=x1", ITEST_API_KEY, NULL), 422);
+	itest_teardown(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(scopes_and_storage),
 	    cmocka_unit_test(revoke_everywhere),
 	    cmocka_unit_test(rate_limits),
+	    cmocka_unit_test(audit_log),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,4 +1,5 @@
-/* cmd_keys — `ff keys list|create|revoke`: the controller's API keys (an admin key's job). */
+/* cmd_admin — what an admin key does: `ff keys list|create|revoke` (the controller's API
+ * keys) and `ff audit` (its audit log). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -105,4 +106,42 @@ int cmd_keys(struct ff_cmd_ctx *ctx, struct ff_args *a)
 		return revoke(ctx, a);
 	fprintf(stderr, "usage: ff keys list | create NAME SCOPES [RATE_PER_S] | revoke KEY_ID\n");
 	return EXIT_USAGE;
+}
+
+static void audit_row(const cJSON *e, const char **row, char *buf, size_t bufsz)
+{
+	snprintf(buf, bufsz, "%ld", ff_cmd_jlong(e, "status", 0));
+	row[0] = ff_cmd_jstr(e, "at");
+	row[1] = ff_cmd_jstr(e, "key_id");
+	row[2] = ff_cmd_jstr(e, "method");
+	row[3] = ff_cmd_jstr(e, "route");
+	row[4] = buf;
+	row[5] = ff_cmd_jstr(e, "client");
+	row[6] = ff_cmd_jstr(e, "request_id");
+}
+
+int cmd_audit(struct ff_cmd_ctx *ctx, struct ff_args *a)
+{
+	static const char *const hdr[] = {"AT",	    "KEY",    "METHOD", "ROUTE",
+					  "STATUS", "CLIENT", "REQUEST"};
+	char path[PATH_MAX_LEN], esc[ESC_MAX], status[16];
+	size_t off = (size_t)snprintf(path, sizeof(path), "/api/v1/audit?limit=%ld",
+				      a->limit ? a->limit : 100);
+	snprintf(status, sizeof(status), "%ld", a->status);
+	const char *names[] = {"key", "since", "status", "cursor"};
+	const char *vals[] = {a->key, a->since, a->status ? status : NULL, a->cursor};
+	for (int i = 0; i < 4; i++) {
+		if (!vals[i])
+			continue;
+		if (ff_url_escape(vals[i], esc, sizeof(esc)) < 0 || off >= sizeof(path)) {
+			fprintf(stderr, "ff: --%s is too long\n", names[i]);
+			return EXIT_USAGE;
+		}
+		off += (size_t)snprintf(path + off, sizeof(path) - off, "&%s=%s", names[i], esc);
+	}
+	if (off >= sizeof(path)) {
+		fprintf(stderr, "ff: the filters are too long\n");
+		return EXIT_USAGE;
+	}
+	return ff_cmd_list(ctx, a, path, "entries", 7, hdr, audit_row, "audit");
 }
