@@ -147,6 +147,7 @@ static const char *method_name(enum ff_http_method m)
 	case HTTP_M_GET: return "GET";
 	case HTTP_M_POST: return "POST";
 	case HTTP_M_DELETE: return "DELETE";
+	case HTTP_M_OPTIONS: return "OPTIONS";
 	default: return "OTHER";
 	}
 }
@@ -356,6 +357,13 @@ static void conn_respond(struct http_conn *c, struct http_req *r)
 			    r->status, reason_for(r->status),
 			    r->reply_type ? r->reply_type : "application/json", r->reply_len,
 			    r->id[0] ? r->id : "-");
+	if (r->cors_origin)
+		evbuffer_add_printf(out,
+				    "Access-Control-Allow-Origin: %s\r\nVary: Origin\r\n"
+				    "Access-Control-Expose-Headers: X-Request-Id, Retry-After, "
+				    "RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset, "
+				    "X-FF-Logs-Truncated\r\n",
+				    r->cors_origin);
 	struct evkeyval *h;
 	TAILQ_FOREACH(h, &r->reply_headers, next)
 	evbuffer_add_printf(out, "%s: %s\r\n", h->key, h->value);
@@ -572,8 +580,53 @@ static enum ff_http_method method_of(unsigned m)
 	case HTTP_GET: return HTTP_M_GET;
 	case HTTP_POST: return HTTP_M_POST;
 	case HTTP_DELETE: return HTTP_M_DELETE;
+	case HTTP_OPTIONS: return HTTP_M_OPTIONS;
 	default: return HTTP_M_OTHER;
 	}
+}
+
+/* The methods in allowed, as an Allow header wants them. */
+static void allow_list(unsigned allowed, char *out, size_t n)
+{
+	out[0] = '\0';
+	for (unsigned m = HTTP_M_GET; m < HTTP_M_OPTIONS; m <<= 1)
+		if (allowed & m)
+			snprintf(out + strlen(out), n - strlen(out), "%s%s", out[0] ? ", " : "",
+				 method_name((enum ff_http_method)m));
+}
+
+/* CORS: the request's Origin when FF_CORS_ORIGINS lets browsers on it call the API ("*":
+ * any). Keys are bearer tokens, never cookies, so no reply ever allows credentials. */
+static const char *cors_origin(const struct http_server *s, struct http_req *r)
+{
+	const char *origin = http_header(r, "Origin"), *list = s->lim.cors_origins;
+	if (!origin || !list || !*list)
+		return NULL;
+	if (!strcmp(list, "*"))
+		return "*";
+	return ff_list_has(list, ',', origin) ? origin : NULL;
+}
+
+/* A preflight (OPTIONS with Origin and Access-Control-Request-Method): 204 with what the
+ * path allows for an allowed origin, 403 for another. A plain OPTIONS: 204 with Allow. */
+static void preflight(struct http_req *r, unsigned allowed)
+{
+	char allow[48];
+	allow_list(allowed, allow, sizeof(allow));
+	bool asked = http_header(r, "Origin") && http_header(r, "Access-Control-Request-Method");
+	if (asked && !r->cors_origin) {
+		http_reply_fail(r, FF_EFORBIDDEN, "Origin",
+				"this origin is not in FF_CORS_ORIGINS");
+		return;
+	}
+	http_add_header(r, "Allow", allow);
+	if (asked) {
+		http_add_header(r, "Access-Control-Allow-Methods", allow);
+		http_add_header(r, "Access-Control-Allow-Headers",
+				"Authorization, Content-Type, Idempotency-Key, X-Request-Id");
+		http_add_header(r, "Access-Control-Max-Age", "600");
+	}
+	http_reply_bytes(r, 204, "application/json", NULL, 0);
 }
 
 /* Judges the head: route, method, key, body type and size. On a refusal the reply is filled
@@ -600,17 +653,18 @@ static bool judge(struct http_conn *c, struct http_req *r)
 		if (s->routes[i].method == r->method)
 			r->route = &s->routes[i];
 	}
+	r->cors_origin = cors_origin(s, r);
 	if (!r->route && !allowed) {
 		http_reply_fail(r, FF_ENOTFOUND, NULL, "no such route: %.200s", r->path);
 		return false;
 	}
+	if (!r->route && r->method == HTTP_M_OPTIONS) {
+		preflight(r, allowed);
+		return false;
+	}
 	if (!r->route) {
-		char allow[32] = "";
-		for (unsigned m = HTTP_M_GET; m < HTTP_M_OTHER; m <<= 1)
-			if (allowed & m)
-				snprintf(allow + strlen(allow), sizeof(allow) - strlen(allow),
-					 "%s%s", allow[0] ? ", " : "",
-					 method_name((enum ff_http_method)m));
+		char allow[48];
+		allow_list(allowed, allow, sizeof(allow));
 		http_add_header(r, "Allow", allow);
 		http_reply_status(r, 405, "method_not_allowed", NULL,
 				  "method not allowed on this path");

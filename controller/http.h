@@ -36,7 +36,13 @@ struct http_pipe;
 
 #define HTTP_MAX_PARAMS 4
 
-enum ff_http_method { HTTP_M_GET = 1, HTTP_M_POST = 2, HTTP_M_DELETE = 4, HTTP_M_OTHER = 8 };
+enum ff_http_method {
+	HTTP_M_GET = 1,
+	HTTP_M_POST = 2,
+	HTTP_M_DELETE = 4,
+	HTTP_M_OPTIONS = 8, /* answered by the server itself: CORS preflights */
+	HTTP_M_OTHER = 16,
+};
 
 /* Where a route's handler runs. */
 enum ff_http_where {
@@ -58,6 +64,7 @@ struct http_req {
 	const struct http_route *route;
 	char id[64];		 /* request id, echoed in X-Request-Id */
 	char key_id[KEY_ID_LEN]; /* the caller's key, "" when none was recognised */
+	const char *cors_origin; /* the Origin the reply allows (FF_CORS_ORIGINS), or NULL */
 	enum ff_http_method method;
 	const char *params[HTTP_MAX_PARAMS]; /* {name} segments of the matched pattern */
 	char path[1024];		     /* decoded path; params point into path_buf */
@@ -115,8 +122,10 @@ struct http_limits {
 	long body_window_ms;	/* ... averaged over each window this long */
 	size_t max_json_bytes;
 	size_t max_target_bytes;
-	struct keys *keys;   /* judges every non-public request's key and rate */
-	struct audit *audit; /* records every answered request */
+	struct keys *keys;	  /* judges every non-public request's key and rate */
+	struct audit *audit;	  /* records every answered request */
+	const char *cors_origins; /* FF_CORS_ORIGINS: origins browsers may call from, comma-
+				     separated, or "*"; "" for none */
 };
 
 struct http_server;

@@ -90,6 +90,9 @@ int main(int argc, char **argv)
 	    {"FF_RATE_PER_S", FF_CFG_INT, "50", 1, 1000000, &rate_per_s,
 	     "requests a second a key may make (its token bucket's refill), unless the key "
 	     "was created with its own rate_per_s"},
+	    {"FF_CORS_ORIGINS", FF_CFG_STR, "", 0, 0, &lim.cors_origins,
+	     "origins browsers may call the API from, comma-separated (https://ui.example), or * "
+	     "for any; empty: none (no CORS headers)"},
 	    {"FF_AUDIT_DAYS", FF_CFG_INT, "90", 1, 36500, &audit_days,
 	     "days the audit log keeps a request"},
 	    {"FF_RATE_BURST", FF_CFG_INT, "100", 1, 1000000, &rate_burst,

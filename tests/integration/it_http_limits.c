@@ -786,6 +786,95 @@ static int group_teardown(void **state)
 	return 0;
 }
 
+/* ---- CORS ---- */
+
+/* FF_CORS_ORIGINS: a preflight from a listed origin is answered without a key, with what the
+ * path allows; the reply to the request itself (errors too) names the origin; an origin not
+ * listed gets no CORS header (and 403 on its preflight); credentials are never allowed. */
+static void test_cors(void **state)
+{
+	(void)state;
+	struct itest_conn c;
+	struct itest_raw_resp r;
+	char v[256];
+	const char *env[] = {"FF_CORS_ORIGINS=https://ui.example,https://ci.example", NULL};
+	start(env);
+	itest_conn_open(&t, &c);
+	sendf(&c, "OPTIONS /api/v1/runs HTTP/1.1\r\nHost: t\r\nOrigin: https://ci.example\r\n"
+		  "Access-Control-Request-Method: POST\r\n"
+		  "Access-Control-Request-Headers: authorization, content-type\r\n\r\n");
+	expect_resp(&c, REPLY_MS, &r, "preflight");
+	assert_int_equal(r.status, 204);
+	expect_header(&r, "Access-Control-Allow-Origin", "https://ci.example");
+	expect_header(&r, "Access-Control-Allow-Methods", "GET, POST");
+	assert_non_null(itest_raw_header(&r, "Access-Control-Allow-Headers", v, sizeof(v)));
+	assert_non_null(strstr(v, "Authorization"));
+	expect_header(&r, "Vary", "Origin");
+	assert_null(itest_raw_header(&r, "Access-Control-Allow-Credentials", v, sizeof(v)));
+	itest_raw_resp_release(&r);
+	/* the request itself, refused for its key: the browser may still read why */
+	sendf(&c, "GET /api/v1/runs HTTP/1.1\r\nHost: t\r\nOrigin: https://ui.example\r\n\r\n");
+	expect_resp(&c, REPLY_MS, &r, "GET from an allowed origin");
+	assert_int_equal(r.status, 401);
+	expect_header(&r, "Access-Control-Allow-Origin", "https://ui.example");
+	assert_non_null(itest_raw_header(&r, "Access-Control-Expose-Headers", v, sizeof(v)));
+	assert_non_null(strstr(v, "X-Request-Id"));
+	itest_raw_resp_release(&r);
+	sendf(&c, "GET /api/v1/workflows HTTP/1.1\r\nHost: t\r\nOrigin: https://ui.example\r\n" AUTH
+		  "\r\n");
+	expect_resp(&c, REPLY_MS, &r, "GET with a key from an allowed origin");
+	assert_int_equal(r.status, 200);
+	expect_header(&r, "Access-Control-Allow-Origin", "https://ui.example");
+	itest_raw_resp_release(&r);
+	/* an origin not listed (a prefix of one is not it) */
+	sendf(&c, "OPTIONS /api/v1/runs HTTP/1.1\r\nHost: t\r\nOrigin: https://ui.example.evil\r\n"
+		  "Access-Control-Request-Method: GET\r\n\r\n");
+	expect_resp(&c, REPLY_MS, &r, "preflight from another origin");
+	assert_int_equal(r.status, 403);
+	assert_null(itest_raw_header(&r, "Access-Control-Allow-Origin", v, sizeof(v)));
+	itest_raw_resp_release(&r);
+	sendf(&c,
+	      "GET /api/v1/workflows HTTP/1.1\r\nHost: t\r\nOrigin: https://evil.example\r\n" AUTH
+	      "\r\n");
+	expect_resp(&c, REPLY_MS, &r, "GET from another origin");
+	assert_int_equal(r.status, 200);
+	assert_null(itest_raw_header(&r, "Access-Control-Allow-Origin", v, sizeof(v)));
+	itest_raw_resp_release(&r);
+	/* a plain OPTIONS says what the path allows; an unknown path is still 404 */
+	sendf(&c, "OPTIONS /api/v1/keys HTTP/1.1\r\nHost: t\r\n\r\n");
+	expect_resp(&c, REPLY_MS, &r, "plain OPTIONS");
+	assert_int_equal(r.status, 204);
+	expect_header(&r, "Allow", "GET, POST");
+	itest_raw_resp_release(&r);
+	sendf(&c, "OPTIONS /nowhere HTTP/1.1\r\nHost: t\r\nOrigin: https://ui.example\r\n"
+		  "Access-Control-Request-Method: GET\r\n\r\n");
+	expect_resp(&c, REPLY_MS, &r, "preflight of no route");
+	assert_int_equal(r.status, 404);
+	itest_raw_resp_release(&r);
+	itest_conn_close(&c);
+	stop_controller(NULL);
+
+	/* "*": any origin, and still never credentials */
+	const char *any[] = {"FF_CORS_ORIGINS=*", NULL};
+	start(any);
+	itest_conn_open(&t, &c);
+	sendf(&c, "GET /healthz HTTP/1.1\r\nHost: t\r\nOrigin: https://anything.example\r\n\r\n");
+	expect_resp(&c, REPLY_MS, &r, "GET with any origin allowed");
+	expect_header(&r, "Access-Control-Allow-Origin", "*");
+	assert_null(itest_raw_header(&r, "Access-Control-Allow-Credentials", v, sizeof(v)));
+	itest_raw_resp_release(&r);
+	itest_conn_close(&c);
+	/* and none by default */
+	stop_controller(NULL);
+	start(NULL);
+	itest_conn_open(&t, &c);
+	sendf(&c, "GET /healthz HTTP/1.1\r\nHost: t\r\nOrigin: https://ui.example\r\n\r\n");
+	expect_resp(&c, REPLY_MS, &r, "GET with no origins allowed");
+	assert_null(itest_raw_header(&r, "Access-Control-Allow-Origin", v, sizeof(v)));
+	itest_raw_resp_release(&r);
+	itest_conn_close(&c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -796,6 +885,7 @@ int main(void)
 	    cmocka_unit_test_teardown(test_slow_body, stop_controller),
 	    cmocka_unit_test_teardown(test_refused_on_head, stop_controller),
 	    cmocka_unit_test_teardown(test_bodyless_refusals_keep_alive, stop_controller),
+	    cmocka_unit_test_teardown(test_cors, stop_controller),
 	    cmocka_unit_test_teardown(test_head_limits, stop_controller),
 	    cmocka_unit_test_teardown(test_pipelining, stop_controller),
 	    cmocka_unit_test_teardown(test_expect_continue, stop_controller),

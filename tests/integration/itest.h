@@ -13,7 +13,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define ITEST_MAX_PROCS 16
+#define ITEST_MAX_PROCS 32
 #define ITEST_API_KEY	"itest-key-0123456789"
 /* The repository (ITEST_WORKFLOWS_DIR is <repo>/tests/workflows). */
 #define ITEST_REPO ITEST_WORKFLOWS_DIR "/../.."
