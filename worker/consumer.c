@@ -15,6 +15,7 @@
 #include "ff_log.h"
 #include "ff_run.h"
 #include "ff_util.h"
+#include "results.h"
 #include "tcache.h"
 
 #define CONSUME_POLL_MS	 50
@@ -244,6 +245,26 @@ static void heartbeat_register(struct heartbeat *hb, const char *state, int busy
 		ff_warn("heartbeat not recorded: %s", err.msg);
 }
 
+/* Marks the slots whose /results grew past the limit (see results_over). */
+static void heartbeat_watch_results(struct heartbeat *hb)
+{
+	struct shared *sh = hb->sh;
+	for (int i = 0; i < sh->nslots; i++) {
+		char dir[sizeof(sh->slots[i].results_dir)];
+		pthread_mutex_lock(&sh->lock);
+		memcpy(dir, sh->slots[i].results_dir, sizeof(dir));
+		bool watched = dir[0] && sh->slots[i].stop == EXEC_STOP_NONE;
+		pthread_mutex_unlock(&sh->lock);
+		if (!watched ||
+		    !results_over(dir, sh->cfg->exec->results_max_bytes, EXEC_RESULTS_MAX_ENTRIES))
+			continue;
+		pthread_mutex_lock(&sh->lock);
+		if (!strcmp(sh->slots[i].results_dir, dir) && sh->slots[i].stop == EXEC_STOP_NONE)
+			sh->slots[i].stop = EXEC_STOP_RESULTS;
+		pthread_mutex_unlock(&sh->lock);
+	}
+}
+
 /* Marks slots whose run was cancelled, then kills the container of every stopped slot. */
 static void heartbeat_enforce_stops(struct heartbeat *hb, const char *ids)
 {
@@ -251,6 +272,7 @@ static void heartbeat_enforce_stops(struct heartbeat *hb, const char *ids)
 	struct ff_err err;
 	if (strcmp(ids, "{}") == 0)
 		return;
+	heartbeat_watch_results(hb);
 	PGresult *res = NULL;
 	if (ff_run_cancelled_among(hb->db, ids, &res, &err) < 0)
 		ff_warn("cancellations not checked: %s", err.msg);

@@ -361,7 +361,19 @@ static void slot_hold(struct exec_slot *slot, const char *run_id)
 	pthread_mutex_lock(slot->lock);
 	snprintf(slot->run_id, sizeof(slot->run_id), "%s", run_id);
 	slot->container[0] = '\0';
+	slot->results_dir[0] = '\0';
 	slot->stop = EXEC_STOP_NONE;
+	pthread_mutex_unlock(slot->lock);
+}
+
+/* The heartbeat watches /results' size while the container runs, when this host sees it. */
+static void slot_watch_results(struct attempt *a)
+{
+	struct exec_slot *slot = a->env->slot;
+	if (!slot || !a->results_visible)
+		return;
+	pthread_mutex_lock(slot->lock);
+	snprintf(slot->results_dir, sizeof(slot->results_dir), "%s", a->results_dir);
 	pthread_mutex_unlock(slot->lock);
 }
 
@@ -402,6 +414,7 @@ static int run_container(struct attempt *a, struct ff_err *err)
 	/* The heartbeat may have looked for the container before it ran: look again. */
 	if (slot_stop(a) != EXEC_STOP_NONE)
 		docker_container_kill(d, a->container, &ignored);
+	slot_watch_results(a);
 	ff_run_info(a->job->run_id, "container %.12s started", a->container);
 	note(a, "container started");
 
@@ -472,6 +485,14 @@ static struct exec_result run_attempt(struct attempt *a)
 			rc = run_container(a, &err);
 	}
 	enum exec_stop stop = slot_stop(a);
+	if (stop == EXEC_STOP_RESULTS) {
+		rc = ff_err_set(&err, FF_ETOOBIG,
+				"results over %llu MB (FF_RESULTS_MAX_MB) or %d files: the "
+				"container was stopped",
+				(unsigned long long)(cfg->results_max_bytes >> 20),
+				EXEC_RESULTS_MAX_ENTRIES);
+		stop = EXEC_STOP_NONE;
+	}
 	if (rc == 0 && a->container[0] && stop == EXEC_STOP_NONE) {
 		rc = a->results_visible ? results_collect_dir(a->results_dir, &lim, &a->res, &err)
 					: FF_EUNAVAIL;

@@ -35,13 +35,18 @@ enum exec_stop {
 	EXEC_STOP_NONE,
 	EXEC_STOP_CANCEL,   /* the run was cancelled: record nothing more */
 	EXEC_STOP_HANDBACK, /* the worker is draining: give the run back to the queue */
+	EXEC_STOP_RESULTS,  /* /results grew past FF_RESULTS_MAX_MB: the run fails */
 };
+
+/* Entries a running workflow's /results may hold (beside FF_RESULTS_MAX_MB of disk). */
+#define EXEC_RESULTS_MAX_ENTRIES 100000
 
 /* What an executor is doing, shared with the heartbeat thread under *lock. */
 struct exec_slot {
 	pthread_mutex_t *lock;
 	char run_id[37]; /* "" when idle */
 	char container[65];
+	char results_dir[512]; /* its /results on this host while it runs, "" when not seen */
 	enum exec_stop stop;
 };
 

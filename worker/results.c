@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -351,4 +352,26 @@ void results_release(struct results *r)
 	ff_buf_release(&r->sb);
 	spool_close(&r->spool);
 	*r = (struct results){0};
+}
+
+/* nftw has no user argument: the heartbeat is the one caller, and its walk keeps its
+ * state here. */
+static _Thread_local struct {
+	uint64_t bytes, max_bytes;
+	long entries, max_entries;
+} usage;
+
+static int count_usage(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)path, (void)flag, (void)ftw;
+	usage.bytes += (uint64_t)st->st_blocks * 512;
+	return ++usage.entries > usage.max_entries || usage.bytes > usage.max_bytes;
+}
+
+bool results_over(const char *dir, uint64_t max_bytes, long max_entries)
+{
+	usage.bytes = usage.entries = 0;
+	usage.max_bytes = max_bytes;
+	usage.max_entries = max_entries;
+	return nftw(dir, count_usage, 8, FTW_PHYS | FTW_MOUNT) == 1;
 }

@@ -69,4 +69,11 @@ int results_collect_archive(struct docker *d, const char *container,
 			    struct ff_err *err);
 void results_release(struct results *r);
 
+/* While a workflow runs: whether the tree under dir (its /results, seen from this host)
+ * uses more than max_bytes of disk or holds more than max_entries entries. The walk never
+ * follows a link nor leaves the file system, and stops as soon as either limit is passed.
+ * The heartbeat asks once a second, so a workflow gets at most a second's writes past the
+ * limit before its container is killed. */
+bool results_over(const char *dir, uint64_t max_bytes, long max_entries);
+
 #endif

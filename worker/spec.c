@@ -85,7 +85,9 @@ cJSON *spec_analysis(const struct ff_job *j, const struct spec_names *n,
 	cJSON_AddItemToObject(hc, "SecurityOpt", cJSON_CreateStringArray(sec, 1));
 	cJSON_AddBoolToObject(hc, "ReadonlyRootfs", 1);
 	/* exec allowed in /tmp: fuzzing workflows build their harnesses there */
-	snprintf(tmpfs, sizeof(tmpfs), "rw,nosuid,nodev,size=%ldm", cfg->tmpfs_mb);
+	/* exec: builds (a harness compiled from the target) run from /tmp; the engine's tmpfs
+	 * default is noexec. Size-limited, memory-backed, gone with the container. */
+	snprintf(tmpfs, sizeof(tmpfs), "rw,exec,nosuid,nodev,size=%ldm", cfg->tmpfs_mb);
 	cJSON_AddStringToObject(cJSON_AddObjectToObject(hc, "Tmpfs"), "/tmp", tmpfs);
 	cJSON *ul = cJSON_AddArrayToObject(hc, "Ulimits");
 	cJSON *nofile = cJSON_CreateObject();

@@ -1,0 +1,66 @@
+/* it_sandbox — the sandbox's limits seen from a workflow, against the real worker and
+ * engine: /tmp is an executable tmpfs (builds run there, not on the results volume), and a
+ * workflow that writes past FF_RESULTS_MAX_MB is stopped and its run fails saying so, long
+ * before its timeout, with nothing left on the engine. */
+#include "it_reliability.h"
+
+static const char *const target_files[] = {"a.c", "int a;\n", NULL};
+
+static void tmp_is_executable(void **state)
+{
+	(void)state;
+	struct itest t;
+	char target[65], body[256], id[37], v[512];
+	itest_setup(&t, "sandbox_tmp");
+	itest_start_controller(&t, NULL);
+	itest_start_worker(&t, NULL);
+	itest_upload(&t, target_files, target);
+	assert_int_equal(itest_submit(&t,
+				      rel_body(body, sizeof(body), "test-sandbox", target,
+					       "{\"mode\":\"tmp-exec\"}", 0),
+				      id),
+			 202);
+	cJSON_Delete(itest_wait_terminal(&t, id, 60000));
+	rel_sql_text(&t, "SELECT state || ' ' || coalesce(error, '') FROM runs WHERE id = $1", id,
+		     v, sizeof(v));
+	assert_string_equal(v, "succeeded ");
+	itest_teardown(&t);
+}
+
+static void results_cap_stops_the_workflow(void **state)
+{
+	(void)state;
+	struct itest t;
+	char target[65], body[256], id[37], v[512];
+	itest_setup(&t, "sandbox_fill");
+	itest_start_controller(&t, NULL);
+	const char *env[] = {"FF_RESULTS_MAX_MB=4", NULL};
+	itest_start_worker(&t, env);
+	itest_upload(&t, target_files, target);
+	assert_int_equal(itest_submit(&t,
+				      rel_body(body, sizeof(body), "test-sandbox", target,
+					       "{\"mode\":\"fill\"}", 0),
+				      id),
+			 202);
+	/* the workflow writes forever and its timeout is 300 s: only the cap ends it */
+	cJSON_Delete(itest_wait_terminal(&t, id, 90000));
+	rel_sql_text(&t, "SELECT state || ' ' || error FROM runs WHERE id = $1", id, v, sizeof(v));
+	if (strncmp(v, "failed results over 4 MB", 24) != 0)
+		fail_msg("run ended '%s', not failed for its results' size", v);
+	int64_t deadline = itest_now_ms() + 30000;
+	while (rel_docker_leftovers(id) != 0) {
+		if (itest_now_ms() > deadline)
+			fail_msg("the stopped run's container or volume is still there after 30 s");
+		itest_pause_ms(REL_POLL_MS);
+	}
+	itest_teardown(&t);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(tmp_is_executable),
+	    cmocka_unit_test(results_cap_stops_the_workflow),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
