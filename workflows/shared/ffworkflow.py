@@ -2,13 +2,16 @@
 logs on stderr, ::progress lines, exclude and include globs, the walk that lists a tree's files,
 running a tool (its version, its files in chunks), the CPU quota, paths relative to /target,
 source lines for snippets and fingerprints, SARIF locations and runs, and an atomic write of the
-SARIF log. deploy/build-images.sh puts this file next to each workflow's script in its image."""
+SARIF log, and the runner's guard against the code it runs. deploy/build-images.sh puts this
+file next to each workflow's script in its image."""
+import ctypes
 import datetime
 import fnmatch
 import hashlib
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import tempfile
@@ -42,12 +45,44 @@ def progress(pct, text):
     sys.stdout.flush()
 
 
+PR_SET_DUMPABLE = 4
+
+
+def guard_runner():
+    """Code from the target (a build script, a harness) runs as the runner's user. A
+    non-dumpable process cannot be ptrace-attached, nor its memory read, by a process of the
+    same user without CAP_SYS_PTRACE, which no workflow container has: the target cannot
+    stop or steer the runner. (Children start dumpable again at their execve.)"""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
+    except (OSError, AttributeError) as e:
+        log("warning", "runner left dumpable", error=str(e))
+
+
+def end_target_processes():
+    """Before the log is written: as the container's PID 1, ends every other process in it
+    (kill(-1) spares PID 1), so that nothing the target left running (a detached child of a
+    build script) can rewrite the log after it is written. Outside a container, nothing."""
+    if os.getpid() != 1:
+        return
+    try:
+        os.kill(-1, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    while True:
+        try:
+            os.waitpid(-1, 0)
+        except ChildProcessError:
+            break
+
+
 def run_main(argv, doc, params, body):
     """The main() of a workflow runner, `script [ROOT [OUT]]` (defaults /target and
     /results/results.sarif); any other use prints doc (exit 2). params() reads the parameters
     from the environment and raises UsageError if one is invalid (logged, exit 2); ROOT must be
     a directory (else exit 1). Then body(absolute ROOT, OUT, what params() returned) runs the
     workflow and returns the exit code."""
+    guard_runner()
     if len(argv) > 3 or (len(argv) > 1 and argv[1].startswith("-")):
         sys.stderr.write(doc)
         return 2
@@ -336,7 +371,9 @@ def write_log(out, log_obj):
 
 
 def write_sarif(out, runs):
-    """Writes the SARIF 2.1.0 log of runs to out (write_log); False, once logged, if it cannot."""
+    """Writes the SARIF 2.1.0 log of runs to out (write_log), once every other process of
+    the container has ended; False, once logged, if it cannot."""
+    end_target_processes()
     try:
         write_log(out, {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": runs})
     except OSError as e:
