@@ -337,7 +337,16 @@ static char *path_of(const char *uri, bool *outside, bool *oom)
 		*outside = true;
 		goto out;
 	}
-	if (*d && !(out = clean_copy(d, MAX_PATH)))
+	if (!*d)
+		goto out;
+	/* Made valid UTF-8 whole or not at all: cut at MAX_PATH, "a/..b" could end in a ".." (or
+	 * ".") segment that path_confine never saw. No real path is that long (PATH_MAX). */
+	struct ff_buf clean;
+	ff_buf_init(&clean, MAX_PATH);
+	ff_buf_append_utf8(&clean, d, strlen(d));
+	if (clean.err == FF_ETOOBIG)
+		ff_buf_release(&clean);
+	else if (!(out = ff_buf_take(&clean, NULL)))
 		*oom = true;
 out:
 	ff_buf_release(&dec);

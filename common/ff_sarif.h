@@ -15,7 +15,8 @@ struct ff_finding {
 			      "file://" scheme and a leading "/target/" stripped, normalised ("./",
 			      "//" and "a/.." resolved); NULL if none, and NULL when the path is
 			      outside the target (absolute elsewhere, or climbing out with ".."):
-			      then the message starts "(path outside the target, not kept: <uri>) " */
+			      then the message starts "(path outside the target, not kept: <uri>) ";
+			      NULL too when longer than 4096 bytes once made valid UTF-8 */
 	long start_line;   /* region.startLine, 0 if none, at most INT_MAX (an int column) */
 	long end_line;	   /* region.endLine, else start_line */
 	char *fingerprint; /* first partialFingerprints value (or fingerprints), else the SHA-256

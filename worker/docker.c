@@ -22,12 +22,7 @@ struct docker {
  * frames to a callback. */
 struct reply {
 	struct ff_buf body;
-	/* log frame demultiplexing */
-	docker_output_cb on_data;
-	void *ctx;
-	unsigned char hdr[8];
-	size_t hdr_len;
-	size_t frame_left;
+	struct docker_demux logs; /* a log stream, when logs.on_data is set */
 	/* a streamed request body (CURLOPT_READFUNCTION, chunked) */
 	docker_read_fn rd;
 	void *rd_ctx;
@@ -82,27 +77,27 @@ void docker_free(struct docker *d)
 	free(d);
 }
 
-/* Takes apart the engine's log stream: frames of an 8-byte header {stream, 0, 0, 0, size as
- * big-endian uint32} and size bytes of payload, split anywhere across writes. */
-static void demux(struct reply *r, const char *p, size_t n)
+/* Takes apart the engine's log stream (see docker.h). */
+void docker_demux_feed(struct docker_demux *dm, const char *p, size_t n)
 {
 	while (n > 0) {
-		if (r->frame_left == 0) {
-			size_t take = 8 - r->hdr_len < n ? 8 - r->hdr_len : n;
-			memcpy(r->hdr + r->hdr_len, p, take);
-			r->hdr_len += take;
+		if (dm->frame_left == 0) {
+			size_t take = 8 - dm->hdr_len < n ? 8 - dm->hdr_len : n;
+			memcpy(dm->hdr + dm->hdr_len, p, take);
+			dm->hdr_len += take;
 			p += take;
 			n -= take;
-			if (r->hdr_len == 8) {
-				r->frame_left = (size_t)r->hdr[4] << 24 | (size_t)r->hdr[5] << 16 |
-						(size_t)r->hdr[6] << 8 | r->hdr[7];
-				r->hdr_len = 0;
+			if (dm->hdr_len == 8) {
+				dm->frame_left = (size_t)dm->hdr[4] << 24 |
+						 (size_t)dm->hdr[5] << 16 |
+						 (size_t)dm->hdr[6] << 8 | dm->hdr[7];
+				dm->hdr_len = 0;
 			}
 			continue;
 		}
-		size_t take = r->frame_left < n ? r->frame_left : n;
-		r->on_data(r->ctx, r->hdr[0], p, take);
-		r->frame_left -= take;
+		size_t take = dm->frame_left < n ? dm->frame_left : n;
+		dm->on_data(dm->ctx, dm->hdr[0], p, take);
+		dm->frame_left -= take;
 		p += take;
 		n -= take;
 	}
@@ -123,8 +118,8 @@ static size_t on_write(char *p, size_t size, size_t nmemb, void *userdata)
 {
 	struct reply *r = userdata;
 	size_t n = size * nmemb;
-	if (r->on_data) {
-		demux(r, p, n);
+	if (r->logs.on_data) {
+		docker_demux_feed(&r->logs, p, n);
 		return n;
 	}
 	if (r->sink) {
@@ -324,7 +319,8 @@ int docker_container_follow_logs(struct docker *d, const char *id, long timeout_
 				 docker_output_cb on_data, void *ctx, struct ff_err *err)
 {
 	char path[256];
-	struct reply r = {.body = {.max = DOCKER_SMALL_REPLY}, .on_data = on_data, .ctx = ctx};
+	struct reply r = {.body = {.max = DOCKER_SMALL_REPLY},
+			  .logs = {.on_data = on_data, .ctx = ctx}};
 	long status = 0;
 	snprintf(path, sizeof(path), "/containers/%.64s/logs?follow=1&stdout=1&stderr=1", id);
 	int rc = call(d, "GET", path, NULL, NULL, 0, timeout_ms, &r, &status, err);

@@ -52,6 +52,19 @@ typedef void (*docker_output_cb)(void *ctx, int stream, const char *data, size_t
 int docker_container_follow_logs(struct docker *d, const char *id, long timeout_ms,
 				 docker_output_cb on_data, void *ctx, struct ff_err *err);
 
+/* The demultiplexer docker_container_follow_logs feeds the engine's reply through, public
+ * so that tests and the fuzzer drive it without an engine: frames of an 8-byte header
+ * {stream, 0, 0, 0, size as big-endian uint32} and size bytes of payload, split anywhere
+ * across the pieces fed; on_data gets each frame's payload, possibly in several calls. */
+struct docker_demux {
+	docker_output_cb on_data;
+	void *ctx;
+	unsigned char hdr[8];
+	size_t hdr_len;
+	size_t frame_left;
+};
+void docker_demux_feed(struct docker_demux *dm, const char *p, size_t n);
+
 /* Extracts an uncompressed tar into the container's filesystem at dir. */
 int docker_archive_put(struct docker *d, const char *id, const char *dir, const void *tar,
 		       size_t len, struct ff_err *err);

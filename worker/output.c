@@ -47,12 +47,15 @@ static void logs_append(struct output *o, const char *data, size_t len)
 		ff_buf_append(&o->logs, data, len); /* on no memory the log just stops */
 }
 
-static void progress_line(struct output *o, const char *line)
+static void progress_line(struct output *o, char *line)
 {
 	int pct;
 	const char *text;
 	if (!output_progress_parse(line, &pct, &text))
 		return;
+	/* progress_text is a text column: a byte that is not UTF-8 (a Latin-1 "ä") would make
+	 * PostgreSQL refuse every such update */
+	ff_utf8_sanitize(line);
 	int64_t now = ff_now_ms();
 	if (pct < 100 && now - o->progress_at < OUTPUT_PROGRESS_MIN_INTERVAL_MS)
 		return; /* a chatty workflow must not turn into a write per line */

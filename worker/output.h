@@ -12,7 +12,8 @@
 
 #define OUTPUT_PROGRESS_MIN_INTERVAL_MS 250
 
-/* Called with each progress update that gets through; text is valid only during the call. */
+/* Called with each progress update that gets through; text is valid only during the call,
+ * and valid UTF-8 (each byte that is not becomes '?'). */
 typedef void (*output_progress_cb)(void *ctx, int pct, const char *text);
 
 struct output {

@@ -336,11 +336,18 @@ int results_collect_archive(struct docker *d, const char *container,
 				(double)lim->max_bytes / MB);
 	if (rc == 0 && lseek(tar.fd, 0, SEEK_SET) < 0)
 		rc = ff_err_set(err, FF_EINTERNAL, "spool: %s", strerror(errno));
-	const struct ff_archive_file_sink sink = {on_begin, on_data, on_end, r};
 	if (rc == 0)
-		rc = ff_archive_stream_files(tar.fd, lim->max_bytes, &sink, err);
+		rc = results_collect_tar(tar.fd, lim, r, err);
 	spool_close(&tar);
 	return rc;
+}
+
+int results_collect_tar(int fd, const struct results_limits *lim, struct results *r,
+			struct ff_err *err)
+{
+	const struct ff_archive_file_sink sink = {on_begin, on_data, on_end, r};
+	results_init(r, lim, err);
+	return ff_archive_stream_files(fd, lim->max_bytes, &sink, err);
 }
 
 void results_release(struct results *r)

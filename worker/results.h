@@ -67,6 +67,11 @@ int results_collect_dir(const char *mountpoint, const struct results_limits *lim
 int results_collect_archive(struct docker *d, const char *container,
 			    const struct results_limits *lim, struct results *r,
 			    struct ff_err *err);
+/* The archive way's second half, r zeroed first as above: walks the uncompressed tar of
+ * /results read from fd (from its current offset) as results_collect_archive does with what
+ * the engine sent. Also what tests and the fuzzer drive, with no engine. */
+int results_collect_tar(int fd, const struct results_limits *lim, struct results *r,
+			struct ff_err *err);
 void results_release(struct results *r);
 
 /* While a workflow runs: whether the tree under dir (its /results, seen from this host)

@@ -337,6 +337,28 @@ static void paths_confined(void **state)
 	one_location("a\\u0000/../../../etc/x", "{}", &f);
 	assert_string_equal(f.items[0].path, "a");
 	ff_findings_release(&f);
+
+	/* A path longer than 4096 bytes is not kept: cut there, "aaa/..b" would be "aaa/.." (a
+	 * reproducer from fuzz_sarif: corpus/sarif/long_path.json). */
+	static const char *const longs[] = {"/..b", "/.x", "/x"};
+	for (size_t i = 0; i < sizeof(longs) / sizeof(longs[0]); i++) {
+		char uri[4200], log[4600];
+		struct ff_err err;
+		memset(uri, 'a', 4093);
+		snprintf(uri + 4093, sizeof(uri) - 4093, "%s", longs[i]);
+		int n = snprintf(log, sizeof(log),
+				 "{\"version\":\"2.1.0\",\"runs\":[{\"results\":[{\"ruleId\":"
+				 "\"r\",\"locations\":[{\"physicalLocation\":{\"artifactLocation\":"
+				 "{\"uri\":\"%s\"}}}]}]}]}",
+				 uri);
+		assert_int_equal(ff_sarif_normalise(log, (size_t)n, 0, &f, &err), 0);
+		if (strlen(uri) > 4096)
+			assert_null(f.items[0].path);
+		else
+			assert_string_equal(f.items[0].path, uri);
+		assert_int_equal(f.paths_outside, 0);
+		ff_findings_release(&f);
+	}
 }
 
 /* The pre-scan: counts every value, keys and containers included, and the depth; strings

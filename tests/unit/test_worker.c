@@ -170,6 +170,12 @@ static void progress_lines(void **state)
 	assert_int_equal(got_pct, 100);
 	assert_false(o.logs_truncated);
 	assert_int_equal(o.logs.len, 7 + 11 + 17 + 19 + 20);
+	/* progress_text is text: a Latin-1 byte becomes '?' (the log keeps it as sent; a
+	 * reproducer from fuzz_logs: corpus/logs/non-utf8-progress.bin) */
+	output_feed(&o, 1, "::progress 100 l\xe4uft\n", 21);
+	assert_int_equal(progress_calls, 3);
+	assert_string_equal(got_text, "l?uft");
+	assert_memory_equal(o.logs.data + o.logs.len - 21, "::progress 100 l\xe4uft\n", 21);
 	output_release(&o);
 }
 
