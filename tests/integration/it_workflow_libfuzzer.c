@@ -23,7 +23,7 @@
 #define MAX_FINDINGS 64
 
 static struct itest T;
-static char sample_run[37], clean_run[37], notes_run[37], broken_run[37];
+static char sample_run[37], clean_run[37], notes_run[37], broken_run[37], hostile_run[37];
 
 /* What the workflow promises of its SARIF log beyond the official schema (itest_check_sarif):
  * rule indexes, crash signatures, and a reproducer artifact named in each crash. */
@@ -63,6 +63,22 @@ static int setup(void **state)
 				     "{\treturn (int)n + ;\n}\n",
 				     NULL};
 	const char *broken_files[] = {notes_files[2], notes_files[3], NULL};
+	/* A build script as an attacker writes it: it tries to ptrace the runner (PID 1) and
+	 * leaves a process rewriting results.sarif with a forged log as fast as it can. */
+	const char *hostile_files[] = {
+	    "fuzz/fuzz_ok.c", notes_files[1], "fuzz/build.sh",
+	    "#!/bin/sh\n"
+	    "$CC $CFLAGS $LIB_FUZZING_ENGINE fuzz/fuzz_ok.c -o $OUT/fuzz_ok\n"
+	    "mkdir -p /results/artifacts\n"
+	    "python3 -c 'import ctypes; l = ctypes.CDLL(None, use_errno=True); "
+	    "r = l.ptrace(16, 1, 0, 0); print(\"attach\", r, \"errno\", ctypes.get_errno())' "
+	    "> /results/artifacts/ptrace.txt\n"
+	    "printf '%s' '{\"version\":\"2.1.0\",\"runs\":[{\"tool\":{\"driver\":{\"name\":"
+	    "\"forged\"}},\"results\":[{\"ruleId\":\"FORGED\",\"message\":{\"text\":\"x\"}}]}]}' "
+	    "> $WORK/forged.sarif\n"
+	    "setsid sh -c 'while :; do cp $0 /results/results.sarif 2>/dev/null; done' "
+	    "$WORK/forged.sarif </dev/null >/dev/null 2>&1 &\n",
+	    NULL};
 
 	itest_require_image("fuzzforge/libfuzzer:1.0.0");
 	itest_setup_workflows(&T, "workflow_libfuzzer");
@@ -70,12 +86,15 @@ static int setup(void **state)
 	itest_upload_dir(&T, ITEST_REPO "/examples/clean", clean);
 	itest_upload(&T, notes_files, notes);
 	itest_upload(&T, broken_files, broken);
+	char hostile[65];
+	itest_upload(&T, hostile_files, hostile);
 	/* the campaign first; the worker takes the short runs beside it */
 	submit(sample, "{\"max_total_time\":30}", sample_run);
 	submit(clean, "{}", clean_run);
 	submit(notes, "{\"max_total_time\":4,\"fuzzers\":\"fuzz_ok,fuzz_broken,no_such\"}",
 	       notes_run);
 	submit(broken, "{\"max_total_time\":4}", broken_run);
+	submit(hostile, "{\"max_total_time\":4}", hostile_run);
 	return 0;
 }
 
@@ -257,6 +276,25 @@ static void nothing_built_fails(void **state)
 	cJSON_Delete(run);
 }
 
+/* The runner is not the target's to steer: its ptrace attach is refused (the runner is
+ * non-dumpable) and the forged log never replaces the runner's (every other process ends
+ * before the log is written). */
+static void hostile_build_script_is_contained(void **state)
+{
+	(void)state;
+	char path[160];
+	struct itest_resp r;
+	cJSON *findings = finished_run(hostile_run, "libfuzzer with a hostile build.sh", NULL);
+	const cJSON *f;
+	cJSON_ArrayForEach(f, findings) assert_string_not_equal(itest_str(f, "rule_id"), "FORGED");
+	cJSON_Delete(findings);
+	snprintf(path, sizeof(path), "/api/v1/runs/%s/artifacts/ptrace.txt", hostile_run);
+	itest_get_ok(&T, path, &r);
+	if (!strstr(r.body, "attach -1 errno 1"))
+		fail_msg("the build script's ptrace of the runner: %.200s", r.body);
+	itest_resp_release(&r);
+}
+
 int main(void)
 {
 	/* the campaign first: its progress is watched while it runs */
@@ -265,6 +303,7 @@ int main(void)
 	    cmocka_unit_test(clean_target_has_nothing),
 	    cmocka_unit_test(build_failure_is_a_note),
 	    cmocka_unit_test(nothing_built_fails),
+	    cmocka_unit_test(hostile_build_script_is_contained),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
