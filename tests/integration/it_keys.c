@@ -149,6 +149,83 @@ static void scopes_and_storage(void **state)
 	itest_teardown(&t);
 }
 
+/* The scope a route needs, by the rule main.c's table follows: the keys, the audit log
+ * and dead-letter actions are admin's; other GETs read; other writes submit. */
+static const char *scope_for(const char *method, const char *path)
+{
+	if (!strncmp(path, "/api/v1/keys", 12) || !strncmp(path, "/api/v1/audit", 13) ||
+	    (!strncmp(path, "/api/v1/dead-letters/", 21) && strcmp(method, "GET")))
+		return "admin";
+	return strcmp(method, "GET") ? "submit" : "read";
+}
+
+/* Every route of proto/openapi.json: without a key 401, with a key lacking its scope 403
+ * naming the scope, with one that has it neither; only the probes need no key. */
+static void every_route_needs_its_scope(void **state)
+{
+	(void)state;
+	struct itest t;
+	char reader[64], submitter[64], id[37];
+	itest_setup(&t, "keys_routes");
+	itest_start_controller(&t, NULL);
+	create_key(&t, "{\"name\":\"r\",\"scopes\":[\"read\"]}", reader, id);
+	create_key(&t, "{\"name\":\"s\",\"scopes\":[\"submit\"]}", submitter, id);
+	char *text = itest_read_file(ITEST_REPO "/proto/openapi.json");
+	cJSON *api = cJSON_Parse(text);
+	free(text);
+	assert_non_null(api);
+	int checked = 0;
+	const cJSON *path;
+	cJSON_ArrayForEach(path, cJSON_GetObjectItem(api, "paths"))
+	{
+		/* a concrete path: each {param} a well-formed value */
+		char concrete[256] = "";
+		for (const char *p = path->string; *p;) {
+			const char *open = strchr(p, '{');
+			size_t lit = open ? (size_t)(open - p) : strlen(p);
+			strncat(concrete, p, lit);
+			if (!open)
+				break;
+			strcat(
+			    concrete,
+			    strstr(open, "{sha256}") == open
+				? "0000000000000000000000000000000000000000000000000000000000000000"
+				: "00000000-0000-4000-8000-000000000000");
+			p = strchr(open, '}') + 1;
+		}
+		const cJSON *op;
+		cJSON_ArrayForEach(op, path)
+		{
+			char method[8];
+			snprintf(method, sizeof(method), "%s", op->string);
+			for (char *c = method; *c; c++)
+				*c = (char)(*c - 32 * (*c >= 'a' && *c <= 'z'));
+			const char *body = strcmp(method, "POST") ? NULL : "{}";
+			int none = status_of(&t, method, concrete, NULL, body);
+			if (!strcmp(path->string, "/healthz") || !strcmp(path->string, "/readyz")) {
+				assert_int_equal(none, 200);
+				continue;
+			}
+			if (none != 401)
+				fail_msg("%s %s without a key: %d", method, concrete, none);
+			const char *scope = scope_for(method, path->string);
+			const char *lacking = !strcmp(scope, "read") ? submitter : reader;
+			expect_forbidden(&t, method, concrete, lacking, body, scope);
+			if (strcmp(scope, "admin")) {
+				const char *having = !strcmp(scope, "read") ? reader : submitter;
+				int st = status_of(&t, method, concrete, having, body);
+				if (st == 401 || st == 403)
+					fail_msg("%s %s with the %s scope: %d", method, concrete,
+						 scope, st);
+			}
+			checked++;
+		}
+	}
+	assert_true(checked >= 20);
+	cJSON_Delete(api);
+	itest_teardown(&t);
+}
+
 /* A key revoked through one controller stops working on another within its next re-read
  * (KEYS_EVERY_MS); the bootstrap key cannot be revoked, and a short one is refused. */
 static void revoke_everywhere(void **state)
@@ -395,9 +472,8 @@ static void audit_log(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(scopes_and_storage),
-	    cmocka_unit_test(revoke_everywhere),
-	    cmocka_unit_test(rate_limits),
+	    cmocka_unit_test(scopes_and_storage), cmocka_unit_test(every_route_needs_its_scope),
+	    cmocka_unit_test(revoke_everywhere),  cmocka_unit_test(rate_limits),
 	    cmocka_unit_test(audit_log),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
