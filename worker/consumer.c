@@ -245,22 +245,28 @@ static void heartbeat_register(struct heartbeat *hb, const char *state, int busy
 		ff_warn("heartbeat not recorded: %s", err.msg);
 }
 
-/* Marks the slots whose /results grew past the limit (see results_over). */
-static void heartbeat_watch_results(struct heartbeat *hb)
+/* Marks the slots whose /results grew past the limit (see results_over), or whose container
+ * has been silent for FF_WORKER_STALL_S. */
+static void heartbeat_watch(struct heartbeat *hb)
 {
 	struct shared *sh = hb->sh;
+	const struct exec_config *cfg = sh->cfg->exec;
 	for (int i = 0; i < sh->nslots; i++) {
-		char dir[sizeof(sh->slots[i].results_dir)];
+		struct exec_slot *slot = &sh->slots[i];
+		char dir[sizeof(slot->results_dir)];
 		pthread_mutex_lock(&sh->lock);
-		memcpy(dir, sh->slots[i].results_dir, sizeof(dir));
-		bool watched = dir[0] && sh->slots[i].stop == EXEC_STOP_NONE;
+		memcpy(dir, slot->results_dir, sizeof(dir));
+		bool running = slot->container[0] && slot->stop == EXEC_STOP_NONE;
+		if (running && cfg->stall_s && slot->output_ms &&
+		    ff_now_ms() - slot->output_ms > cfg->stall_s * 1000)
+			slot->stop = EXEC_STOP_STALLED;
 		pthread_mutex_unlock(&sh->lock);
-		if (!watched ||
-		    !results_over(dir, sh->cfg->exec->results_max_bytes, EXEC_RESULTS_MAX_ENTRIES))
+		if (!running || !dir[0] ||
+		    !results_over(dir, cfg->results_max_bytes, EXEC_RESULTS_MAX_ENTRIES))
 			continue;
 		pthread_mutex_lock(&sh->lock);
-		if (!strcmp(sh->slots[i].results_dir, dir) && sh->slots[i].stop == EXEC_STOP_NONE)
-			sh->slots[i].stop = EXEC_STOP_RESULTS;
+		if (!strcmp(slot->results_dir, dir) && slot->stop == EXEC_STOP_NONE)
+			slot->stop = EXEC_STOP_RESULTS;
 		pthread_mutex_unlock(&sh->lock);
 	}
 }
@@ -272,7 +278,7 @@ static void heartbeat_enforce_stops(struct heartbeat *hb, const char *ids)
 	struct ff_err err;
 	if (strcmp(ids, "{}") == 0)
 		return;
-	heartbeat_watch_results(hb);
+	heartbeat_watch(hb);
 	PGresult *res = NULL;
 	if (ff_run_cancelled_among(hb->db, ids, &res, &err) < 0)
 		ff_warn("cancellations not checked: %s", err.msg);

@@ -366,15 +366,31 @@ static void slot_hold(struct exec_slot *slot, const char *run_id)
 	pthread_mutex_unlock(slot->lock);
 }
 
-/* The heartbeat watches /results' size while the container runs, when this host sees it. */
-static void slot_watch_results(struct attempt *a)
+/* From the container's start the heartbeat watches it: /results' size when this host sees
+ * it, and how long since it last wrote output. */
+static void slot_watch(struct attempt *a)
 {
 	struct exec_slot *slot = a->env->slot;
-	if (!slot || !a->results_visible)
+	if (!slot)
 		return;
 	pthread_mutex_lock(slot->lock);
-	snprintf(slot->results_dir, sizeof(slot->results_dir), "%s", a->results_dir);
+	if (a->results_visible)
+		snprintf(slot->results_dir, sizeof(slot->results_dir), "%s", a->results_dir);
+	slot->output_ms = ff_now_ms();
 	pthread_mutex_unlock(slot->lock);
+}
+
+/* The container's output: the slot's clock, then the log. */
+static void on_output(void *ctx, int stream, const char *data, size_t len)
+{
+	struct attempt *a = ctx;
+	struct exec_slot *slot = a->env->slot;
+	if (slot) {
+		pthread_mutex_lock(slot->lock);
+		slot->output_ms = ff_now_ms();
+		pthread_mutex_unlock(slot->lock);
+	}
+	output_feed(&a->out, stream, data, len);
 }
 
 /* Runs the container to its end: sets a->exit_code, or a->timed_out past the timeout. A
@@ -414,13 +430,13 @@ static int run_container(struct attempt *a, struct ff_err *err)
 	/* The heartbeat may have looked for the container before it ran: look again. */
 	if (slot_stop(a) != EXEC_STOP_NONE)
 		docker_container_kill(d, a->container, &ignored);
-	slot_watch_results(a);
+	slot_watch(a);
 	ff_run_info(a->job->run_id, "container %.12s started", a->container);
 	note(a, "container started");
 
 	long timeout_ms = a->job->timeout_s * 1000;
 	int64_t started = ff_now_ms();
-	rc = docker_container_follow_logs(d, a->container, timeout_ms, output_feed, &a->out, err);
+	rc = docker_container_follow_logs(d, a->container, timeout_ms, on_output, a, err);
 	if (slot_stop(a) != EXEC_STOP_NONE)
 		return 0; /* killed on purpose: the caller records what the stop means */
 	if (rc == FF_ETIMEOUT || (rc == 0 && ff_now_ms() - started > timeout_ms)) {
@@ -491,6 +507,12 @@ static struct exec_result run_attempt(struct attempt *a)
 				"container was stopped",
 				(unsigned long long)(cfg->results_max_bytes >> 20),
 				EXEC_RESULTS_MAX_ENTRIES);
+		stop = EXEC_STOP_NONE;
+	} else if (stop == EXEC_STOP_STALLED) {
+		rc = ff_err_set(&err, FF_ETIMEOUT,
+				"no output for %ld s: the workflow stopped making progress "
+				"(FF_WORKER_STALL_S); the container was stopped",
+				cfg->stall_s);
 		stop = EXEC_STOP_NONE;
 	}
 	if (rc == 0 && a->container[0] && stop == EXEC_STOP_NONE) {

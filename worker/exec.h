@@ -28,6 +28,7 @@ struct exec_config {
 	long tmpfs_mb;
 	long lease_s;		    /* a running run's lease, renewed by the heartbeat */
 	const char *allow_networks; /* FF_WORKER_ALLOW_NETWORKS: comma-separated network modes */
+	long stall_s; /* FF_WORKER_STALL_S: a container silent this long is stopped; 0: never */
 };
 
 /* Why a running attempt must stop early. Set by the heartbeat (cancel) or the drain. */
@@ -36,6 +37,7 @@ enum exec_stop {
 	EXEC_STOP_CANCEL,   /* the run was cancelled: record nothing more */
 	EXEC_STOP_HANDBACK, /* the worker is draining: give the run back to the queue */
 	EXEC_STOP_RESULTS,  /* /results grew past FF_RESULTS_MAX_MB: the run fails */
+	EXEC_STOP_STALLED,  /* no output for FF_WORKER_STALL_S: the run fails */
 };
 
 /* Entries a running workflow's /results may hold (beside FF_RESULTS_MAX_MB of disk). */
@@ -47,6 +49,7 @@ struct exec_slot {
 	char run_id[37]; /* "" when idle */
 	char container[65];
 	char results_dir[512]; /* its /results on this host while it runs, "" when not seen */
+	int64_t output_ms;     /* when its container last wrote output (or started) */
 	enum exec_stop stop;
 };
 

@@ -43,7 +43,7 @@ int main(int argc, char **argv)
 	const char *database_url, *amqp_url, *docker_host, *pool, *worker_id, *user, *log_level,
 	    *run_as;
 	long concurrency, log_max_kb, results_max_mb, tmpfs_mb, lease_s, drain_s, sarif_max_mb,
-	    sarif_max_values, target_cache_mb;
+	    sarif_max_values, target_cache_mb, stall_s;
 	const char *spool_dir, *results_direct, *allow_networks;
 	const struct ff_config_entry config[] = {
 	    {"DATABASE_URL", FF_CFG_STR,
@@ -84,6 +84,9 @@ int main(int argc, char **argv)
 	    {"FF_WORKER_ALLOW_NETWORKS", FF_CFG_STR, "none", 0, 0, &allow_networks,
 	     "network modes this worker runs workflows with, comma-separated (none, bridge, "
 	     "host); a run asking for another fails and is dead-lettered"},
+	    {"FF_WORKER_STALL_S", FF_CFG_INT, "900", 0, 86400, &stall_s,
+	     "a workflow container that writes no output for this long is stopped and its "
+	     "run fails (0: never)"},
 	    {"FF_LOG_LEVEL", FF_CFG_STR, "info", 0, 0, &log_level, "debug, info, warn or error"},
 	    {"FF_WORKER_RUN_AS", FF_CFG_STR, "", 0, 0, &run_as,
 	     "uid:gid to become when started as root, joining the Docker socket's group "
@@ -145,6 +148,7 @@ int main(int argc, char **argv)
 	    .tmpfs_mb = tmpfs_mb,
 	    .lease_s = lease_s,
 	    .allow_networks = allow_networks,
+	    .stall_s = stall_s,
 	};
 	const struct consumer_config cc = {
 	    .amqp_url = amqp_url,

@@ -1,7 +1,8 @@
 /* it_sandbox — the sandbox's limits seen from a workflow, against the real worker and
- * engine: /tmp is an executable tmpfs (builds run there, not on the results volume), and a
- * workflow that writes past FF_RESULTS_MAX_MB is stopped and its run fails saying so, long
- * before its timeout, with nothing left on the engine. */
+ * engine: /tmp is an executable tmpfs (builds run there, not on the results volume); a
+ * workflow that writes past FF_RESULTS_MAX_MB, or that stops making progress (no output for
+ * FF_WORKER_STALL_S), is stopped and its run fails saying so, long before its timeout, with
+ * nothing left on the engine. */
 #include "it_reliability.h"
 
 static const char *const target_files[] = {"a.c", "int a;\n", NULL};
@@ -56,11 +57,34 @@ static void results_cap_stops_the_workflow(void **state)
 	itest_teardown(&t);
 }
 
+static void silent_workflow_is_stopped(void **state)
+{
+	(void)state;
+	struct itest t;
+	char target[65], body[256], id[37], v[512];
+	itest_setup(&t, "sandbox_stall");
+	itest_start_controller(&t, NULL);
+	const char *env[] = {"FF_WORKER_STALL_S=3", NULL};
+	itest_start_worker(&t, env);
+	itest_upload(&t, target_files, target);
+	assert_int_equal(
+	    itest_submit(
+		&t, rel_body(body, sizeof(body), "test-long", target, "{\"seconds\":600}", 0), id),
+	    202);
+	/* silent for 600 s with a 600 s timeout: only the stall watch ends it */
+	cJSON_Delete(itest_wait_terminal(&t, id, 90000));
+	rel_sql_text(&t, "SELECT state || ' ' || error FROM runs WHERE id = $1", id, v, sizeof(v));
+	if (strncmp(v, "failed no output for 3 s", 24) != 0)
+		fail_msg("run ended '%s', not failed for its silence", v);
+	itest_teardown(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(tmp_is_executable),
 	    cmocka_unit_test(results_cap_stops_the_workflow),
+	    cmocka_unit_test(silent_workflow_is_stopped),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
