@@ -32,6 +32,7 @@ struct keys {
 	struct entry bootstrap;
 	struct entry *entries; /* the live created keys, sorted by digest */
 	size_t n;
+	unsigned long changes; /* keys_add and keys_remove calls */
 };
 
 enum key_scope key_scope_parse(const char *s)
@@ -128,18 +129,28 @@ static struct entry *find(struct entry *e, size_t n, const char *digest)
 }
 
 /* One pass: the new key table replaces the old, buckets carried over by digest, and the
- * keys used since the last pass get their last_used_at. */
+ * keys used since the last pass get their last_used_at. A table read while a key was
+ * created or revoked here may predate that change: it is read again. */
 static void refresh(struct keys *k, struct ff_db *db)
 {
 	struct ff_err err;
 	struct entry *fresh;
 	size_t n;
-	if (load(k, db, &fresh, &n, &err) < 0) {
-		ff_warn("api keys not re-read (the last ones stay in force): %s", err.msg);
-		return;
+	for (;;) {
+		pthread_mutex_lock(&k->lock);
+		unsigned long seen = k->changes;
+		pthread_mutex_unlock(&k->lock);
+		if (load(k, db, &fresh, &n, &err) < 0) {
+			ff_warn("api keys not re-read (the last ones stay in force): %s", err.msg);
+			return;
+		}
+		pthread_mutex_lock(&k->lock);
+		if (k->changes == seen)
+			break; /* still locked */
+		pthread_mutex_unlock(&k->lock);
+		free(fresh);
 	}
 	/* "{id,id,...}": at most the old table's size */
-	pthread_mutex_lock(&k->lock);
 	size_t cap = 3 + k->n * KEY_ID_LEN, off = 0;
 	char *used = malloc(cap);
 	if (used)
@@ -259,6 +270,7 @@ int keys_add(struct keys *k, const char *id, const char *digest, unsigned scopes
 	snprintf(e[k->n].id, sizeof(e[k->n].id), "%s", id);
 	e[k->n].scopes = scopes;
 	k->n++;
+	k->changes++;
 	qsort(k->entries, k->n, sizeof(*e), by_digest);
 	pthread_mutex_unlock(&k->lock);
 	return 0;
@@ -274,6 +286,7 @@ void keys_remove(struct keys *k, const char *id)
 			k->n--;
 			break;
 		}
+	k->changes++;
 	pthread_mutex_unlock(&k->lock);
 }
 
