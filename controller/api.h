@@ -31,6 +31,13 @@ void api_dead_letter_requeue(struct http_req *r);
 void api_dead_letter_delete(struct http_req *r);
 void api_workers_list(struct http_req *r);
 
+/* routes.c: the route table */
+extern const struct http_route api_routes[];
+extern const size_t api_nroutes;
+
+/* GET /api/v1/openapi.json: the OpenAPI document (proto/openapi.json, embedded). */
+void api_openapi(struct http_req *r);
+
 /* api_keys.c (admin) */
 void api_key_create(struct http_req *r);
 void api_keys_list(struct http_req *r);

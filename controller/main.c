@@ -15,41 +15,7 @@
 #include "ff_log.h"
 #include "ff_util.h"
 
-#define GET	 HTTP_M_GET
-#define POST	 HTTP_M_POST
-#define DELETE	 HTTP_M_DELETE
-#define JSON	 HTTP_BODY_JSON
-#define LOOP	 HTTP_ON_LOOP
 #define DRAIN_MS 10000 /* how long replies in progress get at shutdown */
-
-static const struct http_route routes[] = {
-    {GET, "/healthz", api_healthz, HTTP_PUBLIC, 0, LOOP, NULL},
-    {GET, "/readyz", api_readyz, HTTP_PUBLIC, 0, LOOP, NULL},
-    {POST, "/api/v1/targets", api_target_upload, HTTP_SUBMIT, HTTP_BODY_TARGET, HTTP_STREAMED,
-     NULL},
-    {GET, "/api/v1/targets/{sha256}", api_target_get, HTTP_READ, 0, 0, NULL},
-    {GET, "/api/v1/workflows", api_workflows_list, HTTP_READ, 0, LOOP, NULL},
-    {GET, "/api/v1/workflows/{name}", api_workflow_get, HTTP_READ, 0, LOOP, NULL},
-    {POST, "/api/v1/runs", api_run_submit, HTTP_SUBMIT, JSON, 0, NULL},
-    {GET, "/api/v1/runs", api_runs_list, HTTP_READ, 0, 0, "state workflow limit cursor"},
-    {GET, "/api/v1/runs/{id}", api_run_get, HTTP_READ, 0, 0, NULL},
-    {GET, "/api/v1/runs/{id}/events", api_run_events, HTTP_READ, 0, 0, NULL},
-    {GET, "/api/v1/runs/{id}/findings", api_run_findings, HTTP_READ, 0, 0, "level limit offset"},
-    {GET, "/api/v1/runs/{id}/sarif", api_run_sarif, HTTP_READ, 0, 0, NULL},
-    {GET, "/api/v1/runs/{id}/logs", api_run_logs, HTTP_READ, 0, 0, NULL},
-    {GET, "/api/v1/runs/{id}/artifacts", api_run_artifacts, HTTP_READ, 0, 0, NULL},
-    {GET, "/api/v1/runs/{id}/artifacts/{name*}", api_run_artifact, HTTP_READ, 0, 0, NULL},
-    {POST, "/api/v1/runs/{id}/cancel", api_run_cancel, HTTP_SUBMIT, 0, 0, NULL},
-    {POST, "/api/v1/runs/{id}/retry", api_run_retry, HTTP_SUBMIT, 0, 0, NULL},
-    {GET, "/api/v1/dead-letters", api_dead_letters_list, HTTP_READ, 0, 0, NULL},
-    {POST, "/api/v1/dead-letters/{id}/requeue", api_dead_letter_requeue, HTTP_ADMIN, 0, 0, NULL},
-    {DELETE, "/api/v1/dead-letters/{id}", api_dead_letter_delete, HTTP_ADMIN, 0, 0, NULL},
-    {GET, "/api/v1/workers", api_workers_list, HTTP_READ, 0, 0, NULL},
-    {POST, "/api/v1/keys", api_key_create, HTTP_ADMIN, JSON, 0, NULL},
-    {GET, "/api/v1/keys", api_keys_list, HTTP_ADMIN, 0, 0, NULL},
-    {DELETE, "/api/v1/keys/{id}", api_key_revoke, HTTP_ADMIN, 0, 0, NULL},
-    {GET, "/api/v1/audit", api_audit_list, HTTP_ADMIN, 0, 0, "key since status limit cursor"},
-};
 
 static struct http_server *http_server;
 
@@ -179,9 +145,8 @@ int main(int argc, char **argv)
 	}
 	lim.keys = app.keys;
 	if (!(app.base = event_base_new()) ||
-	    !(http_server =
-		  http_start(app.base, &app, &lim, routes, sizeof(routes) / sizeof(routes[0]), pool,
-			     (int)max_uploads, &err))) {
+	    !(http_server = http_start(app.base, &app, &lim, api_routes, api_nroutes, pool,
+				       (int)max_uploads, &err))) {
 		ff_error("http: %s", err.msg);
 		goto out;
 	}

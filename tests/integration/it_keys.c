@@ -202,7 +202,9 @@ static void every_route_needs_its_scope(void **state)
 				*c = (char)(*c - 32 * (*c >= 'a' && *c <= 'z'));
 			const char *body = strcmp(method, "POST") ? NULL : "{}";
 			int none = status_of(&t, method, concrete, NULL, body);
-			if (!strcmp(path->string, "/healthz") || !strcmp(path->string, "/readyz")) {
+			const cJSON *sec = cJSON_GetObjectItem(op, "security");
+			if (cJSON_IsArray(sec) && cJSON_GetArraySize(sec) == 0) {
+				/* documented as needing no key: the probes, the document */
 				assert_int_equal(none, 200);
 				continue;
 			}
