@@ -10,14 +10,20 @@
 #include "api.h"
 #include "app.h"
 #include "ff_sarif.h"
+#include "ff_util.h"
 
 #define FINDINGS_DEFAULT_LIMIT 1000
 #define FINDINGS_MAX_LIMIT     10000
 
+/* GET /api/v1/runs/{id}/findings?level=&limit=&offset=&baseline=: the run's findings, in
+ * order. With a baseline run, each finding says whether the baseline had its fingerprint
+ * (baseline_state "unchanged") or not ("new"), and the baseline's findings the run no
+ * longer has are listed as "absent": fingerprints are the workflows' partialFingerprints
+ * (a line's content, not its number), so a finding that only moved is unchanged. */
 void api_run_findings(struct http_req *r)
 {
 	struct ff_err err;
-	const char *level = http_query(r, "level");
+	const char *level = http_query(r, "level"), *baseline = http_query(r, "baseline");
 	long limit = FINDINGS_DEFAULT_LIMIT, offset = 0;
 	char lim[16], off[16];
 
@@ -26,26 +32,49 @@ void api_run_findings(struct http_req *r)
 	if (level && ff_sarif_level_index(level) < 0)
 		return http_reply_fail(r, FF_EVALIDATE, "level",
 				       "level must be error, warning, note or none");
+	if (baseline && !ff_uuid_valid(baseline))
+		return http_reply_fail(r, FF_EVALIDATE, "baseline", "baseline must be a run id");
 	if (api_query_long(r, "limit", 1, FINDINGS_MAX_LIMIT, &limit) < 0 ||
 	    api_query_long(r, "offset", 0, 1L << 30, &offset) < 0)
 		return;
 	snprintf(lim, sizeof(lim), "%ld", limit);
 	snprintf(off, sizeof(off), "%ld", offset);
-	const char *p[] = {r->params[0], level, lim, off};
+	const char *p[] = {r->params[0], level, lim, off, baseline};
 	PGresult *res = ff_db_query(
 	    r->db,
+	    "WITH sel AS (SELECT * FROM findings f WHERE f.run_id = $1 AND ($2::text IS NULL OR "
+	    "  f.level = $2)), "
+	    "base AS (SELECT * FROM findings b WHERE b.run_id = $5::uuid AND ($2::text IS NULL "
+	    "  OR b.level = $2)) "
 	    "SELECT json_build_object('run_id', r.id, 'state', r.state, "
-	    "'total', (SELECT count(*) FROM findings f WHERE f.run_id = r.id AND "
-	    "  ($2::text IS NULL OR f.level = $2)), "
-	    "'findings', COALESCE((SELECT json_agg(json_build_object('rule_id', f.rule_id, "
+	    "'total', (SELECT count(*) FROM sel), "
+	    "'findings', COALESCE((SELECT json_agg(jsonb_build_object('rule_id', f.rule_id, "
 	    "  'level', f.level, 'message', f.message, 'path', f.path, 'start_line', "
-	    "  f.start_line, 'end_line', f.end_line, 'fingerprint', f.fingerprint) ORDER BY f.idx) "
-	    "  FROM (SELECT * FROM findings f WHERE f.run_id = r.id AND ($2::text IS NULL OR "
-	    "  f.level = $2) ORDER BY f.idx LIMIT $3::int OFFSET $4::int) f), '[]'::json)) "
+	    "  f.start_line, 'end_line', f.end_line, 'fingerprint', f.fingerprint) || "
+	    "  CASE WHEN $5::uuid IS NULL THEN '{}'::jsonb ELSE jsonb_build_object("
+	    "  'baseline_state', CASE WHEN EXISTS (SELECT 1 FROM base b WHERE b.fingerprint = "
+	    "  f.fingerprint) THEN 'unchanged' ELSE 'new' END) END ORDER BY f.idx) "
+	    "  FROM (SELECT * FROM sel ORDER BY idx LIMIT $3::int OFFSET $4::int) f), "
+	    "  '[]'::json))::jsonb || CASE WHEN $5::uuid IS NULL THEN '{}'::jsonb ELSE "
+	    "  jsonb_build_object('baseline', $5::uuid, "
+	    "  'new', (SELECT count(*) FROM sel WHERE fingerprint NOT IN (SELECT fingerprint "
+	    "    FROM base)), "
+	    "  'absent', COALESCE((SELECT jsonb_agg(jsonb_build_object('rule_id', b.rule_id, "
+	    "    'level', b.level, 'message', b.message, 'path', b.path, 'start_line', "
+	    "    b.start_line, 'end_line', b.end_line, 'fingerprint', b.fingerprint, "
+	    "    'baseline_state', 'absent') ORDER BY b.idx) FROM base b WHERE b.fingerprint NOT "
+	    "IN "
+	    "    (SELECT fingerprint FROM sel)), '[]'::jsonb)) END, "
+	    "$5::uuid IS NULL OR EXISTS (SELECT 1 FROM runs WHERE id = $5::uuid) "
 	    "FROM runs r WHERE r.id = $1",
-	    4, p, &err);
+	    5, p, &err);
 	if (!res)
 		return http_reply_error(r, &err);
+	if (PQntuples(res) == 1 && *PQgetvalue(res, 0, 1) != 't') {
+		PQclear(res);
+		return http_reply_fail(r, FF_EVALIDATE, "baseline", "no run %s to compare with",
+				       baseline);
+	}
 	api_reply_row_json(r, res, "run");
 }
 

@@ -34,7 +34,7 @@ const struct http_route api_routes[] = {
     {GET, "/api/v1/runs", api_runs_list, HTTP_READ, 0, 0, "state workflow limit cursor"},
     {GET, "/api/v1/runs/{id}", api_run_get, HTTP_READ, 0, 0, NULL},
     {GET, "/api/v1/runs/{id}/events", api_run_events, HTTP_READ, 0, 0, NULL},
-    {GET, "/api/v1/runs/{id}/findings", api_run_findings, HTTP_READ, 0, 0, "level limit offset"},
+    {GET, "/api/v1/runs/{id}/findings", api_run_findings, HTTP_READ, 0, 0, "level limit offset baseline"},
     {GET, "/api/v1/runs/{id}/sarif", api_run_sarif, HTTP_READ, 0, 0, NULL},
     {GET, "/api/v1/runs/{id}/logs", api_run_logs, HTTP_READ, 0, 0, NULL},
     {GET, "/api/v1/runs/{id}/artifacts", api_run_artifacts, HTTP_READ, 0, 0, NULL},
