@@ -285,6 +285,37 @@ static int parse_cursor(const char *c, char micros[24], char id[FF_UUID_LEN + 1]
 	return 0;
 }
 
+/* The label=k=v parameters (any number) as the JSON object a run's labels must contain;
+ * NULL once it replied 422 for one that is not k=v. Caller frees. */
+static char *labels_filter(struct http_req *r)
+{
+	cJSON *want = cJSON_CreateObject();
+	const void *at = NULL;
+	for (const char *v; (v = http_query_each(r, "label", &at));) {
+		const char *eq = strchr(v, '=');
+		if (!eq || eq == v) {
+			cJSON_Delete(want);
+			http_reply_fail(r, FF_EVALIDATE, "label", "label must be key=value");
+			return NULL;
+		}
+		char *key = strndup(v, (size_t)(eq - v));
+		if (key)
+			cJSON_DeleteItemFromObjectCaseSensitive(want, key);
+		if (!key || !cJSON_AddStringToObject(want, key, eq + 1)) {
+			free(key);
+			cJSON_Delete(want);
+			http_reply_fail(r, FF_ENOMEM, NULL, "out of memory");
+			return NULL;
+		}
+		free(key);
+	}
+	char *text = cJSON_PrintUnformatted(want);
+	cJSON_Delete(want);
+	if (!text)
+		http_reply_fail(r, FF_ENOMEM, NULL, "out of memory");
+	return text;
+}
+
 void api_runs_list(struct http_req *r)
 {
 	struct ff_err err;
@@ -298,10 +329,14 @@ void api_runs_list(struct http_req *r)
 		return http_reply_fail(r, FF_EVALIDATE, "state", "unknown state '%.32s'", state);
 	if (api_query_long(r, "limit", 1, LIST_MAX, &lim) < 0)
 		return;
+	char *labels = labels_filter(r);
+	if (!labels)
+		return;
 	if (cursor && parse_cursor(cursor, micros, cid) < 0)
 		return http_reply_fail(r, FF_EVALIDATE, "cursor", "malformed cursor");
 	snprintf(limit, sizeof(limit), "%ld", lim);
-	const char *p[] = {state, workflow, cursor ? micros : NULL, cursor ? cid : NULL, limit};
+	const char *p[] = {state, workflow, cursor ? micros : NULL, cursor ? cid : NULL,
+			   limit, labels};
 	/* One row more than the page: whether there is a next page. */
 	PGresult *res = ff_db_query(
 	    r->db,
@@ -310,8 +345,10 @@ void api_runs_list(struct http_req *r)
 	    "WHERE ($1::text IS NULL OR r.state = $1) AND ($2::text IS NULL OR r.workflow = $2) "
 	    "  AND ($3::bigint IS NULL OR (r.created_at, r.id) < ('epoch'::timestamptz + "
 	    "  $3::bigint * interval '1 microsecond', $4::uuid)) "
+	    "  AND ($6::jsonb = '{}' OR r.labels @> $6::jsonb) "
 	    "ORDER BY r.created_at DESC, r.id DESC LIMIT $5::int + 1",
-	    5, p, &err);
+	    6, p, &err);
+	free(labels);
 	if (!res)
 		return http_reply_error(r, &err);
 	api_reply_page(r, res, "runs", API_RUN_NCOLUMNS, (int)lim);

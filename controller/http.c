@@ -533,7 +533,8 @@ static void param_name(const char *pattern, size_t i, char *out, size_t n)
 
 /* The path's parameters and the query, judged before the handler: every value well-formed
  * utf-8 (422 naming it: the database would refuse it with a 500), every query parameter
- * one the route takes, given once (400: a misspelt filter must not silently match all). */
+ * one the route takes, given once unless the route's list stars it ("label*": repeatable)
+ * (400: a misspelt filter must not silently match all). */
 static bool judge_params(struct http_req *r)
 {
 	char name[64];
@@ -553,15 +554,18 @@ static bool judge_params(struct http_req *r)
 	struct evkeyval *kv;
 	TAILQ_FOREACH(kv, &r->query, next)
 	{
+		char starred[sizeof(name) + 1];
 		snprintf(name, sizeof(name), "%s", kv->key);
-		if (!ff_list_has(r->route->query, ' ', kv->key)) {
+		snprintf(starred, sizeof(starred), "%s*", name);
+		bool repeatable = ff_list_has(r->route->query, ' ', starred);
+		if (!repeatable && !ff_list_has(r->route->query, ' ', kv->key)) {
 			http_reply_fail(
 			    r, FF_EINVAL, name, "unknown query parameter '%s' (%s%s)", name,
 			    r->route->query ? "this route takes: " : "this route takes none",
 			    r->route->query ? r->route->query : "");
 			return false;
 		}
-		if (evhttp_find_header(&r->query, kv->key) != kv->value) {
+		if (!repeatable && evhttp_find_header(&r->query, kv->key) != kv->value) {
 			http_reply_fail(r, FF_EINVAL, name, "query parameter '%s' given twice",
 					name);
 			return false;

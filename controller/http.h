@@ -109,7 +109,8 @@ struct http_route {
 	enum http_body_kind body;
 	enum ff_http_where where;
 	const char *query; /* the query parameters it takes, space-separated ("state limit");
-			      NULL: none. Any other is refused (400) before the handler runs */
+			      "label*" may be given more than once; NULL: none. Any other is
+			      refused (400) before the handler runs */
 };
 
 struct http_limits {
@@ -155,6 +156,9 @@ long http_body_read(struct http_req *r, void *buf, size_t n, struct ff_err *err)
 
 /* A query parameter, or NULL. */
 const char *http_query(struct http_req *r, const char *name);
+/* Each value of a query parameter given more than once, in order: start with *at NULL; NULL
+ * after the last. */
+const char *http_query_each(struct http_req *r, const char *name, const void **at);
 const char *http_header(struct http_req *r, const char *name);
 /* A header for the reply. */
 void http_add_header(struct http_req *r, const char *name, const char *value);

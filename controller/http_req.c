@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 #include <unistd.h>
 
 #include "http.h"
@@ -162,6 +163,19 @@ const char *http_query(struct http_req *r, const char *name)
 		r->query_parsed = 1;
 	}
 	return evhttp_find_header(&r->query, name);
+}
+
+const char *http_query_each(struct http_req *r, const char *name, const void **at)
+{
+	http_query(r, name); /* parses the query once */
+	const struct evkeyval *kv =
+	    *at ? TAILQ_NEXT((const struct evkeyval *)*at, next) : TAILQ_FIRST(&r->query);
+	for (; kv; kv = TAILQ_NEXT(kv, next))
+		if (!strcmp(kv->key, name)) {
+			*at = kv;
+			return kv->value;
+		}
+	return NULL;
 }
 
 const char *http_header(struct http_req *r, const char *name)

@@ -31,7 +31,7 @@ const struct http_route api_routes[] = {
     {GET, "/api/v1/workflows", api_workflows_list, HTTP_READ, 0, LOOP, NULL},
     {GET, "/api/v1/workflows/{name}", api_workflow_get, HTTP_READ, 0, LOOP, NULL},
     {POST, "/api/v1/runs", api_run_submit, HTTP_SUBMIT, JSON, 0, NULL},
-    {GET, "/api/v1/runs", api_runs_list, HTTP_READ, 0, 0, "state workflow limit cursor"},
+    {GET, "/api/v1/runs", api_runs_list, HTTP_READ, 0, 0, "state workflow label* limit cursor"},
     {GET, "/api/v1/runs/{id}", api_run_get, HTTP_READ, 0, 0, NULL},
     {GET, "/api/v1/runs/{id}/events", api_run_events, HTTP_READ, 0, 0, NULL},
     {GET, "/api/v1/runs/{id}/findings", api_run_findings, HTTP_READ, 0, 0,

@@ -305,7 +305,8 @@ static void query_and_path_refusals(void **state)
 		long status;
 		const char *field;
 	} cases[] = {
-	    {"GET", "/api/v1/runs?label=x", 400, "label"},
+	    {"GET", "/api/v1/runs?label=x", 422, "label"},
+	    {"GET", "/api/v1/runs?labels=x=y", 400, "labels"},
 	    {"GET", "/api/v1/runs?limit=1&limit=2", 400, "limit"},
 	    {"GET", "/api/v1/runs?state=%ff", 422, "state"},
 	    {"GET", "/api/v1/runs?workflow=a%c3", 422, "workflow"},
@@ -330,8 +331,43 @@ static void query_and_path_refusals(void **state)
 	}
 	/* the key is judged first: an unknown parameter from a client without one is 401 */
 	struct itest_resp r;
-	call("GET", "/api/v1/runs?label=x", 0, 401, &r);
+	call("GET", "/api/v1/runs?labels=x", 0, 401, &r);
 	itest_resp_release(&r);
+}
+
+/* ?label=k=v, repeatable: the runs whose labels hold every pair given. */
+static void label_filter(void **state)
+{
+	(void)state;
+	char body[512], a[37], b[37];
+	snprintf(body, sizeof(body),
+		 "{\"workflow\":\"test-ok\",\"target\":\"%s\",\"labels\":{\"team\":"
+		 "\"blue\",\"ci\":\"nightly\"}}",
+		 target);
+	assert_int_equal(itest_submit(&T, body, a), 202);
+	snprintf(body, sizeof(body),
+		 "{\"workflow\":\"test-ok\",\"target\":\"%s\",\"labels\":{\"team\":"
+		 "\"blue\",\"ci\":\"pr=42\"}}",
+		 target);
+	assert_int_equal(itest_submit(&T, body, b), 202);
+	static const struct {
+		const char *query;
+		int n;
+	} cases[] = {
+	    {"label=team=blue", 2},  {"label=team=blue&label=ci=nightly", 1},
+	    {"label=ci=pr%3D42", 1}, /* the value is what follows the first '=' */
+	    {"label=team=red", 0},   {"label=team=blue&label=team=red", 0},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char path[256];
+		struct itest_resp r;
+		snprintf(path, sizeof(path), "/api/v1/runs?limit=50&%s", cases[i].query);
+		call("GET", path, 1, 200, &r);
+		int n = cJSON_GetArraySize(cJSON_GetObjectItem(r.json, "runs"));
+		if (n != cases[i].n)
+			fail_msg("%s: %d runs, expected %d", cases[i].query, n, cases[i].n);
+		itest_resp_release(&r);
+	}
 }
 
 int main(void)
@@ -344,6 +380,7 @@ int main(void)
 	    cmocka_unit_test(submit_refusals),
 	    cmocka_unit_test(reads_and_listing),
 	    cmocka_unit_test(query_and_path_refusals),
+	    cmocka_unit_test(label_filter),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
