@@ -179,20 +179,24 @@ static void every_route_needs_its_scope(void **state)
 	cJSON_ArrayForEach(path, cJSON_GetObjectItem(api, "paths"))
 	{
 		/* a concrete path: each {param} a well-formed value */
-		char concrete[256] = "";
-		for (const char *p = path->string; *p;) {
+		char concrete[256];
+		size_t off = 0;
+		for (const char *p = path->string; *p && off < sizeof(concrete);) {
 			const char *open = strchr(p, '{');
-			size_t lit = open ? (size_t)(open - p) : strlen(p);
-			strncat(concrete, p, lit);
+			int lit = open ? (int)(open - p) : (int)strlen(p);
+			off += (size_t)snprintf(concrete + off, sizeof(concrete) - off, "%.*s", lit,
+						p);
 			if (!open)
 				break;
-			strcat(
-			    concrete,
+			const char *value =
 			    strstr(open, "{sha256}") == open
 				? "0000000000000000000000000000000000000000000000000000000000000000"
-				: "00000000-0000-4000-8000-000000000000");
+				: "00000000-0000-4000-8000-000000000000";
+			off +=
+			    (size_t)snprintf(concrete + off, sizeof(concrete) - off, "%s", value);
 			p = strchr(open, '}') + 1;
 		}
+		assert_true(off < sizeof(concrete));
 		const cJSON *op;
 		cJSON_ArrayForEach(op, path)
 		{
