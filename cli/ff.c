@@ -84,7 +84,10 @@ static const struct cmd cmds[] = {
      "Upload a target and print its sha256.",
      "PATH is a directory, packed in memory as a tar.gz of paths relative to it (.git left\n"
      "out, symlinks pointing outside it and special files skipped), or a .tar / .tar.gz\n"
-     "file sent as it is. Targets are content-addressed: the same bytes give the same sha256.\n"
+     "file sent as it is. Targets are content-addressed: the same bytes give the same sha256,\n"
+     "and the same tree always packs to the same bytes (sorted, no owners or times), so a\n"
+     "target the controller holds already is not sent again (\"target <sha> already\n"
+     "stored\" on stderr).\n"
      "\nexample:\n  ff upload ./src\n"},
     {"submit", cmd_submit, FF_OPT_PARAM | FF_OPT_PRIORITY | FF_OPT_LABEL | FF_OPT_JSON, 2, 2,
      "WORKFLOW TARGET_SHA [-p k=v]... [--priority N] [--label k=v]... [--json]",

@@ -343,7 +343,8 @@ int ff_tarball_dir(const char *dir, size_t max_bytes, void **out, size_t *outlen
 		goto out;
 	/* The walk follows readdir order, which differs between file systems and copies of a
 	 * tree; sorted, the archive depends on the tree alone. */
-	qsort(items.v, items.n, sizeof(items.v[0]), item_cmp);
+	if (items.n) /* an empty tree has no array to sort */
+		qsort(items.v, items.n, sizeof(items.v[0]), item_cmp);
 
 	/* No timestamp in the gzip header either ("!timestamp"), for the same reason. */
 	if (archive_write_set_format_pax_restricted(w) != ARCHIVE_OK ||
