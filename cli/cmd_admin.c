@@ -73,7 +73,7 @@ out:
 	return rc;
 }
 
-static int revoke(struct ff_cmd_ctx *ctx, struct ff_args *a)
+static int keys_revoke(struct ff_cmd_ctx *ctx, struct ff_args *a)
 {
 	struct ff_err err = {0};
 	char path[PATH_MAX_LEN], esc[ESC_MAX];
@@ -103,7 +103,7 @@ int cmd_keys(struct ff_cmd_ctx *ctx, struct ff_args *a)
 	if (!strcmp(sub, "create"))
 		return create(ctx, a);
 	if (!strcmp(sub, "revoke"))
-		return revoke(ctx, a);
+		return keys_revoke(ctx, a);
 	fprintf(stderr, "usage: ff keys list | create NAME SCOPES [RATE_PER_S] | revoke KEY_ID\n");
 	return EXIT_USAGE;
 }

@@ -2,7 +2,8 @@
  * for it, scan (all three, then the findings), and status, cancel, runs and events.
  *
  * wait and scan share one polling loop (wait_run), which rides out controller outages and
- * shows live progress when stderr is a terminal.
+ * shows live progress when stderr is a terminal, and one way out of it (follow_run): a run
+ * given up on, by a stop signal or --timeout, is cancelled on the server.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -11,15 +12,40 @@
 #include <time.h>
 
 #include "ff_cmd.h"
+#include "ff_report.h"
 #include "ff_run_state.h"
 #include "ff_tarball.h"
 #include "ff_util.h"
 
 /* wait keeps polling through this long of consecutive unreachable/5xx answers */
 #define WAIT_OUTAGE_MS 60000
+/* the most a cancel on the way out may take: CI sends SIGKILL some seconds after SIGTERM */
+#define CANCEL_TIMEOUT_MS 5000L
 
-/* Uploads the directory or tar file at path; on success *answer is the server's JSON
- * (caller frees) holding a valid "sha256". */
+/* Whether the controller holds the target buf already (GET /api/v1/targets/{sha256}); then
+ * *answer is its answer (caller frees) and ff says so. Targets are content-addressed and a
+ * directory always packs to the same bytes, so a tree scanned before is not sent again. Any
+ * failure here just means "send it": the upload says what is wrong, if anything is. */
+static bool target_stored(struct ff_cmd_ctx *ctx, const void *buf, size_t len, cJSON **answer)
+{
+	char sha[FF_SHA256_HEX_LEN + 1], path[128];
+	struct ff_err ignored = {0};
+	cJSON *res = NULL;
+
+	ff_sha256_hex(buf, len, sha);
+	snprintf(path, sizeof(path), "/api/v1/targets/%s", sha);
+	if (ff_client_json(ctx->client, "GET", path, NULL, &res, &ignored) ||
+	    strcmp(ff_cmd_jstr(res, "sha256") ? ff_cmd_jstr(res, "sha256") : "", sha)) {
+		cJSON_Delete(res);
+		return false;
+	}
+	fprintf(stderr, "target %s already stored\n", sha);
+	*answer = res;
+	return true;
+}
+
+/* Uploads the directory or tar file at path, unless the controller holds it already; on
+ * success *answer is the server's JSON (caller frees) holding a valid "sha256". */
 static int upload(struct ff_cmd_ctx *ctx, const char *path, cJSON **answer, struct ff_err *err)
 {
 	struct ff_tarball_stats st = {0};
@@ -56,6 +82,10 @@ static int upload(struct ff_cmd_ctx *ctx, const char *path, cJSON **answer, stru
 	}
 	if (!ff_cmd_client(ctx, err)) {
 		rc = err->code;
+		goto out;
+	}
+	if (target_stored(ctx, buf, len, answer)) {
+		rc = 0;
 		goto out;
 	}
 	rc = ff_client_post_bytes(ctx->client, "/api/v1/targets", ctype, buf, len, &res, err);
@@ -143,10 +173,12 @@ int cmd_submit(struct ff_cmd_ctx *ctx, struct ff_args *a)
 	return EXIT_OK;
 }
 
-static void sleep_ms(long ms)
+/* Sleeps ms, or less when a stop signal comes (it interrupts nanosleep: no SA_RESTART). A
+ * signal just before the sleep starts is seen after it, at most a poll interval (1 s) late. */
+static void nap_ms(long ms)
 {
 	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
-	while (nanosleep(&ts, &ts) && errno == EINTR)
+	while (!ff_cmd_stop_signal() && nanosleep(&ts, &ts) && errno == EINTR)
 		;
 }
 
@@ -168,7 +200,8 @@ static void show_progress(const cJSON *run)
 
 /* Polls the run until it is in a terminal state or timeout_s passes (0: no limit), with a
  * backoff from 100 ms to 1 s. *run_out is the last run seen (caller frees), set also on
- * FF_ETIMEOUT. Outages (no answer, 5xx) are ridden out for up to WAIT_OUTAGE_MS. */
+ * FF_ETIMEOUT. Outages (no answer, 5xx) are ridden out for up to WAIT_OUTAGE_MS. A stop
+ * signal ends the wait within a moment (FF_EUNAVAIL "interrupted"). */
 static int wait_run(struct ff_cmd_ctx *ctx, const char *id, double timeout_s, cJSON **run_out,
 		    struct ff_err *err)
 {
@@ -186,7 +219,13 @@ static int wait_run(struct ff_cmd_ctx *ctx, const char *id, double timeout_s, cJ
 		return err->code;
 	for (;;) {
 		cJSON *next = NULL;
+		if (ff_cmd_stop_signal()) {
+			rc = ff_err_set(err, FF_EUNAVAIL, "interrupted");
+			goto out;
+		}
 		rc = ff_client_json(ctx->client, "GET", path, NULL, &next, err);
+		if (rc && ff_cmd_stop_signal())
+			continue; /* said at the top */
 		if (rc) {
 			long status = ff_client_last_status(ctx->client);
 			bool transient = status == 0 || status >= 500;
@@ -224,9 +263,8 @@ static int wait_run(struct ff_cmd_ctx *ctx, const char *id, double timeout_s, cJ
 				const char *st = run ? ff_cmd_jstr(run, "state") : NULL;
 				if (st)
 					rc = ff_err_set(err, FF_ETIMEOUT,
-							"run %s still %s after %g s; 'ff wait %s' "
-							"waits on",
-							id, st, timeout_s, id);
+							"run %s still %s after %g s", id, st,
+							timeout_s);
 				else
 					rc = ff_err_set(err, FF_ETIMEOUT,
 							"no state of run %s within %g s", id,
@@ -236,7 +274,7 @@ static int wait_run(struct ff_cmd_ctx *ctx, const char *id, double timeout_s, cJ
 			if (deadline - now < nap)
 				nap = (long)(deadline - now);
 		}
-		sleep_ms(nap);
+		nap_ms(nap);
 		delay = delay * 2 > 1000 ? 1000 : delay * 2;
 	}
 	rc = 0;
@@ -269,15 +307,64 @@ static void report_unsuccessful(const cJSON *run)
 	free(error);
 }
 
-int cmd_wait(struct ff_cmd_ctx *ctx, struct ff_args *a)
+/* Cancels run id on the server, saying how it went. The request is not interruptible (a
+ * second signal exits from the handler) and is bounded, since CI kills a job that takes
+ * too long to stop. */
+static void cancel_run(struct ff_cmd_ctx *ctx, const char *id)
 {
 	struct ff_err err = {0};
-	cJSON *run = NULL;
-	int rc = wait_run(ctx, a->pos[0], a->timeout_s, &run, &err);
-	if (rc) {
-		cJSON_Delete(run);
-		return ff_cmd_fail(&err);
+	char path[PATH_MAX_LEN];
+	char *cid = ff_text_clean(id);
+
+	ff_cmd_interruptible(ctx, false);
+	ff_client_set_timeout(ctx->client, CANCEL_TIMEOUT_MS);
+	if (ff_cmd_run_path(path, sizeof(path), id, "/cancel", &err) ||
+	    ff_client_json(ctx->client, "POST", path, NULL, NULL, &err)) {
+		char *m = ff_text_clean(err.msg);
+		fprintf(stderr, "ff: could not cancel run %s on the server: %s\n", cid ? cid : "",
+			m ? m : "");
+		free(m);
+	} else {
+		fprintf(stderr, "ff: cancelled run %s on the server\n", cid ? cid : "");
 	}
+	ff_client_set_timeout(ctx->client, 0);
+	ff_cmd_interruptible(ctx, true);
+	free(cid);
+}
+
+/* Waits for run id to end. When a stop signal comes or timeout_s passes first, the run is
+ * cancelled on the server rather than left running for nobody: a CI job that gave up on it
+ * won't read its results. Returns EXIT_OK with *run the run in its terminal state (caller
+ * frees), else EXIT_FAIL with the reason said on stderr (main makes it 128 + the signal). */
+static int follow_run(struct ff_cmd_ctx *ctx, const char *id, double timeout_s, cJSON **run)
+{
+	struct ff_err err = {0};
+	int rc = wait_run(ctx, id, timeout_s, run, &err);
+	int sig = ff_cmd_stop_signal();
+
+	if (!rc && !sig)
+		return EXIT_OK;
+	cJSON_Delete(*run);
+	*run = NULL;
+	if (!rc) /* it ended as the signal came: nothing left to cancel */
+		return EXIT_FAIL;
+	if (sig)
+		fprintf(stderr, "ff: %s: stopping\n", ff_cmd_signal_name(sig));
+	else if (rc == FF_ETIMEOUT)
+		ff_cmd_fail(&err);
+	else
+		return ff_cmd_fail(&err); /* the controller gone or the run unknown: no cancel */
+	cancel_run(ctx, id);
+	return EXIT_FAIL;
+}
+
+int cmd_wait(struct ff_cmd_ctx *ctx, struct ff_args *a)
+{
+	cJSON *run = NULL;
+	ff_cmd_catch_stop();
+	int rc = follow_run(ctx, a->pos[0], a->timeout_s, &run);
+	if (rc)
+		return rc;
 	const char *state = ff_cmd_jstr(run, "state");
 	bool ok = ff_run_state_parse(state) == FF_RUN_SUCCEEDED;
 	if (a->json) {
@@ -293,37 +380,117 @@ int cmd_wait(struct ff_cmd_ctx *ctx, struct ff_args *a)
 	return ok ? EXIT_OK : EXIT_FAIL;
 }
 
-int cmd_scan(struct ff_cmd_ctx *ctx, struct ff_args *a)
+/* ---- scan's report files ---- */
+
+/* What one run left, shared by every report written from it. */
+struct scan_result {
+	struct ff_cmd_ctx *ctx;
+	const cJSON *run, *findings; /* findings: the array */
+	const cJSON *doc;	     /* {"run": …, "findings": […]}, as --json prints it */
+};
+
+static int fill_sarif(FILE *f, void *arg, struct ff_err *err)
+{
+	struct scan_result *r = arg;
+	char path[PATH_MAX_LEN];
+	int rc = ff_cmd_run_path(path, sizeof(path), ff_cmd_jstr(r->run, "id"), "/sarif", err);
+	return rc ? rc : ff_client_download(r->ctx->client, path, f, NULL, err);
+}
+
+static int fill_json(FILE *f, void *arg, struct ff_err *err)
+{
+	struct scan_result *r = arg;
+	char *s = cJSON_Print(r->doc);
+	if (!s)
+		return ff_err_set(err, FF_ENOMEM, "out of memory");
+	fputs(s, f);
+	fputc('\n', f);
+	cJSON_free(s);
+	return 0;
+}
+
+static int fill_junit(FILE *f, void *arg, struct ff_err *err)
+{
+	struct scan_result *r = arg;
+	const char *wf = ff_cmd_jstr(r->run, "workflow");
+	return ff_report_junit(f, wf ? wf : "fuzzforge", r->findings, err);
+}
+
+static int fill_csv(FILE *f, void *arg, struct ff_err *err)
+{
+	struct scan_result *r = arg;
+	return ff_report_csv(f, r->findings, err);
+}
+
+/* Writes every report asked for, each whole or not at all; the first failure is said and
+ * ends it (EXIT_FAIL). */
+static int write_reports(const struct ff_args *a, struct scan_result *r)
+{
+	const struct {
+		const char *file;
+		ff_report_fill_fn *fill;
+	} reports[] = {
+	    {a->sarif, fill_sarif},
+	    {a->json_out, fill_json},
+	    {a->junit, fill_junit},
+	    {a->csv, fill_csv},
+	};
+	for (size_t i = 0; i < sizeof(reports) / sizeof(reports[0]); i++) {
+		struct ff_err err = {0};
+		if (reports[i].file &&
+		    ff_report_write_atomic(reports[i].file, reports[i].fill, r, &err))
+			return ff_cmd_fail(&err);
+	}
+	return EXIT_OK;
+}
+
+/* Uploads and submits for scan; *id is the run's id (caller frees). Returns the exit status. */
+static int scan_start(struct ff_cmd_ctx *ctx, struct ff_args *a, char **id)
 {
 	struct ff_err err = {0};
-	cJSON *target = NULL, *run = NULL, *findings = NULL, *out = NULL;
-	struct ff_cmd_level_counts lc;
-	int rc = EXIT_FAIL;
+	cJSON *target = NULL, *run = NULL;
+	int rc = EXIT_OK;
 
-	if (upload(ctx, a->pos[1], &target, &err) ||
-	    submit(ctx, a->pos[0], ff_cmd_jstr(target, "sha256"), a, &run, &err)) {
+	if (upload(ctx, a->pos[1], &target, &err)) {
 		rc = ff_cmd_fail(&err);
 		goto out;
 	}
-	char *id = strdup(ff_cmd_jstr(run, "id"));
-	if (!id) {
+	/* Once the server has the run it must tell us its id, or a stop could not cancel it:
+	 * a signal now waits for the answer and is acted on in follow_run. */
+	ff_cmd_interruptible(ctx, false);
+	int src = submit(ctx, a->pos[0], ff_cmd_jstr(target, "sha256"), a, &run, &err);
+	ff_cmd_interruptible(ctx, true);
+	if (src) {
+		rc = ff_cmd_fail(&err);
+		goto out;
+	}
+	if (!(*id = strdup(ff_cmd_jstr(run, "id")))) {
 		ff_err_set(&err, FF_ENOMEM, "out of memory");
 		rc = ff_cmd_fail(&err);
 		goto out;
 	}
 	if (ctx->tty || !a->json) {
-		char *cid = ff_text_clean(id);
+		char *cid = ff_text_clean(*id);
 		fprintf(stderr, "run %s submitted\n", cid ? cid : "");
 		free(cid);
 	}
+out:
 	cJSON_Delete(run);
-	run = NULL;
-	int wrc = wait_run(ctx, id, a->timeout_s, &run, &err);
-	free(id);
-	if (wrc) {
-		rc = ff_cmd_fail(&err);
+	cJSON_Delete(target);
+	return rc;
+}
+
+int cmd_scan(struct ff_cmd_ctx *ctx, struct ff_args *a)
+{
+	struct ff_err err = {0};
+	cJSON *run = NULL, *findings = NULL, *out = NULL;
+	struct ff_cmd_level_counts lc;
+	char *id = NULL;
+	int rc;
+
+	ff_cmd_catch_stop();
+	if ((rc = scan_start(ctx, a, &id)) || (rc = follow_run(ctx, id, a->timeout_s, &run)))
 		goto out;
-	}
 	const char *state = ff_cmd_jstr(run, "state");
 	if (ff_run_state_parse(state) != FF_RUN_SUCCEEDED) {
 		if (a->json)
@@ -338,14 +505,14 @@ int cmd_scan(struct ff_cmd_ctx *ctx, struct ff_args *a)
 	}
 	const cJSON *list = cJSON_GetObjectItemCaseSensitive(findings, "findings");
 	ff_cmd_count_findings(list, &lc);
+	out = cJSON_CreateObject();
+	if (!out || !cJSON_AddItemReferenceToObject(out, "run", run) ||
+	    !cJSON_AddItemReferenceToObject(out, "findings", (cJSON *)list)) {
+		ff_err_set(&err, FF_ENOMEM, "out of memory");
+		rc = ff_cmd_fail(&err);
+		goto out;
+	}
 	if (a->json) {
-		out = cJSON_CreateObject();
-		if (!out || !cJSON_AddItemReferenceToObject(out, "run", run) ||
-		    !cJSON_AddItemReferenceToObject(out, "findings", (cJSON *)list)) {
-			ff_err_set(&err, FF_ENOMEM, "out of memory");
-			rc = ff_cmd_fail(&err);
-			goto out;
-		}
 		ff_cmd_print_json(out);
 	} else {
 		if (ff_cmd_print_findings_table(list, &err)) {
@@ -354,17 +521,19 @@ int cmd_scan(struct ff_cmd_ctx *ctx, struct ff_args *a)
 		}
 		ff_cmd_print_summary(&lc);
 	}
-	rc = EXIT_OK;
+	struct scan_result res = {.ctx = ctx, .run = run, .findings = list, .doc = out};
+	if ((rc = write_reports(a, &res)))
+		goto out;
 	if (a->fail_on != FF_LEVEL_INVALID) {
 		for (int l = a->fail_on; l <= FF_LEVEL_ERROR; l++)
 			if (lc.n[l])
 				rc = EXIT_FINDINGS;
 	}
 out:
+	free(id);
 	cJSON_Delete(out);
 	cJSON_Delete(findings);
 	cJSON_Delete(run);
-	cJSON_Delete(target);
 	return rc;
 }
 

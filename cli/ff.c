@@ -8,7 +8,8 @@
  *
  * Commands dispatch from one table (name, options, arity, help), so `ff help` and the
  * argument checks can't drift apart. Exit status: 0 success, 1 failure (server error, run
- * not succeeded, connection), 2 usage, 3 findings at or above --fail-on.
+ * not succeeded, connection), 2 usage, 3 findings at or above --fail-on, 128 + the signal
+ * when SIGINT or SIGTERM stopped scan or wait.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -83,7 +84,10 @@ static const struct cmd cmds[] = {
      "Upload a target and print its sha256.",
      "PATH is a directory, packed in memory as a tar.gz of paths relative to it (.git left\n"
      "out, symlinks pointing outside it and special files skipped), or a .tar / .tar.gz\n"
-     "file sent as it is. Targets are content-addressed: the same bytes give the same sha256.\n"
+     "file sent as it is. Targets are content-addressed: the same bytes give the same sha256,\n"
+     "and the same tree always packs to the same bytes (sorted, no owners or times), so a\n"
+     "target the controller holds already is not sent again (\"target <sha> already\n"
+     "stored\" on stderr).\n"
      "\nexample:\n  ff upload ./src\n"},
     {"submit", cmd_submit, FF_OPT_PARAM | FF_OPT_PRIORITY | FF_OPT_LABEL | FF_OPT_JSON, 2, 2,
      "WORKFLOW TARGET_SHA [-p k=v]... [--priority N] [--label k=v]... [--json]",
@@ -96,20 +100,31 @@ static const struct cmd cmds[] = {
      "  --json            print the whole run as JSON\n"
      "\nexample:\n  ff submit secret-detection 9f86d08...0f00a08 -p min_entropy=4 --label ci=1\n"},
     {"scan", cmd_scan,
-     FF_OPT_PARAM | FF_OPT_PRIORITY | FF_OPT_LABEL | FF_OPT_TIMEOUT | FF_OPT_JSON | FF_OPT_FAIL_ON,
+     FF_OPT_PARAM | FF_OPT_PRIORITY | FF_OPT_LABEL | FF_OPT_TIMEOUT | FF_OPT_JSON | FF_OPT_FAIL_ON |
+	 FF_OPT_REPORTS,
      2, 2,
      "WORKFLOW PATH [-p k=v]... [--priority N] [--label k=v]... [--timeout S] "
-     "[--fail-on LEVEL] [--json]",
+     "[--fail-on LEVEL] [--json] [--sarif FILE] [--json-out FILE] [--junit FILE] [--csv FILE]",
      "Upload PATH, run WORKFLOW over it, wait, and print the findings.",
-     "Prints a table (level, rule, path:line, message) and a summary line.\n"
+     "Prints a table (level, rule, path:line, message) and a summary line. PATH is not sent\n"
+     "again when the controller holds the same bytes already (\"target <sha> already stored\").\n"
      "Exit status: 0 the run succeeded; 1 it ended failed, timed_out or cancelled (its state\n"
      "and error are printed), or --timeout passed; 3 it succeeded with findings at or above\n"
-     "--fail-on LEVEL (error, warning, note or none).\n"
+     "--fail-on LEVEL (error, warning, note or none); 130 / 143 on SIGINT / SIGTERM.\n"
+     "On SIGINT, SIGTERM or --timeout the run is cancelled on the server; a second signal\n"
+     "exits at once.\n"
      "options: as for submit, plus\n"
-     "  --timeout S       stop waiting after S seconds (the run goes on)\n"
+     "  --timeout S       give up after S seconds, cancelling the run\n"
      "  --fail-on LEVEL   exit 3 when findings at or above LEVEL exist\n"
      "  --json            print {\"run\": …, \"findings\": […]} instead of the table\n"
-     "\nexample:\n  ff scan secret-detection . --fail-on warning --timeout 600\n"},
+     "  --sarif FILE      write the run's SARIF log to FILE\n"
+     "  --json-out FILE   write what --json prints to FILE\n"
+     "  --junit FILE      write the findings as JUnit XML, one failing testcase each\n"
+     "  --csv FILE        write the findings as CSV\n"
+     "Report files are written when the run succeeded, whatever --fail-on says, each\n"
+     "atomically (a temporary file renamed over FILE).\n"
+     "\nexample:\n  ff scan secret-detection . --fail-on warning --timeout 600 --junit "
+     "report.xml\n"},
     {"status", cmd_status, FF_OPT_JSON, 1, 1, "RUN_ID [--json]",
      "Show a run: state, attempt, progress, worker, error, findings summary, times.",
      "example:\n  ff status 0b9c2b0e-1d1a-4c55-9d59-1a2b3c4d5e6f\n"},
@@ -117,7 +132,8 @@ static const struct cmd cmds[] = {
      "Wait until a run ends; print its final state.",
      "Polls every 100 ms, backing off to 1 s, and shows live progress on stderr when it is a\n"
      "terminal. Exit status 0 when the run succeeded, 1 otherwise (or when --timeout S\n"
-     "passes first).\n"
+     "passes first), 130 / 143 on SIGINT / SIGTERM. On a signal or --timeout the run is\n"
+     "cancelled on the server; a second signal exits at once.\n"
      "\nexample:\n  ff wait 0b9c2b0e-1d1a-4c55-9d59-1a2b3c4d5e6f --timeout 300\n"},
     {"runs", cmd_runs, FF_OPT_STATE | FF_OPT_WORKFLOW | FF_OPT_LIMIT | FF_OPT_CURSOR | FF_OPT_JSON,
      0, 0, "[--state S] [--workflow W] [--limit N] [--cursor C] [--json]",
@@ -229,6 +245,9 @@ int main(int argc, char **argv)
 		return EXIT_OK;
 	}
 	rc = c->fn(&ctx, &a);
+	/* stopped by a signal: say so the way a shell would, whatever the command made of it */
+	if (ff_cmd_stop_signal())
+		rc = 128 + ff_cmd_stop_signal();
 	ff_args_release(&a);
 	ff_client_free(ctx.client);
 	if (fflush(stdout) != 0 && rc == EXIT_OK) {

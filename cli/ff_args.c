@@ -29,7 +29,9 @@ static const struct opt_def opt_defs[] = {
     {"level", FF_OPT_LEVEL, 0, true},	    {"output", FF_OPT_OUTPUT, 'o', true},
     {"fail-on", FF_OPT_FAIL_ON, 0, true},   {"cursor", FF_OPT_CURSOR, 0, true},
     {"key", FF_OPT_KEY, 0, true},	    {"since", FF_OPT_SINCE, 0, true},
-    {"status", FF_OPT_STATUS, 0, true},
+    {"status", FF_OPT_STATUS, 0, true},	    {"sarif", FF_OPT_SARIF, 0, true},
+    {"json-out", FF_OPT_JSON_OUT, 0, true}, {"junit", FF_OPT_JUNIT, 0, true},
+    {"csv", FF_OPT_CSV, 0, true},
 };
 
 enum ff_level ff_level_parse(const char *s)
@@ -244,6 +246,20 @@ static int apply_opt(struct ff_args *a, const struct opt_def *d, const char *val
 			return ff_err_set(err, FF_EINVAL, "--output wants a file name");
 		a->output = val;
 		return 0;
+	case FF_OPT_SARIF:
+	case FF_OPT_JSON_OUT:
+	case FF_OPT_JUNIT:
+	case FF_OPT_CSV: {
+		const char **slot = d->flag == FF_OPT_SARIF	 ? &a->sarif
+				    : d->flag == FF_OPT_JSON_OUT ? &a->json_out
+				    : d->flag == FF_OPT_JUNIT	 ? &a->junit
+								 : &a->csv;
+		/* "-" would be stdout, which holds the table (or --json) already */
+		if (!*val || !strcmp(val, "-"))
+			return ff_err_set(err, FF_EINVAL, "--%s wants a file name", d->name);
+		*slot = val;
+		return 0;
+	}
 	case FF_OPT_CURSOR: a->cursor = val; return 0;
 	case FF_OPT_KEY: a->key = val; return 0;
 	case FF_OPT_SINCE: a->since = val; return 0;
@@ -255,6 +271,19 @@ static int apply_opt(struct ff_args *a, const struct opt_def *d, const char *val
 		return 0;
 	}
 	return ff_err_set(err, FF_EINTERNAL, "unhandled option --%s", d->name);
+}
+
+/* Two reports renamed onto one file would leave only the last: refuse it up front. */
+static int reports_distinct(const struct ff_args *a, struct ff_err *err)
+{
+	const char *names[] = {"sarif", "json-out", "junit", "csv"};
+	const char *files[] = {a->sarif, a->json_out, a->junit, a->csv};
+	for (int i = 0; i < 4; i++)
+		for (int j = i + 1; j < 4; j++)
+			if (files[i] && files[j] && !strcmp(files[i], files[j]))
+				return ff_err_set(err, FF_EINVAL, "--%s and --%s both name '%s'",
+						  names[i], names[j], files[i]);
+	return 0;
 }
 
 static const struct opt_def *find_long(const char *name, size_t len)
@@ -346,6 +375,8 @@ int ff_args_parse(int argc, char **argv, unsigned allowed, int min_pos, int max_
 		if (rc)
 			goto out;
 	}
+	if ((rc = reports_distinct(a, err)))
+		goto out;
 	if (!a->help && a->npos < min_pos) {
 		rc = ff_err_set(err, FF_EINVAL, "missing argument%s",
 				min_pos - a->npos > 1 ? "s" : "");

@@ -27,7 +27,14 @@ enum ff_opt {
 	FF_OPT_KEY = 1 << 12,	  /* --key ID (an API key's id) */
 	FF_OPT_SINCE = 1 << 13,	  /* --since TIMESTAMP */
 	FF_OPT_STATUS = 1 << 14,  /* --status N, an HTTP status 100-599 */
+	/* scan's report files; no two may name the same file */
+	FF_OPT_SARIF = 1 << 15,	   /* --sarif FILE */
+	FF_OPT_JSON_OUT = 1 << 16, /* --json-out FILE */
+	FF_OPT_JUNIT = 1 << 17,	   /* --junit FILE */
+	FF_OPT_CSV = 1 << 18,	   /* --csv FILE */
 };
+
+#define FF_OPT_REPORTS (FF_OPT_SARIF | FF_OPT_JSON_OUT | FF_OPT_JUNIT | FF_OPT_CSV)
 
 #define FF_ARGS_MAX_POS 4
 
@@ -53,8 +60,9 @@ struct ff_args {
 	bool json;
 	bool help; /* -h / --help */
 	const char *state, *workflow, *level, *output, *cursor, *key, *since;
-	long status;	       /* 0 when not given */
-	enum ff_level fail_on; /* FF_LEVEL_INVALID when not given */
+	const char *sarif, *json_out, *junit, *csv; /* report files; NULL when not asked for */
+	long status;				    /* 0 when not given */
+	enum ff_level fail_on;			    /* FF_LEVEL_INVALID when not given */
 };
 
 /* Parses argv[0..argc) (the words after the command name) against the options in allowed

@@ -16,6 +16,8 @@ struct ff_client {
 	char *url;	   /* without trailing '/' */
 	char *auth_header; /* "Authorization: Bearer …", NULL without a key */
 	long last_status;
+	const volatile sig_atomic_t *interrupt; /* see ff_client_set_interrupt */
+	long timeout_ms;
 	char curl_err[CURL_ERROR_SIZE];
 };
 
@@ -38,6 +40,29 @@ const char *ff_client_url(const struct ff_client *c)
 long ff_client_last_status(const struct ff_client *c)
 {
 	return c->last_status;
+}
+
+void ff_client_set_interrupt(struct ff_client *c, const volatile sig_atomic_t *flag)
+{
+	c->interrupt = flag;
+}
+
+void ff_client_set_timeout(struct ff_client *c, long ms)
+{
+	c->timeout_ms = ms;
+}
+
+static bool interrupted(const struct ff_client *c)
+{
+	return c->interrupt && *c->interrupt;
+}
+
+/* libcurl calls this while a request waits or moves data; non-zero aborts the request. */
+static int xfer_check(void *ctx, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+		      curl_off_t ulnow)
+{
+	(void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
+	return interrupted(ctx);
 }
 
 int ff_url_escape(const char *s, char *out, size_t outsz)
@@ -219,6 +244,8 @@ static int request(struct ff_client *c, const char *method, const char *path,
 
 	c->last_status = 0;
 	c->curl_err[0] = '\0';
+	if (interrupted(c))
+		return ff_err_set(err, FF_EUNAVAIL, "interrupted");
 	if (asprintf(&url, "%s%s", c->url, path) < 0) {
 		url = NULL;
 		rc = ff_err_set(err, FF_ENOMEM, "out of memory");
@@ -247,6 +274,13 @@ static int request(struct ff_client *c, const char *method, const char *path,
 	/* A stalled controller must not hang CI forever; slow large bodies still pass. */
 	curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
 	curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, 120L);
+	if (c->timeout_ms > 0)
+		curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, c->timeout_ms);
+	if (c->interrupt) {
+		curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+		curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, xfer_check);
+		curl_easy_setopt(h, CURLOPT_XFERINFODATA, c);
+	}
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, sink_write);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, s);
 	curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
@@ -277,6 +311,10 @@ static int request(struct ff_client *c, const char *method, const char *path,
 	}
 	if (cc == CURLE_WRITE_ERROR && s->write_failed) {
 		rc = ff_err_set(err, FF_EINTERNAL, "cannot write the answer: %m");
+		goto out;
+	}
+	if (cc == CURLE_ABORTED_BY_CALLBACK) {
+		rc = ff_err_set(err, FF_EUNAVAIL, "interrupted");
 		goto out;
 	}
 	if (cc != CURLE_OK) {

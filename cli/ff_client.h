@@ -17,6 +17,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include <signal.h>
+
 #include <cjson/cJSON.h>
 
 #include "ff_err.h"
@@ -33,6 +35,14 @@ struct ff_client;
  * or when libcurl can't start. Free with ff_client_free (NULL-safe). */
 struct ff_client *ff_client_new(const char *base_url, const char *api_key, struct ff_err *err);
 void ff_client_free(struct ff_client *c);
+/* From now on, a request gives up as soon as *flag is non-zero (set by a signal handler):
+ * one in flight within a moment (libcurl's progress callback runs when its poll is
+ * interrupted by the signal, and about once a second otherwise), one not yet started at
+ * once. It fails with FF_EUNAVAIL "interrupted". NULL: requests are never interrupted. */
+void ff_client_set_interrupt(struct ff_client *c, const volatile sig_atomic_t *flag);
+/* A limit on each whole request from now on, in milliseconds; 0 (the default): none, only
+ * the connect timeout and the stall limit. */
+void ff_client_set_timeout(struct ff_client *c, long ms);
 /* The base URL as the client uses it (owned by c). */
 const char *ff_client_url(const struct ff_client *c);
 /* The HTTP status of the last answer, 0 when none came. */

@@ -5,6 +5,7 @@
  * a listing (--json or a table) and a download (stdout or -o FILE).
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -58,10 +59,51 @@ int ff_cmd_run_path(char *buf, size_t n, const char *id, const char *suffix, str
 	return 0;
 }
 
+static volatile sig_atomic_t stop_signal;
+
+static void on_stop(int sig)
+{
+	if (stop_signal) {
+		static const char msg[] = "ff: second signal: exiting now\n";
+		ssize_t ignored = write(STDERR_FILENO, msg, sizeof(msg) - 1);
+		(void)ignored;
+		_exit(128 + sig);
+	}
+	stop_signal = sig;
+}
+
+void ff_cmd_catch_stop(void)
+{
+	struct sigaction sa = {.sa_handler = on_stop}, old;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = 0; /* no SA_RESTART: a nap between polls ends at the signal */
+	if (sigaction(SIGINT, &sa, &old) == 0 && old.sa_handler == SIG_IGN)
+		sigaction(SIGINT, &old, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
+
+int ff_cmd_stop_signal(void)
+{
+	return stop_signal;
+}
+
+const char *ff_cmd_signal_name(int sig)
+{
+	return sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : "signal";
+}
+
+void ff_cmd_interruptible(struct ff_cmd_ctx *ctx, bool on)
+{
+	if (ctx->client)
+		ff_client_set_interrupt(ctx->client, on ? &stop_signal : NULL);
+}
+
 struct ff_client *ff_cmd_client(struct ff_cmd_ctx *ctx, struct ff_err *err)
 {
-	if (!ctx->client)
+	if (!ctx->client) {
 		ctx->client = ff_client_new(getenv("FF_URL"), getenv("FF_API_KEY"), err);
+		ff_cmd_interruptible(ctx, true);
+	}
 	return ctx->client;
 }
 

@@ -50,6 +50,26 @@ int ff_cmd_run_path(char *buf, size_t n, const char *id, const char *suffix, str
  * are bad. The client stays owned by ctx. */
 struct ff_client *ff_cmd_client(struct ff_cmd_ctx *ctx, struct ff_err *err);
 
+/* ---- ff_cmd.c: stopping on SIGINT / SIGTERM ----
+ *
+ * A CI system cancels a job with SIGTERM (a terminal user with ^C): a command that follows
+ * a run catches both, so it can cancel the run on the server instead of leaving it to run
+ * on. The handler only records the signal; ctx's client gives up its request at once
+ * (ff_client_set_interrupt), the waits end, and the command acts on it. A second signal
+ * exits at once, with 128 + its number. main turns any command's exit status into
+ * 128 + the signal once one came. */
+
+/* Catches SIGINT (unless it was ignored, as for a background job) and SIGTERM from now on. */
+void ff_cmd_catch_stop(void);
+/* The signal that asked ff to stop, 0 while none came. */
+int ff_cmd_stop_signal(void);
+/* "SIGINT", "SIGTERM" or "signal". */
+const char *ff_cmd_signal_name(int sig);
+/* Whether a stop signal interrupts ctx's requests (the default once the client is made).
+ * Off around a request whose answer must be had, such as the submit that names the run
+ * to cancel. */
+void ff_cmd_interruptible(struct ff_cmd_ctx *ctx, bool on);
+
 /* Fills row, one cell per column, from one element of a listed array. A cell may point into
  * buf, which lasts until the row is added; a NULL cell prints "-". */
 typedef void ff_cmd_row_fn(const cJSON *item, const char **row, char *buf, size_t bufsz);

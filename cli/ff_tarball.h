@@ -5,6 +5,10 @@
  * only, regular files, directories and symlinks that stay inside the tree. Anything else a
  * tree may hold (sockets, fifos, devices, symlinks pointing out) is skipped and counted, and
  * .git is left out: it is large, rarely what is analysed, and may hold credentials.
+ *
+ * A directory always packs to the same bytes for the same tree (entries sorted by path, no
+ * owners, times or gzip timestamp), so its SHA-256 names the tree: ff asks the controller
+ * whether it holds that digest before sending the tree again.
  */
 #ifndef FF_TARBALL_H
 #define FF_TARBALL_H
@@ -24,10 +28,12 @@ struct ff_tarball_stats {
 };
 
 /* Packs the tree under dir (itself not an entry; paths relative to it, without "./") into a
- * gzip-compressed pax tar of at most max_bytes (0 = FF_TARBALL_MAX_BYTES). Owners become 0:0
- * without names, setuid/setgid/sticky bits are dropped. st may be NULL. On success *out is
- * malloc'd (caller frees) and *outlen its size. FF_ETOOBIG past max_bytes; FF_EINVAL when dir
- * is not a readable directory or an entry can't be read (err names it). */
+ * gzip-compressed pax tar of at most max_bytes (0 = FF_TARBALL_MAX_BYTES). Entries are in
+ * byte order of their stored names (a directory's ends in '/'); owners become 0:0 without names,
+ * every mtime 0, permission bits are kept and setuid/setgid/sticky bits dropped; the gzip header
+ * has no timestamp. A file that changes size while being packed is an error (FF_EINVAL). st may be
+ * NULL. On success *out is malloc'd (caller frees) and *outlen its size. FF_ETOOBIG past max_bytes;
+ * FF_EINVAL when dir is not a readable directory or an entry can't be read (err names it). */
 int ff_tarball_dir(const char *dir, size_t max_bytes, void **out, size_t *outlen,
 		   struct ff_tarball_stats *st, struct ff_err *err);
 

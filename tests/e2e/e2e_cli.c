@@ -1,19 +1,24 @@
 /* e2e_cli — the system driven the way a user drives it: the `ff` client scans a directory
- * through a real controller and worker, and its output and exit codes are what a CI
- * pipeline would act on. */
+ * through a real controller and worker, and its output, exit codes and report files are what
+ * a CI pipeline would act on; a pipeline cancelled mid-scan (SIGTERM) or timed out cancels
+ * its run on the server. */
+#include <fcntl.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
 #include "itest.h"
 
 static struct itest T;
+static pid_t bg_ff; /* an ff started in the background, stopped by teardown if a test failed */
 
 static int setup(void **state)
 {
@@ -27,6 +32,10 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
+	if (bg_ff > 0) {
+		kill(bg_ff, SIGKILL);
+		waitpid(bg_ff, NULL, 0);
+	}
 	itest_teardown(&T);
 	return 0;
 }
@@ -34,7 +43,7 @@ static int teardown(void **state)
 /* Runs `ff <args>` against url; returns its exit code, output in out. */
 static int ff_at(const char *url, const char *args, char *out, size_t outlen)
 {
-	char cmd[1024];
+	char cmd[2048];
 	snprintf(cmd, sizeof(cmd), "FF_URL=%s FF_API_KEY=%s %s %s 2>&1", url, ITEST_API_KEY, E2E_FF,
 		 args);
 	FILE *p = popen(cmd, "r");
@@ -132,6 +141,208 @@ static void ready_tells_whether_the_api_can_serve(void **state)
 	assert_non_null(strstr(out, "127.0.0.1:1"));
 }
 
+/* A fresh copy of the sample tree with a file no other test has, so its digest is new to the
+ * controller; dir is a mkdtemp template. */
+static void fresh_tree(char *dir)
+{
+	char cmd[512];
+	assert_non_null(mkdtemp(dir));
+	snprintf(cmd, sizeof(cmd), "cp -R %s/. '%s' && echo %ld-%d > '%s/unique.txt'", E2E_SAMPLE,
+		 dir, (long)itest_now_ms(), (int)getpid(), dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+static void remove_dir(const char *dir)
+{
+	char cmd[512];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+/* The four report files, written even though --fail-on fails the scan, each well-formed
+ * (parsed by Python's json, xml.etree and csv) and holding the run's two findings with the
+ * hostile greeting (markup, '&', a comma) intact. */
+static const char report_checks_py[] =
+    "import csv, json, sys, xml.etree.ElementTree as ET\n"
+    "sarif, js, junit, csvf = sys.argv[1:5]\n"
+    "want = 'greeting <a&b>,c'\n"
+    "s = json.load(open(sarif))\n"
+    "assert s['version'] == '2.1.0', s\n"
+    "j = json.load(open(js))\n"
+    "assert j['run']['state'] == 'succeeded' and len(j['findings']) == 2, j\n"
+    "root = ET.parse(junit).getroot()\n"
+    "suites = root.findall('testsuite')\n"
+    "assert root.tag == 'testsuites' and len(suites) == 1, root\n"
+    "cases = suites[0].findall('testcase')\n"
+    "assert len(cases) == 2 and suites[0].get('failures') == '2', cases\n"
+    "msgs = [c.find('failure').get('message') for c in cases]\n"
+    "assert any(m.endswith(want) for m in msgs), msgs\n"
+    "levels = sorted(c.find('failure').get('type') for c in cases)\n"
+    "assert levels == ['error', 'note'], levels\n"
+    "rows = list(csv.reader(open(csvf, newline='')))\n"
+    "assert rows[0] == ['rule_id', 'level', 'path', 'start_line', 'end_line', 'message',\n"
+    "                   'fingerprint'], rows[0]\n"
+    "assert len(rows) == 3 and all(len(r) == 7 for r in rows), rows\n"
+    "assert any(r[0] == 'T001' and r[5].endswith(want) and r[3] == '1' for r in rows), rows\n";
+
+static void scan_writes_reports(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/ff-e2e-reports-XXXXXX", args[1024], out[8192], cmd[1024];
+	assert_non_null(mkdtemp(dir));
+	snprintf(args, sizeof(args),
+		 "scan test-ok %s -p 'greeting=<a&b>,c' --fail-on note --sarif %s/r.sarif "
+		 "--json-out %s/r.json --junit %s/r.xml --csv %s/r.csv",
+		 E2E_SAMPLE, dir, dir, dir, dir);
+	int rc = ff(args, out, sizeof(out));
+	if (rc != 3)
+		fail_msg("ff scan exited %d, not 3:\n%s", rc, out);
+	snprintf(cmd, sizeof(cmd), "%s/check.py", dir);
+	FILE *f = fopen(cmd, "w");
+	assert_non_null(f);
+	fputs(report_checks_py, f);
+	assert_int_equal(fclose(f), 0);
+	snprintf(cmd, sizeof(cmd), "python3 %s/check.py %s/r.sarif %s/r.json %s/r.xml %s/r.csv",
+		 dir, dir, dir, dir, dir);
+	assert_int_equal(system(cmd), 0);
+	/* nothing else left next to them: no temporary files */
+	snprintf(cmd, sizeof(cmd), "test $(ls -A %s | wc -l) -eq 5", dir);
+	assert_int_equal(system(cmd), 0);
+	remove_dir(dir);
+}
+
+/* The same tree, whatever its files' times, packs to the same digest: the second scan (and
+ * upload) finds the target stored and sends nothing. */
+static void second_scan_skips_the_upload(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/ff-e2e-tree-XXXXXX", args[512], out[8192], cmd[600], sha[65];
+	fresh_tree(dir);
+	snprintf(args, sizeof(args), "scan test-ok %s", dir);
+	int rc = ff(args, out, sizeof(out));
+	if (rc != 0)
+		fail_msg("ff scan exited %d:\n%s", rc, out);
+	assert_null(strstr(out, "already stored"));
+
+	snprintf(cmd, sizeof(cmd), "find '%s' -exec touch -d @1234567890 {} +", dir);
+	assert_int_equal(system(cmd), 0);
+	rc = ff(args, out, sizeof(out));
+	if (rc != 0)
+		fail_msg("second ff scan exited %d:\n%s", rc, out);
+	const char *said = strstr(out, "target ");
+	if (!said || !strstr(said, " already stored"))
+		fail_msg("the second scan uploaded again:\n%s", out);
+	assert_int_equal(sscanf(said, "target %64[0-9a-f] already stored", sha), 1);
+	assert_int_equal(strlen(sha), 64);
+	/* ff upload: the same digest on stdout, nothing sent */
+	snprintf(args, sizeof(args), "upload %s", dir);
+	assert_int_equal(ff(args, out, sizeof(out)), 0);
+	assert_non_null(strstr(out, "already stored"));
+	assert_non_null(strstr(out, sha));
+	assert_int_equal(itest_sql_long(&T, "SELECT count(*) FROM targets WHERE sha256 = $1", sha),
+			 1);
+	remove_dir(dir);
+}
+
+/* Starts `ff <argv...>` in the background, stdout and stderr to log. */
+static pid_t ff_background(const char *log, char *const argv[])
+{
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		if (fd < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
+			_exit(127);
+		setenv("FF_URL", T.base_url, 1);
+		setenv("FF_API_KEY", ITEST_API_KEY, 1);
+		execv(E2E_FF, argv);
+		_exit(127);
+	}
+	bg_ff = pid;
+	return pid;
+}
+
+/* Waits until log says "run <id> submitted"; copies the id. */
+static void wait_submitted(const char *log, char id[37], int timeout_ms)
+{
+	int64_t deadline = itest_now_ms() + timeout_ms;
+	for (;;) {
+		char *text = itest_read_file(log);
+		const char *p = strstr(text, "run ");
+		int got = p && strstr(p, " submitted") && sscanf(p, "run %36s submitted", id) == 1;
+		if (got) {
+			free(text);
+			return;
+		}
+		if (itest_now_ms() > deadline)
+			fail_msg("no run submitted within %d ms:\n%s", timeout_ms, text);
+		free(text);
+		itest_pause_ms(50);
+	}
+}
+
+/* Waits for pid to exit within timeout_ms; returns its exit status (-1 when killed). */
+static int wait_exit(pid_t pid, int timeout_ms)
+{
+	int64_t deadline = itest_now_ms() + timeout_ms;
+	int st;
+	for (;;) {
+		pid_t r = waitpid(pid, &st, WNOHANG);
+		assert_true(r >= 0);
+		if (r == pid) {
+			bg_ff = 0;
+			return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+		}
+		if (itest_now_ms() > deadline)
+			fail_msg("ff did not exit within %d ms", timeout_ms);
+		itest_pause_ms(20);
+	}
+}
+
+/* A CI job cancelled mid-scan: SIGTERM to ff while the run is running cancels the run on
+ * the server and ff exits 143; the run ends cancelled, not after its 600 s. */
+static void sigterm_cancels_the_run(void **state)
+{
+	(void)state;
+	char log[] = "/tmp/ff-e2e-sigterm-XXXXXX", id[37], want[128];
+	int fd = mkstemp(log);
+	assert_true(fd >= 0);
+	close(fd);
+	char *argv[] = {"ff", "scan", "test-long", E2E_SAMPLE, "-p", "seconds=600", NULL};
+	pid_t pid = ff_background(log, argv);
+	wait_submitted(log, id, 60000);
+	itest_wait_state(&T, id, "running", 120000);
+	assert_int_equal(kill(pid, SIGTERM), 0);
+	int rc = wait_exit(pid, 15000);
+	char *text = itest_read_file(log);
+	if (rc != 143)
+		fail_msg("ff exited %d after SIGTERM, not 143:\n%s", rc, text);
+	snprintf(want, sizeof(want), "cancelled run %s on the server", id);
+	if (!strstr(text, want))
+		fail_msg("ff did not say '%s':\n%s", want, text);
+	free(text);
+	itest_wait_state(&T, id, "cancelled", 60000);
+	unlink(log);
+}
+
+/* --timeout gives up on the run and cancels it too; the exit status stays 1. */
+static void timeout_cancels_the_run(void **state)
+{
+	(void)state;
+	char out[8192], id[37], want[128];
+	int rc = ff("scan test-long " E2E_SAMPLE " -p seconds=600 --timeout 2", out, sizeof(out));
+	if (rc != 1)
+		fail_msg("ff exited %d, not 1:\n%s", rc, out);
+	const char *p = strstr(out, "run ");
+	assert_non_null(p);
+	assert_int_equal(sscanf(p, "run %36s submitted", id), 1);
+	assert_non_null(strstr(out, "after 2 s"));
+	snprintf(want, sizeof(want), "cancelled run %s on the server", id);
+	if (!strstr(out, want))
+		fail_msg("ff did not say '%s':\n%s", want, out);
+	itest_wait_state(&T, id, "cancelled", 60000);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -140,6 +351,10 @@ int main(void)
 	    cmocka_unit_test(keys_round_trip),
 	    cmocka_unit_test(bad_input_is_explained),
 	    cmocka_unit_test(ready_tells_whether_the_api_can_serve),
+	    cmocka_unit_test(scan_writes_reports),
+	    cmocka_unit_test(second_scan_skips_the_upload),
+	    cmocka_unit_test(sigterm_cancels_the_run),
+	    cmocka_unit_test(timeout_cancels_the_run),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -1,6 +1,8 @@
 /* test_cli — the ff client's pure parts: option and k=v parsing, parameter typing, the
- * directory tarball (read back with libarchive and passed through ff_archive_check), tar file
- * loading, tables and terminal-safe text, URL escaping and error answers.
+ * directory tarball (read back with libarchive and passed through ff_archive_check; the same
+ * bytes for the same tree), tar file loading, tables and terminal-safe text, the report
+ * writers (XML and CSV escaping of hostile text, atomic files), URL escaping, error answers,
+ * and a request in flight given up when a stop signal comes.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -8,7 +10,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -18,9 +27,12 @@
 
 #include "ff_archive.h"
 #include "ff_args.h"
+#include "ff_buf.h"
 #include "ff_client.h"
 #include "ff_format.h"
+#include "ff_report.h"
 #include "ff_tarball.h"
+#include "ff_util.h"
 
 /* ---- k=v and parameter values ---- */
 
@@ -232,6 +244,29 @@ static void args_scan_and_others(void **state)
 	assert_int_equal(parse(runs, 0, 0, &a, &err, "--limit", "501", NULL), FF_EINVAL);
 	assert_int_equal(parse(runs, 0, 0, &a, &err, "--limit", "0", NULL), FF_EINVAL);
 
+	/* scan's report files; two reports may not share a file, "-" is refused */
+	assert_int_equal(parse(SCAN_OPTS | FF_OPT_REPORTS, 2, 2, &a, &err, "wf", ".", "--sarif",
+			       "r.sarif", "--json-out=r.json", "--junit", "r.xml", "--csv", "r.csv",
+			       NULL),
+			 0);
+	assert_string_equal(a.sarif, "r.sarif");
+	assert_string_equal(a.json_out, "r.json");
+	assert_string_equal(a.junit, "r.xml");
+	assert_string_equal(a.csv, "r.csv");
+	ff_args_release(&a);
+	assert_int_equal(parse(SCAN_OPTS | FF_OPT_REPORTS, 2, 2, &a, &err, "wf", ".", "--junit",
+			       "same", "--csv", "same", NULL),
+			 FF_EINVAL);
+	assert_non_null(strstr(err.msg, "--junit and --csv both name 'same'"));
+	assert_int_equal(
+	    parse(SCAN_OPTS | FF_OPT_REPORTS, 2, 2, &a, &err, "wf", ".", "--csv", "-", NULL),
+	    FF_EINVAL);
+	assert_int_equal(
+	    parse(SCAN_OPTS | FF_OPT_REPORTS, 2, 2, &a, &err, "wf", ".", "--sarif=", NULL),
+	    FF_EINVAL);
+	assert_int_equal(parse(SCAN_OPTS, 2, 2, &a, &err, "wf", ".", "--junit", "x", NULL),
+			 FF_EINVAL);
+
 	/* artifact -o, and --help even with missing arguments */
 	assert_int_equal(parse(FF_OPT_OUTPUT, 2, 2, &a, &err, "r", "n", "-o", "out.bin", NULL), 0);
 	assert_string_equal(a.output, "out.bin");
@@ -431,6 +466,126 @@ static void tarball_empty_dir(void **state)
 	assert_int_equal(s.n, 0);
 	free(buf);
 	remove_tree(dir);
+}
+
+/* Packs dir into a file from a child process: what another run of ff would send. */
+static void pack_in_child(const char *dir, const char *outfile)
+{
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		void *buf = NULL;
+		size_t len = 0;
+		struct ff_err err = {0};
+		if (ff_tarball_dir(dir, 0, &buf, &len, NULL, &err))
+			_exit(1);
+		FILE *f = fopen(outfile, "wb");
+		_exit(f && fwrite(buf, 1, len, f) == len && fclose(f) == 0 ? 0 : 2);
+	}
+	int st;
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+}
+
+/* Writes the same tree into dir, its files created in the given order. */
+static void make_same_tree(char *dir, bool reverse)
+{
+	static const char *const names[] = {
+	    "zeta.c",
+	    "alpha.c",
+	    "mid/b.txt",
+	    "mid/a.txt",
+	    "a-b",
+	    "mid-x",
+	    /* non-ASCII and long enough for a pax extended header */
+	    "mid/\xc3\xa9t\xc3\xa9-long-name-long-name-long-name-long-name-long-name-long-name-"
+	    "long-name-long-name-long-name.txt",
+	};
+	const size_t n = sizeof(names) / sizeof(names[0]);
+	char p[512];
+	assert_non_null(mkdtemp(dir));
+	snprintf(p, sizeof(p), "%s/mid", dir);
+	assert_int_equal(mkdir(p, 0750), 0);
+	for (size_t k = 0; k < n; k++) {
+		const char *name = names[reverse ? n - 1 - k : k];
+		write_file(dir, name, name);
+	}
+	snprintf(p, sizeof(p), "%s/alpha.c", dir);
+	assert_int_equal(chmod(p, 0755), 0);
+	snprintf(p, sizeof(p), "%s/mid/link", dir);
+	assert_int_equal(symlink("a.txt", p), 0);
+}
+
+static void touch_all(const char *dir, time_t when)
+{
+	char cmd[600];
+	snprintf(cmd, sizeof(cmd), "find '%s' -exec touch -h -d @%lld {} +", dir, (long long)when);
+	assert_int_equal(system(cmd), 0);
+}
+
+static void tarball_deterministic(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/ff-test-cli-XXXXXX", other[] = "/tmp/ff-test-cli-XXXXXX";
+	char file[64], sha1[FF_SHA256_HEX_LEN + 1], sha2[FF_SHA256_HEX_LEN + 1];
+	struct ff_err err = {0};
+	void *a = NULL, *b = NULL, *c = NULL;
+	size_t alen = 0, blen = 0, clen = 0;
+
+	make_same_tree(dir, false);
+	touch_all(dir, 1000000000);
+	assert_int_equal(ff_tarball_dir(dir, 0, &a, &alen, NULL, &err), 0);
+	/* new times on every entry: the same bytes */
+	touch_all(dir, 1700000000);
+	assert_int_equal(ff_tarball_dir(dir, 0, &b, &blen, NULL, &err), 0);
+	assert_int_equal(alen, blen);
+	assert_memory_equal(a, b, alen);
+	free(b);
+	/* the same tree made in another order (another readdir order), in another process */
+	make_same_tree(other, true);
+	snprintf(file, sizeof(file), "%s.tgz", other);
+	pack_in_child(other, file);
+	assert_int_equal(ff_tarball_load_file(file, 0, &c, &clen, &(const char *){NULL}, &err), 0);
+	ff_sha256_hex(a, alen, sha1);
+	ff_sha256_hex(c, clen, sha2);
+	assert_string_equal(sha1, sha2);
+	unlink(file);
+
+	/* the gzip header has no timestamp (bytes 4-7) */
+	const unsigned char *g = a;
+	assert_true(alen > 10 && g[4] == 0 && g[5] == 0 && g[6] == 0 && g[7] == 0);
+	/* entries sorted by path, every mtime 0, permission bits kept */
+	struct archive *r = archive_read_new();
+	struct archive_entry *e;
+	char prev[512] = "";
+	int n = 0;
+	archive_read_support_filter_all(r);
+	archive_read_support_format_all(r);
+	assert_int_equal(archive_read_open_memory(r, a, alen), ARCHIVE_OK);
+	while (archive_read_next_header(r, &e) == ARCHIVE_OK) {
+		const char *name = archive_entry_pathname(e);
+		if (strcmp(prev, name) >= 0)
+			fail_msg("'%s' comes after '%s'", name, prev);
+		snprintf(prev, sizeof(prev), "%s", name);
+		assert_int_equal(archive_entry_mtime(e), 0);
+		if (!strcmp(name, "alpha.c"))
+			assert_int_equal(archive_entry_perm(e), 0755);
+		if (!strncmp(name, "mid", 3) && archive_entry_filetype(e) == AE_IFDIR)
+			assert_int_equal(archive_entry_perm(e), 0750);
+		n++;
+	}
+	archive_read_free(r);
+	assert_int_equal(n, 9); /* 7 files, mid, mid/link */
+
+	/* a different file content is a different archive */
+	write_file(dir, "zeta.c", "changed");
+	assert_int_equal(ff_tarball_dir(dir, 0, &b, &blen, NULL, &err), 0);
+	assert_false(alen == blen && !memcmp(a, b, alen));
+	free(a);
+	free(b);
+	free(c);
+	remove_tree(dir);
+	remove_tree(other);
 }
 
 static void save(const char *path, const void *buf, size_t len)
@@ -652,6 +807,252 @@ static void sizes_and_locations(void **state)
 	assert_string_equal(b, "-");
 }
 
+/* ---- report files ---- */
+
+/* A small file's contents (caller frees). */
+static char *slurp(const char *path)
+{
+	char *buf = NULL;
+	size_t len;
+	struct ff_err err = {0};
+	if (ff_file_read(path, 1 << 20, &buf, &len, &err))
+		fail_msg("%s", err.msg);
+	return buf;
+}
+
+typedef void writer_fn(FILE *f, const char *s, bool flag);
+
+static char *capture(writer_fn *w, const char *in, bool flag)
+{
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&out, &len);
+	assert_non_null(f);
+	w(f, in, flag);
+	assert_int_equal(fclose(f), 0);
+	return out;
+}
+
+static void csv_field(FILE *f, const char *s, bool flag)
+{
+	(void)flag;
+	ff_report_csv_field(f, s);
+}
+
+static void xml_and_csv_escaping(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *in, *text, *attr, *csv;
+	} cases[] = {
+	    {"plain", "plain", "plain", "plain"},
+	    {"a<b>&c", "a&lt;b&gt;&amp;c", "a&lt;b&gt;&amp;c", "a<b>&c"},
+	    {"say \"hi\"", "say \"hi\"", "say &quot;hi&quot;", "\"say \"\"hi\"\"\""},
+	    {"it's", "it's", "it's", "it's"},
+	    {"a,b", "a,b", "a,b", "\"a,b\""},
+	    {"l1\nl2\r\n\tx", "l1\nl2&#13;\n\tx", "l1&#10;l2&#13;&#10;&#9;x", "\"l1\nl2\r\n\tx\""},
+	    {"]]>", "]]&gt;", "]]&gt;", "]]>"},
+	    /* controls XML 1.0 can't hold, DEL, invalid UTF-8, U+FFFE: '?' */
+	    {"\x01\x1b[2J\x7f", "??[2J?", "??[2J?", "??[2J?"},
+	    {"bad \xff\xc3 \xc0\xaf", "bad ?? ??", "bad ?? ??", "bad ?? ??"},
+	    {"nc \xef\xbf\xbe", "nc ?", "nc ?", "nc ?"},
+	    /* well-formed UTF-8 stays */
+	    {"caf\xc3\xa9 \xf0\x9f\x94\x92", "caf\xc3\xa9 \xf0\x9f\x94\x92",
+	     "caf\xc3\xa9 \xf0\x9f\x94\x92", "caf\xc3\xa9 \xf0\x9f\x94\x92"},
+	    /* a spreadsheet formula is defused */
+	    {"=HYPERLINK(\"x\")", "=HYPERLINK(\"x\")", "=HYPERLINK(&quot;x&quot;)",
+	     "\"'=HYPERLINK(\"\"x\"\")\""},
+	    {"@SUM(A1)", "@SUM(A1)", "@SUM(A1)", "'@SUM(A1)"},
+	    {"-1+1", "-1+1", "-1+1", "'-1+1"},
+	    {"", "", "", ""},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *t = capture(ff_report_xml_text, cases[i].in, false);
+		char *at = capture(ff_report_xml_text, cases[i].in, true);
+		char *c = capture(csv_field, cases[i].in, false);
+		if (strcmp(t, cases[i].text) || strcmp(at, cases[i].attr) ||
+		    strcmp(c, cases[i].csv))
+			fail_msg("case %zu: text '%s' attr '%s' csv '%s'", i, t, at, c);
+		free(t);
+		free(at);
+		free(c);
+	}
+	char *n = capture(ff_report_xml_text, NULL, true);
+	assert_string_equal(n, "");
+	free(n);
+	n = capture(csv_field, NULL, false);
+	assert_string_equal(n, "");
+	free(n);
+}
+
+static char *render(int (*fn)(FILE *, const cJSON *, struct ff_err *), const cJSON *findings)
+{
+	char *out = NULL;
+	size_t len = 0;
+	struct ff_err err = {0};
+	FILE *f = open_memstream(&out, &len);
+	assert_non_null(f);
+	assert_int_equal(fn(f, findings, &err), 0);
+	assert_int_equal(fclose(f), 0);
+	return out;
+}
+
+static int junit_of(FILE *f, const cJSON *findings, struct ff_err *err)
+{
+	return ff_report_junit(f, "wf<&>", findings, err);
+}
+
+static void junit_and_csv_reports(void **state)
+{
+	(void)state;
+	const char *json =
+	    "[{\"rule_id\":\"r1\",\"level\":\"error\",\"message\":\"bad <x> & \\\"y\\\"\\n"
+	    "next\",\"path\":\"src/a.c\",\"start_line\":3,\"end_line\":4,"
+	    "\"fingerprint\":\"f1\"},"
+	    "{\"rule_id\":\"r,2\",\"level\":\"note\",\"message\":\"\\u001b[31m\"}]";
+	cJSON *findings = cJSON_Parse(json);
+	assert_non_null(findings);
+
+	char *x = render(junit_of, findings);
+	assert_string_equal(
+	    x, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n"
+	       "<testsuite name=\"wf&lt;&amp;&gt;\" tests=\"2\" failures=\"2\" errors=\"0\" "
+	       "skipped=\"0\">\n"
+	       "  <testcase classname=\"wf&lt;&amp;&gt;\" name=\"r1 at src/a.c:3\">\n"
+	       "    <failure type=\"error\" message=\"bad &lt;x&gt; &amp; &quot;y&quot;&#10;next\">"
+	       "level: error\nrule: r1\nlocation: src/a.c:3\nmessage: bad &lt;x&gt; &amp; "
+	       "\"y\"\nnext</failure>\n  </testcase>\n"
+	       "  <testcase classname=\"wf&lt;&amp;&gt;\" name=\"r,2 at -\">\n"
+	       "    <failure type=\"note\" message=\"?[31m\">level: note\nrule: r,2\nlocation: -\n"
+	       "message: ?[31m</failure>\n  </testcase>\n"
+	       "</testsuite>\n</testsuites>\n");
+	free(x);
+
+	char *c = render(ff_report_csv, findings);
+	assert_string_equal(c, "rule_id,level,path,start_line,end_line,message,fingerprint\r\n"
+			       "r1,error,src/a.c,3,4,\"bad <x> & \"\"y\"\"\nnext\",f1\r\n"
+			       "\"r,2\",note,,,,?[31m,\r\n");
+	free(c);
+
+	/* no findings: one passing testcase, a header-only CSV */
+	cJSON *none = cJSON_CreateArray();
+	x = render(junit_of, none);
+	assert_non_null(strstr(x, "tests=\"1\" failures=\"0\""));
+	assert_non_null(
+	    strstr(x, "<testcase classname=\"wf&lt;&amp;&gt;\" name=\"no findings\"/>"));
+	assert_null(strstr(x, "<failure"));
+	free(x);
+	c = render(ff_report_csv, none);
+	assert_string_equal(c, "rule_id,level,path,start_line,end_line,message,fingerprint\r\n");
+	free(c);
+	cJSON_Delete(none);
+	cJSON_Delete(findings);
+}
+
+static int fill_text(FILE *f, void *arg, struct ff_err *err)
+{
+	(void)err;
+	fputs(arg, f);
+	return 0;
+}
+
+static int fill_fails(FILE *f, void *arg, struct ff_err *err)
+{
+	fputs(arg, f);
+	return ff_err_set(err, FF_EUNAVAIL, "the download broke off");
+}
+
+static void report_atomic(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/ff-test-cli-XXXXXX", path[96], cmd[160];
+	struct ff_err err = {0};
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/report.xml", dir);
+
+	assert_int_equal(ff_report_write_atomic(path, fill_text, "first", &err), 0);
+	char *got = slurp(path);
+	assert_string_equal(got, "first");
+	free(got);
+	struct stat sb;
+	assert_int_equal(stat(path, &sb), 0);
+	mode_t um = umask(0);
+	umask(um);
+	assert_int_equal(sb.st_mode & 0777, 0666 & ~um);
+	/* replaced whole */
+	assert_int_equal(ff_report_write_atomic(path, fill_text, "second", &err), 0);
+	got = slurp(path);
+	assert_string_equal(got, "second");
+	free(got);
+	/* a failed fill leaves the old report and no temporary file */
+	assert_int_equal(ff_report_write_atomic(path, fill_fails, "half", &err), FF_EUNAVAIL);
+	got = slurp(path);
+	assert_string_equal(got, "second");
+	free(got);
+	snprintf(cmd, sizeof(cmd), "test $(ls -A '%s' | wc -l) -eq 1", dir);
+	assert_int_equal(system(cmd), 0);
+	/* a directory that isn't there */
+	snprintf(path, sizeof(path), "%s/no/such/dir.xml", dir);
+	assert_int_equal(ff_report_write_atomic(path, fill_text, "x", &err), FF_EINVAL);
+	remove_tree(dir);
+}
+
+/* ---- a stop signal gives up a request in flight ---- */
+
+static volatile sig_atomic_t stop_flag;
+
+static void on_alarm(int sig)
+{
+	stop_flag = sig;
+}
+
+static void request_interrupted(void **state)
+{
+	(void)state;
+	/* a server that takes the connection (the kernel's backlog) and never answers */
+	int s = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t salen = sizeof(sa);
+	assert_true(s >= 0);
+	assert_int_equal(bind(s, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(s, 4), 0);
+	assert_int_equal(getsockname(s, (struct sockaddr *)&sa, &salen), 0);
+	char url[64];
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d", ntohs(sa.sin_port));
+
+	struct ff_err err = {0};
+	struct ff_client *c = ff_client_new(url, NULL, &err);
+	assert_non_null(c);
+	ff_client_set_interrupt(c, &stop_flag);
+	struct sigaction act = {.sa_handler = on_alarm}, old;
+	sigemptyset(&act.sa_mask);
+	assert_int_equal(sigaction(SIGALRM, &act, &old), 0);
+	struct itimerval it = {.it_value = {.tv_usec = 200000}};
+	assert_int_equal(setitimer(ITIMER_REAL, &it, NULL), 0);
+
+	int64_t t0 = ff_now_ms();
+	assert_int_equal(ff_client_json(c, "GET", "/api/v1/runs/x", NULL, NULL, &err), FF_EUNAVAIL);
+	int64_t took = ff_now_ms() - t0;
+	assert_string_equal(err.msg, "interrupted");
+	if (took > 2500)
+		fail_msg("the request took %lld ms to give up", (long long)took);
+	/* once the flag is up, a request does not even start */
+	assert_int_equal(ff_client_json(c, "GET", "/", NULL, NULL, &err), FF_EUNAVAIL);
+	assert_int_equal(ff_client_last_status(c), 0);
+
+	/* without the flag, the client's own limit ends it */
+	ff_client_set_interrupt(c, NULL);
+	ff_client_set_timeout(c, 300);
+	t0 = ff_now_ms();
+	assert_int_equal(ff_client_json(c, "GET", "/", NULL, NULL, &err), FF_EUNAVAIL);
+	assert_true(ff_now_ms() - t0 < 2500);
+	assert_null(strstr(err.msg, "interrupted"));
+
+	sigaction(SIGALRM, &old, NULL);
+	ff_client_free(c);
+	close(s);
+}
+
 /* ---- client helpers ---- */
 
 static void url_escape(void **state)
@@ -713,13 +1114,25 @@ static void error_answers(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(kv_split),		 cmocka_unit_test(param_values),
-	    cmocka_unit_test(args_submit),	 cmocka_unit_test(args_scan_and_others),
-	    cmocka_unit_test(levels_and_states), cmocka_unit_test(tarball_dir),
-	    cmocka_unit_test(tarball_empty_dir), cmocka_unit_test(tarball_files),
-	    cmocka_unit_test(link_inside),	 cmocka_unit_test(table_format),
-	    cmocka_unit_test(text_clean),	 cmocka_unit_test(sizes_and_locations),
-	    cmocka_unit_test(url_escape),	 cmocka_unit_test(error_answers),
+	    cmocka_unit_test(kv_split),
+	    cmocka_unit_test(param_values),
+	    cmocka_unit_test(args_submit),
+	    cmocka_unit_test(args_scan_and_others),
+	    cmocka_unit_test(levels_and_states),
+	    cmocka_unit_test(tarball_dir),
+	    cmocka_unit_test(tarball_empty_dir),
+	    cmocka_unit_test(tarball_files),
+	    cmocka_unit_test(link_inside),
+	    cmocka_unit_test(table_format),
+	    cmocka_unit_test(text_clean),
+	    cmocka_unit_test(sizes_and_locations),
+	    cmocka_unit_test(url_escape),
+	    cmocka_unit_test(error_answers),
+	    cmocka_unit_test(tarball_deterministic),
+	    cmocka_unit_test(xml_and_csv_escaping),
+	    cmocka_unit_test(junit_and_csv_reports),
+	    cmocka_unit_test(report_atomic),
+	    cmocka_unit_test(request_interrupted),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
