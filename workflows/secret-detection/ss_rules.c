@@ -999,13 +999,18 @@ static void remember_literal(struct scan *sc, size_t istart, size_t ilen, size_t
 	if (sc->nvars < SS_VARS_MAX)
 		sc->nvars++;
 	*v = (struct var){istart, ilen, vs, ve};
-	if (ve > vs && ve - vs <= 32 && ilen <= 64) {
-		char low[64];
-		for (size_t i = 0; i < ilen; i++)
-			low[i] = (char)lower((unsigned char)sc->buf[istart + i]);
-		if (memmem(low, ilen, "key", 3) || memmem(low, ilen, "xor", 3) ||
-		    memmem(low, ilen, "mask", 4))
-			sc->xkey_s = vs, sc->xkey_e = ve;
+	if (ve > vs && ve - vs <= 32) {
+		/* one pass for key, xor and mask: this runs for every short literal assigned */
+		const char *nm = sc->buf + istart;
+		for (size_t i = 0; i + 3 <= ilen; i++) {
+			unsigned char c = lower((unsigned char)nm[i]);
+			if ((c == 'k' && starts_ci(nm + i, ilen - i, "key")) ||
+			    (c == 'x' && starts_ci(nm + i, ilen - i, "xor")) ||
+			    (c == 'm' && starts_ci(nm + i, ilen - i, "mask"))) {
+				sc->xkey_s = vs, sc->xkey_e = ve;
+				break;
+			}
+		}
 	}
 }
 
@@ -1398,6 +1403,9 @@ static void sql_password(struct scan *sc, size_t q, size_t e)
 
 	while (j > 0 && sc->buf[j - 1] == ' ')
 		j--;
+	if (j == 0 || (lower((unsigned char)sc->buf[j - 1]) != 'd' &&
+		       lower((unsigned char)sc->buf[j - 1]) != 'y'))
+		return; /* neither passworD nor identified bY: most literals stop here */
 	if (!(j >= 9 && starts_ci(sc->buf + j - 9, 9, " password")) &&
 	    !(j >= 14 && starts_ci(sc->buf + j - 14, 14, " identified by")))
 		return;
