@@ -27,6 +27,8 @@ enum ss_rule_id {
 	SS_RULE_STRIPE_SECRET_KEY,
 	SS_RULE_GOOGLE_API_KEY,
 	SS_RULE_JWT,
+	SS_RULE_AZURE_STORAGE_KEY,
+	SS_RULE_CONNECTION_STRING_PASSWORD,
 	SS_RULE_GENERIC_CREDENTIAL,
 	SS_RULE_COUNT
 };
@@ -43,9 +45,19 @@ struct ss_rule {
 extern const struct ss_rule ss_rules[SS_RULE_COUNT];
 
 #define SS_DEFAULT_MIN_ENTROPY 3.5
-#define SS_GENERIC_MIN_LEN     8   /* shortest generic credential value */
-#define SS_GENERIC_MAX_LEN     200 /* longer values are blobs, not credentials */
-#define SS_PREVIEW_CHARS       4   /* characters of a secret a report may show */
+#define SS_GENERIC_MIN_LEN     8    /* shortest generic credential value */
+#define SS_GENERIC_MAX_LEN     200  /* longer values are blobs, not credentials */
+#define SS_SHORT_SLACK	       0.6  /* a short value's entropy may be this far below log2(len) */
+#define SS_SHORT_CLASSES       2    /* … if it mixes this many of lower, upper, digit, symbol */
+#define SS_SHORT_DROP	       1.0  /* … and is at most this far below min_entropy */
+#define SS_DECODE_DEPTH	       2    /* decoded text is decoded again at most this many times */
+#define SS_DECODE_MIN	       16   /* shorter literals are not decoded */
+#define SS_DECODE_MAX	       4096 /* nor longer ones */
+#define SS_PART_MAX	       256  /* longest literal joined to others or reversed/rot13ed */
+#define SS_PARTS_MAX	       8    /* most literals joined into one */
+#define SS_JOIN_MAX	       1024 /* longest joined text */
+#define SS_VARS_MAX	       64   /* literals assigned to names remembered per file */
+#define SS_PREVIEW_CHARS       4    /* characters of a secret a report may show */
 #define SS_FINDINGS_MAX	       10000
 #define SS_FILE_CANDIDATES_MAX 1024 /* per file; the rest are counted as dropped */
 #define SS_SNIPPET_MAX	       240  /* bytes of a long line shown around a finding */
@@ -59,6 +71,7 @@ struct ss_finding {
 	char preview[48];	 /* the secret redacted: first characters then "…" */
 	char *snippet;		 /* owned: the line (or a window of it), every secret redacted */
 	char fingerprint[SS_SHA256_HEX_LEN + 1]; /* sha256(rule id NUL path NUL secret) */
+	const char *level; /* static: "note" for a placeholder, else the rule's level */
 };
 
 struct ss_findings {
@@ -81,8 +94,14 @@ void ss_findings_release(struct ss_findings *f);
 
 /* Shannon entropy of s[0..n) over bytes, in bits per byte; 0 for n == 0. */
 double ss_entropy(const char *s, size_t n);
-/* True for values that are obviously not real secrets: changeme, example, xxxx…, ${VAR},
- * <…>, {{…}}, environment lookups. */
+/* True for a reference to a secret kept elsewhere, not a value: ${VAR}, $VAR, {{ x }},
+ * %(x)s, os.getenv(…), process.env.X. Such values are never reported. */
+bool ss_is_reference(const char *s, size_t n);
+/* Why s[0..n) looks like a stand-in for a secret ("a documentation example" for
+ * AKIAIOSFODNN7EXAMPLE, "a placeholder word" for changeme, "filler characters" for xxxx…,
+ * "a template placeholder" for <token>), or NULL. Such values are reported as notes. */
+const char *ss_placeholder_reason(const char *s, size_t n);
+/* Either of the two above. */
 bool ss_is_placeholder(const char *s, size_t n);
 /* True if the line carries an allow-list marker: ff:allow, gitleaks:allow or nosecret. */
 bool ss_line_allowed(const char *line, size_t n);

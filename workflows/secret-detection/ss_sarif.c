@@ -190,7 +190,7 @@ static void write_result(FILE *fp, const struct ss_finding *f)
 	fputs("        {\"ruleId\": ", fp);
 	jstr(fp, r->id);
 	fprintf(fp, ", \"ruleIndex\": %d, \"level\": \"%s\",\n         \"message\": {\"text\": ",
-		f->rule, r->level);
+		f->rule, f->level ? f->level : r->level);
 	jstr(fp, f->message);
 	fputs("},\n         \"locations\": [", fp);
 	write_location(fp, f->path);

@@ -320,14 +320,107 @@ static void test_rule_positives(void **state)
 	}
 }
 
+/* Negatives may be reported as notes (placeholders such as AKIAIOSFODNN7EXAMPLE are), never
+ * as warnings or errors. */
 static void test_rule_negatives(void **state)
 {
 	(void)state;
 	for (size_t i = 0; i < sizeof(negatives) / sizeof(negatives[0]); i++) {
 		struct ss_findings f = scan(negatives[i]);
-		if (f.n != 0)
-			fail_msg("negative %zu (%s) reported %s: %s", i, negatives[i],
-				 ss_rules[f.items[0].rule].id, f.items[0].message);
+		for (size_t k = 0; k < f.n; k++)
+			if (strcmp(f.items[k].level, "note") != 0)
+				fail_msg("negative %zu (%s) reported %s: %s", i, negatives[i],
+					 ss_rules[f.items[k].rule].id, f.items[k].message);
+		ss_findings_release(&f);
+	}
+}
+
+/* Placeholders are reported as notes whose message says why. */
+static void test_placeholder_notes(void **state)
+{
+	static const struct {
+		const char *text, *why;
+		int rule;
+	} cases[] = {
+	    {"aws_access_key_id = AKIAIOSFODNN7EXAMPLE", "documentation example",
+	     SS_RULE_AWS_ACCESS_KEY_ID},
+	    {"aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+	     "documentation example", SS_RULE_AWS_SECRET_ACCESS_KEY},
+	    {"password = \"changeme\"", "placeholder word", SS_RULE_GENERIC_CREDENTIAL},
+	    {"db:\n  password: changeme\n", "placeholder word", SS_RULE_GENERIC_CREDENTIAL},
+	    {"token: \"<your-token>\"", "placeholder word", SS_RULE_GENERIC_CREDENTIAL},
+	    {"hook: https://hooks.slack.com/services/T00000000/B00000000/XXXXXXXXXXXXXXXXXXXXXXXX",
+	     "filler", SS_RULE_SLACK_WEBHOOK},
+	    {"url = postgresql://user:password@db/app", "placeholder word",
+	     SS_RULE_CONNECTION_STRING_PASSWORD},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct ss_findings f = scan(cases[i].text);
+		if (f.n != 1)
+			fail_msg("case %zu (%s): %zu findings, expected one note", i, cases[i].text,
+				 f.n);
+		assert_int_equal(f.items[0].rule, cases[i].rule);
+		assert_string_equal(f.items[0].level, "note");
+		if (!strstr(f.items[0].message, cases[i].why))
+			fail_msg("case %zu: message %s does not say %s", i, f.items[0].message,
+				 cases[i].why);
+		ss_findings_release(&f);
+	}
+	/* references to a secret kept elsewhere are not reported at all */
+	struct ss_findings f = scan("DB_PASSWORD=${DB_PASSWORD}\npassword = os.getenv(\"PW\")\n");
+	assert_int_equal(f.n, 0);
+	ss_findings_release(&f);
+}
+
+/* Each new rule, decoder and join, one case each: the rule, and how the message says it was
+ * found. The corpus in tests/secrets has them in every language and format. */
+static void test_decoded(void **state)
+{
+	static const struct {
+		const char *text, *how;
+		int rule;
+	} cases[] = {
+	    {"k = \"Z2hwX2FqQUl4Tkt1OGlTMkc4TlBSVmRENTNYODNSWkp6enp6Z0VPeg==\"", "base64",
+	     SS_RULE_GITHUB_TOKEN},
+	    {"k = \"414b4941554a5a444538475844364e4346313045\"", "hex", SS_RULE_AWS_ACCESS_KEY_ID},
+	    {"k = "
+	     "\"%67%6C%70%61%74%2D%46%44%45%45%74%66%6A%67%56%76%56%71%45%31%53%6B%48%62%6E%38\"",
+	     "URL-encoding", SS_RULE_GITLAB_PAT},
+	    {"k = \"y6hQ1fPZwP6Ea1N5NEnvmEog_evil_ks\"[::-1]", "reversed",
+	     SS_RULE_STRIPE_SECRET_KEY},
+	    {"k = rot13(\"tycng-SQRRgswtIiIdR1FxUoa8\")", "rot13", SS_RULE_GITLAB_PAT},
+	    {"s = \"{\\\"password\\\": \\\"Vq7#pL2x!Rm9\\\"}\"", "string escapes",
+	     SS_RULE_GENERIC_CREDENTIAL},
+	    {"k = String.fromCharCode(65, 75, 73, 65, 85, 74, 90, 68, 69, 56, 71, 88, 68, 54, 78, "
+	     "67, 70, 49, 48, 69)",
+	     "character codes", SS_RULE_AWS_ACCESS_KEY_ID},
+	    {"k = {'A', 'K', 'I', 'A', 'U', 'J', 'Z', 'D', 'E', '8', 'G', 'X', 'D', '6', 'N', 'C', "
+	     "'F', '1', '0', 'E'};",
+	     "char array", SS_RULE_AWS_ACCESS_KEY_ID},
+	    {"k = \"AKIAUJZD\" +\n  \"E8GXD6NCF10E\";", "concatenated", SS_RULE_AWS_ACCESS_KEY_ID},
+	    {"a = \"AKIAUJZD\"\nb = \"E8GXD6NCF10E\"\nk = a + b\n", "joined from variables",
+	     SS_RULE_AWS_ACCESS_KEY_ID},
+	    {"conn: \"AccountName=a;AccountKey=kyU81lSvTfrXFCegrrP+6SMvivIhH57kkcWxC+y1Vjv8Hm+TQn7"
+	     "LyP4pVeXNjkbcjtS3wnZNKlpNdncG+F2GkA==;\"",
+	     "Azure", SS_RULE_AZURE_STORAGE_KEY},
+	    {"DATABASE_URL=postgresql://app:Tr0ub4dor-x9q@db:5432/app", "connection URL",
+	     SS_RULE_CONNECTION_STRING_PASSWORD},
+	    {"CREATE USER app WITH PASSWORD 'Qz8!vL3mTx7p';", "credential",
+	     SS_RULE_GENERIC_CREDENTIAL},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct ss_findings f = scan(cases[i].text);
+		if (f.n != 1)
+			fail_msg("case %zu (%s): %zu findings, expected 1", i, cases[i].text, f.n);
+		if (f.items[0].rule != cases[i].rule)
+			fail_msg("case %zu: rule %s", i, ss_rules[f.items[0].rule].id);
+		if (!strstr(f.items[0].message, cases[i].how))
+			fail_msg("case %zu: message %s does not say %s", i, f.items[0].message,
+				 cases[i].how);
 		ss_findings_release(&f);
 	}
 }
@@ -891,6 +984,8 @@ int main(void)
 	    cmocka_unit_test(test_redact),
 	    cmocka_unit_test(test_rule_positives),
 	    cmocka_unit_test(test_rule_negatives),
+	    cmocka_unit_test(test_placeholder_notes),
+	    cmocka_unit_test(test_decoded),
 	    cmocka_unit_test(test_generic_gates),
 	    cmocka_unit_test(test_positions),
 	    cmocka_unit_test(test_fingerprint),
