@@ -82,6 +82,8 @@ int api_query_long(struct http_req *r, const char *name, long lo, long hi, long 
  * lim-th row when a row follows it, else null}: a keyset page from a query that selected
  * lim + 1 rows. Clears res. */
 void api_reply_page(struct http_req *r, PGresult *res, const char *key, int ncols, int lim);
+/* Replies status with the JSON built in b (taken), or 500 when building it failed (rc). */
+void api_reply_buf(struct http_req *r, int status, struct ff_buf *b, int rc);
 
 /* Replies with the first column of the first row of res as JSON text, or 404 naming what
  * when there is no row. Clears res. */

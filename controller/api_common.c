@@ -187,10 +187,15 @@ void api_reply_page(struct http_req *r, PGresult *res, const char *key, int ncol
 		rc = ff_buf_append(&b, "null", 4);
 	rc = rc ? rc : ff_buf_append(&b, "}", 1);
 	PQclear(res);
+	api_reply_buf(r, 200, &b, rc);
+}
+
+void api_reply_buf(struct http_req *r, int status, struct ff_buf *b, int rc)
+{
 	size_t len;
-	char *json = rc ? NULL : ff_buf_take(&b, &len);
-	ff_buf_release(&b);
+	char *json = rc == 0 ? ff_buf_take(b, &len) : NULL;
+	ff_buf_release(b);
 	if (!json)
 		return http_reply_fail(r, FF_ENOMEM, NULL, "out of memory");
-	http_reply_take(r, 200, "application/json", json, len);
+	http_reply_take(r, status, "application/json", json, len);
 }

@@ -67,17 +67,6 @@ out:
 	return rc;
 }
 
-/* Replies status with b's JSON (taking it), or 500 when building it ran out of memory. */
-static void reply_buf(struct http_req *r, int status, struct ff_buf *b, int rc)
-{
-	size_t len;
-	char *text = rc == 0 ? ff_buf_take(b, &len) : NULL;
-	ff_buf_release(b);
-	if (!text)
-		return http_reply_fail(r, FF_ENOMEM, NULL, "out of memory");
-	http_reply_take(r, status, "application/json", text, len);
-}
-
 void api_key_create(struct http_req *r)
 {
 	struct ff_err err;
@@ -119,7 +108,7 @@ void api_key_create(struct http_req *r)
 	}
 	if (rc == 0 && (rc = ff_buf_append(&b, key, strlen(key))) == 0)
 		rc = ff_buf_append(&b, "\"}", 2);
-	reply_buf(r, 201, &b, rc);
+	api_reply_buf(r, 201, &b, rc);
 	PQclear(res);
 out:
 	free(name);
@@ -143,7 +132,7 @@ void api_keys_list(struct http_req *r)
 			rc = api_row_json(&b, res, i, 0, KEY_NCOLUMNS);
 	if (rc == 0)
 		rc = ff_buf_append(&b, "]}", 2);
-	reply_buf(r, 200, &b, rc);
+	api_reply_buf(r, 200, &b, rc);
 	PQclear(res);
 }
 

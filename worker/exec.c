@@ -591,6 +591,15 @@ static struct exec_result run_attempt(struct attempt *a)
 	return result;
 }
 
+/* The database is away before the run is ours: the message goes back to the queue, after
+ * a pause that keeps an outage from becoming a redelivery loop. */
+static struct exec_result requeue_later(const char *run_id, const char *what, const char *why)
+{
+	ff_run_warn(run_id, "%s: %s", what, why);
+	sleep(1);
+	return (struct exec_result){EXEC_REQUEUE, 0};
+}
+
 /* The run's stored job in place of the message, or why the message is refused. */
 static struct exec_result trust_job(struct exec_env *env, struct ff_job **job)
 {
@@ -607,9 +616,7 @@ static struct exec_result trust_job(struct exec_env *env, struct ff_job **job)
 			 (*job)->run_id, (*job)->attempt, err.msg);
 		return (struct exec_result){EXEC_REFUSE, 0};
 	}
-	ff_run_warn((*job)->run_id, "job not read from the database: %s", err.msg);
-	sleep(1); /* as in exec_run: a database outage must not become a redelivery loop */
-	return (struct exec_result){EXEC_REQUEUE, 0};
+	return requeue_later((*job)->run_id, "job not read from the database", err.msg);
 }
 
 struct exec_result exec_run(struct exec_env *env, struct ff_job **msg)
@@ -630,13 +637,8 @@ struct exec_result exec_run(struct exec_env *env, struct ff_job **msg)
 		ff_run_info(job->run_id, "attempt %d is not due: skipped", job->attempt);
 		return (struct exec_result){EXEC_SKIP, 0};
 	}
-	if (rc < 0) {
-		ff_run_warn(job->run_id, "cannot start: %s", err.msg);
-		/* The message goes back to the queue; pausing keeps a database outage from
-		 * becoming a redelivery loop. */
-		sleep(1);
-		return (struct exec_result){EXEC_REQUEUE, 0};
-	}
+	if (rc < 0)
+		return requeue_later(job->run_id, "cannot start", err.msg);
 	/* From here the lease, not the broker message, keeps the run alive. */
 	if (env->on_started)
 		env->on_started(env->ctx);
