@@ -26,6 +26,7 @@ struct stmt {
 struct ff_db {
 	PGconn *conn;
 	char *url;
+	char *options; /* libpq "options" (e.g. "-c synchronous_commit=off") or NULL */
 	unsigned long reconnects;
 	char sqlstate[6]; /* the last failed statement's, "" after a success */
 	struct stmt stmts[STMT_CACHE];
@@ -84,7 +85,10 @@ static int db_open(struct ff_db *db, struct ff_err *err)
 	if (db->conn)
 		PQfinish(db->conn);
 	forget_statements(db);
-	db->conn = PQconnectdb(db->url);
+	/* dbname is expanded (a conninfo or URL); options given after it override the URL's */
+	const char *const keys[] = {"dbname", db->options ? "options" : NULL, NULL};
+	const char *const values[] = {db->url, db->options, NULL};
+	db->conn = PQconnectdbParams(keys, values, 1);
 	if (!db->conn)
 		return ff_err_set(err, FF_ENOMEM, "out of memory connecting to postgresql");
 	if (PQstatus(db->conn) != CONNECTION_OK) {
@@ -97,15 +101,22 @@ static int db_open(struct ff_db *db, struct ff_err *err)
 	return 0;
 }
 
-int ff_db_connect(const char *url, struct ff_db **out, struct ff_err *err)
+int ff_db_connect_with(const char *url, const char *options, struct ff_db **out, struct ff_err *err)
 {
 	struct ff_db *db = calloc(1, sizeof(*db));
-	if (!db || !(db->url = strdup(url))) {
+	if (!db || !(db->url = strdup(url)) || (options && !(db->options = strdup(options)))) {
+		if (db)
+			free(db->url);
 		free(db);
 		return ff_err_set(err, FF_ENOMEM, "out of memory");
 	}
 	*out = db;
 	return db_open(db, err);
+}
+
+int ff_db_connect(const char *url, struct ff_db **out, struct ff_err *err)
+{
+	return ff_db_connect_with(url, NULL, out, err);
 }
 
 void ff_db_free(struct ff_db *db)
@@ -116,6 +127,7 @@ void ff_db_free(struct ff_db *db)
 		PQfinish(db->conn);
 	forget_statements(db);
 	free(db->url);
+	free(db->options);
 	free(db);
 }
 

@@ -23,6 +23,10 @@ extern const struct ff_db_migration ff_db_migrations[];
  * the server is down at first (*out is set and FF_EUNAVAIL returned): later queries
  * reconnect. Caller frees with ff_db_free(). */
 int ff_db_connect(const char *url, struct ff_db **out, struct ff_err *err);
+/* ff_db_connect with libpq session options (e.g. "-c synchronous_commit=off"), kept for
+ * every reconnect. */
+int ff_db_connect_with(const char *url, const char *options, struct ff_db **out,
+		       struct ff_err *err);
 void ff_db_free(struct ff_db *db); /* NULL-safe */
 
 /* Runs sql with n text parameters (NULL values are SQL NULL). Returns the result (caller

@@ -350,19 +350,11 @@ static void stop_threads(struct stage *q)
  * off): everything it writes is redone if lost in a crash. A lost mark leaves a run in the
  * outbox, published again; a lost lease expiry or lost-worker mark is found again by the
  * next sweep; a lost outbox mark republishes. The submits themselves are committed on the
- * inserter's connection, synchronously. The option goes in the connection string so that
- * a reconnect keeps it. */
+ * inserter's connection, synchronously. */
 static int connect_async_commit(const char *url, struct ff_db **out, struct ff_err *err)
 {
-	char *with = NULL;
 	struct ff_db *db = NULL;
-	int n = strstr(url, "://") ? asprintf(&with, "%s%coptions=-c%%20synchronous_commit%%3Doff",
-					      url, strchr(url, '?') ? '&' : '?')
-				   : asprintf(&with, "%s options='-c synchronous_commit=off'", url);
-	if (n < 0)
-		return ff_err_set(err, FF_ENOMEM, "out of memory");
-	int rc = ff_db_connect(with, &db, err);
-	free(with);
+	int rc = ff_db_connect_with(url, "-c synchronous_commit=off", &db, err);
 	if (rc < 0) {
 		ff_db_free(db);
 		return rc;
