@@ -687,3 +687,37 @@ int ff_sarif_prescan(const char *buf, size_t len, size_t max_values, size_t max_
 	}
 	return 0;
 }
+
+bool ff_sarif_failure_text(const char *buf, size_t len, char *out, size_t size)
+{
+	cJSON *log = cJSON_ParseWithLength(buf, len);
+	const cJSON *run, *inv, *n;
+	bool found = false;
+
+	cJSON_ArrayForEach(run, cJSON_GetObjectItemCaseSensitive(log, "runs"))
+	{
+		cJSON_ArrayForEach(inv, cJSON_GetObjectItemCaseSensitive(run, "invocations"))
+		{
+			if (!cJSON_IsFalse(
+				cJSON_GetObjectItemCaseSensitive(inv, "executionSuccessful")))
+				continue;
+			cJSON_ArrayForEach(
+			    n, cJSON_GetObjectItemCaseSensitive(inv, "toolExecutionNotifications"))
+			{
+				const char *level = cJSON_GetStringValue(
+				    cJSON_GetObjectItemCaseSensitive(n, "level"));
+				const char *text =
+				    cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
+					cJSON_GetObjectItemCaseSensitive(n, "message"), "text"));
+				if (level && text && strcmp(level, "error") == 0) {
+					snprintf(out, size, "%s", text);
+					found = true;
+					goto out;
+				}
+			}
+		}
+	}
+out:
+	cJSON_Delete(log);
+	return found;
+}

@@ -549,6 +549,11 @@ static struct exec_result run_attempt(struct attempt *a)
 		a->res.sarif = NULL;
 		a->res.sarif_len = 0;
 	}
+	/* a workflow that failed may say why in its log, which is read for that alone */
+	char reason[256];
+	bool have_reason =
+	    a->exit_code > 0 && a->res.sarif &&
+	    ff_sarif_failure_text(a->res.sarif, a->res.sarif_len, reason, sizeof(reason));
 	const struct outcome_facts facts = {
 	    .stop = stop,
 	    .refusal = refused ? err.msg : NULL,
@@ -556,6 +561,7 @@ static struct exec_result run_attempt(struct attempt *a)
 	    .timed_out = a->timed_out,
 	    .timeout_s = job->timeout_s,
 	    .exit_code = a->exit_code,
+	    .exit_reason = have_reason ? reason : NULL,
 	    .have_sarif = a->res.have_sarif,
 	    .sarif_error = a->res.have_sarif && !sarif_ok ? sarif_err.msg : NULL,
 	    .attempt = job->attempt,
