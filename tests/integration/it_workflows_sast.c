@@ -186,9 +186,14 @@ static size_t keys_under(char **keys, size_t n, const char *prefix)
 
 /* Waits for the run, checks it succeeded, validates its SARIF log; returns its findings
  * (GET /findings, caller deletes). */
-static cJSON *finished_run(const char *id, const char *what)
+static cJSON *finished_run(const char *id, const char *sample, const char *what)
 {
-	return itest_finished_run(&T, id, RUN_TIMEOUT, sarif_checks_py, what);
+	char dir[512];
+	snprintf(dir, sizeof(dir), "%s/examples/%s", ITEST_REPO, sample);
+	char *checks = itest_github_checks(sarif_checks_py, dir, 0);
+	cJSON *findings = itest_finished_run(&T, id, RUN_TIMEOUT, checks, what);
+	free(checks);
+	return findings;
 }
 
 static void check_case(const struct wf_case *c)
@@ -199,7 +204,7 @@ static void check_case(const struct wf_case *c)
 
 	/* the sample: exactly EXPECTED */
 	snprintf(what, sizeof(what), "%s on %s", c->workflow, c->sample);
-	cJSON *findings = finished_run(c->ids[RUN_SAMPLE], what);
+	cJSON *findings = finished_run(c->ids[RUN_SAMPLE], c->sample, what);
 	size_t ngot = keys_of(findings, NULL, got, NULL);
 	snprintf(path, sizeof(path), "%s/examples/%s/%s", ITEST_REPO, c->sample, c->expected);
 	char *text = itest_read_file(path);
@@ -214,7 +219,7 @@ static void check_case(const struct wf_case *c)
 	/* include: the sample's findings under the included path, and none elsewhere */
 	size_t nunder = keys_under(want, nwant, c->included);
 	snprintf(what, sizeof(what), "%s on %s with %s", c->workflow, c->sample, c->include);
-	cJSON *inc = finished_run(c->ids[RUN_INCLUDE], what);
+	cJSON *inc = finished_run(c->ids[RUN_INCLUDE], c->sample, what);
 	size_t ninc = keys_of(inc, NULL, strict, NULL);
 	itest_assert_same_keys(strict, ninc, want, nunder, what);
 	free_keys(strict, ninc);
@@ -225,7 +230,7 @@ static void check_case(const struct wf_case *c)
 	size_t nsev = keys_of(findings, c->strict_levels, want, fps);
 	assert_true(nsev > 0 && nsev < ngot); /* the samples have findings on both sides */
 	snprintf(what, sizeof(what), "%s on %s with %s", c->workflow, c->sample, c->strict);
-	cJSON *sf = finished_run(c->ids[RUN_STRICT], what);
+	cJSON *sf = finished_run(c->ids[RUN_STRICT], c->sample, what);
 	size_t nstrict = keys_of(sf, NULL, strict, strict_fps);
 	itest_assert_same_keys(strict, nstrict, want, nsev, what);
 	itest_assert_same_keys(strict_fps, nstrict, fps, nsev, "fingerprints across runs");
@@ -239,7 +244,7 @@ static void check_case(const struct wf_case *c)
 
 	/* the clean tree: nothing */
 	snprintf(what, sizeof(what), "%s on clean", c->workflow);
-	findings = finished_run(c->ids[RUN_CLEAN], what);
+	findings = finished_run(c->ids[RUN_CLEAN], "clean", what);
 	ngot = keys_of(findings, NULL, got, NULL);
 	itest_assert_same_keys(got, ngot, want, 0, what);
 	cJSON_Delete(findings);
