@@ -417,8 +417,10 @@ def analyse(root, out, p):
     for run, n in zip(runs, (len(sources), len(sources) + len(headers))):
         run["properties"] = {"filesAnalyzed": n, "minLevel": min_level}
     runs[0]["properties"]["enable"] = enable
-    return finish(out, runs, len(cpp) + len(ff), cppcheck=len(cpp), flawfinder=len(ff),
-                  merged=merged, notifications=len(notes_cpp) + len(notes_ff))
+    return finish(out, runs, len(cpp) + len(ff),
+                  None if sources or headers else "C or C++ files", cppcheck=len(cpp),
+                  flawfinder=len(ff), merged=merged,
+                  notifications=len(notes_cpp) + len(notes_ff))
 
 
 if __name__ == "__main__":

@@ -266,7 +266,8 @@ def analyse(root, out, p):
     run["properties"] = {"filesAnalyzed": len(files), "minSeverity": min_sev,
                          "minConfidence": min_conf, "nosecSuppressed": nosec,
                          "belowThreshold": len(results) - len(findings)}
-    return finish(out, [run], len(findings), findings=len(findings),
+    return finish(out, [run], len(findings), None if files else "Python files",
+                  findings=len(findings),
                   below_threshold=len(results) - len(findings), nosec=nosec, errors=len(errors))
 
 

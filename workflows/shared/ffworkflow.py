@@ -420,12 +420,23 @@ def write_sarif(out, runs):
     return True
 
 
-def finish(out, runs, count, **fields):
+def finish(out, runs, count, kind=None, **fields):
     """The end of a static analysis: writes the SARIF log of runs, logs "analysis done" with
     fields and a last ::progress line of count findings. The exit code: 0, or 1 if the log could
-    not be written."""
+    not be written.
+
+    kind names the files the analysis looks for ("Python files") when the tree has none: the
+    rule every built-in static analysis keeps is that nothing to analyse is a success with 0
+    findings, said in a note-level notification of each run and in the last ::progress line
+    ("nothing to analyse: no Python files")."""
+    empty = "nothing to analyse: no %s" % kind if kind else None
+    if empty:
+        for run in runs:
+            for inv in run.get("invocations", []):
+                inv.setdefault("toolExecutionNotifications", []).append(
+                    {"level": "note", "message": {"text": empty}})
     if not write_sarif(out, runs):
         return 1
     log("info", "analysis done", **fields)
-    progress(100, "%d findings" % count)
+    progress(100, empty or "%d findings" % count)
     return 0

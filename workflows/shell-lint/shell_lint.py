@@ -156,7 +156,8 @@ def analyse(root, out, p):
     run = findings_run("shellcheck", version, "https://www.shellcheck.net/", findings,
                        Lines(root, MAX_FILE), inv, make_rule)
     run["properties"] = {"filesAnalyzed": len(files), "severity": severity}
-    return finish(out, [run], len(findings), findings=len(findings), files=len(files))
+    return finish(out, [run], len(findings), None if files else "shell scripts",
+                  findings=len(findings), files=len(files))
 
 
 if __name__ == "__main__":
