@@ -721,3 +721,36 @@ out:
 	cJSON_Delete(log);
 	return found;
 }
+
+int ff_sarif_set_automation_id(const char *buf, size_t len, const char *id, char **out,
+			       size_t *out_len, struct ff_err *err)
+{
+	cJSON *log = cJSON_ParseWithLength(buf, len);
+	cJSON *run;
+	int rc = 0;
+
+	*out = NULL;
+	if (!log)
+		return ff_err_set(err, FF_EINVAL, "the log is not JSON");
+	cJSON_ArrayForEach(run, cJSON_GetObjectItemCaseSensitive(log, "runs"))
+	{
+		cJSON *ad = cJSON_CreateObject();
+		if (!ad || !cJSON_AddStringToObject(ad, "id", id)) {
+			cJSON_Delete(ad);
+			rc = ff_err_set(err, FF_ENOMEM, "out of memory");
+			goto out;
+		}
+		if (cJSON_HasObjectItem(run, "automationDetails"))
+			cJSON_ReplaceItemInObjectCaseSensitive(run, "automationDetails", ad);
+		else
+			cJSON_AddItemToObject(run, "automationDetails", ad);
+	}
+	*out = cJSON_PrintUnformatted(log);
+	if (!*out)
+		rc = ff_err_set(err, FF_ENOMEM, "out of memory");
+	else
+		*out_len = strlen(*out);
+out:
+	cJSON_Delete(log);
+	return rc;
+}

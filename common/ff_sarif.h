@@ -42,6 +42,13 @@ void ff_findings_release(struct ff_findings *f);
 /* error=0 warning=1 note=2 none=3; -1 for anything else */
 int ff_sarif_level_index(const char *level);
 
+/* The log with runs[].automationDetails.id set to id in every run (a workflow's own value
+ * replaced): the platform names the analysis, so GitHub code scanning tells apart the logs of
+ * one workflow in different pipelines. On success *out (*out_len bytes, compact JSON) is for
+ * the caller to free. */
+int ff_sarif_set_automation_id(const char *buf, size_t len, const char *id, char **out,
+			       size_t *out_len, struct ff_err *err);
+
 /* Why a workflow says it could not do its job: the text of the first error-level
  * toolExecutionNotification of an invocation whose executionSuccessful is false, copied into
  * out (cut to size). True when there is one. The worker adds it to the run's error of a

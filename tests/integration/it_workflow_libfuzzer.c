@@ -133,7 +133,8 @@ static cJSON *finished_run(const char *id, const char *what, int *max_progress)
 			itest_pause_ms(250);
 		}
 	}
-	char *checks = itest_github_checks(sarif_checks_py, ITEST_REPO "/examples/c-vuln", 1);
+	char *checks =
+	    itest_github_checks(sarif_checks_py, ITEST_REPO "/examples/c-vuln", "libfuzzer//", 1);
 	cJSON *findings = itest_finished_run(&T, id, RUN_TIMEOUT, checks, what);
 	free(checks);
 	return findings;

@@ -115,7 +115,12 @@ static int setup(void **state)
 		struct wf_case *c = &cases[i];
 		snprintf(dir, sizeof(dir), "%s/examples/%s", ITEST_REPO, c->sample);
 		itest_upload_dir(&T, dir, target);
-		itest_submit_workflow(&T, c->workflow, target, c->params, c->ids[RUN_SAMPLE]);
+		char body[512];
+		snprintf(body, sizeof(body),
+			 "{\"workflow\":\"%s\",\"target\":\"%s\",\"parameters\":%s,"
+			 "\"labels\":{\"ci\":\"github\",\"branch\":\"main\"}}",
+			 c->workflow, target, c->params);
+		assert_int_equal(itest_submit(&T, body, c->ids[RUN_SAMPLE]), 202);
 		itest_submit_workflow(&T, c->workflow, clean, c->params, c->ids[RUN_CLEAN]);
 		itest_submit_workflow(&T, c->workflow, target, c->strict, c->ids[RUN_STRICT]);
 		itest_submit_workflow(&T, c->workflow, target, c->include, c->ids[RUN_INCLUDE]);
@@ -186,11 +191,12 @@ static size_t keys_under(char **keys, size_t n, const char *prefix)
 
 /* Waits for the run, checks it succeeded, validates its SARIF log; returns its findings
  * (GET /findings, caller deletes). */
-static cJSON *finished_run(const char *id, const char *sample, const char *what)
+static cJSON *finished_run(const char *id, const char *sample, const char *automation_id,
+			   const char *what)
 {
 	char dir[512];
 	snprintf(dir, sizeof(dir), "%s/examples/%s", ITEST_REPO, sample);
-	char *checks = itest_github_checks(sarif_checks_py, dir, 0);
+	char *checks = itest_github_checks(sarif_checks_py, dir, automation_id, 0);
 	cJSON *findings = itest_finished_run(&T, id, RUN_TIMEOUT, checks, what);
 	free(checks);
 	return findings;
@@ -198,13 +204,16 @@ static cJSON *finished_run(const char *id, const char *sample, const char *what)
 
 static void check_case(const struct wf_case *c)
 {
-	char path[512], what[128];
+	char path[512], what[128], labelled[128], unlabelled[128];
+	/* the sample run has labels (submitted in reverse order), the others none */
+	snprintf(labelled, sizeof(labelled), "%s/branch=main,ci=github/", c->workflow);
+	snprintf(unlabelled, sizeof(unlabelled), "%s//", c->workflow);
 	char *got[MAX_FINDINGS], *want[MAX_FINDINGS], *fps[MAX_FINDINGS];
 	char *strict[MAX_FINDINGS], *strict_fps[MAX_FINDINGS];
 
 	/* the sample: exactly EXPECTED */
 	snprintf(what, sizeof(what), "%s on %s", c->workflow, c->sample);
-	cJSON *findings = finished_run(c->ids[RUN_SAMPLE], c->sample, what);
+	cJSON *findings = finished_run(c->ids[RUN_SAMPLE], c->sample, labelled, what);
 	size_t ngot = keys_of(findings, NULL, got, NULL);
 	snprintf(path, sizeof(path), "%s/examples/%s/%s", ITEST_REPO, c->sample, c->expected);
 	char *text = itest_read_file(path);
@@ -219,7 +228,7 @@ static void check_case(const struct wf_case *c)
 	/* include: the sample's findings under the included path, and none elsewhere */
 	size_t nunder = keys_under(want, nwant, c->included);
 	snprintf(what, sizeof(what), "%s on %s with %s", c->workflow, c->sample, c->include);
-	cJSON *inc = finished_run(c->ids[RUN_INCLUDE], c->sample, what);
+	cJSON *inc = finished_run(c->ids[RUN_INCLUDE], c->sample, unlabelled, what);
 	size_t ninc = keys_of(inc, NULL, strict, NULL);
 	itest_assert_same_keys(strict, ninc, want, nunder, what);
 	free_keys(strict, ninc);
@@ -230,7 +239,7 @@ static void check_case(const struct wf_case *c)
 	size_t nsev = keys_of(findings, c->strict_levels, want, fps);
 	assert_true(nsev > 0 && nsev < ngot); /* the samples have findings on both sides */
 	snprintf(what, sizeof(what), "%s on %s with %s", c->workflow, c->sample, c->strict);
-	cJSON *sf = finished_run(c->ids[RUN_STRICT], c->sample, what);
+	cJSON *sf = finished_run(c->ids[RUN_STRICT], c->sample, unlabelled, what);
 	size_t nstrict = keys_of(sf, NULL, strict, strict_fps);
 	itest_assert_same_keys(strict, nstrict, want, nsev, what);
 	itest_assert_same_keys(strict_fps, nstrict, fps, nsev, "fingerprints across runs");
@@ -244,7 +253,7 @@ static void check_case(const struct wf_case *c)
 
 	/* the clean tree: nothing */
 	snprintf(what, sizeof(what), "%s on clean", c->workflow);
-	findings = finished_run(c->ids[RUN_CLEAN], "clean", what);
+	findings = finished_run(c->ids[RUN_CLEAN], "clean", unlabelled, what);
 	ngot = keys_of(findings, NULL, got, NULL);
 	itest_assert_same_keys(got, ngot, want, 0, what);
 	cJSON_Delete(findings);

@@ -113,8 +113,10 @@ void itest_submit_workflow(struct itest *t, const char *workflow, const char *ta
 void itest_check_sarif(struct itest *t, const char *id, const char *checks_py, const char *what);
 /* The checks of tests/integration/sarif_github.py (what GitHub code scanning needs: rule help,
  * security-severity, tags, no scanned text in rule metadata, codeFlows if codeflows) after
- * extra (other checks, or NULL), for target_dir, the tree scanned. Caller frees. */
-char *itest_github_checks(const char *extra, const char *target_dir, int codeflows);
+ * extra (other checks, or NULL), for target_dir, the tree scanned; every run's
+ * automationDetails.id must be automation_id. Caller frees. */
+char *itest_github_checks(const char *extra, const char *target_dir, const char *automation_id,
+			  int codeflows);
 
 /* Waits for a workflow run to succeed with progress 100 and checks its SARIF log as above;
  * returns its findings (GET /findings, caller deletes). what names the run in failures. */

@@ -23,7 +23,7 @@ def source_line(path, n):
 
 
 for run in log["runs"]:
-    assert AUTOMATION_ID is None or run.get("automationDetails", {}).get("id") == AUTOMATION_ID, \
+    assert run.get("automationDetails", {}).get("id") == AUTOMATION_ID, \
         "automationDetails.id %r, want %r" % (run.get("automationDetails"), AUTOMATION_ID)
     rules = run["tool"]["driver"].get("rules", [])
     for r in rules:

@@ -430,6 +430,22 @@ static void failure_text(void **state)
 	assert_false(ff_sarif_failure_text("{", 1, out, sizeof(out)));
 }
 
+/* Every run gets the platform's automationDetails.id, a workflow's own replaced. */
+static void automation_id(void **state)
+{
+	(void)state;
+	struct ff_err err;
+	char *out;
+	size_t len;
+	const char in[] = "{\"runs\": [{\"automationDetails\": {\"id\": \"mine\"}}, {}]}";
+	assert_int_equal(ff_sarif_set_automation_id(in, strlen(in), "w/a=1/", &out, &len, &err), 0);
+	assert_string_equal(out, "{\"runs\":[{\"automationDetails\":{\"id\":\"w/a=1/\"}},"
+				 "{\"automationDetails\":{\"id\":\"w/a=1/\"}}]}");
+	assert_int_equal(len, strlen(out));
+	free(out);
+	assert_int_not_equal(ff_sarif_set_automation_id("{", 1, "w//", &out, &len, &err), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -441,6 +457,7 @@ int main(void)
 	    cmocka_unit_test(prescan_limits),
 	    cmocka_unit_test(paths_confined),
 	    cmocka_unit_test(failure_text),
+	    cmocka_unit_test(automation_id),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
