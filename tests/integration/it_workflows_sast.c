@@ -4,7 +4,8 @@
  * file lists; examples/clean must yield none; a stricter level parameter must keep exactly
  * the findings of those levels, with the same fingerprints; the include parameter exactly the
  * findings under the included path; and every SARIF log served by the
- * API must validate against the official SARIF 2.1.0 schema.
+ * API must validate against the official SARIF 2.1.0 schema and carry what GitHub code
+ * scanning needs (sarif_github.py), secret-detection's on examples/secrets too.
  *
  * The images must exist: tests/integration/build_workflow_images.sh builds them. */
 #include <setjmp.h>
@@ -65,6 +66,7 @@ static struct wf_case cases[] = {
 #define NCASES (sizeof(cases) / sizeof(cases[0]))
 
 static struct itest T;
+static char secrets_run[37]; /* secret-detection on examples/secrets, for its SARIF alone */
 
 /* The contract the workflows keep of their SARIF logs beyond the official schema
  * (itest_check_sarif): rule indexes, relative URIs under SRCROOT, line-independent fingerprints. */
@@ -108,7 +110,10 @@ static int setup(void **state)
 		image_of(cases[i].workflow, image, sizeof(image));
 		itest_require_image(image);
 	}
+	itest_require_image("fuzzforge/secret-detection:1.0.0");
 	itest_setup_workflows(&T, "workflows_sast");
+	itest_upload_dir(&T, ITEST_REPO "/examples/secrets", target);
+	itest_submit_workflow(&T, "secret-detection", target, "{}", secrets_run);
 	itest_upload_dir(&T, ITEST_REPO "/examples/clean", clean);
 	/* every run is queued now; the worker takes two at a time while the tests wait */
 	for (size_t i = 0; i < NCASES; i++) {
@@ -277,12 +282,27 @@ static void shell_lint(void **state)
 	check_case(&cases[2]);
 }
 
+/* secret-detection's log: what GitHub needs, and no secret of examples/secrets in its rules
+ * (its findings are checked against EXPECTED.json by tests/secrets) */
+static void secret_detection_sarif(void **state)
+{
+	(void)state;
+	char *checks =
+	    itest_github_checks(NULL, ITEST_REPO "/examples/secrets", "secret-detection//", 0);
+	cJSON *f =
+	    itest_finished_run(&T, secrets_run, RUN_TIMEOUT, checks, "secret-detection on secrets");
+	free(checks);
+	assert_true(cJSON_GetArraySize(f) > 0);
+	cJSON_Delete(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(c_static_analysis),
 	    cmocka_unit_test(python_sast),
 	    cmocka_unit_test(shell_lint),
+	    cmocka_unit_test(secret_detection_sarif),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
