@@ -66,7 +66,8 @@ static struct wf_case cases[] = {
 #define NCASES (sizeof(cases) / sizeof(cases[0]))
 
 static struct itest T;
-static char secrets_run[37]; /* secret-detection on examples/secrets, for its SARIF alone */
+static char secrets_run[37];   /* secret-detection on examples/secrets, for its SARIF alone */
+static char empty_runs[3][37]; /* each static analysis on a tree without files of its kind */
 
 /* The contract the workflows keep of their SARIF logs beyond the official schema
  * (itest_check_sarif): rule indexes, relative URIs under SRCROOT, line-independent fingerprints. */
@@ -114,6 +115,10 @@ static int setup(void **state)
 	itest_setup_workflows(&T, "workflows_sast");
 	itest_upload_dir(&T, ITEST_REPO "/examples/secrets", target);
 	itest_submit_workflow(&T, "secret-detection", target, "{}", secrets_run);
+	static const char *const notes_only[] = {"NOTES.txt", "nothing to analyse here\n", NULL};
+	itest_upload(&T, notes_only, target);
+	for (size_t i = 0; i < NCASES; i++)
+		itest_submit_workflow(&T, cases[i].workflow, target, "{}", empty_runs[i]);
 	itest_upload_dir(&T, ITEST_REPO "/examples/clean", clean);
 	/* every run is queued now; the worker takes two at a time while the tests wait */
 	for (size_t i = 0; i < NCASES; i++) {
@@ -296,13 +301,32 @@ static void secret_detection_sarif(void **state)
 	cJSON_Delete(f);
 }
 
+/* Nothing to analyse: a success with 0 findings, said in the progress text and the log. */
+static void nothing_to_analyse(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < NCASES; i++) {
+		cJSON *run = itest_wait_terminal(&T, empty_runs[i], RUN_TIMEOUT);
+		assert_string_equal(itest_str(run, "state"), "succeeded");
+		assert_non_null(strstr(itest_str(run, "progress_text"), "nothing to analyse: no "));
+		cJSON_Delete(run);
+		cJSON *f = itest_finished_run(
+		    &T, empty_runs[i], RUN_TIMEOUT,
+		    "n = log['runs'][0]['invocations'][0]['toolExecutionNotifications']\n"
+		    "assert any(x['message']['text'].startswith('nothing to analyse') for x in "
+		    "n)\n",
+		    cases[i].workflow);
+		assert_int_equal(cJSON_GetArraySize(f), 0);
+		cJSON_Delete(f);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(c_static_analysis),
-	    cmocka_unit_test(python_sast),
-	    cmocka_unit_test(shell_lint),
-	    cmocka_unit_test(secret_detection_sarif),
+	    cmocka_unit_test(c_static_analysis),  cmocka_unit_test(python_sast),
+	    cmocka_unit_test(shell_lint),	  cmocka_unit_test(secret_detection_sarif),
+	    cmocka_unit_test(nothing_to_analyse),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
