@@ -687,3 +687,70 @@ int ff_sarif_prescan(const char *buf, size_t len, size_t max_values, size_t max_
 	}
 	return 0;
 }
+
+bool ff_sarif_failure_text(const char *buf, size_t len, char *out, size_t size)
+{
+	cJSON *log = cJSON_ParseWithLength(buf, len);
+	const cJSON *run, *inv, *n;
+	bool found = false;
+
+	cJSON_ArrayForEach(run, cJSON_GetObjectItemCaseSensitive(log, "runs"))
+	{
+		cJSON_ArrayForEach(inv, cJSON_GetObjectItemCaseSensitive(run, "invocations"))
+		{
+			if (!cJSON_IsFalse(
+				cJSON_GetObjectItemCaseSensitive(inv, "executionSuccessful")))
+				continue;
+			cJSON_ArrayForEach(
+			    n, cJSON_GetObjectItemCaseSensitive(inv, "toolExecutionNotifications"))
+			{
+				const char *level = cJSON_GetStringValue(
+				    cJSON_GetObjectItemCaseSensitive(n, "level"));
+				const char *text =
+				    cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
+					cJSON_GetObjectItemCaseSensitive(n, "message"), "text"));
+				if (level && text && strcmp(level, "error") == 0) {
+					snprintf(out, size, "%s", text);
+					found = true;
+					goto out;
+				}
+			}
+		}
+	}
+out:
+	cJSON_Delete(log);
+	return found;
+}
+
+int ff_sarif_set_automation_id(const char *buf, size_t len, const char *id, char **out,
+			       size_t *out_len, struct ff_err *err)
+{
+	cJSON *log = cJSON_ParseWithLength(buf, len);
+	cJSON *run;
+	int rc = 0;
+
+	*out = NULL;
+	if (!log)
+		return ff_err_set(err, FF_EINVAL, "the log is not JSON");
+	cJSON_ArrayForEach(run, cJSON_GetObjectItemCaseSensitive(log, "runs"))
+	{
+		cJSON *ad = cJSON_CreateObject();
+		if (!ad || !cJSON_AddStringToObject(ad, "id", id)) {
+			cJSON_Delete(ad);
+			rc = ff_err_set(err, FF_ENOMEM, "out of memory");
+			goto out;
+		}
+		if (cJSON_HasObjectItem(run, "automationDetails"))
+			cJSON_ReplaceItemInObjectCaseSensitive(run, "automationDetails", ad);
+		else
+			cJSON_AddItemToObject(run, "automationDetails", ad);
+	}
+	*out = cJSON_PrintUnformatted(log);
+	if (!*out)
+		rc = ff_err_set(err, FF_ENOMEM, "out of memory");
+	else
+		*out_len = strlen(*out);
+out:
+	cJSON_Delete(log);
+	return rc;
+}

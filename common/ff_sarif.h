@@ -2,6 +2,7 @@
 #ifndef FF_SARIF_H
 #define FF_SARIF_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "ff_err.h"
@@ -40,6 +41,19 @@ int ff_sarif_normalise(const char *buf, size_t len, size_t max_findings, struct 
 void ff_findings_release(struct ff_findings *f);
 /* error=0 warning=1 note=2 none=3; -1 for anything else */
 int ff_sarif_level_index(const char *level);
+
+/* The log with runs[].automationDetails.id set to id in every run (a workflow's own value
+ * replaced): the platform names the analysis, so GitHub code scanning tells apart the logs of
+ * one workflow in different pipelines. On success *out (*out_len bytes, compact JSON) is for
+ * the caller to free. */
+int ff_sarif_set_automation_id(const char *buf, size_t len, const char *id, char **out,
+			       size_t *out_len, struct ff_err *err);
+
+/* Why a workflow says it could not do its job: the text of the first error-level
+ * toolExecutionNotification of an invocation whose executionSuccessful is false, copied into
+ * out (cut to size). True when there is one. The worker adds it to the run's error of a
+ * workflow that exited non-zero ("workflow exited with code 1: no fuzz harness found"). */
+bool ff_sarif_failure_text(const char *buf, size_t len, char *out, size_t size);
 
 /* The pre-scan that bounds what parsing a log may cost, run before ff_sarif_normalise on
  * any log from outside: one linear pass over the text (no allocation) that counts JSON

@@ -473,6 +473,28 @@ static struct exec_result performed(const struct attempt *a, const struct outcom
 	return (struct exec_result){EXEC_DONE, 0};
 }
 
+/* The stored log carries the run's automationDetails.id (store_automation_id): the SARIF a
+ * user downloads names the workflow and labels it came from. If the database cannot say, the
+ * log is kept as the workflow wrote it. */
+static void set_automation_id(struct attempt *a)
+{
+	struct ff_err err;
+	char *id, *log;
+	size_t len;
+	if (store_automation_id(a->env->db, a->job->run_id, &id, &err) < 0) {
+		ff_run_warn(a->job->run_id, "no automationDetails.id: %s", err.msg);
+		return;
+	}
+	if (ff_sarif_set_automation_id(a->res.sarif, a->res.sarif_len, id, &log, &len, &err) < 0) {
+		ff_run_warn(a->job->run_id, "no automationDetails.id: %s", err.msg);
+	} else {
+		free(a->res.sarif);
+		a->res.sarif = log;
+		a->res.sarif_len = len;
+	}
+	free(id);
+}
+
 /* Everything after the run is ours: containers, results, the outcome. */
 static struct exec_result run_attempt(struct attempt *a)
 {
@@ -549,6 +571,13 @@ static struct exec_result run_attempt(struct attempt *a)
 		a->res.sarif = NULL;
 		a->res.sarif_len = 0;
 	}
+	if (sarif_ok)
+		set_automation_id(a);
+	/* a workflow that failed may say why in its log, which is read for that alone */
+	char reason[256];
+	bool have_reason =
+	    a->exit_code > 0 && a->res.sarif &&
+	    ff_sarif_failure_text(a->res.sarif, a->res.sarif_len, reason, sizeof(reason));
 	const struct outcome_facts facts = {
 	    .stop = stop,
 	    .refusal = refused ? err.msg : NULL,
@@ -556,6 +585,7 @@ static struct exec_result run_attempt(struct attempt *a)
 	    .timed_out = a->timed_out,
 	    .timeout_s = job->timeout_s,
 	    .exit_code = a->exit_code,
+	    .exit_reason = have_reason ? reason : NULL,
 	    .have_sarif = a->res.have_sarif,
 	    .sarif_error = a->res.have_sarif && !sarif_ok ? sarif_err.msg : NULL,
 	    .attempt = job->attempt,

@@ -58,8 +58,9 @@ void outcome_decide(const struct outcome_facts *f, struct outcome *out)
 		snprintf(out->error, sizeof(out->error), "timed out after %ld s", f->timeout_s);
 	} else if (f->exit_code != 0) {
 		out->state = FF_RUN_FAILED;
-		snprintf(out->error, sizeof(out->error), "workflow exited with code %d",
-			 f->exit_code);
+		snprintf(out->error, sizeof(out->error), "workflow exited with code %d%s%s",
+			 f->exit_code, f->exit_reason ? ": " : "",
+			 f->exit_reason ? f->exit_reason : "");
 	} else if (!f->have_sarif) {
 		out->state = FF_RUN_FAILED;
 		snprintf(out->error, sizeof(out->error),

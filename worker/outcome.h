@@ -19,6 +19,7 @@ struct outcome_facts {
 	bool timed_out;	     /* the container ran past timeout_s and was killed */
 	long timeout_s;
 	int exit_code;		 /* -1: it never exited */
+	const char *exit_reason; /* why the workflow says it failed (its SARIF log); NULL: none */
 	bool have_sarif;	 /* /results/results.sarif was there */
 	const char *sarif_error; /* why it is not valid SARIF; NULL when it is */
 	int attempt, max_attempts;

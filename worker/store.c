@@ -12,6 +12,27 @@
 
 #define TARGET_CHUNK (256u << 10)
 
+int store_automation_id(struct ff_db *db, const char *run_id, char **id, struct ff_err *err)
+{
+	const char *p[] = {run_id};
+	*id = NULL;
+	PGresult *res = ff_db_query(
+	    db,
+	    "SELECT workflow || '/' || coalesce((SELECT string_agg(key || '=' || value, ',' "
+	    "ORDER BY key COLLATE \"C\") FROM jsonb_each_text(labels)), '') || '/' "
+	    "FROM runs WHERE id = $1",
+	    1, p, err);
+	if (!res)
+		return err->code;
+	int rc = 0;
+	if (PQntuples(res) != 1)
+		rc = ff_err_set(err, FF_ENOTFOUND, "names no run %s", run_id);
+	else if (!(*id = strdup(PQgetvalue(res, 0, 0))))
+		rc = ff_err_set(err, FF_ENOMEM, "out of memory");
+	PQclear(res);
+	return rc;
+}
+
 int store_job_trusted(struct ff_db *db, const struct ff_job *msg, struct ff_job **trusted,
 		      struct ff_err *err)
 {

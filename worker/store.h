@@ -32,6 +32,12 @@ int store_target_open(struct ff_db *db, const char *sha256, struct store_target 
 long store_target_read(void *ctx, const void **buf, struct ff_err *err);
 void store_target_close(struct store_target *t); /* safe after a failed open */
 
+/* The run's SARIF automationDetails.id, "<workflow>/<labels>/": its labels as k=v sorted by
+ * key in byte order, comma-separated ("secret-detection/branch=main,ci=github/"; no labels:
+ * "secret-detection//"), so every run of one workflow in one pipeline has the same id. On
+ * success *id is for the caller to free. */
+int store_automation_id(struct ff_db *db, const char *run_id, char **id, struct ff_err *err);
+
 /* The job a message points at: the one the controller validated and stored with the run.
  * A broker message is a pointer (run id and attempt), not an instruction: anyone who can
  * publish to the broker can write one. On success *trusted is the stored job with the

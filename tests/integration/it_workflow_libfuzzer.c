@@ -2,9 +2,11 @@
  * examples/c-vuln sample is uploaded and fuzzed for 30 s by a worker in the workflow's image,
  * which must find exactly the crash EXPECTED-fuzz.json lists, keep a reproducer that really is
  * one (it starts with the parser's magic), stream ::progress lines while it runs, and write a
- * SARIF log that validates against the official schema. examples/clean has no harness: the
- * run succeeds with no findings. A harness that does not compile is a note, not a failure,
- * unless nothing built at all; a fuzzer the parameters name but the target lacks is a note.
+ * SARIF log that validates against the official schema and carries what GitHub code scanning
+ * needs (sarif_github.py: rule help, security-severity, tags, codeFlows). examples/clean has
+ * no harness: the run fails with "no fuzz harness found" in its error. A harness that does not
+ * compile is a note, not a failure, unless nothing built at all; a fuzzer the parameters name but
+ * the target lacks is a note.
  *
  * The image must exist: tests/integration/build_workflow_images.sh builds it. */
 #include <setjmp.h>
@@ -131,7 +133,11 @@ static cJSON *finished_run(const char *id, const char *what, int *max_progress)
 			itest_pause_ms(250);
 		}
 	}
-	return itest_finished_run(&T, id, RUN_TIMEOUT, sarif_checks_py, what);
+	char *checks =
+	    itest_github_checks(sarif_checks_py, ITEST_REPO "/examples/c-vuln", "libfuzzer//", 1);
+	cJSON *findings = itest_finished_run(&T, id, RUN_TIMEOUT, checks, what);
+	free(checks);
+	return findings;
 }
 
 /* The sorted "rule_id path start_line" of each finding of the level (any if NULL); the
@@ -239,12 +245,15 @@ static void sample_finds_the_overflow(void **state)
 			 streamed ? "have" : "lack", max_progress);
 }
 
-static void clean_target_has_nothing(void **state)
+static void no_harness_fails(void **state)
 {
 	(void)state;
-	cJSON *findings = finished_run(clean_run, "libfuzzer on clean", NULL);
-	assert_int_equal(cJSON_GetArraySize(findings), 0);
-	cJSON_Delete(findings);
+	cJSON *run = itest_wait_terminal(&T, clean_run, RUN_TIMEOUT);
+	assert_string_equal(itest_str(run, "state"), "failed");
+	assert_non_null(itest_str(run, "error"));
+	assert_non_null(strstr(itest_str(run, "error"), "no fuzz harness found"));
+	assert_non_null(strstr(itest_str(run, "error"), "exited with code 1"));
+	cJSON_Delete(run);
 }
 
 static void build_failure_is_a_note(void **state)
@@ -300,7 +309,7 @@ int main(void)
 	/* the campaign first: its progress is watched while it runs */
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(sample_finds_the_overflow),
-	    cmocka_unit_test(clean_target_has_nothing),
+	    cmocka_unit_test(no_harness_fails),
 	    cmocka_unit_test(build_failure_is_a_note),
 	    cmocka_unit_test(nothing_built_fails),
 	    cmocka_unit_test(hostile_build_script_is_contained),

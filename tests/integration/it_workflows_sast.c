@@ -4,7 +4,8 @@
  * file lists; examples/clean must yield none; a stricter level parameter must keep exactly
  * the findings of those levels, with the same fingerprints; the include parameter exactly the
  * findings under the included path; and every SARIF log served by the
- * API must validate against the official SARIF 2.1.0 schema.
+ * API must validate against the official SARIF 2.1.0 schema and carry what GitHub code
+ * scanning needs (sarif_github.py), secret-detection's on examples/secrets too.
  *
  * The images must exist: tests/integration/build_workflow_images.sh builds them. */
 #include <setjmp.h>
@@ -65,6 +66,8 @@ static struct wf_case cases[] = {
 #define NCASES (sizeof(cases) / sizeof(cases[0]))
 
 static struct itest T;
+static char secrets_run[37];   /* secret-detection on examples/secrets, for its SARIF alone */
+static char empty_runs[3][37]; /* each static analysis on a tree without files of its kind */
 
 /* The contract the workflows keep of their SARIF logs beyond the official schema
  * (itest_check_sarif): rule indexes, relative URIs under SRCROOT, line-independent fingerprints. */
@@ -108,14 +111,26 @@ static int setup(void **state)
 		image_of(cases[i].workflow, image, sizeof(image));
 		itest_require_image(image);
 	}
+	itest_require_image("fuzzforge/secret-detection:1.0.0");
 	itest_setup_workflows(&T, "workflows_sast");
+	itest_upload_dir(&T, ITEST_REPO "/examples/secrets", target);
+	itest_submit_workflow(&T, "secret-detection", target, "{}", secrets_run);
+	static const char *const notes_only[] = {"NOTES.txt", "nothing to analyse here\n", NULL};
+	itest_upload(&T, notes_only, target);
+	for (size_t i = 0; i < NCASES; i++)
+		itest_submit_workflow(&T, cases[i].workflow, target, "{}", empty_runs[i]);
 	itest_upload_dir(&T, ITEST_REPO "/examples/clean", clean);
 	/* every run is queued now; the worker takes two at a time while the tests wait */
 	for (size_t i = 0; i < NCASES; i++) {
 		struct wf_case *c = &cases[i];
 		snprintf(dir, sizeof(dir), "%s/examples/%s", ITEST_REPO, c->sample);
 		itest_upload_dir(&T, dir, target);
-		itest_submit_workflow(&T, c->workflow, target, c->params, c->ids[RUN_SAMPLE]);
+		char body[512];
+		snprintf(body, sizeof(body),
+			 "{\"workflow\":\"%s\",\"target\":\"%s\",\"parameters\":%s,"
+			 "\"labels\":{\"ci\":\"github\",\"branch\":\"main\"}}",
+			 c->workflow, target, c->params);
+		assert_int_equal(itest_submit(&T, body, c->ids[RUN_SAMPLE]), 202);
 		itest_submit_workflow(&T, c->workflow, clean, c->params, c->ids[RUN_CLEAN]);
 		itest_submit_workflow(&T, c->workflow, target, c->strict, c->ids[RUN_STRICT]);
 		itest_submit_workflow(&T, c->workflow, target, c->include, c->ids[RUN_INCLUDE]);
@@ -186,20 +201,29 @@ static size_t keys_under(char **keys, size_t n, const char *prefix)
 
 /* Waits for the run, checks it succeeded, validates its SARIF log; returns its findings
  * (GET /findings, caller deletes). */
-static cJSON *finished_run(const char *id, const char *what)
+static cJSON *finished_run(const char *id, const char *sample, const char *automation_id,
+			   const char *what)
 {
-	return itest_finished_run(&T, id, RUN_TIMEOUT, sarif_checks_py, what);
+	char dir[512];
+	snprintf(dir, sizeof(dir), "%s/examples/%s", ITEST_REPO, sample);
+	char *checks = itest_github_checks(sarif_checks_py, dir, automation_id, 0);
+	cJSON *findings = itest_finished_run(&T, id, RUN_TIMEOUT, checks, what);
+	free(checks);
+	return findings;
 }
 
 static void check_case(const struct wf_case *c)
 {
-	char path[512], what[128];
+	char path[512], what[128], labelled[128], unlabelled[128];
+	/* the sample run has labels (submitted in reverse order), the others none */
+	snprintf(labelled, sizeof(labelled), "%s/branch=main,ci=github/", c->workflow);
+	snprintf(unlabelled, sizeof(unlabelled), "%s//", c->workflow);
 	char *got[MAX_FINDINGS], *want[MAX_FINDINGS], *fps[MAX_FINDINGS];
 	char *strict[MAX_FINDINGS], *strict_fps[MAX_FINDINGS];
 
 	/* the sample: exactly EXPECTED */
 	snprintf(what, sizeof(what), "%s on %s", c->workflow, c->sample);
-	cJSON *findings = finished_run(c->ids[RUN_SAMPLE], what);
+	cJSON *findings = finished_run(c->ids[RUN_SAMPLE], c->sample, labelled, what);
 	size_t ngot = keys_of(findings, NULL, got, NULL);
 	snprintf(path, sizeof(path), "%s/examples/%s/%s", ITEST_REPO, c->sample, c->expected);
 	char *text = itest_read_file(path);
@@ -214,7 +238,7 @@ static void check_case(const struct wf_case *c)
 	/* include: the sample's findings under the included path, and none elsewhere */
 	size_t nunder = keys_under(want, nwant, c->included);
 	snprintf(what, sizeof(what), "%s on %s with %s", c->workflow, c->sample, c->include);
-	cJSON *inc = finished_run(c->ids[RUN_INCLUDE], what);
+	cJSON *inc = finished_run(c->ids[RUN_INCLUDE], c->sample, unlabelled, what);
 	size_t ninc = keys_of(inc, NULL, strict, NULL);
 	itest_assert_same_keys(strict, ninc, want, nunder, what);
 	free_keys(strict, ninc);
@@ -225,7 +249,7 @@ static void check_case(const struct wf_case *c)
 	size_t nsev = keys_of(findings, c->strict_levels, want, fps);
 	assert_true(nsev > 0 && nsev < ngot); /* the samples have findings on both sides */
 	snprintf(what, sizeof(what), "%s on %s with %s", c->workflow, c->sample, c->strict);
-	cJSON *sf = finished_run(c->ids[RUN_STRICT], what);
+	cJSON *sf = finished_run(c->ids[RUN_STRICT], c->sample, unlabelled, what);
 	size_t nstrict = keys_of(sf, NULL, strict, strict_fps);
 	itest_assert_same_keys(strict, nstrict, want, nsev, what);
 	itest_assert_same_keys(strict_fps, nstrict, fps, nsev, "fingerprints across runs");
@@ -239,7 +263,7 @@ static void check_case(const struct wf_case *c)
 
 	/* the clean tree: nothing */
 	snprintf(what, sizeof(what), "%s on clean", c->workflow);
-	findings = finished_run(c->ids[RUN_CLEAN], what);
+	findings = finished_run(c->ids[RUN_CLEAN], "clean", unlabelled, what);
 	ngot = keys_of(findings, NULL, got, NULL);
 	itest_assert_same_keys(got, ngot, want, 0, what);
 	cJSON_Delete(findings);
@@ -263,12 +287,46 @@ static void shell_lint(void **state)
 	check_case(&cases[2]);
 }
 
+/* secret-detection's log: what GitHub needs, and no secret of examples/secrets in its rules
+ * (its findings are checked against EXPECTED.json by tests/secrets) */
+static void secret_detection_sarif(void **state)
+{
+	(void)state;
+	char *checks =
+	    itest_github_checks(NULL, ITEST_REPO "/examples/secrets", "secret-detection//", 0);
+	cJSON *f =
+	    itest_finished_run(&T, secrets_run, RUN_TIMEOUT, checks, "secret-detection on secrets");
+	free(checks);
+	assert_true(cJSON_GetArraySize(f) > 0);
+	cJSON_Delete(f);
+}
+
+/* Nothing to analyse: a success with 0 findings, said in the progress text and the log. */
+static void nothing_to_analyse(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < NCASES; i++) {
+		cJSON *run = itest_wait_terminal(&T, empty_runs[i], RUN_TIMEOUT);
+		assert_string_equal(itest_str(run, "state"), "succeeded");
+		assert_non_null(strstr(itest_str(run, "progress_text"), "nothing to analyse: no "));
+		cJSON_Delete(run);
+		cJSON *f = itest_finished_run(
+		    &T, empty_runs[i], RUN_TIMEOUT,
+		    "n = log['runs'][0]['invocations'][0]['toolExecutionNotifications']\n"
+		    "assert any(x['message']['text'].startswith('nothing to analyse') for x in "
+		    "n)\n",
+		    cases[i].workflow);
+		assert_int_equal(cJSON_GetArraySize(f), 0);
+		cJSON_Delete(f);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(c_static_analysis),
-	    cmocka_unit_test(python_sast),
-	    cmocka_unit_test(shell_lint),
+	    cmocka_unit_test(c_static_analysis),  cmocka_unit_test(python_sast),
+	    cmocka_unit_test(shell_lint),	  cmocka_unit_test(secret_detection_sarif),
+	    cmocka_unit_test(nothing_to_analyse),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -657,6 +657,19 @@ void itest_check_sarif(struct itest *t, const char *id, const char *checks_py, c
 			 rc);
 }
 
+char *itest_github_checks(const char *extra, const char *target_dir, const char *automation_id,
+			  int codeflows)
+{
+	char *checks = itest_read_file(ITEST_REPO "/tests/integration/sarif_github.py");
+	char *py;
+	if (asprintf(&py, "%s\nTARGET = '%s'\nAUTOMATION_ID = '%s'\nCODEFLOWS = %s\n%s",
+		     extra ? extra : "", target_dir, automation_id, codeflows ? "True" : "False",
+		     checks) < 0)
+		fail_msg("out of memory");
+	free(checks);
+	return py;
+}
+
 cJSON *itest_finished_run(struct itest *t, const char *id, int timeout_ms, const char *checks_py,
 			  const char *what)
 {

@@ -111,6 +111,13 @@ void itest_submit_workflow(struct itest *t, const char *workflow, const char *ta
 /* Fails the test unless the run's SARIF log validates against tests/data/sarif-schema-2.1.0.json
  * (python3-jsonschema) and passes checks_py, Python run after with the parsed log in `log`. */
 void itest_check_sarif(struct itest *t, const char *id, const char *checks_py, const char *what);
+/* The checks of tests/integration/sarif_github.py (what GitHub code scanning needs: rule help,
+ * security-severity, tags, no scanned text in rule metadata, codeFlows if codeflows) after
+ * extra (other checks, or NULL), for target_dir, the tree scanned; every run's
+ * automationDetails.id must be automation_id. Caller frees. */
+char *itest_github_checks(const char *extra, const char *target_dir, const char *automation_id,
+			  int codeflows);
+
 /* Waits for a workflow run to succeed with progress 100 and checks its SARIF log as above;
  * returns its findings (GET /findings, caller deletes). what names the run in failures. */
 cJSON *itest_finished_run(struct itest *t, const char *id, int timeout_ms, const char *checks_py,

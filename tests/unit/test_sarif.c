@@ -411,6 +411,41 @@ static void level_index(void **state)
 	assert_int_equal(ff_sarif_level_index(NULL), -1);
 }
 
+/* The reason a workflow gives for failing: an error notification of an invocation that did
+ * not succeed, and only that. */
+static void failure_text(void **state)
+{
+	(void)state;
+	char out[64];
+	const char failed[] = "{\"runs\": [{\"invocations\": [{\"executionSuccessful\": false, "
+			      "\"toolExecutionNotifications\": [{\"level\": \"note\", \"message\": "
+			      "{\"text\": \"n\"}}, {\"level\": \"error\", \"message\": {\"text\": "
+			      "\"no fuzz harness found\"}}]}]}]}";
+	const char ok[] = "{\"runs\": [{\"invocations\": [{\"executionSuccessful\": true, "
+			  "\"toolExecutionNotifications\": [{\"level\": \"error\", \"message\": "
+			  "{\"text\": \"x\"}}]}]}]}";
+	assert_true(ff_sarif_failure_text(failed, strlen(failed), out, sizeof(out)));
+	assert_string_equal(out, "no fuzz harness found");
+	assert_false(ff_sarif_failure_text(ok, strlen(ok), out, sizeof(out)));
+	assert_false(ff_sarif_failure_text("{", 1, out, sizeof(out)));
+}
+
+/* Every run gets the platform's automationDetails.id, a workflow's own replaced. */
+static void automation_id(void **state)
+{
+	(void)state;
+	struct ff_err err;
+	char *out;
+	size_t len;
+	const char in[] = "{\"runs\": [{\"automationDetails\": {\"id\": \"mine\"}}, {}]}";
+	assert_int_equal(ff_sarif_set_automation_id(in, strlen(in), "w/a=1/", &out, &len, &err), 0);
+	assert_string_equal(out, "{\"runs\":[{\"automationDetails\":{\"id\":\"w/a=1/\"}},"
+				 "{\"automationDetails\":{\"id\":\"w/a=1/\"}}]}");
+	assert_int_equal(len, strlen(out));
+	free(out);
+	assert_int_not_equal(ff_sarif_set_automation_id("{", 1, "w//", &out, &len, &err), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -421,6 +456,8 @@ int main(void)
 	    cmocka_unit_test(level_index),
 	    cmocka_unit_test(prescan_limits),
 	    cmocka_unit_test(paths_confined),
+	    cmocka_unit_test(failure_text),
+	    cmocka_unit_test(automation_id),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

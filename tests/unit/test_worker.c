@@ -89,6 +89,10 @@ static void outcome_table(void **state)
 	     f[n].attempt = 3, FF_RUN_DEAD_LETTER, FF_RUN_FAILED, 0, "workflow exited with code 1");
 	CASE(f[n].exit_code = 1;
 	     f[n].max_attempts = 1, FF_RUN_DEAD_LETTER, FF_RUN_FAILED, 0, "workflow exited");
+	/* the reason a workflow's log gives is part of the error */
+	CASE(f[n].exit_code = 1; f[n].exit_reason = "no fuzz harness found";
+	     f[n].max_attempts = 1, FF_RUN_DEAD_LETTER, FF_RUN_FAILED, 0,
+	     "workflow exited with code 1: no fuzz harness found");
 	/* timeouts: final unless the policy retries them */
 	CASE(f[n].timed_out = true;
 	     f[n].exit_code = 137, FF_RUN_FINISH, FF_RUN_TIMED_OUT, 0, "timed out after 60 s");

@@ -27,7 +27,8 @@ import xml.etree.ElementTree as ET
 
 from ffworkflow import (Lines, ToolCrash, UsageError, chunked, cpu_count, findings_run, finish,
                         glob_hit, list_files, location, log, norm_path, now_utc, path_included,
-                        path_params, progress, run_main, run_tool, tool_version)
+                        path_params, progress, rule_descriptor, run_main, run_tool,
+                        tool_version)
 
 SOURCE_EXT = {".c", ".cc", ".cp", ".cpp", ".cxx", ".c++"}
 HEADER_EXT = {".h", ".hh", ".hpp", ".hxx", ".h++", ".inl", ".ipp", ".tpp"}
@@ -231,12 +232,13 @@ def cppcheck_findings(root_xml, catalogue, globs, notes):
             "tool": "cppcheck", "ruleId": rid, "level": CPPCHECK_LEVEL.get(sev, "warning"),
             "message": msg, "path": path, "line": line, "col": col, "related": related,
             "cwes": [cwe] if cwe else [], "function": cppcheck_function(rid),
-            "props": {"severity": sev, **({"cwe": "CWE-%d" % cwe} if cwe else {}),
+            "props": {"severity": sev,
                       **({"inconclusive": True} if e.get("inconclusive") == "true" else {}),
                       **({"symbols": [s.text for s in e.findall("symbol") if s.text]}
                          if e.findall("symbol") else {})},
-            "rule": {"short": cat[1] if cat else msg, "full": cat[2] if cat else
-                     e.get("verbose", msg), "severity": sev, "cwe": cwe},
+            # the rule's texts from cppcheck's catalogue only: msg quotes the code
+            "rule": {"short": cat[1] if cat else "", "full": cat[2] if cat else "",
+                     "severity": sev, "cwe": cwe},
         })
     return findings
 
@@ -270,12 +272,11 @@ def flawfinder_findings(rows, globs):
             "tool": "flawfinder", "ruleId": rid, "level": flawfinder_level(risk),
             "message": text, "path": path, "line": line, "col": col, "related": [],
             "cwes": cwes, "function": name,
-            "props": {"risk": risk, "category": r.get("Category", ""),
-                      **({"cwe": ", ".join("CWE-%d" % c for c in cwes)} if cwes else {})},
+            "props": {"risk": risk, "category": r.get("Category", "")},
             "rule": {"name": "%s/%s" % (r.get("Category", ""), name), "short": warning,
                      "full": (warning + " " + suggestion).strip(), "cwe": cwes[0] if cwes else 0,
                      "help_uri": r.get("HelpUri", ""), "default_level":
-                     flawfinder_level(default_risk)},
+                     flawfinder_level(default_risk), "default_risk": default_risk},
         })
     return findings
 
@@ -315,30 +316,38 @@ def notification(rid, level, msg, loc):
     return n
 
 
-def cwe_tags(cwe):
-    return ["external/cwe/cwe-%d" % cwe] if cwe else []
+# cppcheck's severities and flawfinder's default risk (0-5) as GitHub's security-severity
+CPPCHECK_SEVERITY = {"error": "7.5", "warning": "5.0", "style": "2.0", "performance": "1.0",
+                     "portability": "2.0", "information": "1.0"}
+FLAWFINDER_SEVERITY = {5: "8.5", 4: "7.5", 3: "5.5", 2: "3.5", 1: "2.0", 0: "1.0"}
 
 
 def cppcheck_rule(rid, f):
+    """From cppcheck's catalogue (--errorlist); a checker not in it gets a fixed generic
+    description (a result's message quotes the code, so it is never used)."""
     r = f["rule"]
-    rule = {"id": rid, "shortDescription": {"text": r["short"] or rid},
-            "fullDescription": {"text": r["full"] or r["short"] or rid},
-            "defaultConfiguration": {"level": CPPCHECK_LEVEL.get(r["severity"], "warning")},
-            "properties": {"severity": r["severity"], "tags": cwe_tags(r["cwe"])}}
-    if r["cwe"]:
-        rule["helpUri"] = "https://cwe.mitre.org/data/definitions/%d.html" % r["cwe"]
-    return rule
+    short = r["short"] or "cppcheck check %s" % rid
+    full = r["full"] or "A problem that cppcheck's checker %s reports." % rid
+    uri = ("https://cwe.mitre.org/data/definitions/%d.html" % r["cwe"] if r["cwe"]
+           else "https://cppcheck.sourceforge.io/")
+    level = CPPCHECK_LEVEL.get(r["severity"], "warning")
+    return rule_descriptor(rid, short, full, "Fix the code as the description says, or "
+                           "suppress a reviewed line with // cppcheck-suppress %s." % rid, level,
+                           CPPCHECK_SEVERITY.get(r["severity"]), [r["cwe"]], uri, tags=["c"],
+                           props={"severity": r["severity"]})
 
 
 def flawfinder_rule(rid, f):
+    """flawfinder's texts of the rule (its ruleset's warning and suggestion for the function,
+    not the code), or a fixed generic description."""
     r = f["rule"]
-    rule = {"id": rid, "name": r["name"], "shortDescription": {"text": r["short"] or rid},
-            "fullDescription": {"text": r["full"] or r["short"] or rid},
-            "defaultConfiguration": {"level": r["default_level"]},
-            "properties": {"tags": ["security"] + cwe_tags(r["cwe"])}}
-    if r["help_uri"]:
-        rule["helpUri"] = r["help_uri"]
-    return rule
+    short = r["short"] or "flawfinder rule %s" % rid
+    return rule_descriptor(rid, short, r["full"] or short,
+                           "Replace the call with a safer one or check its arguments; see "
+                           "flawfinder's documentation.", r["default_level"],
+                           FLAWFINDER_SEVERITY.get(r["default_risk"]), [r["cwe"]],
+                           r["help_uri"] or "https://dwheeler.com/flawfinder/", name=r["name"],
+                           tags=["c"])
 
 
 def params():
@@ -408,8 +417,10 @@ def analyse(root, out, p):
     for run, n in zip(runs, (len(sources), len(sources) + len(headers))):
         run["properties"] = {"filesAnalyzed": n, "minLevel": min_level}
     runs[0]["properties"]["enable"] = enable
-    return finish(out, runs, len(cpp) + len(ff), cppcheck=len(cpp), flawfinder=len(ff),
-                  merged=merged, notifications=len(notes_cpp) + len(notes_ff))
+    return finish(out, runs, len(cpp) + len(ff),
+                  None if sources or headers else "C or C++ files", cppcheck=len(cpp),
+                  flawfinder=len(ff), merged=merged,
+                  notifications=len(notes_cpp) + len(notes_ff))
 
 
 if __name__ == "__main__":

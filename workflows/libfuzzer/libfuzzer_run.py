@@ -28,7 +28,9 @@ Parameters come from the environment, as the platform passes them:
   FF_TIMEOUT_S                  the run's time limit; the campaign is cut to fit it
   FF_LIBFUZZER_WORK             scratch directory (default /tmp; for tests outside the image)
 Exit status: 0 the campaign ran (with or without findings, also when some harnesses did not
-build), 1 there were harnesses and none built, or the runner broke, 2 an invalid parameter.
+build), 1 "no fuzz harness found" (neither a harness nor fuzz/build.sh: the log says so in
+its invocation), there were harnesses and none built, or the runner broke, 2 an invalid
+parameter.
 """
 import concurrent.futures
 import hashlib
@@ -41,8 +43,8 @@ import sys
 import threading
 import time
 
-from ffworkflow import (ToolCrash, UsageError, cpu_count, location, log, now_utc, run_main,
-                        sarif_run, tool_version, uri_of, write_sarif)
+from ffworkflow import (ToolCrash, UsageError, cpu_count, location, log, now_utc,
+                        rule_descriptor, run_main, sarif_run, tool_version, uri_of, write_sarif)
 
 CC, CXX = "clang", "clang++"
 SYMBOLIZERS = ["/usr/lib/llvm-14/bin/llvm-symbolizer", "/usr/bin/llvm-symbolizer",
@@ -109,6 +111,18 @@ RULES = {
                        "The fuzzers parameter names a fuzzer the target does not have."),
 }
 NOTE_RULES = {"build-failure", "fuzzer-failure", "unknown-fuzzer"}
+# each rule's CWE (0: none) and GitHub security-severity (a CVSS-like score)
+RULE_RANK = {
+    "heap-buffer-overflow": (122, "8.8"), "stack-buffer-overflow": (121, "8.8"),
+    "global-buffer-overflow": (787, "8.1"), "dynamic-stack-buffer-overflow": (121, "8.8"),
+    "use-after-free": (416, "8.8"), "double-free": (415, "8.1"), "bad-free": (590, "7.5"),
+    "stack-use-after-return": (562, "7.5"), "stack-use-after-scope": (562, "7.5"),
+    "stack-overflow": (674, "5.5"), "segv": (476, "7.0"), "undefined-behavior": (758, "5.0"),
+    "leak": (401, "3.5"), "timeout": (835, "3.5"), "oom": (789, "4.0"),
+    "deadly-signal": (617, "5.5"), "fuzz-target-exited": (0, "3.0"), "crash": (0, "5.0"),
+    "build-failure": (0, "1.0"), "fuzzer-failure": (0, "1.0"), "unknown-fuzzer": (0, "1.0"),
+}
+NO_HARNESS = "no fuzz harness found"
 ARTIFACT_PREFIXES = ("crash-", "leak-", "timeout-", "oom-")
 
 STATUS_RE = re.compile(r"^#(\d+)[:\s].*?\bcov: (\d+)(?:.*?\bft: (\d+))?(?:.*?\bcorp: (\d+))?"
@@ -914,7 +928,12 @@ def sarif_result(fnd, index):
     if fnd["path"]:
         res["locations"] = [location(fnd["path"], fnd["line"], fnd["col"])]
     if fnd.get("frames"):
-        res["stacks"] = [sarif_stack(fnd["frames"])]
+        stack = sarif_stack(fnd["frames"])
+        res["stacks"] = [stack]
+        # GitHub shows codeFlows, not stacks: the same frames, outermost call first
+        res["codeFlows"] = [{"message": {"text": "the call path to the crash"}, "threadFlows": [
+            {"locations": [{"location": fr["location"], "nestingLevel": i}
+                           for i, fr in enumerate(reversed(stack["frames"]))]}]}]
     return res
 
 
@@ -925,14 +944,17 @@ def fuzz_run(findings, version, invocation, run_props):
     index = {rid: i for i, rid in enumerate(rule_ids)}
     rules = []
     for rid in rule_ids:
-        short, full = RULES.get(rid, (rid, rid))
-        rules.append({"id": rid, "name": short, "shortDescription": {"text": short},
-                      "fullDescription": {"text": full},
-                      "defaultConfiguration": {"level": "note" if rid in NOTE_RULES
-                                               else "error"},
-                      "helpUri": "https://llvm.org/docs/LibFuzzer.html",
-                      "properties": {"tags": ["fuzzing"] if rid in NOTE_RULES
-                                     else ["security", "fuzzing"]}})
+        short, full = RULES.get(rid, ("Sanitizer report %s" % rid,
+                                      "A crash the sanitizers report as %s." % rid))
+        cwe, severity = RULE_RANK.get(rid, (0, None))
+        help_text = ("Fix the harness or its build, then run again." if rid in NOTE_RULES else
+                     "Replay the reproducer artifact against the fuzzer to see the sanitizer "
+                     "report, fix the code at the top frames, and keep the input as a "
+                     "regression seed.")
+        rules.append(rule_descriptor(rid, short, full, help_text,
+                                     "note" if rid in NOTE_RULES else "error", severity, [cwe],
+                                     "https://llvm.org/docs/LibFuzzer.html", name=short,
+                                     tags=["fuzzing"]))
     run = sarif_run("libFuzzer", version, "https://llvm.org/docs/LibFuzzer.html", rules,
                     invocation, [sarif_result(f, index) for f in findings])
     run["properties"] = run_props
@@ -1063,8 +1085,13 @@ def campaign(root, out, p, work, build, results_dir, t_start):
                                 results_dir)
     invocation["endTimeUtc"] = now_utc()
     built_none = tried > 0 and built == 0
-    if built_none:
+    # no harness and no fuzz/build.sh: the campaign asked for cannot run, the run fails
+    no_harness = tried == 0 and not p["fuzzers"]
+    if built_none or no_harness:
         invocation["executionSuccessful"] = False
+    if no_harness:
+        invocation["toolExecutionNotifications"] = [{"level": "error", "message": {
+            "text": NO_HARNESS}}]
     run_props = {"buildMode": mode, "maxTotalTime": p["max_total_time"],
                  "secondsPerFuzzer": per, "cpus": ncpu, "maxLen": p["max_len"],
                  "timeoutPerInputS": p["timeout_per_input_s"],
@@ -1077,10 +1104,11 @@ def campaign(root, out, p, work, build, results_dir, t_start):
     if built_none:
         log("error", "no harness could be built", tried=tried)
         return 1
-    if tried == 0 and not p["fuzzers"]:
-        log("info", "no libFuzzer harness in the target, nothing to fuzz")
-    progress(100, "%d fuzzers, %d unique crashes" % (len(fuzzers), crashes) if tried or
-             p["fuzzers"] else "no fuzz harnesses found", force=True)
+    if no_harness:
+        log("error", NO_HARNESS, hint="a file defining LLVMFuzzerTestOneInput, or fuzz/build.sh")
+        progress(100, NO_HARNESS, force=True)
+        return 1
+    progress(100, "%d fuzzers, %d unique crashes" % (len(fuzzers), crashes), force=True)
     return 0
 
 

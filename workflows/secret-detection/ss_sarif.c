@@ -120,9 +120,17 @@ static void write_rules(FILE *fp)
 		jstr(fp, r->description);
 		fputs("},\n             \"help\": {\"text\": ", fp);
 		jstr(fp, r->help);
+		/* markdown: the same fixed texts, and the weakness every secret rule is */
+		char md[1024];
+		snprintf(md, sizeof(md),
+			 "%s\n\n%s\n\n[CWE-798](https://cwe.mitre.org/data/definitions/798.html)",
+			 r->description, r->help);
+		fputs(", \"markdown\": ", fp);
+		jstr(fp, md);
 		fprintf(fp,
 			"},\n             \"defaultConfiguration\": {\"level\": \"%s\"},\n"
-			"             \"properties\": {\"tags\": [\"security\", \"secret\"], "
+			"             \"properties\": {\"tags\": [\"security\", \"secret\", "
+			"\"external/cwe/cwe-798\"], "
 			"\"precision\": \"%s\", \"security-severity\": \"%s\"}}",
 			r->level, i == SS_RULE_GENERIC_CREDENTIAL ? "medium" : "high",
 			err ? "8.0" : "6.0");

@@ -304,6 +304,43 @@ def location(path, line=0, col=0, end_line=0, end_col=0):
     return loc
 
 
+# GitHub code scanning ranks a rule by properties.security-severity, a CVSS-like score
+# ("9.0" and up critical, 7.0 high, 4.0 medium, below low); a rule without a score of its own
+# gets one by its default level.
+SEVERITY_OF_LEVEL = {"error": "7.5", "warning": "5.0", "note": "2.0", "none": "0.0"}
+
+
+def rule_descriptor(rid, short, full, help_text, level, severity=None, cwes=(), help_uri=None,
+                    name=None, tags=(), props=None):
+    """A SARIF reportingDescriptor that GitHub code scanning ranks and explains: short and
+    full descriptions, help as text and markdown (with the help URI as a link), the default
+    level, properties.security-severity (a CVSS-like score as a string, from level when not
+    given) and tags: "security", external/cwe/cwe-<n> for each CWE, then tags.
+
+    Every text must come from a fixed table or the tool's own rule catalogue, never from a
+    result: a result's message can quote the scanned code, a planted secret included."""
+    cwes = sorted({int(c) for c in cwes if c})
+    help_md = "%s\n\n%s" % (full, help_text)
+    if cwes:
+        help_md += "\n\n" + ", ".join(
+            "[CWE-%d](https://cwe.mitre.org/data/definitions/%d.html)" % (c, c) for c in cwes)
+    if help_uri:
+        help_md += "\n\n[Documentation](%s)" % help_uri
+    rule = {"id": rid, "shortDescription": {"text": short}, "fullDescription": {"text": full},
+            "help": {"text": help_text + (" See %s" % help_uri if help_uri else ""),
+                     "markdown": help_md},
+            "defaultConfiguration": {"level": level},
+            "properties": dict(props or {})}
+    if name:
+        rule["name"] = name
+    if help_uri:
+        rule["helpUri"] = help_uri
+    rule["properties"]["security-severity"] = severity or SEVERITY_OF_LEVEL.get(level, "5.0")
+    rule["properties"]["tags"] = ["security"] + ["external/cwe/cwe-%d" % c for c in cwes] + \
+        [t for t in tags if t != "security"]
+    return rule
+
+
 def sarif_run(tool, version, info_uri, rules, invocation, results):
     """A SARIF run of one tool over the tree, mounted at /target (SRCROOT)."""
     return {
@@ -323,7 +360,8 @@ def findings_run(tool, version, info_uri, findings, lines, invocation, make_rule
     result's region has its source line (lines, a Lines) as the snippet, and its fingerprint
     ruleLineHash/v1 hashes the rule, the path and the trimmed line, with a count among equal
     ones, so that it survives edits elsewhere in the file. The rules are make_rule(rule id,
-    the rule's first finding), sorted by id."""
+    the rule's first finding), sorted by id: make_rule may read what the tool says of the
+    rule (its severity, its CWE), never the finding's message (see rule_descriptor)."""
     findings.sort(key=lambda f: (f["path"], f["line"], f["col"], f["ruleId"], f["message"]))
     rule_ids = sorted({f["ruleId"] for f in findings})
     index = {rid: i for i, rid in enumerate(rule_ids)}
@@ -382,12 +420,23 @@ def write_sarif(out, runs):
     return True
 
 
-def finish(out, runs, count, **fields):
+def finish(out, runs, count, kind=None, **fields):
     """The end of a static analysis: writes the SARIF log of runs, logs "analysis done" with
     fields and a last ::progress line of count findings. The exit code: 0, or 1 if the log could
-    not be written."""
+    not be written.
+
+    kind names the files the analysis looks for ("Python files") when the tree has none: the
+    rule every built-in static analysis keeps is that nothing to analyse is a success with 0
+    findings, said in a note-level notification of each run and in the last ::progress line
+    ("nothing to analyse: no Python files")."""
+    empty = "nothing to analyse: no %s" % kind if kind else None
+    if empty:
+        for run in runs:
+            for inv in run.get("invocations", []):
+                inv.setdefault("toolExecutionNotifications", []).append(
+                    {"level": "note", "message": {"text": empty}})
     if not write_sarif(out, runs):
         return 1
     log("info", "analysis done", **fields)
-    progress(100, "%d findings" % count)
+    progress(100, empty or "%d findings" % count)
     return 0

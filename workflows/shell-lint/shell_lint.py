@@ -17,8 +17,8 @@ import os
 import sys
 
 from ffworkflow import (Lines, ToolCrash, UsageError, chunked, findings_run, finish, first_line,
-                        list_files, log, now_utc, path_included, path_params, progress, run_main,
-                        run_tool, tool_version, tree_path)
+                        list_files, log, now_utc, path_included, path_params, progress,
+                        rule_descriptor, run_main, run_tool, tool_version, tree_path)
 
 SHELL_EXT = {".sh", ".bash", ".ksh", ".dash"}
 SHELLS = {"sh", "bash", "dash", "ksh"}
@@ -113,11 +113,14 @@ def findings_of(comments):
 
 
 def make_rule(rid, f):
-    # shellcheck has no rule catalogue to ask: a rule's description is its first message
-    return {"id": rid, "shortDescription": {"text": f["message"] or rid},
-            "helpUri": "https://www.shellcheck.net/wiki/" + rid,
-            "defaultConfiguration": {"level": f["level"]},
-            "properties": {"severity": f["sev"]}}
+    """shellcheck has no rule catalogue to ask, and a message can quote the script: a fixed
+    generic description per code, its wiki page, and the severity of its level."""
+    return rule_descriptor(rid, "ShellCheck %s" % rid,
+                           "A shell script problem that ShellCheck reports as %s: quoting, "
+                           "word splitting or globbing, portability or a likely bug." % rid,
+                           "ShellCheck's wiki page for %s explains the problem and its fix."
+                           % rid, f["level"], None, [], "https://www.shellcheck.net/wiki/" + rid,
+                           tags=["shell"], props={"severity": f["sev"]})
 
 
 def params():
@@ -153,7 +156,8 @@ def analyse(root, out, p):
     run = findings_run("shellcheck", version, "https://www.shellcheck.net/", findings,
                        Lines(root, MAX_FILE), inv, make_rule)
     run["properties"] = {"filesAnalyzed": len(files), "severity": severity}
-    return finish(out, [run], len(findings), findings=len(findings), files=len(files))
+    return finish(out, [run], len(findings), None if files else "shell scripts",
+                  findings=len(findings), files=len(files))
 
 
 if __name__ == "__main__":
