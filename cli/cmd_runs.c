@@ -666,6 +666,21 @@ int cmd_runs(struct ff_cmd_ctx *ctx, struct ff_args *a)
 			return ff_cmd_fail(&err);
 		}
 	}
+	/* Each --label k=v becomes one label=k=v: the server ANDs them, so the list is the runs
+	 * carrying every label asked for (how a pipeline finds its default branch's last run). */
+	const cJSON *l;
+	cJSON_ArrayForEach(l, a->labels)
+	{
+		char kv[ESC_MAX];
+		if ((size_t)snprintf(kv, sizeof(kv), "%s=%s", l->string, l->valuestring) >=
+			sizeof(kv) ||
+		    ff_url_escape(kv, esc, sizeof(esc)) ||
+		    (off += (size_t)snprintf(path + off, sizeof(path) - off, "&label=%s", esc)) >=
+			sizeof(path)) {
+			ff_err_set(&err, FF_EINVAL, "--label value too long");
+			return ff_cmd_fail(&err);
+		}
+	}
 	return ff_cmd_list(ctx, a, path, "runs", 5, hdr, run_row, "runs");
 }
 

@@ -135,15 +135,17 @@ static const struct cmd cmds[] = {
      "passes first), 130 / 143 on SIGINT / SIGTERM. On a signal or --timeout the run is\n"
      "cancelled on the server; a second signal exits at once.\n"
      "\nexample:\n  ff wait 0b9c2b0e-1d1a-4c55-9d59-1a2b3c4d5e6f --timeout 300\n"},
-    {"runs", cmd_runs, FF_OPT_STATE | FF_OPT_WORKFLOW | FF_OPT_LIMIT | FF_OPT_CURSOR | FF_OPT_JSON,
-     0, 0, "[--state S] [--workflow W] [--limit N] [--cursor C] [--json]",
+    {"runs", cmd_runs,
+     FF_OPT_STATE | FF_OPT_WORKFLOW | FF_OPT_LABEL | FF_OPT_LIMIT | FF_OPT_CURSOR | FF_OPT_JSON, 0,
+     0, "[--state S] [--workflow W] [--label k=v]... [--limit N] [--cursor C] [--json]",
      "List runs, newest first.",
      "options:\n"
      "  --state S      queued, running, retrying, succeeded, failed, timed_out or cancelled\n"
      "  --workflow W   only runs of workflow W\n"
+     "  --label k=v    only runs carrying label k=v (repeatable: all must match)\n"
      "  --limit N      at most N runs (1-500, default 50)\n"
      "  --cursor C     the next page, as printed after a full page\n"
-     "\nexample:\n  ff runs --state failed --limit 10\n"},
+     "\nexample:\n  ff runs --label branch=main --state succeeded --limit 1\n"},
     {"events", cmd_events, FF_OPT_JSON, 1, 1, "RUN_ID [--json]",
      "Show a run's state history: time, state, attempt, message.",
      "example:\n  ff events 0b9c2b0e-1d1a-4c55-9d59-1a2b3c4d5e6f\n"},

@@ -75,6 +75,44 @@ static void scan_prints_findings(void **state)
 	assert_int_equal(rc, 3);
 }
 
+/* Counts the lines of out that contain needle. */
+static int count_lines_with(const char *out, const char *needle)
+{
+	int n = 0;
+	for (const char *l = out; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+		const char *end = strchr(l, '\n');
+		const char *hit = strstr(l, needle);
+		if (hit && (!end || hit < end))
+			n++;
+	}
+	return n;
+}
+
+/* ff runs --label k=v lists only the runs carrying every label given, filtered on the server:
+ * how a pipeline finds its default branch's last run. */
+static void runs_filters_by_label(void **state)
+{
+	(void)state;
+	char out[8192], args[512];
+	int tag = (int)getpid();
+
+	snprintf(args, sizeof(args), "scan test-ok " E2E_SAMPLE " --label branch=main-%d", tag);
+	assert_int_equal(ff(args, out, sizeof(out)), 0);
+	snprintf(args, sizeof(args), "scan test-ok " E2E_SAMPLE " --label branch=dev-%d", tag);
+	assert_int_equal(ff(args, out, sizeof(out)), 0);
+
+	snprintf(args, sizeof(args), "runs --label branch=main-%d --state succeeded", tag);
+	int rc = ff(args, out, sizeof(out));
+	if (rc != 0)
+		fail_msg("ff runs exited %d:\n%s", rc, out);
+	assert_int_equal(count_lines_with(out, "succeeded"), 1);
+
+	/* repeated labels must all match */
+	snprintf(args, sizeof(args), "runs --label branch=main-%d --label ci=none", tag);
+	assert_int_equal(ff(args, out, sizeof(out)), 0);
+	assert_int_equal(count_lines_with(out, "test-ok"), 0);
+}
+
 /* ff keys: create prints the key once on stdout, the key works with its scope only, list
  * shows it without the secret, revoke ends it. */
 static void keys_round_trip(void **state)
@@ -355,6 +393,7 @@ int main(void)
 	    cmocka_unit_test(second_scan_skips_the_upload),
 	    cmocka_unit_test(sigterm_cancels_the_run),
 	    cmocka_unit_test(timeout_cancels_the_run),
+	    cmocka_unit_test(runs_filters_by_label),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
