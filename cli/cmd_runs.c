@@ -632,6 +632,11 @@ int cmd_cancel(struct ff_cmd_ctx *ctx, struct ff_args *a)
 	return show_run(ctx, a, "POST", "/cancel");
 }
 
+int cmd_retry(struct ff_cmd_ctx *ctx, struct ff_args *a)
+{
+	return show_run(ctx, a, "POST", "/retry");
+}
+
 static void run_row(const cJSON *r, const char **row, char *buf, size_t bufsz)
 {
 	const cJSON *fs = cJSON_GetObjectItemCaseSensitive(r, "findings_summary");

@@ -119,6 +119,7 @@ int cmd_wait(struct ff_cmd_ctx *ctx, struct ff_args *a);
 int cmd_scan(struct ff_cmd_ctx *ctx, struct ff_args *a);
 int cmd_status(struct ff_cmd_ctx *ctx, struct ff_args *a);
 int cmd_cancel(struct ff_cmd_ctx *ctx, struct ff_args *a);
+int cmd_retry(struct ff_cmd_ctx *ctx, struct ff_args *a);
 int cmd_runs(struct ff_cmd_ctx *ctx, struct ff_args *a);
 
 /* cmd_admin.c: the controller's API keys and audit log */

@@ -361,6 +361,14 @@ static void sigterm_cancels_the_run(void **state)
 	free(text);
 	itest_wait_state(&T, id, "cancelled", 60000);
 	unlink(log);
+	/* ff retry runs the cancelled run again; cancel it so it does not hold a worker 600 s */
+	char cmd[128], out[8192];
+	snprintf(cmd, sizeof(cmd), "retry %s", id);
+	rc = ff(cmd, out, sizeof(out));
+	if (rc != 0 || !strstr(out, id))
+		fail_msg("ff retry exited %d:\n%s", rc, out);
+	snprintf(cmd, sizeof(cmd), "cancel %s", id);
+	assert_int_equal(ff(cmd, out, sizeof(out)), 0);
 }
 
 /* --timeout gives up on the run and cancels it too; the exit status stays 1. */
