@@ -11,10 +11,24 @@
 #define FINDINGS_PAGE 1000
 #define FINDINGS_MAX  1000000
 
-int ff_cmd_fetch_findings(struct ff_cmd_ctx *ctx, const char *id, const char *level, cJSON **out,
-			  struct ff_err *err)
+/* The baseline comparison of the first page (the server computes it over all the findings,
+ * so every page repeats it): the baseline's findings the run no longer has, and the counts. */
+static int keep_comparison(cJSON *all, cJSON *page, struct ff_err *err)
 {
-	char suffix[128], path[PATH_MAX_LEN];
+	cJSON *absent = cJSON_DetachItemFromObjectCaseSensitive(page, "absent");
+	if (!cJSON_IsArray(absent) || !cJSON_AddItemToObject(all, "absent", absent)) {
+		cJSON_Delete(absent);
+		return ff_err_set(err, FF_EINTERNAL, "the controller sent no baseline comparison");
+	}
+	if (!cJSON_AddNumberToObject(all, "new", (double)ff_cmd_jlong(page, "new", 0)))
+		return ff_err_set(err, FF_ENOMEM, "out of memory");
+	return 0;
+}
+
+int ff_cmd_fetch_findings(struct ff_cmd_ctx *ctx, const char *id, const char *level,
+			  const char *baseline, cJSON **out, struct ff_err *err)
+{
+	char suffix[256], path[PATH_MAX_LEN], base_q[160] = "";
 	cJSON *all = cJSON_CreateObject();
 	cJSON *list = all ? cJSON_AddArrayToObject(all, "findings") : NULL;
 	long total = -1, got = 0;
@@ -28,14 +42,26 @@ int ff_cmd_fetch_findings(struct ff_cmd_ctx *ctx, const char *id, const char *le
 		rc = err->code;
 		goto out;
 	}
+	char esc[128];
+	if (baseline) {
+		if (ff_url_escape(baseline, esc, sizeof(esc))) {
+			rc = ff_err_set(err, FF_EINVAL, "--baseline wants a run id");
+			goto out;
+		}
+		snprintf(base_q, sizeof(base_q), "&baseline=%s", esc);
+	}
 	for (;;) {
 		cJSON *page = NULL;
-		snprintf(suffix, sizeof(suffix), "/findings?limit=%d&offset=%ld%s%s", FINDINGS_PAGE,
-			 got, level ? "&level=" : "", level ? level : "");
+		snprintf(suffix, sizeof(suffix), "/findings?limit=%d&offset=%ld%s%s%s",
+			 FINDINGS_PAGE, got, level ? "&level=" : "", level ? level : "", base_q);
 		if ((rc = ff_cmd_run_path(path, sizeof(path), id, suffix, err)))
 			goto out;
 		if ((rc = ff_client_json(ctx->client, "GET", path, NULL, &page, err)))
 			goto out;
+		if (baseline && got == 0 && (rc = keep_comparison(all, page, err))) {
+			cJSON_Delete(page);
+			goto out;
+		}
 		total = ff_cmd_jlong(page, "total", total);
 		cJSON *items = cJSON_GetObjectItemCaseSensitive(page, "findings");
 		int n = cJSON_GetArraySize(items);
@@ -81,13 +107,40 @@ static void finding_row(const cJSON *f, const char **row, char *buf, size_t bufs
 	row[3] = ff_cmd_jstr(f, "message");
 }
 
-/* Unlike a listing, an empty table is left out whole: the summary line after it says
- * "0 findings". */
-int ff_cmd_print_findings_table(const cJSON *findings, struct ff_err *err)
+/* With a baseline: its state first (new, unchanged, absent). */
+static void compared_row(const cJSON *f, const char **row, char *buf, size_t bufsz)
 {
-	static const char *const hdr[] = {"LEVEL", "RULE", "LOCATION", "MESSAGE"};
-	struct ff_table *t = ff_cmd_table_of(findings, 4, hdr, finding_row, err);
+	row[0] = ff_cmd_jstr(f, "baseline_state");
+	finding_row(f, row + 1, buf, bufsz);
+}
 
+/* Unlike a listing, an empty table is left out whole: the summary line after it says
+ * "0 findings". With a baseline comparison, the baseline's absent findings follow the run's. */
+int ff_cmd_print_findings_table(const cJSON *all, struct ff_err *err)
+{
+	static const char *const hdr[] = {"STATE", "LEVEL", "RULE", "LOCATION", "MESSAGE"};
+	const cJSON *findings = cJSON_GetObjectItemCaseSensitive(all, "findings");
+	const cJSON *absent = cJSON_GetObjectItemCaseSensitive(all, "absent");
+	cJSON *rows = absent ? cJSON_CreateArray() : NULL;
+	const cJSON *f;
+	struct ff_table *t = NULL;
+
+	if (absent) {
+		const cJSON *parts[] = {findings, absent};
+		for (int i = 0; i < 2 && rows; i++)
+			cJSON_ArrayForEach(
+			    f, parts[i]) if (!cJSON_AddItemReferenceToArray(rows, (cJSON *)f))
+			{
+				cJSON_Delete(rows);
+				rows = NULL;
+			}
+		if (!rows)
+			return ff_err_set(err, FF_ENOMEM, "out of memory");
+		t = ff_cmd_table_of(rows, 5, hdr, compared_row, err);
+	} else {
+		t = ff_cmd_table_of(findings, 4, hdr + 1, finding_row, err);
+	}
+	cJSON_Delete(rows);
 	if (!t)
 		return err->code;
 	if (ff_table_rows(t))
@@ -96,11 +149,17 @@ int ff_cmd_print_findings_table(const cJSON *findings, struct ff_err *err)
 	return 0;
 }
 
-void ff_cmd_print_summary(const struct ff_cmd_level_counts *lc)
+void ff_cmd_print_summary(const cJSON *all, const struct ff_cmd_level_counts *lc)
 {
 	printf("%ld finding%s: %ld error, %ld warning, %ld note, %ld none\n", lc->total,
 	       lc->total == 1 ? "" : "s", lc->n[FF_LEVEL_ERROR], lc->n[FF_LEVEL_WARNING],
 	       lc->n[FF_LEVEL_NOTE], lc->n[FF_LEVEL_NONE]);
+	const cJSON *absent = cJSON_GetObjectItemCaseSensitive(all, "absent");
+	if (absent) {
+		long fresh = ff_cmd_jlong(all, "new", 0);
+		printf("against the baseline: %ld new, %ld unchanged, %d absent\n", fresh,
+		       ff_cmd_jlong(all, "total", 0) - fresh, cJSON_GetArraySize(absent));
+	}
 }
 
 int cmd_findings(struct ff_cmd_ctx *ctx, struct ff_args *a)
@@ -110,19 +169,18 @@ int cmd_findings(struct ff_cmd_ctx *ctx, struct ff_args *a)
 	cJSON *all = NULL;
 	int rc;
 
-	if (ff_cmd_fetch_findings(ctx, a->pos[0], a->level, &all, &err))
+	if (ff_cmd_fetch_findings(ctx, a->pos[0], a->level, a->baseline, &all, &err))
 		return ff_cmd_fail(&err);
 	if (a->json) {
 		rc = ff_cmd_print_json(all);
 		goto out;
 	}
-	const cJSON *list = cJSON_GetObjectItemCaseSensitive(all, "findings");
-	if (ff_cmd_print_findings_table(list, &err)) {
+	if (ff_cmd_print_findings_table(all, &err)) {
 		rc = ff_cmd_fail(&err);
 		goto out;
 	}
-	ff_cmd_count_findings(list, &lc);
-	ff_cmd_print_summary(&lc);
+	ff_cmd_count_findings(cJSON_GetObjectItemCaseSensitive(all, "findings"), &lc);
+	ff_cmd_print_summary(all, &lc);
 	rc = EXIT_OK;
 out:
 	cJSON_Delete(all);

@@ -480,6 +480,26 @@ out:
 	return rc;
 }
 
+/* Whether a finding fails the scan: --fail-on LEVEL counts those at or above LEVEL, and with
+ * --fail-on-new only the new ones (any level when --fail-on is not given). */
+static bool fails_the_scan(const struct ff_args *a, const cJSON *findings)
+{
+	enum ff_level floor = a->fail_on;
+	if (floor == FF_LEVEL_INVALID && a->fail_on_new)
+		floor = FF_LEVEL_NONE;
+	if (floor == FF_LEVEL_INVALID)
+		return false;
+	const cJSON *f;
+	cJSON_ArrayForEach(f, findings)
+	{
+		const char *st = ff_cmd_jstr(f, "baseline_state");
+		if (ff_level_parse(ff_cmd_jstr(f, "level")) >= floor &&
+		    (!a->fail_on_new || (st && !strcmp(st, "new"))))
+			return true;
+	}
+	return false;
+}
+
 int cmd_scan(struct ff_cmd_ctx *ctx, struct ff_args *a)
 {
 	struct ff_err err = {0};
@@ -499,15 +519,18 @@ int cmd_scan(struct ff_cmd_ctx *ctx, struct ff_args *a)
 		rc = EXIT_FAIL;
 		goto out;
 	}
-	if (ff_cmd_fetch_findings(ctx, ff_cmd_jstr(run, "id"), NULL, &findings, &err)) {
+	if (ff_cmd_fetch_findings(ctx, ff_cmd_jstr(run, "id"), NULL, a->baseline, &findings,
+				  &err)) {
 		rc = ff_cmd_fail(&err);
 		goto out;
 	}
 	const cJSON *list = cJSON_GetObjectItemCaseSensitive(findings, "findings");
+	cJSON *absent = cJSON_GetObjectItemCaseSensitive(findings, "absent");
 	ff_cmd_count_findings(list, &lc);
 	out = cJSON_CreateObject();
 	if (!out || !cJSON_AddItemReferenceToObject(out, "run", run) ||
-	    !cJSON_AddItemReferenceToObject(out, "findings", (cJSON *)list)) {
+	    !cJSON_AddItemReferenceToObject(out, "findings", (cJSON *)list) ||
+	    (absent && !cJSON_AddItemReferenceToObject(out, "absent", absent))) {
 		ff_err_set(&err, FF_ENOMEM, "out of memory");
 		rc = ff_cmd_fail(&err);
 		goto out;
@@ -515,20 +538,17 @@ int cmd_scan(struct ff_cmd_ctx *ctx, struct ff_args *a)
 	if (a->json) {
 		ff_cmd_print_json(out);
 	} else {
-		if (ff_cmd_print_findings_table(list, &err)) {
+		if (ff_cmd_print_findings_table(findings, &err)) {
 			rc = ff_cmd_fail(&err);
 			goto out;
 		}
-		ff_cmd_print_summary(&lc);
+		ff_cmd_print_summary(findings, &lc);
 	}
 	struct scan_result res = {.ctx = ctx, .run = run, .findings = list, .doc = out};
 	if ((rc = write_reports(a, &res)))
 		goto out;
-	if (a->fail_on != FF_LEVEL_INVALID) {
-		for (int l = a->fail_on; l <= FF_LEVEL_ERROR; l++)
-			if (lc.n[l])
-				rc = EXIT_FINDINGS;
-	}
+	if (fails_the_scan(a, list))
+		rc = EXIT_FINDINGS;
 out:
 	free(id);
 	cJSON_Delete(out);

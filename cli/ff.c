@@ -101,10 +101,11 @@ static const struct cmd cmds[] = {
      "\nexample:\n  ff submit secret-detection 9f86d08...0f00a08 -p min_entropy=4 --label ci=1\n"},
     {"scan", cmd_scan,
      FF_OPT_PARAM | FF_OPT_PRIORITY | FF_OPT_LABEL | FF_OPT_TIMEOUT | FF_OPT_JSON | FF_OPT_FAIL_ON |
-	 FF_OPT_REPORTS,
+	 FF_OPT_REPORTS | FF_OPT_BASELINE | FF_OPT_FAIL_ON_NEW,
      2, 2,
      "WORKFLOW PATH [-p k=v]... [--priority N] [--label k=v]... [--timeout S] "
-     "[--fail-on LEVEL] [--json] [--sarif FILE] [--json-out FILE] [--junit FILE] [--csv FILE]",
+     "[--fail-on LEVEL] [--baseline RUN [--fail-on-new]] [--json] [--sarif FILE] "
+     "[--json-out FILE] [--junit FILE] [--csv FILE]",
      "Upload PATH, run WORKFLOW over it, wait, and print the findings.",
      "Prints a table (level, rule, path:line, message) and a summary line. PATH is not sent\n"
      "again when the controller holds the same bytes already (\"target <sha> already stored\").\n"
@@ -116,15 +117,22 @@ static const struct cmd cmds[] = {
      "options: as for submit, plus\n"
      "  --timeout S       give up after S seconds, cancelling the run\n"
      "  --fail-on LEVEL   exit 3 when findings at or above LEVEL exist\n"
-     "  --json            print {\"run\": …, \"findings\": […]} instead of the table\n"
+     "  --baseline RUN    compare with run RUN's findings by fingerprint: each finding is\n"
+     "                    new or unchanged, and RUN's findings this run lacks are absent\n"
+     "  --fail-on-new     with --baseline: --fail-on counts only new findings (any level\n"
+     "                    when --fail-on is not given)\n"
+     "  --json            print {\"run\": …, \"findings\": […]} instead of the table (and\n"
+     "                    \"absent\": […] with --baseline)\n"
      "  --sarif FILE      write the run's SARIF log to FILE\n"
      "  --json-out FILE   write what --json prints to FILE\n"
      "  --junit FILE      write the findings as JUnit XML, one failing testcase each\n"
      "  --csv FILE        write the findings as CSV\n"
      "Report files are written when the run succeeded, whatever --fail-on says, each\n"
      "atomically (a temporary file renamed over FILE).\n"
-     "\nexample:\n  ff scan secret-detection . --fail-on warning --timeout 600 --junit "
-     "report.xml\n"},
+     "\nexamples:\n  ff scan secret-detection . --fail-on warning --timeout 600 --junit "
+     "report.xml\n"
+     "  ff scan secret-detection . --baseline \"$(ff runs --label branch=main --state "
+     "succeeded --limit 1 --json | jq -r '.runs[0].id')\" --fail-on-new --sarif r.sarif\n"},
     {"status", cmd_status, FF_OPT_JSON, 1, 1, "RUN_ID [--json]",
      "Show a run: state, attempt, progress, worker, error, findings summary, times.",
      "example:\n  ff status 0b9c2b0e-1d1a-4c55-9d59-1a2b3c4d5e6f\n"},
@@ -149,11 +157,15 @@ static const struct cmd cmds[] = {
     {"events", cmd_events, FF_OPT_JSON, 1, 1, "RUN_ID [--json]",
      "Show a run's state history: time, state, attempt, message.",
      "example:\n  ff events 0b9c2b0e-1d1a-4c55-9d59-1a2b3c4d5e6f\n"},
-    {"findings", cmd_findings, FF_OPT_LEVEL | FF_OPT_JSON, 1, 1, "RUN_ID [--level L] [--json]",
+    {"findings", cmd_findings, FF_OPT_LEVEL | FF_OPT_JSON | FF_OPT_BASELINE, 1, 1,
+     "RUN_ID [--level L] [--baseline RUN2] [--json]",
      "Print a run's findings as a table and a summary line.",
      "options:\n"
-     "  --level L   only findings of level L (error, warning, note, none)\n"
-     "  --json      print {\"findings\": […], \"total\": N}\n"
+     "  --level L        only findings of level L (error, warning, note, none)\n"
+     "  --baseline RUN2  compare with RUN2's findings by fingerprint: a STATE column (new,\n"
+     "                   unchanged; RUN2's findings this run lacks follow as absent)\n"
+     "  --json           print {\"findings\": […], \"total\": N} (with --baseline also\n"
+     "                   \"absent\": […] and \"new\": N)\n"
      "\nexample:\n  ff findings 0b9c2b0e-1d1a-4c55-9d59-1a2b3c4d5e6f --level error\n"},
     {"sarif", cmd_sarif, FF_OPT_OUTPUT, 1, 1, "RUN_ID [-o FILE]",
      "Print a run's raw SARIF 2.1.0 log.",

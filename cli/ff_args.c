@@ -22,16 +22,27 @@ struct opt_def {
 };
 
 static const struct opt_def opt_defs[] = {
-    {"param", FF_OPT_PARAM, 'p', true},	    {"priority", FF_OPT_PRIORITY, 0, true},
-    {"label", FF_OPT_LABEL, 0, true},	    {"timeout", FF_OPT_TIMEOUT, 0, true},
-    {"json", FF_OPT_JSON, 0, false},	    {"state", FF_OPT_STATE, 0, true},
-    {"workflow", FF_OPT_WORKFLOW, 0, true}, {"limit", FF_OPT_LIMIT, 0, true},
-    {"level", FF_OPT_LEVEL, 0, true},	    {"output", FF_OPT_OUTPUT, 'o', true},
-    {"fail-on", FF_OPT_FAIL_ON, 0, true},   {"cursor", FF_OPT_CURSOR, 0, true},
-    {"key", FF_OPT_KEY, 0, true},	    {"since", FF_OPT_SINCE, 0, true},
-    {"status", FF_OPT_STATUS, 0, true},	    {"sarif", FF_OPT_SARIF, 0, true},
-    {"json-out", FF_OPT_JSON_OUT, 0, true}, {"junit", FF_OPT_JUNIT, 0, true},
+    {"param", FF_OPT_PARAM, 'p', true},
+    {"priority", FF_OPT_PRIORITY, 0, true},
+    {"label", FF_OPT_LABEL, 0, true},
+    {"timeout", FF_OPT_TIMEOUT, 0, true},
+    {"json", FF_OPT_JSON, 0, false},
+    {"state", FF_OPT_STATE, 0, true},
+    {"workflow", FF_OPT_WORKFLOW, 0, true},
+    {"limit", FF_OPT_LIMIT, 0, true},
+    {"level", FF_OPT_LEVEL, 0, true},
+    {"output", FF_OPT_OUTPUT, 'o', true},
+    {"fail-on", FF_OPT_FAIL_ON, 0, true},
+    {"cursor", FF_OPT_CURSOR, 0, true},
+    {"key", FF_OPT_KEY, 0, true},
+    {"since", FF_OPT_SINCE, 0, true},
+    {"status", FF_OPT_STATUS, 0, true},
+    {"sarif", FF_OPT_SARIF, 0, true},
+    {"json-out", FF_OPT_JSON_OUT, 0, true},
+    {"junit", FF_OPT_JUNIT, 0, true},
     {"csv", FF_OPT_CSV, 0, true},
+    {"baseline", FF_OPT_BASELINE, 0, true},
+    {"fail-on-new", FF_OPT_FAIL_ON_NEW, 0, false},
 };
 
 enum ff_level ff_level_parse(const char *s)
@@ -260,6 +271,12 @@ static int apply_opt(struct ff_args *a, const struct opt_def *d, const char *val
 		*slot = val;
 		return 0;
 	}
+	case FF_OPT_BASELINE:
+		if (!*val)
+			return ff_err_set(err, FF_EINVAL, "--baseline wants a run id");
+		a->baseline = val;
+		return 0;
+	case FF_OPT_FAIL_ON_NEW: a->fail_on_new = true; return 0;
 	case FF_OPT_CURSOR: a->cursor = val; return 0;
 	case FF_OPT_KEY: a->key = val; return 0;
 	case FF_OPT_SINCE: a->since = val; return 0;
@@ -377,6 +394,10 @@ int ff_args_parse(int argc, char **argv, unsigned allowed, int min_pos, int max_
 	}
 	if ((rc = reports_distinct(a, err)))
 		goto out;
+	if (a->fail_on_new && !a->baseline) {
+		rc = ff_err_set(err, FF_EINVAL, "--fail-on-new needs --baseline RUN");
+		goto out;
+	}
 	if (!a->help && a->npos < min_pos) {
 		rc = ff_err_set(err, FF_EINVAL, "missing argument%s",
 				min_pos - a->npos > 1 ? "s" : "");

@@ -28,10 +28,12 @@ enum ff_opt {
 	FF_OPT_SINCE = 1 << 13,	  /* --since TIMESTAMP */
 	FF_OPT_STATUS = 1 << 14,  /* --status N, an HTTP status 100-599 */
 	/* scan's report files; no two may name the same file */
-	FF_OPT_SARIF = 1 << 15,	   /* --sarif FILE */
-	FF_OPT_JSON_OUT = 1 << 16, /* --json-out FILE */
-	FF_OPT_JUNIT = 1 << 17,	   /* --junit FILE */
-	FF_OPT_CSV = 1 << 18,	   /* --csv FILE */
+	FF_OPT_SARIF = 1 << 15,	      /* --sarif FILE */
+	FF_OPT_JSON_OUT = 1 << 16,    /* --json-out FILE */
+	FF_OPT_JUNIT = 1 << 17,	      /* --junit FILE */
+	FF_OPT_CSV = 1 << 18,	      /* --csv FILE */
+	FF_OPT_BASELINE = 1 << 19,    /* --baseline RUN: compare with that run's findings */
+	FF_OPT_FAIL_ON_NEW = 1 << 20, /* --fail-on-new: --fail-on counts new findings only */
 };
 
 #define FF_OPT_REPORTS (FF_OPT_SARIF | FF_OPT_JSON_OUT | FF_OPT_JUNIT | FF_OPT_CSV)
@@ -61,8 +63,10 @@ struct ff_args {
 	bool help; /* -h / --help */
 	const char *state, *workflow, *level, *output, *cursor, *key, *since;
 	const char *sarif, *json_out, *junit, *csv; /* report files; NULL when not asked for */
-	long status;				    /* 0 when not given */
-	enum ff_level fail_on;			    /* FF_LEVEL_INVALID when not given */
+	const char *baseline;			    /* a run id; NULL when not given */
+	bool fail_on_new;
+	long status;	       /* 0 when not given */
+	enum ff_level fail_on; /* FF_LEVEL_INVALID when not given */
 };
 
 /* Parses argv[0..argc) (the words after the command name) against the options in allowed

@@ -95,15 +95,19 @@ struct ff_cmd_level_counts {
 };
 
 /* Fetches every finding of a run, page by page. *out is {"findings": [...], "total": N}
- * (caller frees). level may be NULL. */
-int ff_cmd_fetch_findings(struct ff_cmd_ctx *ctx, const char *id, const char *level, cJSON **out,
-			  struct ff_err *err);
+ * (caller frees). level and baseline may be NULL. With a baseline run, each finding has its
+ * baseline_state (new, unchanged) and *out also holds "absent" (the baseline's findings the
+ * run no longer has) and "new" (how many are new): the controller matches fingerprints. */
+int ff_cmd_fetch_findings(struct ff_cmd_ctx *ctx, const char *id, const char *level,
+			  const char *baseline, cJSON **out, struct ff_err *err);
 void ff_cmd_count_findings(const cJSON *findings, struct ff_cmd_level_counts *lc);
-/* The findings as a level, rule, location, message table on stdout; nothing when there are
- * none. */
-int ff_cmd_print_findings_table(const cJSON *findings, struct ff_err *err);
-/* "N findings: E error, W warning, …" on stdout. */
-void ff_cmd_print_summary(const struct ff_cmd_level_counts *lc);
+/* The findings of what ff_cmd_fetch_findings fetched as a level, rule, location, message
+ * table on stdout (a state column first, and the absent ones after, with a baseline);
+ * nothing when there are none. */
+int ff_cmd_print_findings_table(const cJSON *all, struct ff_err *err);
+/* "N findings: E error, W warning, …" on stdout; with a baseline, a second line
+ * "against the baseline: N new, N unchanged, N absent". */
+void ff_cmd_print_summary(const cJSON *all, const struct ff_cmd_level_counts *lc);
 
 /* ---- the commands, one per entry of ff.c's table; each returns the exit status ---- */
 

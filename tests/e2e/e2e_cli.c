@@ -282,6 +282,71 @@ static void second_scan_skips_the_upload(void **state)
 	remove_dir(dir);
 }
 
+/* A tree with a.txt holding `lines` (test-baseline: one finding per BUG line, fingerprinted
+ * by its text), scanned; rc and output as ff gives them, the run id in id. */
+static int scan_baseline_tree(const char *dir, const char *lines, const char *opts, char *out,
+			      size_t outlen, char id[37])
+{
+	char path[512], args[1024];
+	snprintf(path, sizeof(path), "%s/a.txt", dir);
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(lines, f);
+	assert_int_equal(fclose(f), 0);
+	snprintf(args, sizeof(args), "scan test-baseline %s %s", dir, opts);
+	int rc = ff(args, out, outlen);
+	const char *said = strstr(out, "run ");
+	if (!said || sscanf(said, "run %36[0-9a-f-] submitted", id) != 1)
+		fail_msg("no run id in:\n%s", out);
+	return rc;
+}
+
+/* ff scan --baseline: a line added above a finding leaves it unchanged, a fixed one is
+ * absent, an added one new; --fail-on-new fails on that one and not on unchanged findings.
+ * ff findings --baseline shows the same comparison. */
+static void scan_compares_with_a_baseline(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/ff-e2e-baseline-XXXXXX", out[8192], opts[128], args[256];
+	char base[37], run[37], again[37];
+	assert_non_null(mkdtemp(dir));
+	int rc = scan_baseline_tree(dir, "x\nBUG one\nBUG two\n", "", out, sizeof(out), base);
+	if (rc != 0)
+		fail_msg("the baseline scan exited %d:\n%s", rc, out);
+
+	snprintf(opts, sizeof(opts), "--baseline %s --fail-on-new", base);
+	rc = scan_baseline_tree(dir, "an added line\nx\nBUG one\nBUG three\n", opts, out,
+				sizeof(out), run);
+	if (rc != 3 || !strstr(out, "against the baseline: 1 new, 1 unchanged, 1 absent"))
+		fail_msg("ff scan %s exited %d, not 3 with the comparison:\n%s", opts, rc, out);
+	assert_int_equal(count_lines_with(out, "unchanged"), 2); /* its row and the summary */
+	assert_int_equal(count_lines_with(out, "absent"), 2);
+	const char *three = strstr(out, "BUG three");
+	assert_non_null(three);
+
+	/* the same findings again: all unchanged, so --fail-on-new passes, --fail-on fails */
+	snprintf(opts, sizeof(opts), "--baseline %s --fail-on-new", run);
+	rc = scan_baseline_tree(dir, "an added line\nx\nBUG one\nBUG three\n", opts, out,
+				sizeof(out), again);
+	if (rc != 0 || !strstr(out, "against the baseline: 0 new, 2 unchanged, 0 absent"))
+		fail_msg("ff scan %s exited %d, not 0:\n%s", opts, rc, out);
+	snprintf(opts, sizeof(opts), "--baseline %s --fail-on error", run);
+	rc = scan_baseline_tree(dir, "an added line\nx\nBUG one\nBUG three\n", opts, out,
+				sizeof(out), again);
+	assert_int_equal(rc, 3);
+
+	snprintf(args, sizeof(args), "findings %s --baseline %s", run, base);
+	rc = ff(args, out, sizeof(out));
+	if (rc != 0 || !strstr(out, "STATE") ||
+	    !strstr(out, "against the baseline: 1 new, 1 unchanged, 1 absent"))
+		fail_msg("ff %s exited %d:\n%s", args, rc, out);
+	snprintf(args, sizeof(args), "findings %s --baseline 00000000-0000-4000-8000-000000000000",
+		 run);
+	assert_int_equal(ff(args, out, sizeof(out)), 1);
+	assert_non_null(strstr(out, "baseline"));
+	remove_dir(dir);
+}
+
 /* Starts `ff <argv...>` in the background, stdout and stderr to log. */
 static pid_t ff_background(const char *log, char *const argv[])
 {
@@ -402,6 +467,7 @@ int main(void)
 	    cmocka_unit_test(sigterm_cancels_the_run),
 	    cmocka_unit_test(timeout_cancels_the_run),
 	    cmocka_unit_test(runs_filters_by_label),
+	    cmocka_unit_test(scan_compares_with_a_baseline),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
