@@ -114,6 +114,23 @@ static void compared_row(const cJSON *f, const char **row, char *buf, size_t buf
 	finding_row(f, row + 1, buf, bufsz);
 }
 
+/* The run's findings, then the baseline's absent ones: one array of references (caller
+ * cJSON_Deletes), or NULL when out of memory. */
+static cJSON *findings_and_absent(const cJSON *findings, const cJSON *absent)
+{
+	cJSON *rows = cJSON_CreateArray();
+	const cJSON *parts[] = {findings, absent}, *f;
+	for (int i = 0; i < 2 && rows; i++)
+		cJSON_ArrayForEach(f, parts[i])
+		{
+			if (!cJSON_AddItemReferenceToArray(rows, (cJSON *)f)) {
+				cJSON_Delete(rows);
+				return NULL;
+			}
+		}
+	return rows;
+}
+
 /* Unlike a listing, an empty table is left out whole: the summary line after it says
  * "0 findings". With a baseline comparison, the baseline's absent findings follow the run's. */
 int ff_cmd_print_findings_table(const cJSON *all, struct ff_err *err)
@@ -121,26 +138,17 @@ int ff_cmd_print_findings_table(const cJSON *all, struct ff_err *err)
 	static const char *const hdr[] = {"STATE", "LEVEL", "RULE", "LOCATION", "MESSAGE"};
 	const cJSON *findings = cJSON_GetObjectItemCaseSensitive(all, "findings");
 	const cJSON *absent = cJSON_GetObjectItemCaseSensitive(all, "absent");
-	cJSON *rows = absent ? cJSON_CreateArray() : NULL;
-	const cJSON *f;
-	struct ff_table *t = NULL;
+	struct ff_table *t;
 
 	if (absent) {
-		const cJSON *parts[] = {findings, absent};
-		for (int i = 0; i < 2 && rows; i++)
-			cJSON_ArrayForEach(
-			    f, parts[i]) if (!cJSON_AddItemReferenceToArray(rows, (cJSON *)f))
-			{
-				cJSON_Delete(rows);
-				rows = NULL;
-			}
+		cJSON *rows = findings_and_absent(findings, absent);
 		if (!rows)
 			return ff_err_set(err, FF_ENOMEM, "out of memory");
 		t = ff_cmd_table_of(rows, 5, hdr, compared_row, err);
+		cJSON_Delete(rows);
 	} else {
 		t = ff_cmd_table_of(findings, 4, hdr + 1, finding_row, err);
 	}
-	cJSON_Delete(rows);
 	if (!t)
 		return err->code;
 	if (ff_table_rows(t))
