@@ -42,13 +42,10 @@ int ff_cmd_fetch_findings(struct ff_cmd_ctx *ctx, const char *id, const char *le
 		rc = err->code;
 		goto out;
 	}
-	char esc[128];
-	if (baseline) {
-		if (ff_url_escape(baseline, esc, sizeof(esc))) {
-			rc = ff_err_set(err, FF_EINVAL, "--baseline wants a run id");
-			goto out;
-		}
-		snprintf(base_q, sizeof(base_q), "&baseline=%s", esc);
+	size_t base_len = 0;
+	if (baseline && ff_query_append(base_q, sizeof(base_q), &base_len, "baseline", baseline)) {
+		rc = ff_err_set(err, FF_EINVAL, "--baseline wants a run id");
+		goto out;
 	}
 	for (;;) {
 		cJSON *page = NULL;

@@ -674,19 +674,13 @@ int cmd_runs(struct ff_cmd_ctx *ctx, struct ff_args *a)
 {
 	static const char *const hdr[] = {"ID", "STATE", "WORKFLOW", "FINDINGS", "CREATED"};
 	struct ff_err err = {0};
-	char path[PATH_MAX_LEN], esc[ESC_MAX];
-	size_t off;
-
-	off = (size_t)snprintf(path, sizeof(path), "/api/v1/runs?limit=%ld",
-			       a->limit ? a->limit : 50);
+	char path[PATH_MAX_LEN];
+	size_t off = (size_t)snprintf(path, sizeof(path), "/api/v1/runs?limit=%ld",
+				      a->limit ? a->limit : 50);
 	const char *names[] = {"state", "workflow", "cursor"};
 	const char *vals[] = {a->state, a->workflow, a->cursor};
 	for (int i = 0; i < 3; i++) {
-		if (!vals[i])
-			continue;
-		if (ff_url_escape(vals[i], esc, sizeof(esc)) ||
-		    (off += (size_t)snprintf(path + off, sizeof(path) - off, "&%s=%s", names[i],
-					     esc)) >= sizeof(path)) {
+		if (vals[i] && ff_query_append(path, sizeof(path), &off, names[i], vals[i])) {
 			ff_err_set(&err, FF_EINVAL, "--%s value too long", names[i]);
 			return ff_cmd_fail(&err);
 		}
@@ -699,9 +693,7 @@ int cmd_runs(struct ff_cmd_ctx *ctx, struct ff_args *a)
 		char kv[ESC_MAX];
 		if ((size_t)snprintf(kv, sizeof(kv), "%s=%s", l->string, l->valuestring) >=
 			sizeof(kv) ||
-		    ff_url_escape(kv, esc, sizeof(esc)) ||
-		    (off += (size_t)snprintf(path + off, sizeof(path) - off, "&label=%s", esc)) >=
-			sizeof(path)) {
+		    ff_query_append(path, sizeof(path), &off, "label", kv)) {
 			ff_err_set(&err, FF_EINVAL, "--label value too long");
 			return ff_cmd_fail(&err);
 		}

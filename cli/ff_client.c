@@ -91,6 +91,20 @@ int ff_url_escape(const char *s, char *out, size_t outsz)
 	return 0;
 }
 
+int ff_query_append(char *url, size_t cap, size_t *len, const char *name, const char *value)
+{
+	size_t head = strlen(name) + 2; /* "&name=" */
+	if (*len + head >= cap)
+		return FF_ETOOBIG;
+	snprintf(url + *len, cap - *len, "&%s=", name);
+	if (ff_url_escape(value, url + *len + head, cap - *len - head)) {
+		url[*len] = '\0';
+		return FF_ETOOBIG;
+	}
+	*len += head + strlen(url + *len + head);
+	return 0;
+}
+
 int ff_client_status_code(long status)
 {
 	switch (status) {

@@ -73,4 +73,8 @@ int ff_client_status_code(long status);
  * [A-Za-z0-9-._~] becomes %XX. 0, or FF_ETOOBIG when out (outsz bytes) is too small. */
 int ff_url_escape(const char *s, char *out, size_t outsz);
 
+/* Appends "&name=<value percent-encoded>" to the query in url (cap bytes, *len used), moving
+ * *len on. 0, or FF_ETOOBIG when it does not fit (url and *len are then as they were). */
+int ff_query_append(char *url, size_t cap, size_t *len, const char *name, const char *value);
+
 #endif

@@ -1072,6 +1072,25 @@ static void url_escape(void **state)
 	assert_int_equal(ff_url_escape("ab/", out, 5), FF_ETOOBIG);
 }
 
+/* Query parameters appended whole or not at all. */
+static void query_append(void **state)
+{
+	(void)state;
+	char url[32] = "/r?limit=5";
+	size_t len = strlen(url);
+	assert_int_equal(ff_query_append(url, sizeof(url), &len, "label", "k=v w"), 0);
+	assert_string_equal(url, "/r?limit=5&label=k%3Dv%20w");
+	assert_int_equal(len, strlen(url));
+	char small[16] = "/r?limit=5";
+	len = strlen(small);
+	assert_int_equal(ff_query_append(small, sizeof(small), &len, "state", "queued"),
+			 FF_ETOOBIG);
+	assert_string_equal(small, "/r?limit=5");
+	assert_int_equal(len, strlen(small));
+	assert_int_equal(ff_query_append(small, sizeof(small), &len, "s", "q"), 0);
+	assert_string_equal(small, "/r?limit=5&s=q");
+}
+
 static void error_answers(void **state)
 {
 	(void)state;
@@ -1127,6 +1146,7 @@ int main(void)
 	    cmocka_unit_test(text_clean),
 	    cmocka_unit_test(sizes_and_locations),
 	    cmocka_unit_test(url_escape),
+	    cmocka_unit_test(query_append),
 	    cmocka_unit_test(error_answers),
 	    cmocka_unit_test(tarball_deterministic),
 	    cmocka_unit_test(xml_and_csv_escaping),
