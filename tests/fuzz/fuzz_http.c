@@ -275,7 +275,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	sin.sin_port = htons((uint16_t)port);
 	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	check(fd >= 0 && connect(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0, "cannot connect");
+	check(fd >= 0, "no socket");
+	/* Each input from its own loopback source address (127.0.x.y): the client's
+	 * shutdown makes it the side that closes first, so every input leaves a TIME_WAIT
+	 * behind, and a thousand inputs a second would use up one address's ports. */
+	static uint32_t source;
+	struct sockaddr_in from = {.sin_family = AF_INET};
+	from.sin_addr.s_addr = htonl(INADDR_LOOPBACK + 1 + (source++ % 65000));
+	check(bind(fd, (struct sockaddr *)&from, sizeof(from)) == 0, strerror(errno));
+	check(connect(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0, strerror(errno));
 	check(fcntl(fd, F_SETFL, O_NONBLOCK) == 0, "cannot make the socket non-blocking");
 
 	struct ff_buf got;
@@ -300,7 +308,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check(closed || now_ms() - t0 < HANG_MS,
 		      "the connection stays open after the client's end");
 	}
-	/* A reset, not a TIME_WAIT per input: thousands a second would use up the ports. */
+	/* A reset where the server has not closed yet, so that it does not wait for us. */
 	struct linger lg = {1, 0};
 	setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
 	close(fd);
