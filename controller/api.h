@@ -53,6 +53,9 @@ void api_run_artifact(struct http_req *r);
 
 /* api_common.c: shared by the handlers */
 
+/* What ends a log the worker cut at its cap (logs_truncated), whole or followed. */
+extern const char api_logs_truncated_note[];
+
 /* The run as the API shows it: a select list over a row aliased r, whose column names are
  * the JSON keys. api_run_json turns it into the object in C: PostgreSQL building JSON
  * (json_build_object looks up every argument's output function on every call) cost five

@@ -34,6 +34,9 @@ static bool json_as_is(Oid type, const char *v)
 	       (type == OID_FLOAT8 && strspn(v, "0123456789.-+e") == strlen(v));
 }
 
+const char api_logs_truncated_note[] = "\n[ff: output truncated: only the first bytes shown "
+				       "were kept; the worker's cap is FF_LOG_MAX_KB]\n";
+
 int api_run_id_ok(struct http_req *r)
 {
 	if (ff_uuid_valid(r->params[0]))

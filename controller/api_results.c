@@ -9,6 +9,8 @@
 
 #include "api.h"
 #include "app.h"
+#include "follow.h"
+#include "app.h"
 #include "ff_sarif.h"
 #include "ff_util.h"
 
@@ -113,6 +115,9 @@ void api_run_sarif(struct http_req *r)
 
 void api_run_logs(struct http_req *r)
 {
+	int follow = follow_wanted(r);
+	if (follow)
+		return follow > 0 ? follow_reply(r->app->follow, r, FOLLOW_LOGS) : (void)0;
 	const char *p[] = {r->params[0]};
 	PGresult *res =
 	    run_blob(r, "SELECT logs, logs_truncated FROM run_results WHERE run_id = $1", 1, p,
@@ -121,8 +126,7 @@ void api_run_logs(struct http_req *r)
 		return;
 	size_t len = (size_t)PQgetlength(res, 0, 0);
 	int truncated = *PQgetvalue(res, 0, 1) != 0; /* binary bool */
-	const char *note = "\n[ff: output truncated: only the first bytes shown were kept; "
-			   "the worker's cap is FF_LOG_MAX_KB]\n";
+	const char *note = api_logs_truncated_note;
 	size_t total = len + (truncated ? strlen(note) : 0);
 	char *out = malloc(total + 1);
 	if (!out) {

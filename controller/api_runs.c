@@ -15,6 +15,7 @@
 #include "app.h"
 #include "ff_run.h"
 #include "committer.h"
+#include "follow.h"
 #include "ff_job.h"
 #include "ff_json.h"
 #include "ff_params.h"
@@ -262,6 +263,9 @@ void api_run_get(struct http_req *r)
 
 void api_run_events(struct http_req *r)
 {
+	int follow = follow_wanted(r);
+	if (follow)
+		return follow > 0 ? follow_reply(r->app->follow, r, FOLLOW_EVENTS) : (void)0;
 	api_reply_run_json(
 	    r, "SELECT json_build_object('run_id', r.id, 'events', COALESCE((SELECT "
 	       "json_agg(json_build_object('ts', ff_ts(e.ts), 'state', e.state, 'attempt', "

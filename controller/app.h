@@ -34,6 +34,7 @@ struct app {
 	struct health *health;	     /* readiness, checked off the event loop */
 	struct committer *committer; /* submits, the reaper, the outbox */
 	struct keys *keys;	     /* API keys and their rate limits, re-read every second */
+	struct follow *follow;	     /* the streams of runs' live logs and events */
 };
 
 /* app.c: the app's connections. */

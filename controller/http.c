@@ -44,6 +44,7 @@ enum phase {
 	PH_BODY,   /* reading the body */
 	PH_WAIT,   /* the whole request is read; its handler has it */
 	PH_WRITE,  /* writing the reply */
+	PH_STREAM, /* a streamed reply: its owner sends the chunks (struct http_stream) */
 	PH_LINGER, /* reply written, write side shut: draining what the client still sends */
 };
 
@@ -60,8 +61,16 @@ struct http_pipe {
 	struct http_server *s;
 };
 
+/* A streamed reply in progress, inside its connection. */
+struct http_stream {
+	struct http_conn *c;
+	const struct http_stream_ops *ops; /* NULL once the owner let go */
+	void *arg;
+};
+
 struct http_conn {
 	struct http_server *s;
+	struct http_stream stream;
 	struct bufferevent *bev;
 	http_parser parser;
 	enum phase phase;
@@ -190,6 +199,8 @@ static void req_free(struct http_req *r)
 	evhttp_clear_headers(&r->headers);
 	evhttp_clear_headers(&r->query);
 	evhttp_clear_headers(&r->reply_headers);
+	if (r->stream_ops) /* the head was never written */
+		r->stream_ops->gone(r->stream_arg);
 	ff_buf_release(&r->body);
 	pipe_free(r->pipe);
 	free(r->query_str);
@@ -349,13 +360,19 @@ static void conn_respond(struct http_conn *c, struct http_req *r)
 	if (r->pipe)
 		pipe_end(r->pipe, FF_EINVAL, "the request was answered");
 
+	bool streamed = r->stream_ops && !c->cut_status;
+	if (streamed)
+		c->close_after = true; /* a stream is the connection's last reply */
 	struct evbuffer *out = bufferevent_get_output(c->bev);
 	size_t out_before = evbuffer_get_length(out);
-	evbuffer_add_printf(out,
-			    "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-			    "X-Request-Id: %s\r\nCache-Control: no-store\r\n",
-			    r->status, reason_for(r->status),
-			    r->reply_type ? r->reply_type : "application/json", r->reply_len,
+	evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\n", r->status,
+			    reason_for(r->status),
+			    r->reply_type ? r->reply_type : "application/json");
+	if (streamed)
+		evbuffer_add_printf(out, "Transfer-Encoding: chunked\r\nX-Accel-Buffering: no\r\n");
+	else
+		evbuffer_add_printf(out, "Content-Length: %zu\r\n", r->reply_len);
+	evbuffer_add_printf(out, "X-Request-Id: %s\r\nCache-Control: no-store\r\n",
 			    r->id[0] ? r->id : "-");
 	if (r->cors_origin)
 		evbuffer_add_printf(out,
@@ -385,11 +402,50 @@ static void conn_respond(struct http_conn *c, struct http_req *r)
 	audit(c, r, evbuffer_get_length(out) - out_before);
 	if (c->req == r)
 		c->req = NULL;
+	c->since_ms = ff_now_ms();
+	bufferevent_enable(c->bev, EV_WRITE);
+	if (streamed) {
+		c->stream = (struct http_stream){c, r->stream_ops, r->stream_arg};
+		r->stream_ops = NULL;
+		req_free(r);
+		c->phase = PH_STREAM;
+		c->linger_bytes = 0;
+		/* reading goes on, to see the client leave (on_read drops what it sends) */
+		bufferevent_enable(c->bev, EV_READ);
+		c->stream.ops->open(c->stream.arg, &c->stream);
+		return;
+	}
 	req_free(r);
+	c->phase = PH_WRITE;
+	bufferevent_disable(c->bev, EV_READ);
+}
+
+int http_stream_send(struct http_stream *st, struct evbuffer *data)
+{
+	struct http_conn *c = st->c;
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+	size_t n = evbuffer_get_length(data);
+	if (evbuffer_get_length(out) > HTTP_STREAM_BEHIND) {
+		ff_warn("a stream's client fell %zu bytes behind: cut", evbuffer_get_length(out));
+		conn_free(c);
+		return -1;
+	}
+	if (n) {
+		evbuffer_add_printf(out, "%zx\r\n", n);
+		evbuffer_add_buffer(out, data);
+		evbuffer_add(out, "\r\n", 2);
+	}
+	return 0;
+}
+
+void http_stream_end(struct http_stream *st)
+{
+	struct http_conn *c = st->c;
+	st->ops = NULL;
+	evbuffer_add(bufferevent_get_output(c->bev), "0\r\n\r\n", 5);
 	c->phase = PH_WRITE;
 	c->since_ms = ff_now_ms();
 	bufferevent_disable(c->bev, EV_READ);
-	bufferevent_enable(c->bev, EV_WRITE);
 }
 
 /* A reply the loop makes itself (the request may not even have begun). */
@@ -886,7 +942,7 @@ static void conn_feed(struct http_conn *c)
 {
 	struct evbuffer *in = bufferevent_get_input(c->bev);
 	while (!c->dead && c->phase != PH_WAIT && c->phase != PH_WRITE && c->phase != PH_LINGER &&
-	       !c->read_paused && evbuffer_get_length(in)) {
+	       c->phase != PH_STREAM && !c->read_paused && evbuffer_get_length(in)) {
 		struct evbuffer_iovec v;
 		evbuffer_peek(in, -1, NULL, &v, 1);
 		size_t n = http_parser_execute(&c->parser, &settings, v.iov_base, v.iov_len);
@@ -931,6 +987,11 @@ static void conn_free(struct http_conn *c)
 		}
 		return;
 	}
+	if (c->stream.ops) {
+		const struct http_stream_ops *ops = c->stream.ops;
+		c->stream.ops = NULL;
+		ops->gone(c->stream.arg);
+	}
 	if (c->bev)
 		bufferevent_free(c->bev);
 	req_free(c->req);
@@ -967,11 +1028,11 @@ static void conn_next(struct http_conn *c)
 static void on_read(struct bufferevent *bev, void *arg)
 {
 	struct http_conn *c = arg;
-	if (c->phase == PH_LINGER) {
+	if (c->phase == PH_LINGER || c->phase == PH_STREAM) {
 		struct evbuffer *in = bufferevent_get_input(bev);
 		c->linger_bytes += evbuffer_get_length(in);
 		evbuffer_drain(in, evbuffer_get_length(in));
-		if (c->linger_bytes > LINGER_BYTES)
+		if (c->linger_bytes > LINGER_BYTES) /* a stream's client has nothing to send */
 			conn_free(c);
 		return;
 	}
@@ -1182,6 +1243,14 @@ void http_drain(struct http_server *s, long timeout_ms, void (*done)(void *), vo
 	s->drained_arg = arg;
 	if (s->listener)
 		evconnlistener_disable(s->listener);
+	/* A stream is cut, not ended: its client sees the chunked body stop short and knows the
+	 * run did not end (it follows again through another controller). */
+	struct http_conn *c, *next;
+	for (c = LIST_FIRST(&s->conns); c; c = next) {
+		next = LIST_NEXT(c, link);
+		if (c->phase == PH_STREAM)
+			conn_free(c);
+	}
 }
 
 void http_free(struct http_server *s)

@@ -8,7 +8,8 @@
  * of database threads (pool.h), or, for uploads, on a thread of their own that reads the body
  * as it streams in. A handler fills in its reply (http_reply_*) and the loop writes it; a
  * handler that hands the request on (the submit batch) calls http_defer and whoever finishes
- * it calls http_complete. Every request ends in exactly one reply.
+ * it calls http_complete. Every request ends in exactly one reply; a streamed reply (a run's
+ * live logs and events: http_reply_stream) is one that goes on after its handler returned.
  *
  * Limits (struct http_limits): connections, the time a request head may take, a minimum
  * body rate, an idle keep-alive time, a body size per route. A request refused before its
@@ -29,10 +30,22 @@
 #include "keys.h"
 
 struct app;
+struct evbuffer;
 struct ff_db;
 struct pool;
 struct http_conn;
 struct http_pipe;
+struct http_stream;
+
+/* A streamed reply's owner (http_reply_stream). open is called on the loop once the head is
+ * written, with the stream to send on; gone, on the loop, once the client went away, the
+ * server shut down or the stream fell too far behind (http_stream_send), or, without open,
+ * when the head could never be written. After gone, the stream is not to be used. Neither
+ * is called after the owner's own http_stream_end. */
+struct http_stream_ops {
+	void (*open)(void *arg, struct http_stream *st);
+	void (*gone)(void *arg);
+};
 
 #define HTTP_MAX_PARAMS 4
 
@@ -83,6 +96,8 @@ struct http_req {
 	size_t reply_len;
 	int reply_fd; /* a file whose first reply_len bytes are the body (http_reply_file), or -1 */
 	struct evkeyvalq reply_headers;
+	const struct http_stream_ops *stream_ops; /* a streamed reply's owner, or NULL */
+	void *stream_arg;
 	bool deferred;
 	/* The loop's side. */
 	struct http_conn *conn;
@@ -174,6 +189,18 @@ void http_reply_take(struct http_req *r, int status, const char *content_type, c
 /* The same, the body being the first len bytes of the file fd (the reply owns fd): the loop
  * sends it from the file, so a large body never sits in memory. */
 void http_reply_file(struct http_req *r, int status, const char *content_type, int fd, size_t len);
+/* A 200 whose body goes on after the handler returned, sent in chunks (Transfer-Encoding:
+ * chunked) by ops's owner on the loop; the connection closes at its end. */
+void http_reply_stream(struct http_req *r, const char *content_type,
+		       const struct http_stream_ops *ops, void *arg);
+/* On the loop: sends what data holds as a chunk (data is emptied). When the client has
+ * not read the last HTTP_STREAM_BEHIND bytes, the stream is cut instead: gone is called
+ * before this returns -1. */
+#define HTTP_STREAM_BEHIND (1024 * 1024)
+int http_stream_send(struct http_stream *st, struct evbuffer *data);
+/* On the loop: the last chunk; the stream is no longer the owner's. */
+void http_stream_end(struct http_stream *st);
+
 /* {"error":{"code","message"[,"field"]},"request_id"} with the status err->code maps to. */
 void http_reply_error(struct http_req *r, const struct ff_err *err);
 /* An error reply with a status outside the FF_E* mapping (405, 408, 415, 431). */

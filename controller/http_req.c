@@ -36,6 +36,10 @@ void http_add_header(struct http_req *r, const char *name, const char *value)
 
 static void drop_reply(struct http_req *r)
 {
+	if (r->stream_ops) { /* a stream given up for another reply: its owner lets go */
+		r->stream_ops->gone(r->stream_arg);
+		r->stream_ops = NULL;
+	}
 	free(r->reply);
 	r->reply = NULL;
 	if (r->reply_fd >= 0)
@@ -50,6 +54,17 @@ void http_reply_file(struct http_req *r, int status, const char *content_type, i
 	r->reply_type = content_type;
 	r->reply_fd = fd;
 	r->reply_len = len;
+}
+
+void http_reply_stream(struct http_req *r, const char *content_type,
+		       const struct http_stream_ops *ops, void *arg)
+{
+	drop_reply(r);
+	r->status = 200;
+	r->reply_type = content_type;
+	r->reply_len = 0;
+	r->stream_ops = ops;
+	r->stream_arg = arg;
 }
 
 void http_reply_take(struct http_req *r, int status, const char *content_type, char *data,

@@ -10,6 +10,7 @@
 #include "api.h"
 #include "app.h"
 #include "committer.h"
+#include "follow.h"
 #include "pool.h"
 #include "ff_config.h"
 #include "ff_log.h"
@@ -39,8 +40,8 @@ int main(int argc, char **argv)
 	struct app app = {0};
 	struct http_limits lim = {0};
 	const char *log_level;
-	long max_target_mb, max_json_kb, fault, db_threads, max_uploads, rate_per_s, rate_burst,
-	    audit_days;
+	long max_target_mb, max_json_kb, fault, db_threads, max_uploads, max_followers, rate_per_s,
+	    rate_burst, audit_days;
 	const struct ff_config_entry config[] = {
 	    {"FF_LISTEN", FF_CFG_STR, "0.0.0.0:8000", 0, 0, &lim.listen, "listen address (IPv4)"},
 	    {"DATABASE_URL", FF_CFG_STR,
@@ -69,6 +70,8 @@ int main(int argc, char **argv)
 	     "largest JSON request body, KiB"},
 	    {"FF_MAX_UPLOADS", FF_CFG_INT, "4", 1, 256, &max_uploads,
 	     "target uploads at once (more answer 503)"},
+	    {"FF_MAX_FOLLOWERS", FF_CFG_INT, "256", 1, 65536, &max_followers,
+	     "clients following runs' live logs and events at once (more answer 503)"},
 	    {"FF_DB_THREADS", FF_CFG_INT, "4", 1, 64, &db_threads,
 	     "database threads (each with its own connection) for the API's queries"},
 	    {"FF_HTTP_MAX_CONNECTIONS", FF_CFG_INT, "1024", 1, 65536, &lim.max_connections,
@@ -145,6 +148,8 @@ int main(int argc, char **argv)
 	}
 	lim.keys = app.keys;
 	if (!(app.base = event_base_new()) ||
+	    follow_start(app.cfg.database_url, app.base, (int)max_followers, &app.follow, &err) <
+		0 ||
 	    !(http_server = http_start(app.base, &app, &lim, api_routes, api_nroutes, pool,
 				       (int)max_uploads, &err))) {
 		ff_error("http: %s", err.msg);
@@ -163,7 +168,8 @@ out:
 	committer_stop(app.committer);
 	pool_stop(pool);
 	http_free(http_server);
-	audit_stop(lim.audit); /* after the server: its last replies are recorded */
+	follow_stop(app.follow); /* after the server: its streams are gone */
+	audit_stop(lim.audit);	 /* after the server: its last replies are recorded */
 	if (sigterm)
 		event_free(sigterm);
 	if (sigint)

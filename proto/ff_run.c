@@ -425,6 +425,25 @@ int ff_run_note(struct ff_db *db, const struct ff_run_ref *ref, const char *mess
 			  4, p, err);
 }
 
+int ff_run_log_piece(struct ff_db *db, const struct ff_run_ref *ref, size_t at, const char *data,
+		     size_t len, struct ff_err *err)
+{
+	char attempt[16], at_s[24];
+	snprintf(attempt, sizeof(attempt), "%d", ref->attempt);
+	snprintf(at_s, sizeof(at_s), "%zu", at);
+	const char *p[] = {ref->id, attempt, at_s, data};
+	const int lens[] = {0, 0, 0, (int)len}, fmts[] = {0, 0, 0, 1};
+	PGresult *res =
+	    ff_db_query_bin(db,
+			    "INSERT INTO run_log_chunks (run_id, attempt, at, data) "
+			    "VALUES ($1, $2::int, $3::bigint, $4) ON CONFLICT DO NOTHING",
+			    4, p, lens, fmts, 0, err);
+	if (!res)
+		return err->code;
+	PQclear(res);
+	return 0;
+}
+
 int ff_run_renew_leases(struct ff_db *db, const char *worker, const char *ids, long lease_s,
 			struct ff_err *err)
 {

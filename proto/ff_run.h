@@ -100,6 +100,10 @@ int ff_run_progress(struct ff_db *db, const char *id, int pct, const char *text,
 		    struct ff_err *err);
 int ff_run_note(struct ff_db *db, const struct ff_run_ref *ref, const char *message,
 		struct ff_err *err);
+/* A piece of the attempt's output as it runs: bytes [at, at + len) of its log (migration
+ * 009), for the followers of its logs. */
+int ff_run_log_piece(struct ff_db *db, const struct ff_run_ref *ref, size_t at, const char *data,
+		     size_t len, struct ff_err *err);
 int ff_run_renew_leases(struct ff_db *db, const char *worker, const char *ids, long lease_s,
 			struct ff_err *err);
 /* Of the runs in ids (a uuid[] literal), those cancelled: *out has their ids. */

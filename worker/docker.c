@@ -132,6 +132,17 @@ static size_t on_write(char *p, size_t size, size_t nmemb, void *userdata)
 	return ff_buf_append(&r->body, p, n) < 0 ? 0 : n;
 }
 
+/* CURLOPT_XFERINFOFUNCTION: libcurl calls it at least once a second while a call runs,
+ * data or not; a log stream's reader gets it as a tick (stream 0). */
+static int on_progress(void *userdata, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+		       curl_off_t ulnow)
+{
+	struct reply *r = userdata;
+	(void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
+	r->logs.on_data(r->logs.ctx, 0, NULL, 0);
+	return 0;
+}
+
 /* Builds "<base><path>" and performs the request. On success *status holds the HTTP status
  * and r the body (for non-2xx replies r holds the engine's error JSON). */
 static int call(struct docker *d, const char *method, const char *path, const char *ctype,
@@ -167,9 +178,16 @@ static int call(struct docker *d, const char *method, const char *path, const ch
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_write);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms > 0 ? timeout_ms : 0L);
+	if (r->logs.on_data) {
+		curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+		curl_easy_setopt(c, CURLOPT_XFERINFODATA, r);
+		curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+	}
 	d->errbuf[0] = '\0';
 	CURLcode cc = curl_easy_perform(c);
 	curl_slist_free_all(hdrs);
+	if (r->logs.on_data)
+		curl_easy_setopt(c, CURLOPT_NOPROGRESS, 1L);
 	if (r->rd) {
 		curl_easy_setopt(c, CURLOPT_UPLOAD, 0L);
 		curl_easy_setopt(c, CURLOPT_READFUNCTION, NULL);

@@ -46,7 +46,8 @@ int docker_container_wait(struct docker *d, const char *id, long timeout_ms, int
 			  struct ff_err *err);
 
 /* Streams the container's stdout and stderr until it stops or timeout_ms passes (then
- * FF_ETIMEOUT), calling on_data with each piece as it arrives (stream 1 stdout, 2 stderr).
+ * FF_ETIMEOUT), calling on_data with each piece as it arrives (stream 1 stdout, 2 stderr),
+ * and at least once a second with stream 0 and no data, output or not.
  * The engine's multiplexed frames are taken apart here. */
 typedef void (*docker_output_cb)(void *ctx, int stream, const char *data, size_t len);
 int docker_container_follow_logs(struct docker *d, const char *id, long timeout_ms,

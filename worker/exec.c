@@ -64,6 +64,16 @@ static void on_progress(void *ctx, int pct, const char *text)
 		ff_run_warn(a->job->run_id, "progress not recorded: %s", err.msg);
 }
 
+/* output_piece_cb: the log so far, for the run's followers. A piece not recorded leaves
+ * them a gap until the run ends and the whole log is stored. */
+static void on_log_piece(void *ctx, size_t at, const char *data, size_t len)
+{
+	struct attempt *a = ctx;
+	struct ff_err err;
+	if (ff_run_log_piece(a->env->db, &a->ref, at, data, len, &err) < 0)
+		ff_run_warn(a->job->run_id, "live log not recorded: %s", err.msg);
+}
+
 /* An event within the running state (no transition), for the run's history. */
 static void note(struct attempt *a, const char *message)
 {
@@ -380,12 +390,13 @@ static void slot_watch(struct attempt *a)
 	pthread_mutex_unlock(slot->lock);
 }
 
-/* The container's output: the slot's clock, then the log. */
+/* The container's output: the slot's clock, then the log. Stream 0 is the engine call's
+ * tick, not output: it must not hide a silent container from the stall check. */
 static void on_output(void *ctx, int stream, const char *data, size_t len)
 {
 	struct attempt *a = ctx;
 	struct exec_slot *slot = a->env->slot;
-	if (slot) {
+	if (slot && stream != 0) {
 		pthread_mutex_lock(slot->lock);
 		slot->output_ms = ff_now_ms();
 		pthread_mutex_unlock(slot->lock);
@@ -673,7 +684,7 @@ struct exec_result exec_run(struct exec_env *env, struct ff_job **msg)
 	if (env->on_started)
 		env->on_started(env->ctx);
 	slot_hold(env->slot, job->run_id);
-	output_init(&a.out, env->cfg->log_max_bytes, on_progress, &a);
+	output_init(&a.out, env->cfg->log_max_bytes, on_progress, on_log_piece, &a);
 	ff_run_info(job->run_id, "running %s attempt %d", job->workflow, job->attempt);
 	struct exec_result result = run_attempt(&a);
 	slot_hold(env->slot, "");

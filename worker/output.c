@@ -8,9 +8,10 @@
 
 #define PROGRESS_PREFIX "::progress "
 
-void output_init(struct output *o, size_t logs_cap, output_progress_cb on_progress, void *ctx)
+void output_init(struct output *o, size_t logs_cap, output_progress_cb on_progress,
+		 output_piece_cb on_piece, void *ctx)
 {
-	*o = (struct output){.on_progress = on_progress, .ctx = ctx};
+	*o = (struct output){.on_progress = on_progress, .on_piece = on_piece, .ctx = ctx};
 	ff_buf_init(&o->logs, logs_cap);
 }
 
@@ -64,10 +65,23 @@ static void progress_line(struct output *o, char *line)
 		o->on_progress(o->ctx, pct, text);
 }
 
+/* What the log gained since the last piece, once the interval has passed. */
+static void piece(struct output *o)
+{
+	int64_t now = ff_now_ms();
+	if (!o->on_piece || o->logs.len == o->piece_end ||
+	    now - o->piece_at < OUTPUT_PIECE_INTERVAL_MS)
+		return;
+	o->on_piece(o->ctx, o->piece_end, o->logs.data + o->piece_end, o->logs.len - o->piece_end);
+	o->piece_end = o->logs.len;
+	o->piece_at = now;
+}
+
 void output_feed(void *output, int stream, const char *data, size_t len)
 {
 	struct output *o = output;
 	logs_append(o, data, len);
+	piece(o);
 	if (stream != 1)
 		return;
 	for (size_t i = 0; i < len; i++) {

@@ -193,7 +193,9 @@ static int insert_output(struct ff_db *db, const struct store_attempt *a, struct
 	if (!res)
 		return err->code;
 	PQclear(res);
-	return 0;
+	/* the pieces followers read while it ran: the whole log is here now */
+	const char *q[] = {a->ref->id};
+	return ff_db_exec(db, "DELETE FROM run_log_chunks WHERE run_id = $1", 1, q, err);
 }
 
 static int insert_findings(struct ff_db *db, const char *id, const struct ff_findings *f,
