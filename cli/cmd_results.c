@@ -3,6 +3,7 @@
  *
  * The findings helpers are also scan's (cmd_runs.c), so they are declared in ff_cmd.h.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -201,13 +202,32 @@ int cmd_sarif(struct ff_cmd_ctx *ctx, struct ff_args *a)
 	return ff_cmd_download(ctx, path, a->output);
 }
 
+/* ff_client_data_fn: a followed log, to stdout as it comes (a pipe to a CI log too). */
+static int print_piece(void *ctx, const char *data, size_t len)
+{
+	(void)ctx;
+	return fwrite(data, 1, len, stdout) == len && fflush(stdout) == 0 ? 0 : -1;
+}
+
 int cmd_logs(struct ff_cmd_ctx *ctx, struct ff_args *a)
 {
 	struct ff_err err = {0};
 	char path[PATH_MAX_LEN];
-	if (ff_cmd_run_path(path, sizeof(path), a->pos[0], "/logs", &err))
+	if (ff_cmd_run_path(path, sizeof(path), a->pos[0], a->follow ? "/logs?follow=1" : "/logs",
+			    &err))
 		return ff_cmd_fail(&err);
-	return ff_cmd_download(ctx, path, NULL);
+	if (!a->follow)
+		return ff_cmd_download(ctx, path, NULL);
+	if (!ff_cmd_client(ctx, &err))
+		return ff_cmd_fail(&err);
+	int rc = ff_client_stream(ctx->client, path, NULL, print_piece, NULL, &err);
+	if (rc == FF_ECONFLICT)
+		ff_err_set(&err, FF_EINTERNAL, "cannot write the log: %s", strerror(errno));
+	else if (rc == FF_EUNAVAIL && ff_client_last_status(ctx->client) == 200)
+		ff_err_set(&err, FF_EUNAVAIL,
+			   "the log stream was cut before the run ended (the controller went "
+			   "away?): ff logs -f again to follow it from the start");
+	return rc ? ff_cmd_fail(&err) : EXIT_OK;
 }
 
 static void artifact_row(const cJSON *x, const char **row, char *buf, size_t bufsz)

@@ -1,9 +1,10 @@
 /* cmd_runs — the ff commands that start and follow runs: upload a target, submit a run, wait
  * for it, scan (all three, then the findings), and status, cancel, runs and events.
  *
- * wait and scan share one polling loop (wait_run), which rides out controller outages and
- * shows live progress when stderr is a terminal, and one way out of it (follow_run): a run
- * given up on, by a stop signal or --timeout, is cancelled on the server.
+ * wait and scan share one loop (wait_run), which follows the run's events as the controller
+ * streams them, rides out controller outages and shows live progress when stderr is a
+ * terminal, and one way out of it (follow_run): a run given up on, by a stop signal or
+ * --timeout, is cancelled on the server.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 
 #include "ff_cmd.h"
 #include "ff_report.h"
+#include "ff_sse.h"
 #include "ff_run_state.h"
 #include "ff_tarball.h"
 #include "ff_util.h"
@@ -198,8 +200,86 @@ static void show_progress(const cJSON *run)
 	fflush(stderr);
 }
 
-/* Polls the run until it is in a terminal state or timeout_s passes (0: no limit), with a
- * backoff from 100 ms to 1 s. *run_out is the last run seen (caller frees), set also on
+/* ---- the run's events, followed live (GET …/events?follow=1) ---- */
+
+struct watch {
+	struct ff_cmd_ctx *ctx;
+	cJSON *run; /* the run as last seen: its state and progress updated from the events */
+	bool *shown;
+	bool ended;
+	struct ff_sse sse;
+	char last_id[64];
+};
+
+static void set_item(cJSON *o, const char *name, cJSON *v)
+{
+	if (v && cJSON_HasObjectItem(o, name))
+		cJSON_ReplaceItemInObjectCaseSensitive(o, name, v);
+	else if (v)
+		cJSON_AddItemToObject(o, name, v);
+}
+
+static void on_run_event(void *arg, const char *event, const char *id, const char *data)
+{
+	struct watch *w = arg;
+	snprintf(w->last_id, sizeof(w->last_id), "%s", id);
+	if (!strcmp(event, "end")) {
+		w->ended = true;
+		return;
+	}
+	cJSON *d = cJSON_Parse(data);
+	if (!strcmp(event, "state")) {
+		set_item(w->run, "state", cJSON_DetachItemFromObject(d, "state"));
+		set_item(w->run, "attempt", cJSON_DetachItemFromObject(d, "attempt"));
+	} else if (!strcmp(event, "progress")) {
+		set_item(w->run, "progress", cJSON_DetachItemFromObject(d, "progress"));
+		set_item(w->run, "progress_text", cJSON_DetachItemFromObject(d, "text"));
+	}
+	cJSON_Delete(d);
+	if (w->ctx->tty) {
+		show_progress(w->run);
+		*w->shown = true;
+	}
+}
+
+static int on_events_data(void *arg, const char *data, size_t len)
+{
+	struct watch *w = arg;
+	return ff_sse_feed(&w->sse, data, len) ? -1 : 0;
+}
+
+/* Follows the run's events until its end, the deadline (0: none) or a stop signal, showing
+ * progress as it comes; resumes after *last_id (updated). 0 once the run ended; else an FF_E*
+ * code with err (FF_EINVAL: the controller does not stream events, poll instead). */
+static int watch_events(struct ff_cmd_ctx *ctx, const char *id, cJSON *run, int64_t deadline,
+			char last_id[64], bool *shown, struct ff_err *err)
+{
+	char path[PATH_MAX_LEN], header[96] = "";
+	struct watch w = {.ctx = ctx, .run = run, .shown = shown};
+	int rc = ff_cmd_run_path(path, sizeof(path), id, "/events?follow=1", err);
+	if (rc)
+		return rc;
+	if (last_id[0])
+		snprintf(header, sizeof(header), "Last-Event-ID: %s", last_id);
+	memcpy(w.last_id, last_id, sizeof(w.last_id));
+	ff_sse_init(&w.sse, on_run_event, &w);
+	if (deadline)
+		ff_client_set_timeout(ctx->client, (long)(deadline - ff_now_ms()) + 1);
+	rc =
+	    ff_client_stream(ctx->client, path, header[0] ? header : NULL, on_events_data, &w, err);
+	ff_client_set_timeout(ctx->client, 0);
+	ff_sse_release(&w.sse);
+	memcpy(last_id, w.last_id, sizeof(w.last_id));
+	if (rc == FF_EINVAL && ff_client_last_status(ctx->client) == 400)
+		return rc; /* an older controller: no follow parameter */
+	if (!rc && !w.ended)
+		rc = ff_err_set(err, FF_EUNAVAIL, "the event stream stopped before the run's end");
+	return rc;
+}
+
+/* Waits for the run to be in a terminal state or for timeout_s to pass (0: no limit):
+ * follows its events as they come, and polls with a backoff from 100 ms to 1 s only where
+ * the controller does not stream them. *run_out is the last run seen (caller frees), set also on
  * FF_ETIMEOUT. Outages (no answer, 5xx) are ridden out for up to WAIT_OUTAGE_MS. A stop
  * signal ends the wait within a moment (FF_EUNAVAIL "interrupted"). */
 static int wait_run(struct ff_cmd_ctx *ctx, const char *id, double timeout_s, cJSON **run_out,
@@ -210,7 +290,8 @@ static int wait_run(struct ff_cmd_ctx *ctx, const char *id, double timeout_s, cJ
 	int64_t start = ff_now_ms(), outage_since = 0;
 	int64_t deadline = timeout_s > 0 ? start + (int64_t)(timeout_s * 1000.0) : 0;
 	long delay = 100;
-	bool warned = false, shown = false;
+	bool warned = false, shown = false, streams = true;
+	char last_id[64] = "";
 	int rc;
 
 	if ((rc = ff_cmd_run_path(path, sizeof(path), id, "", err)))
@@ -273,6 +354,16 @@ static int wait_run(struct ff_cmd_ctx *ctx, const char *id, double timeout_s, cJ
 			}
 			if (deadline - now < nap)
 				nap = (long)(deadline - now);
+		}
+		if (streams && !rc) {
+			/* until the run ends; then the GET above says how */
+			rc = watch_events(ctx, id, run, deadline, last_id, &shown, err);
+			if (rc == FF_EINVAL)
+				streams = false;
+			if (!rc || ff_cmd_stop_signal())
+				continue;
+			if (rc != FF_EUNAVAIL && rc != FF_EINVAL)
+				goto out;
 		}
 		nap_ms(nap);
 		delay = delay * 2 > 1000 ? 1000 : delay * 2;

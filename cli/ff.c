@@ -170,8 +170,11 @@ static const struct cmd cmds[] = {
     {"sarif", cmd_sarif, FF_OPT_OUTPUT, 1, 1, "RUN_ID [-o FILE]",
      "Print a run's raw SARIF 2.1.0 log.",
      "example:\n  ff sarif 0b9c2b0e-1d1a-4c55-9d59-1a2b3c4d5e6f -o results.sarif\n"},
-    {"logs", cmd_logs, 0, 1, 1, "RUN_ID", "Print a run's container logs.",
-     "example:\n  ff logs 0b9c2b0e-1d1a-4c55-9d59-1a2b3c4d5e6f\n"},
+    {"logs", cmd_logs, FF_OPT_FOLLOW, 1, 1, "RUN_ID [-f]", "Print a run's container logs.",
+     "Without -f: the stored log of a run that ended. With -f, --follow: its output as the\n"
+     "container writes it, from the start, until the run ends (a run that ended already: its\n"
+     "whole log).\n\n"
+     "example:\n  ff logs -f 0b9c2b0e-1d1a-4c55-9d59-1a2b3c4d5e6f\n"},
     {"artifacts", cmd_artifacts, FF_OPT_JSON, 1, 1, "RUN_ID [--json]",
      "List the files a run left under /results/artifacts: name, size.",
      "example:\n  ff artifacts 0b9c2b0e-1d1a-4c55-9d59-1a2b3c4d5e6f\n"},

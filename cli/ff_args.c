@@ -43,6 +43,7 @@ static const struct opt_def opt_defs[] = {
     {"csv", FF_OPT_CSV, 0, true},
     {"baseline", FF_OPT_BASELINE, 0, true},
     {"fail-on-new", FF_OPT_FAIL_ON_NEW, 0, false},
+    {"follow", FF_OPT_FOLLOW, 'f', false},
 };
 
 enum ff_level ff_level_parse(const char *s)
@@ -277,6 +278,7 @@ static int apply_opt(struct ff_args *a, const struct opt_def *d, const char *val
 		a->baseline = val;
 		return 0;
 	case FF_OPT_FAIL_ON_NEW: a->fail_on_new = true; return 0;
+	case FF_OPT_FOLLOW: a->follow = true; return 0;
 	case FF_OPT_CURSOR: a->cursor = val; return 0;
 	case FF_OPT_KEY: a->key = val; return 0;
 	case FF_OPT_SINCE: a->since = val; return 0;

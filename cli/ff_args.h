@@ -34,6 +34,7 @@ enum ff_opt {
 	FF_OPT_CSV = 1 << 18,	      /* --csv FILE */
 	FF_OPT_BASELINE = 1 << 19,    /* --baseline RUN: compare with that run's findings */
 	FF_OPT_FAIL_ON_NEW = 1 << 20, /* --fail-on-new: --fail-on counts new findings only */
+	FF_OPT_FOLLOW = 1 << 21,      /* -f, --follow: live until the run ends */
 };
 
 #define FF_OPT_REPORTS (FF_OPT_SARIF | FF_OPT_JSON_OUT | FF_OPT_JUNIT | FF_OPT_CSV)
@@ -65,6 +66,7 @@ struct ff_args {
 	const char *sarif, *json_out, *junit, *csv; /* report files; NULL when not asked for */
 	const char *baseline;			    /* a run id; NULL when not given */
 	bool fail_on_new;
+	bool follow;
 	long status;	       /* 0 when not given */
 	enum ff_level fail_on; /* FF_LEVEL_INVALID when not given */
 };

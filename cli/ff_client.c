@@ -25,6 +25,10 @@ struct ff_client {
 struct sink {
 	struct ff_client *c;
 	FILE *f;
+	ff_client_data_fn on_data; /* a stream's reader, instead of f */
+	void *ctx;
+	const char *header; /* one more request header, or NULL */
+	bool stream;
 	struct ff_buf body; /* max set on each write: max for a 2xx answer, else
 			       FF_CLIENT_MAX_ERROR_BODY */
 	size_t max;
@@ -160,6 +164,13 @@ static size_t sink_write(char *data, size_t size, size_t nmemb, void *ctx)
 	long status = 0;
 
 	curl_easy_getinfo(s->c->curl, CURLINFO_RESPONSE_CODE, &status);
+	if (s->on_data && status >= 200 && status < 300) {
+		if (s->on_data(s->ctx, data, n) < 0) {
+			s->write_failed = true;
+			return 0;
+		}
+		return n;
+	}
 	if (s->f && status >= 200 && status < 300) {
 		if (n > s->max_written - s->written) {
 			s->toobig = true;
@@ -270,7 +281,8 @@ static int request(struct ff_client *c, const char *method, const char *path,
 	/* "Expect:" because evhttp answers 100-continue, but waiting for it costs a round trip */
 	if (add_header(&hdrs, "Accept: application/json") || add_header(&hdrs, "Expect:") ||
 	    (content_type && add_header(&hdrs, ct)) ||
-	    (c->auth_header && add_header(&hdrs, c->auth_header))) {
+	    (c->auth_header && add_header(&hdrs, c->auth_header)) ||
+	    (s->header && add_header(&hdrs, s->header))) {
 		rc = ff_err_set(err, FF_ENOMEM, "out of memory");
 		goto out;
 	}
@@ -285,9 +297,16 @@ static int request(struct ff_client *c, const char *method, const char *path,
 	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, c->curl_err);
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 10L);
-	/* A stalled controller must not hang CI forever; slow large bodies still pass. */
-	curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
-	curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, 120L);
+	if (s->stream) {
+		/* A stream is quiet while its run is: TCP keep-alives find a dead peer instead. */
+		curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
+		curl_easy_setopt(h, CURLOPT_TCP_KEEPIDLE, 30L);
+		curl_easy_setopt(h, CURLOPT_TCP_KEEPINTVL, 10L);
+	} else {
+		/* A stalled controller must not hang CI forever; slow large bodies still pass. */
+		curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
+		curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, 120L);
+	}
 	if (c->timeout_ms > 0)
 		curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, c->timeout_ms);
 	if (c->interrupt) {
@@ -321,6 +340,10 @@ static int request(struct ff_client *c, const char *method, const char *path,
 		    err, FF_ETOOBIG, "the answer from %s is larger than %llu bytes", url,
 		    s->f && status >= 200 && status < 300 ? (unsigned long long)s->max_written
 							  : (unsigned long long)s->body.max);
+		goto out;
+	}
+	if (cc == CURLE_WRITE_ERROR && s->write_failed && s->on_data) {
+		rc = ff_err_set(err, FF_ECONFLICT, "stopped by its reader");
 		goto out;
 	}
 	if (cc == CURLE_WRITE_ERROR && s->write_failed) {
@@ -401,6 +424,20 @@ int ff_client_download(struct ff_client *c, const char *path, FILE *f, uint64_t 
 		rc = ff_err_set(err, FF_EINTERNAL, "cannot write the answer: %m");
 	if (!rc && written)
 		*written = s.written;
+	ff_buf_release(&s.body);
+	return rc;
+}
+
+int ff_client_stream(struct ff_client *c, const char *path, const char *header,
+		     ff_client_data_fn on_data, void *ctx, struct ff_err *err)
+{
+	struct sink s = {.c = c,
+			 .on_data = on_data,
+			 .ctx = ctx,
+			 .header = header,
+			 .stream = true,
+			 .max = FF_CLIENT_MAX_BODY};
+	int rc = request(c, "GET", path, NULL, NULL, 0, &s, err);
 	ff_buf_release(&s.body);
 	return rc;
 }

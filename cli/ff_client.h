@@ -63,6 +63,13 @@ int ff_client_post_bytes(struct ff_client *c, const char *path, const char *cont
 int ff_client_download(struct ff_client *c, const char *path, FILE *f, uint64_t *written,
 		       struct ff_err *err);
 
+/* A body read as it arrives, without a limit on its length or its silences (a run's live
+ * logs or events): GETs path (with header, one more request header line, or NULL) and hands
+ * each piece of a 2xx body to on_data, which returns 0, or -1 to stop (FF_ECONFLICT). A body
+ * cut before its end fails with FF_EUNAVAIL. */
+typedef int (*ff_client_data_fn)(void *ctx, const char *data, size_t len);
+int ff_client_stream(struct ff_client *c, const char *path, const char *header,
+		     ff_client_data_fn on_data, void *ctx, struct ff_err *err);
 /* Fills err from an error answer: status and body (the JSON error object, or anything else a
  * proxy might send). Returns the FF_E* code. Exposed for the tests. */
 int ff_client_error_from_response(long status, const char *body, size_t len, struct ff_err *err);

@@ -454,6 +454,72 @@ static void timeout_cancels_the_run(void **state)
 	itest_wait_state(&T, id, "cancelled", 60000);
 }
 
+/* ff logs -f prints the container's output while the run runs, and exits 0 at its end with
+ * all of it; ff scan follows the run's events to its end too. */
+static void logs_follow_prints_output_live(void **state)
+{
+	(void)state;
+	char log[] = "/tmp/ff-e2e-follow-XXXXXX", out[8192], id[37], cmd[128];
+	int fd = mkstemp(log);
+	assert_true(fd >= 0);
+	close(fd);
+	char sha[65], *nl;
+	int rc = ff("upload " E2E_SAMPLE " 2>/dev/null", out, sizeof(out));
+	if (rc != 0 || !(nl = strrchr(out, '\n')) || nl - out < 64)
+		fail_msg("ff upload exited %d:\n%s", rc, out);
+	memcpy(sha, nl - 64, 64);
+	sha[64] = '\0';
+	snprintf(cmd, sizeof(cmd), "submit test-ticker %s -p seconds=6", sha);
+	rc = ff(cmd, out, sizeof(out));
+	if (rc != 0 || sscanf(out, "%36s", id) != 1)
+		fail_msg("ff submit exited %d:\n%s", rc, out);
+	char *argv[] = {"ff", "logs", "-f", id, NULL};
+	pid_t pid = ff_background(log, argv);
+	int64_t deadline = itest_now_ms() + 60000;
+	for (char *text = NULL;; free(text)) {
+		text = itest_read_file(log);
+		if (strstr(text, "tick 2\n")) {
+			free(text);
+			break;
+		}
+		if (itest_now_ms() > deadline)
+			fail_msg("no live output within 60 s:\n%s", text);
+		itest_pause_ms(100);
+	}
+	/* it came while the run was still going */
+	snprintf(cmd, sizeof(cmd), "status %s --json", id);
+	assert_int_equal(ff(cmd, out, sizeof(out)), 0);
+	assert_non_null(strstr(out, "\"running\""));
+	rc = wait_exit(pid, 60000);
+	char *text = itest_read_file(log);
+	if (rc != 0 || !strstr(text, "ticker done after"))
+		fail_msg("ff logs -f exited %d:\n%s", rc, text);
+	free(text);
+	unlink(log);
+	/* scan follows the events stream: it asks for the run only before and after it */
+	long before =
+	    itest_sql_long(&T, "SELECT COALESCE(max(id), 0) FROM audit_log WHERE $1 = $1", "x");
+	char since[32];
+	snprintf(since, sizeof(since), "%ld", before);
+	rc = ff("scan test-ticker " E2E_SAMPLE " -p seconds=3", out, sizeof(out));
+	if (rc != 0)
+		fail_msg("ff scan exited %d:\n%s", rc, out);
+	const char *streams = "SELECT count(*) FROM audit_log WHERE id > $1::bigint AND route = "
+			      "'/api/v1/runs/{id}/events'";
+	deadline = itest_now_ms() + 30000; /* the audit log is written in batches */
+	while (itest_sql_long(&T, streams, since) < 1) {
+		if (itest_now_ms() > deadline)
+			fail_msg("ff scan never followed the run's events");
+		itest_pause_ms(100);
+	}
+	long polls = itest_sql_long(&T,
+				    "SELECT count(*) FROM audit_log WHERE id > $1::bigint AND "
+				    "route = '/api/v1/runs/{id}'",
+				    since);
+	if (polls > 3)
+		fail_msg("ff scan asked for the run %ld times: it polled", polls);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -468,6 +534,7 @@ int main(void)
 	    cmocka_unit_test(timeout_cancels_the_run),
 	    cmocka_unit_test(runs_filters_by_label),
 	    cmocka_unit_test(scan_compares_with_a_baseline),
+	    cmocka_unit_test(logs_follow_prints_output_live),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -56,7 +56,7 @@ struct feed {
 static void feed_init(struct feed *f, size_t cap)
 {
 	ff_buf_init(&f->seen.updates, SIZE_MAX);
-	output_init(&f->out, cap, on_progress, &f->seen);
+	output_init(&f->out, cap, on_progress, NULL, &f->seen);
 	f->dm = (struct docker_demux){.on_data = output_feed, .ctx = &f->out};
 }
 

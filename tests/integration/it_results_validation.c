@@ -134,7 +134,7 @@ static void unstorable_result_dead_lettered(void **state)
 	assert_int_equal(ff_run_start(db, &ref, 300, &err), 1);
 
 	struct output out;
-	output_init(&out, 1 << 20, NULL, NULL);
+	output_init(&out, 1 << 20, NULL, NULL, NULL);
 	output_feed(&out, 1, "the workflow's logs\n", 20);
 	struct results res = {.sarif = strdup("{\"version\":\"2.1.0\",\"runs\":[]}")};
 	res.sarif_len = strlen(res.sarif);

@@ -31,6 +31,7 @@
 #include "ff_client.h"
 #include "ff_format.h"
 #include "ff_report.h"
+#include "ff_sse.h"
 #include "ff_tarball.h"
 #include "ff_util.h"
 
@@ -1130,10 +1131,55 @@ static void error_answers(void **state)
 	ff_client_free(c);
 }
 
+/* ---- ff_sse ---- */
+
+struct sse_seen {
+	char text[1024]; /* "event|id|data;" per message */
+};
+
+static void sse_record(void *ctx, const char *event, const char *id, const char *data)
+{
+	struct sse_seen *s = ctx;
+	size_t n = strlen(s->text);
+	snprintf(s->text + n, sizeof(s->text) - n, "%s|%s|%s;", event, id, data);
+}
+
+/* Messages come whole however the stream is cut: CRLF, CR or LF line ends, comments
+ * skipped, data lines joined, the id kept across messages, an unnamed event a "message". */
+static void sse_parses_any_split(void **state)
+{
+	(void)state;
+	static const char stream[] =
+	    ": keep-alive\n\nid: 7\nevent: state\ndata: {\"state\":\"running\"}\n\n"
+	    "event: progress\r\ndata:{\"progress\":5}\r\n\r\n"
+	    "data: a\rdata: b\r\rretry: 10\nid: 8\nevent: end\ndata\n\n";
+	static const char want[] = "state|7|{\"state\":\"running\"};progress|7|{\"progress\":5};"
+				   "message|7|a\nb;end|8|;";
+	for (size_t cut = 0; cut < sizeof(stream) - 1; cut++) {
+		struct sse_seen seen = {""};
+		struct ff_sse p;
+		ff_sse_init(&p, sse_record, &seen);
+		assert_int_equal(ff_sse_feed(&p, stream, cut), 0);
+		assert_int_equal(ff_sse_feed(&p, stream + cut, sizeof(stream) - 1 - cut), 0);
+		assert_string_equal(seen.text, want);
+		ff_sse_release(&p);
+	}
+	/* a line past the limit ends the stream */
+	struct sse_seen seen = {""};
+	struct ff_sse p;
+	ff_sse_init(&p, sse_record, &seen);
+	char *big = malloc(FF_SSE_MAX + 2);
+	memset(big, 'x', FF_SSE_MAX + 1);
+	assert_int_equal(ff_sse_feed(&p, big, FF_SSE_MAX + 1), FF_ETOOBIG);
+	free(big);
+	ff_sse_release(&p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(kv_split),
+	    cmocka_unit_test(sse_parses_any_split),
 	    cmocka_unit_test(param_values),
 	    cmocka_unit_test(args_submit),
 	    cmocka_unit_test(args_scan_and_others),

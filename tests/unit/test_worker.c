@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "outcome.h"
+#include "ff_util.h"
 #include "output.h"
 #include "results.h"
 #include "spec.h"
@@ -157,7 +158,7 @@ static void progress_lines(void **state)
 	assert_false(output_progress_parse("progress 5", &pct, &text));
 
 	struct output o;
-	output_init(&o, 1024, on_progress, NULL);
+	output_init(&o, 1024, on_progress, NULL, NULL);
 	/* split across pieces; stderr lines are not progress */
 	output_feed(&o, 1, "::progr", 7);
 	output_feed(&o, 1, "ess 7 half\n", 11);
@@ -180,6 +181,52 @@ static void progress_lines(void **state)
 	assert_int_equal(progress_calls, 3);
 	assert_string_equal(got_text, "l?uft");
 	assert_memory_equal(o.logs.data + o.logs.len - 21, "::progress 100 l\xe4uft\n", 21);
+	output_release(&o);
+}
+
+struct pieces {
+	char log[256];
+	size_t len;
+	int n;
+};
+
+static void on_piece(void *ctx, size_t at, const char *data, size_t len)
+{
+	struct pieces *p = ctx;
+	assert_int_equal(at, p->len); /* each piece starts where the last ended */
+	assert_true(p->len + len <= sizeof(p->log));
+	memcpy(p->log + p->len, data, len);
+	p->len += len;
+	p->n++;
+}
+
+/* The log goes out in pieces that follow one another and add up to what was kept: the first
+ * at once, a tail held back by the interval with a later tick (stream 0), nothing past the
+ * cap. */
+static void output_pieces_follow_the_log(void **state)
+{
+	(void)state;
+	struct pieces p = {.len = 0};
+	struct output o;
+	output_init(&o, 32, NULL, on_piece, &p);
+	output_feed(&o, 1, "tick 1\n", 7);
+	assert_int_equal(p.n, 1);
+	assert_int_equal(p.len, 7);
+	output_feed(&o, 2, "tick 2 on stderr\n", 17);
+	int64_t deadline = ff_now_ms() + 5000;
+	while (p.len < 24 && ff_now_ms() < deadline)
+		output_feed(&o, 0, NULL, 0); /* ticks until the interval has passed */
+	assert_int_equal(p.len, 24);
+	output_feed(&o, 1, "past the 32-byte cap\n", 21);
+	deadline = ff_now_ms() + 5000;
+	while (p.len < 32 && ff_now_ms() < deadline)
+		output_feed(&o, 0, NULL, 0);
+	assert_int_equal(p.len, 32);
+	assert_true(o.logs_truncated);
+	assert_memory_equal(p.log, o.logs.data, o.logs.len);
+	int before = p.n;
+	output_feed(&o, 0, NULL, 0); /* nothing new: no piece */
+	assert_int_equal(p.n, before);
 	output_release(&o);
 }
 
@@ -390,7 +437,7 @@ static void log_capped(void **state)
 	struct output o;
 	char big[300];
 	memset(big, 'x', sizeof(big));
-	output_init(&o, 256, NULL, NULL);
+	output_init(&o, 256, NULL, NULL, NULL);
 	output_feed(&o, 2, big, 200);
 	assert_false(o.logs_truncated);
 	output_feed(&o, 1, big, 100);
@@ -407,6 +454,7 @@ int main(void)
 	    cmocka_unit_test(backoff_doubles_and_caps),
 	    cmocka_unit_test(cpu_limit_capped_by_host),
 	    cmocka_unit_test(outcome_table),
+	    cmocka_unit_test(output_pieces_follow_the_log),
 	    cmocka_unit_test(outcome_unstorable_dead_letters),
 	    cmocka_unit_test(artifact_names_valid),
 	    cmocka_unit_test(progress_lines),
