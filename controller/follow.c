@@ -143,6 +143,11 @@ struct cursor {
 	long long log_at, event_id;
 	char *progress;
 	int64_t sent_ms;
+	struct {
+		int attempt;
+		long long log_at, event_id;
+		char *progress;
+	} before; /* where it was when the tick began */
 	/* what this tick found */
 	struct evbuffer *out;
 	bool ended;
@@ -272,6 +277,36 @@ static int poll_events(struct follow *f, struct cursor *c, struct ff_err *err)
 	return 0;
 }
 
+/* A cursor before cs[i] in this tick that is where cs[i] is (same run, kind and position),
+ * so that what it found is cs[i]'s news too; NULL when none. */
+static const struct cursor *same_as_before(const struct cursor *cs, size_t i)
+{
+	const struct cursor *c = &cs[i];
+	for (size_t j = 0; j < i; j++) {
+		const struct cursor *b = &cs[j];
+		if (b->kind == c->kind && !strcmp(b->run_id, c->run_id) &&
+		    b->before.attempt == c->attempt && b->before.log_at == c->log_at &&
+		    b->before.event_id == c->event_id && b->out &&
+		    ((!b->before.progress && !c->progress) ||
+		     (b->before.progress && c->progress &&
+		      !strcmp(b->before.progress, c->progress))))
+			return b;
+	}
+	return NULL;
+}
+
+static void copy_news(struct cursor *c, const struct cursor *from)
+{
+	size_t len = evbuffer_get_length(from->out);
+	evbuffer_add(c->out, evbuffer_pullup(from->out, (ev_ssize_t)len), len);
+	c->attempt = from->attempt;
+	c->log_at = from->log_at;
+	c->event_id = from->event_id;
+	free(c->progress);
+	c->progress = from->progress ? strdup(from->progress) : NULL;
+	c->ended = from->ended;
+}
+
 /* One tick: every follower's news. Returns whether anything was found. */
 static bool tick(struct follow *f)
 {
@@ -294,6 +329,10 @@ static bool tick(struct follow *f)
 				     .progress = fl->progress ? strdup(fl->progress) : NULL,
 				     .sent_ms = fl->sent_ms};
 		memcpy(c->run_id, fl->run_id, sizeof(c->run_id));
+		c->before.attempt = c->attempt;
+		c->before.log_at = c->log_at;
+		c->before.event_id = c->event_id;
+		c->before.progress = fl->progress ? strdup(fl->progress) : NULL;
 	}
 	pthread_mutex_unlock(&f->mu);
 	n = i;
@@ -305,10 +344,15 @@ static bool tick(struct follow *f)
 		struct ff_err err;
 		if (!(c->out = evbuffer_new()))
 			continue;
-		int rc = c->kind == FOLLOW_LOGS ? poll_logs(f, c, &err) : poll_events(f, c, &err);
-		if (rc < 0)
-			ff_warn("follow %s: %s", c->run_id,
-				err.msg); /* the next tick tries again */
+		const struct cursor *same = same_as_before(cs, i);
+		if (same) { /* many followers of one run: one query serves them all */
+			copy_news(c, same);
+		} else {
+			int rc = c->kind == FOLLOW_LOGS ? poll_logs(f, c, &err)
+							: poll_events(f, c, &err);
+			if (rc < 0) /* the next tick tries again */
+				ff_warn("follow %s: %s", c->run_id, err.msg);
+		}
 		if (c->kind == FOLLOW_EVENTS && evbuffer_get_length(c->out) == 0 &&
 		    now - c->sent_ms > FOLLOW_KEEPALIVE_MS)
 			evbuffer_add_printf(c->out,
@@ -341,6 +385,7 @@ static bool tick(struct follow *f)
 		if (cs[i].out)
 			evbuffer_free(cs[i].out);
 		free(cs[i].progress);
+		free(cs[i].before.progress);
 	}
 	free(cs);
 	return found;
