@@ -5,9 +5,13 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "ff_cmd.h"
+#include "ff_buf.h"
+#include "ff_sarif.h"
+#include "ff_util.h"
 
 #define FINDINGS_PAGE 1000
 #define FINDINGS_MAX  1000000
@@ -26,9 +30,97 @@ static int keep_comparison(cJSON *all, cJSON *page, struct ff_err *err)
 	return 0;
 }
 
+/* ---- --baseline FILE: a SARIF log kept from an earlier scan (--sarif), compared here the
+ * way the controller compares with a run: by the fingerprints ff_sarif_normalise gives
+ * both, the same code the worker ran on the run's log. ---- */
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static bool in_sorted(char **set, size_t n, const char *fp)
+{
+	return fp && n && bsearch(&fp, set, n, sizeof(*set), cmp_str);
+}
+
+static cJSON *absent_finding(const struct ff_finding *b)
+{
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "rule_id", b->rule_id);
+	cJSON_AddStringToObject(o, "level", b->level);
+	cJSON_AddStringToObject(o, "message", b->message);
+	if (b->path)
+		cJSON_AddStringToObject(o, "path", b->path);
+	else
+		cJSON_AddNullToObject(o, "path");
+	cJSON_AddNumberToObject(o, "start_line", (double)b->start_line);
+	cJSON_AddNumberToObject(o, "end_line", (double)b->end_line);
+	cJSON_AddStringToObject(o, "fingerprint", b->fingerprint);
+	cJSON_AddStringToObject(o, "baseline_state", "absent");
+	return o;
+}
+
+/* Marks every finding of all new or unchanged against file's, and adds "absent" and "new"
+ * as the controller's ?baseline= does. */
+static int compare_with_file(cJSON *all, const char *file, struct ff_err *err)
+{
+	char *buf = NULL;
+	size_t len;
+	struct ff_findings base = {0};
+	cJSON *list = cJSON_GetObjectItemCaseSensitive(all, "findings");
+	size_t nrun = (size_t)cJSON_GetArraySize(list), k = 0;
+	char **base_fps = NULL, **run_fps = NULL;
+	int rc = ff_file_read(file, FF_CLIENT_MAX_BODY, &buf, &len, err);
+	if (!rc && (rc = ff_sarif_prescan(buf, len, 0, 0, err)) == 0)
+		rc = ff_sarif_normalise(buf, len, FINDINGS_MAX, &base, err);
+	if (rc) {
+		char why[sizeof(err->msg)];
+		snprintf(why, sizeof(why), "%s", err->msg);
+		ff_err_set(err, rc == FF_ENOMEM ? rc : FF_EINVAL, "--baseline %s: %s", file, why);
+		goto out;
+	}
+	base_fps = calloc(base.n + 1, sizeof(char *));
+	run_fps = calloc(nrun + 1, sizeof(char *));
+	if (!base_fps || !run_fps) {
+		rc = ff_err_set(err, FF_ENOMEM, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < base.n; i++)
+		base_fps[i] = base.items[i].fingerprint;
+	qsort(base_fps, base.n, sizeof(*base_fps), cmp_str);
+	long fresh = 0;
+	cJSON *f;
+	cJSON_ArrayForEach(f, list)
+	{
+		const char *fp = ff_cmd_jstr(f, "fingerprint");
+		bool known = in_sorted(base_fps, base.n, fp);
+		fresh += !known;
+		cJSON_AddStringToObject(f, "baseline_state", known ? "unchanged" : "new");
+		if (fp)
+			run_fps[k++] = (char *)fp;
+	}
+	qsort(run_fps, k, sizeof(*run_fps), cmp_str);
+	cJSON *absent = cJSON_AddArrayToObject(all, "absent");
+	for (size_t i = 0; absent && i < base.n; i++)
+		if (!in_sorted(run_fps, k, base.items[i].fingerprint))
+			cJSON_AddItemToArray(absent, absent_finding(&base.items[i]));
+	if (!absent || !cJSON_AddNumberToObject(all, "new", (double)fresh))
+		rc = ff_err_set(err, FF_ENOMEM, "out of memory");
+out:
+	ff_findings_release(&base);
+	free(base_fps);
+	free(run_fps);
+	free(buf);
+	return rc;
+}
+
 int ff_cmd_fetch_findings(struct ff_cmd_ctx *ctx, const char *id, const char *level,
 			  const char *baseline, cJSON **out, struct ff_err *err)
 {
+	const char *baseline_file = baseline && !ff_uuid_valid(baseline) ? baseline : NULL;
+	if (baseline_file)
+		baseline = NULL; /* the run's findings alone; compared here */
 	char suffix[256], path[PATH_MAX_LEN], base_q[160] = "";
 	cJSON *all = cJSON_CreateObject();
 	cJSON *list = all ? cJSON_AddArrayToObject(all, "findings") : NULL;
@@ -45,7 +137,7 @@ int ff_cmd_fetch_findings(struct ff_cmd_ctx *ctx, const char *id, const char *le
 	}
 	size_t base_len = 0;
 	if (baseline && ff_query_append(base_q, sizeof(base_q), &base_len, "baseline", baseline)) {
-		rc = ff_err_set(err, FF_EINVAL, "--baseline wants a run id");
+		rc = ff_err_set(err, FF_EINVAL, "--baseline: run id too long");
 		goto out;
 	}
 	for (;;) {
@@ -76,6 +168,8 @@ int ff_cmd_fetch_findings(struct ff_cmd_ctx *ctx, const char *id, const char *le
 		rc = ff_err_set(err, FF_ENOMEM, "out of memory");
 		goto out;
 	}
+	if (baseline_file && (rc = compare_with_file(all, baseline_file, err)))
+		goto out;
 	*out = all;
 	all = NULL;
 out:

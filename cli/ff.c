@@ -104,7 +104,7 @@ static const struct cmd cmds[] = {
 	 FF_OPT_REPORTS | FF_OPT_BASELINE | FF_OPT_FAIL_ON_NEW,
      2, 2,
      "WORKFLOW PATH [-p k=v]... [--priority N] [--label k=v]... [--timeout S] "
-     "[--fail-on LEVEL] [--baseline RUN [--fail-on-new]] [--json] [--sarif FILE] "
+     "[--fail-on LEVEL] [--baseline RUN|FILE [--fail-on-new]] [--json] [--sarif FILE] "
      "[--json-out FILE] [--junit FILE] [--csv FILE]",
      "Upload PATH, run WORKFLOW over it, wait, and print the findings.",
      "Prints a table (level, rule, path:line, message) and a summary line. PATH is not sent\n"
@@ -117,8 +117,9 @@ static const struct cmd cmds[] = {
      "options: as for submit, plus\n"
      "  --timeout S       give up after S seconds, cancelling the run\n"
      "  --fail-on LEVEL   exit 3 when findings at or above LEVEL exist\n"
-     "  --baseline RUN    compare with run RUN's findings by fingerprint: each finding is\n"
-     "                    new or unchanged, and RUN's findings this run lacks are absent\n"
+     "  --baseline RUN|FILE  compare with run RUN's findings by fingerprint, or with a\n"
+     "                    SARIF log FILE kept from an earlier scan (--sarif): each finding\n"
+     "                    is new or unchanged, and the baseline's this run lacks are absent\n"
      "  --fail-on-new     with --baseline: --fail-on counts only new findings (any level\n"
      "                    when --fail-on is not given)\n"
      "  --json            print {\"run\": …, \"findings\": […]} instead of the table (and\n"
@@ -158,12 +159,13 @@ static const struct cmd cmds[] = {
      "Show a run's state history: time, state, attempt, message.",
      "example:\n  ff events 0b9c2b0e-1d1a-4c55-9d59-1a2b3c4d5e6f\n"},
     {"findings", cmd_findings, FF_OPT_LEVEL | FF_OPT_JSON | FF_OPT_BASELINE, 1, 1,
-     "RUN_ID [--level L] [--baseline RUN2] [--json]",
+     "RUN_ID [--level L] [--baseline RUN2|FILE] [--json]",
      "Print a run's findings as a table and a summary line.",
      "options:\n"
      "  --level L        only findings of level L (error, warning, note, none)\n"
-     "  --baseline RUN2  compare with RUN2's findings by fingerprint: a STATE column (new,\n"
-     "                   unchanged; RUN2's findings this run lacks follow as absent)\n"
+     "  --baseline RUN2|FILE  compare with RUN2's findings (or a SARIF log FILE's) by\n"
+     "                   fingerprint: a STATE column (new, unchanged; the baseline's\n"
+     "                   findings this run lacks follow as absent)\n"
      "  --json           print {\"findings\": […], \"total\": N} (with --baseline also\n"
      "                   \"absent\": […] and \"new\": N)\n"
      "\nexample:\n  ff findings 0b9c2b0e-1d1a-4c55-9d59-1a2b3c4d5e6f --level error\n"},

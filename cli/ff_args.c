@@ -274,7 +274,8 @@ static int apply_opt(struct ff_args *a, const struct opt_def *d, const char *val
 	}
 	case FF_OPT_BASELINE:
 		if (!*val)
-			return ff_err_set(err, FF_EINVAL, "--baseline wants a run id");
+			return ff_err_set(err, FF_EINVAL,
+					  "--baseline wants a run id or a SARIF file");
 		a->baseline = val;
 		return 0;
 	case FF_OPT_FAIL_ON_NEW: a->fail_on_new = true; return 0;
@@ -397,7 +398,7 @@ int ff_args_parse(int argc, char **argv, unsigned allowed, int min_pos, int max_
 	if ((rc = reports_distinct(a, err)))
 		goto out;
 	if (a->fail_on_new && !a->baseline) {
-		rc = ff_err_set(err, FF_EINVAL, "--fail-on-new needs --baseline RUN");
+		rc = ff_err_set(err, FF_EINVAL, "--fail-on-new needs --baseline RUN|FILE");
 		goto out;
 	}
 	if (!a->help && a->npos < min_pos) {

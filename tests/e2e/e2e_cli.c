@@ -307,7 +307,7 @@ static int scan_baseline_tree(const char *dir, const char *lines, const char *op
 static void scan_compares_with_a_baseline(void **state)
 {
 	(void)state;
-	char dir[] = "/tmp/ff-e2e-baseline-XXXXXX", out[8192], opts[128], args[256];
+	char dir[] = "/tmp/ff-e2e-baseline-XXXXXX", out[8192], opts[192], args[320];
 	char base[37], run[37], again[37];
 	assert_non_null(mkdtemp(dir));
 	int rc = scan_baseline_tree(dir, "x\nBUG one\nBUG two\n", "", out, sizeof(out), base);
@@ -344,6 +344,27 @@ static void scan_compares_with_a_baseline(void **state)
 		 run);
 	assert_int_equal(ff(args, out, sizeof(out)), 1);
 	assert_non_null(strstr(out, "baseline"));
+
+	/* a SARIF file kept from the baseline's scan gives the same comparison */
+	char sarif[64];
+	snprintf(sarif, sizeof(sarif), "%s.sarif", dir);
+	snprintf(args, sizeof(args), "sarif %s -o %s", base, sarif);
+	assert_int_equal(ff(args, out, sizeof(out)), 0);
+	snprintf(args, sizeof(args), "findings %s --baseline %s", run, sarif);
+	rc = ff(args, out, sizeof(out));
+	if (rc != 0 || !strstr(out, "against the baseline: 1 new, 1 unchanged, 1 absent"))
+		fail_msg("ff %s exited %d:\n%s", args, rc, out);
+	snprintf(opts, sizeof(opts), "--baseline %s --fail-on-new", sarif);
+	rc = scan_baseline_tree(dir, "an added line\nx\nBUG one\nBUG three\n", opts, out,
+				sizeof(out), again);
+	if (rc != 3 || !strstr(out, "against the baseline: 1 new, 1 unchanged, 1 absent"))
+		fail_msg("ff scan %s exited %d, not 3:\n%s", opts, rc, out);
+	/* a file that is not a SARIF log is refused, saying so */
+	snprintf(args, sizeof(args), "findings %s --baseline %s/a.txt", run, dir);
+	rc = ff(args, out, sizeof(out));
+	if (rc != 1 || !strstr(out, "--baseline"))
+		fail_msg("ff %s exited %d:\n%s", args, rc, out);
+	unlink(sarif);
 	remove_dir(dir);
 }
 
