@@ -7,6 +7,7 @@
 #ifndef FF_FORMAT_H
 #define FF_FORMAT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -16,7 +17,7 @@
 #define FF_TABLE_MAX_COLS 8
 #define FF_TABLE_MAX_ROWS 1000000
 /* Columns other than the last are padded to their widest cell up to this many characters;
- * a longer cell is printed whole and pushes the rest of its row right. */
+ * a longer cell is printed whole (cut, on a terminal) and pushes the rest of its row right. */
 #define FF_TABLE_MAX_WIDTH 48
 
 struct ff_table;
@@ -29,8 +30,21 @@ void ff_table_free(struct ff_table *t);
  * FF_ETOOBIG past FF_TABLE_MAX_ROWS rows, FF_ENOMEM. */
 int ff_table_add(struct ff_table *t, const char *const *cells, struct ff_err *err);
 size_t ff_table_rows(const struct ff_table *t);
-/* Prints the header and the rows, columns separated by two spaces, no trailing blanks. */
+/* Prints the header and the rows, columns separated by two spaces, no trailing blanks. On a
+ * terminal the table is fitted to its width (ff_terminal_width) and levels and states are
+ * coloured (ff_colour); into a pipe or a file every cell is printed whole, uncoloured. */
 void ff_table_print(const struct ff_table *t, FILE *f);
+/* The same for a given width (0: not fitted) and colour: the widest columns are narrowed,
+ * the rightmost first on ties, down to their header or FF_TABLE_MIN_WIDTH, a cut cell
+ * ending in "…". Exposed for the tests. */
+#define FF_TABLE_MIN_WIDTH 8
+void ff_table_print_fit(const struct ff_table *t, FILE *f, size_t max_width, bool colour);
+/* The columns of the terminal f is (TIOCGWINSZ, else $COLUMNS, else 80); 0 when f is not
+ * a terminal. */
+size_t ff_terminal_width(FILE *f);
+/* Whether to colour what goes to f: a terminal, NO_COLOR unset or empty
+ * (https://no-color.org), TERM not "dumb". */
+bool ff_colour(FILE *f);
 
 /* A copy of s fit for one line of a terminal: tabs, CR and LF become spaces, other control
  * characters (C0, DEL, and the C1 range as UTF-8) become '?'. NULL s gives "". Returns

@@ -758,6 +758,49 @@ static void table_format(void **state)
 	assert_null(ff_table_new(FF_TABLE_MAX_COLS + 1, hdr));
 }
 
+/* On a terminal: the table fits its width, the widest columns (the message first) cut with
+ * "…", no column below its header; levels coloured, headers not. */
+static void table_fits_the_terminal(void **state)
+{
+	(void)state;
+	static const char *const hdr[] = {"LEVEL", "RULE", "LOCATION", "MESSAGE"};
+	struct ff_table *t = ff_table_new(4, hdr);
+	struct ff_err err = {0};
+	const char *r1[] = {"error", "hardcoded-password-in-config",
+			    "src/settings/production.py:42",
+			    "a password is assigned to a variable named like a credential"};
+	assert_int_equal(ff_table_add(t, r1, &err), 0);
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&out, &len);
+	ff_table_print_fit(t, f, 60, false);
+	fclose(f);
+	for (char *line = out; *line;) {
+		char *nl = strchr(line, '\n');
+		*nl = '\0';
+		assert_true(ff_text_width(line) <= 60);
+		*nl = '\n';
+		line = nl + 1;
+	}
+	assert_non_null(strstr(out, "\u2026"));
+	assert_non_null(strstr(out, "LEVEL  RULE"));
+	free(out);
+	/* too narrow to fit: every column at its floor, still whole headers */
+	f = open_memstream(&out, &len);
+	ff_table_print_fit(t, f, 10, true);
+	fclose(f);
+	assert_non_null(strstr(out, "LEVEL  RULE      LOCATION  MESSAGE\n"));
+	assert_non_null(strstr(out, "\033[31merror\033[0m  "));
+	free(out);
+	ff_table_free(t);
+	/* not a terminal: no width, no colour */
+	f = open_memstream(&out, &len);
+	assert_int_equal(ff_terminal_width(f), 0);
+	assert_false(ff_colour(f));
+	fclose(f);
+	free(out);
+}
+
 static void text_clean(void **state)
 {
 	(void)state;
@@ -1180,6 +1223,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(kv_split),
 	    cmocka_unit_test(sse_parses_any_split),
+	    cmocka_unit_test(table_fits_the_terminal),
 	    cmocka_unit_test(param_values),
 	    cmocka_unit_test(args_submit),
 	    cmocka_unit_test(args_scan_and_others),
