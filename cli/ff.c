@@ -224,12 +224,15 @@ static const struct cmd *cmd_find(const char *name)
 
 static void print_usage(FILE *f)
 {
-	fputs("usage: ff COMMAND [ARGS]\n\ncommands:\n", f);
+	fputs("usage: ff [--profile NAME] COMMAND [ARGS]\n\ncommands:\n", f);
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
 		fprintf(f, "  %-10s %s\n", cmds[i].name, cmds[i].summary);
 	fputs("\nenvironment:\n"
 	      "  FF_URL       the controller (default " FF_CLIENT_DEFAULT_URL ")\n"
 	      "  FF_API_KEY   the API key, sent as a bearer token\n"
+	      "  FF_PROFILE   the profile of $XDG_CONFIG_HOME/fuzzforge/config to use (url,\n"
+	      "               key_file) where FF_URL or FF_API_KEY is unset; --profile NAME\n"
+	      "               too; default: [default]\n"
 	      "\n'ff help COMMAND' or 'ff COMMAND --help' shows a command's options.\n",
 	      f);
 }
@@ -241,6 +244,18 @@ int main(int argc, char **argv)
 	struct ff_err err = {0};
 	int rc;
 
+	/* ff [--profile NAME] COMMAND ...: the one option before the command */
+	if (argc > 1 && !strncmp(argv[1], "--profile", 9) &&
+	    (argv[1][9] == '=' || argv[1][9] == '\0')) {
+		bool joined = argv[1][9] == '=';
+		if (!joined && argc < 3) {
+			fputs("ff: --profile wants a profile name\n", stderr);
+			return EXIT_USAGE;
+		}
+		ctx.profile = joined ? argv[1] + 10 : argv[2];
+		argv += joined ? 1 : 2;
+		argc -= joined ? 1 : 2;
+	}
 	if (argc < 2) {
 		print_usage(stderr);
 		return EXIT_USAGE;

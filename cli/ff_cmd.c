@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "ff_cmd.h"
+#include "ff_profile.h"
 
 int ff_cmd_fail(const struct ff_err *err)
 {
@@ -98,12 +99,34 @@ void ff_cmd_interruptible(struct ff_cmd_ctx *ctx, bool on)
 		ff_client_set_interrupt(ctx->client, on ? &stop_signal : NULL);
 }
 
+static const char *env_set(const char *name)
+{
+	const char *v = getenv(name);
+	return v && *v ? v : NULL;
+}
+
 struct ff_client *ff_cmd_client(struct ff_cmd_ctx *ctx, struct ff_err *err)
 {
-	if (!ctx->client) {
-		ctx->client = ff_client_new(getenv("FF_URL"), getenv("FF_API_KEY"), err);
-		ff_cmd_interruptible(ctx, true);
+	if (ctx->client)
+		return ctx->client;
+	const char *url = env_set("FF_URL"), *key = env_set("FF_API_KEY");
+	const char *name = ctx->profile ? ctx->profile : env_set("FF_PROFILE");
+	struct ff_profile p = {0};
+	char path[1024];
+	if (!url || !key || name) {
+		int rc = ff_profile_load(ff_profile_path(path, sizeof(path)),
+					 name ? name : "default", &p, err);
+		if (rc && (name || rc != FF_ENOTFOUND))
+			return NULL; /* asked for by name, or a config file with a mistake */
+		if (p.key_readable_by_others)
+			fprintf(stderr,
+				"ff: warning: the key file of profile [%s] can be read by "
+				"others (chmod 600 it)\n",
+				name ? name : "default");
 	}
+	ctx->client = ff_client_new(url ? url : p.url, key ? key : p.key, err);
+	explicit_bzero(p.key, sizeof(p.key));
+	ff_cmd_interruptible(ctx, true);
 	return ctx->client;
 }
 

@@ -32,6 +32,7 @@ enum {
 struct ff_cmd_ctx {
 	struct ff_client *client; /* made on first use by ff_cmd_client; main frees it */
 	bool tty;		  /* stderr is a terminal: live progress */
+	const char *profile;	  /* --profile NAME, or NULL (then FF_PROFILE, else "default") */
 };
 
 /* ---- ff_cmd.c: output, JSON access, paths, the client ---- */
@@ -48,6 +49,9 @@ long ff_cmd_jlong(const cJSON *o, const char *key, long dflt);
 int ff_cmd_run_path(char *buf, size_t n, const char *id, const char *suffix, struct ff_err *err);
 /* ctx's client, made from FF_URL and FF_API_KEY on first use; NULL with err set when they
  * are bad. The client stays owned by ctx. */
+/* The client, made on first use for FF_URL and FF_API_KEY; what they leave unset comes from
+ * the profile (ff_profile.h): --profile, else FF_PROFILE, else [default] when the config file
+ * has one. A profile asked for by name that is missing is an error. */
 struct ff_client *ff_cmd_client(struct ff_cmd_ctx *ctx, struct ff_err *err);
 
 /* ---- ff_cmd.c: stopping on SIGINT / SIGTERM ----

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -541,6 +542,62 @@ static void logs_follow_prints_output_live(void **state)
 		fail_msg("ff scan asked for the run %ld times: it polled", polls);
 }
 
+/* Runs `ff <args>` with cmd_env before it (no FF_URL or FF_API_KEY of ours). */
+static int ff_env(const char *cmd_env, const char *args, char *out, size_t outlen)
+{
+	char cmd[2048];
+	snprintf(cmd, sizeof(cmd), "env -u FF_URL -u FF_API_KEY -u FF_PROFILE %s %s %s 2>&1",
+		 cmd_env, E2E_FF, args);
+	FILE *p = popen(cmd, "r");
+	assert_non_null(p);
+	size_t n = fread(out, 1, outlen - 1, p);
+	out[n] = '\0';
+	int st = pclose(p);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* A profile of the config file names the controller and the key file; --profile or
+ * FF_PROFILE picks one, [default] serves when none is named, a missing one is an error. */
+static void profiles_pick_the_controller(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/ff-e2e-profile-XXXXXX", path[128], env[160], out[8192];
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/fuzzforge", dir);
+	assert_int_equal(mkdir(path, 0700), 0);
+	snprintf(path, sizeof(path), "%s/fuzzforge/it.key", dir);
+	FILE *f = fopen(path, "w");
+	fprintf(f, "%s\n", ITEST_API_KEY);
+	fclose(f);
+	chmod(path, 0600);
+	snprintf(path, sizeof(path), "%s/fuzzforge/config", dir);
+	f = fopen(path, "w");
+	fprintf(f,
+		"[default]\nurl = http://127.0.0.1:1\n\n[it]\nurl = %s\nkey_file = "
+		"%s/fuzzforge/it.key\n",
+		T.base_url, dir);
+	fclose(f);
+	snprintf(env, sizeof(env), "XDG_CONFIG_HOME=%s", dir);
+	int rc = ff_env(env, "--profile it workflows", out, sizeof(out));
+	if (rc != 0 || !strstr(out, "test-ok"))
+		fail_msg("ff --profile it workflows exited %d:\n%s", rc, out);
+	snprintf(env, sizeof(env), "XDG_CONFIG_HOME=%s FF_PROFILE=it", dir);
+	assert_int_equal(ff_env(env, "workflows", out, sizeof(out)), 0);
+	snprintf(env, sizeof(env), "XDG_CONFIG_HOME=%s", dir);
+	rc = ff_env(env, "workflows", out, sizeof(out)); /* [default]: nobody at port 1 */
+	if (rc != 1 || !strstr(out, "127.0.0.1:1"))
+		fail_msg("ff workflows with [default] exited %d:\n%s", rc, out);
+	rc = ff_env(env, "--profile=nope workflows", out, sizeof(out));
+	if (rc != 1 || !strstr(out, "no profile [nope]"))
+		fail_msg("ff --profile=nope exited %d:\n%s", rc, out);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/fuzzforge/it.key", dir);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/fuzzforge", dir);
+	rmdir(path);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -556,6 +613,7 @@ int main(void)
 	    cmocka_unit_test(runs_filters_by_label),
 	    cmocka_unit_test(scan_compares_with_a_baseline),
 	    cmocka_unit_test(logs_follow_prints_output_live),
+	    cmocka_unit_test(profiles_pick_the_controller),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -30,6 +30,7 @@
 #include "ff_buf.h"
 #include "ff_client.h"
 #include "ff_format.h"
+#include "ff_profile.h"
 #include "ff_report.h"
 #include "ff_sse.h"
 #include "ff_tarball.h"
@@ -1218,12 +1219,64 @@ static void sse_parses_any_split(void **state)
 	ff_sse_release(&p);
 }
 
+/* ---- ff_profile ---- */
+
+static void write_text(const char *path, const char *text, mode_t mode)
+{
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+	chmod(path, mode);
+}
+
+/* Profiles by name; the key from its key_file; a mistake named by line; missing ones. */
+static void profiles_load(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/ff-profile-XXXXXX", conf[128], key[128], text[512];
+	assert_non_null(mkdtemp(dir));
+	snprintf(conf, sizeof(conf), "%s/config", dir);
+	snprintf(key, sizeof(key), "%s/ci.key", dir);
+	write_text(key, "  ci-key-0123456789abcdef  \nsecond line\n", 0600);
+	snprintf(text, sizeof(text),
+		 "# laptop\n[default]\nurl = http://127.0.0.1:8000\n\n; the farm\n"
+		 "[ci]\n  url=https://ff.example\nkey_file = %s\n",
+		 key);
+	write_text(conf, text, 0644);
+	struct ff_profile p;
+	struct ff_err err = {0};
+	assert_int_equal(ff_profile_load(conf, "ci", &p, &err), 0);
+	assert_string_equal(p.url, "https://ff.example");
+	assert_string_equal(p.key, "ci-key-0123456789abcdef");
+	assert_false(p.key_readable_by_others);
+	assert_int_equal(ff_profile_load(conf, "default", &p, &err), 0);
+	assert_string_equal(p.url, "http://127.0.0.1:8000");
+	assert_string_equal(p.key, "");
+	assert_int_equal(ff_profile_load(conf, "prod", &p, &err), FF_ENOTFOUND);
+	assert_non_null(strstr(err.msg, "[prod]"));
+	chmod(key, 0644);
+	assert_int_equal(ff_profile_load(conf, "ci", &p, &err), 0);
+	assert_true(p.key_readable_by_others);
+	write_text(conf, "[ci]\nurl = x\ntoken = y\n", 0644);
+	assert_int_equal(ff_profile_load(conf, "ci", &p, &err), FF_EINVAL);
+	assert_non_null(strstr(err.msg, "config:3: unknown setting 'token'"));
+	write_text(conf, "[ci]\nkey_file = /nonexistent/k\n", 0644);
+	assert_int_equal(ff_profile_load(conf, "ci", &p, &err), FF_EINVAL);
+	assert_non_null(strstr(err.msg, "/nonexistent/k"));
+	unlink(conf);
+	assert_int_equal(ff_profile_load(conf, "default", &p, &err), FF_ENOTFOUND);
+	unlink(key);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(kv_split),
 	    cmocka_unit_test(sse_parses_any_split),
 	    cmocka_unit_test(table_fits_the_terminal),
+	    cmocka_unit_test(profiles_load),
 	    cmocka_unit_test(param_values),
 	    cmocka_unit_test(args_submit),
 	    cmocka_unit_test(args_scan_and_others),
