@@ -70,10 +70,18 @@ static int cmd_help(struct ff_cmd_ctx *ctx, struct ff_args *a)
 	return EXIT_OK;
 }
 
+/* ---- shell completion, made from the table so that it can't drift from it ---- */
+
+static int cmd_completion(struct ff_cmd_ctx *ctx, struct ff_args *a);
+
 /* ---- the table ---- */
 
 static const struct cmd cmds[] = {
     {"help", cmd_help, 0, 0, 1, "[COMMAND]", "Show the commands, or one command's help.", ""},
+    {"completion", cmd_completion, 0, 1, 1, "bash|zsh",
+     "Print the shell completion script for bash or zsh.",
+     "examples:\n  source <(ff completion bash)            # in ~/.bashrc\n"
+     "  ff completion zsh > \"${fpath[1]}/_ff\"   # then: autoload -U compinit && compinit\n"},
     {"workflows", cmd_workflows, FF_OPT_JSON, 0, 0, "[--json]",
      "List the workflows the controller offers: name, version, description.",
      "example:\n  ff workflows\n"},
@@ -213,6 +221,84 @@ static const struct cmd cmds[] = {
      "examples:\n  ff audit --status 401 --since 2026-12-01T00:00:00Z\n"
      "  ff audit --key 3f0c8a52-6c1e-4a8e-9d6b-0d4f3a2b1c0e --json\n"},
 };
+
+/* s for inside a single-quoted zsh word: ' closed, escaped and reopened, and ':' (what
+ * _describe splits a name from its description at) escaped. */
+static void put_zsh_quoted(const char *s, FILE *f)
+{
+	for (; *s; s++) {
+		if (*s == '\'')
+			fputs("'\\''", f);
+		else if (*s == ':')
+			fputs("\\:", f);
+		else
+			fputc(*s, f);
+	}
+}
+
+static void completion_bash(FILE *f)
+{
+	char words[1024];
+	fputs("# bash completion for ff: source <(ff completion bash)\n"
+	      "_ff() {\n"
+	      "\tlocal cur=${COMP_WORDS[COMP_CWORD]} at=1 opts=\n"
+	      "\t[ \"${COMP_WORDS[1]}\" = --profile ] && at=3\n"
+	      "\tif [ \"$COMP_CWORD\" -eq \"$at\" ]; then\n"
+	      "\t\tCOMPREPLY=($(compgen -W \"",
+	      f);
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		fprintf(f, "%s%s", i ? " " : "", cmds[i].name);
+	fputs("\" -- \"$cur\"))\n\t\treturn\n\tfi\n\tcase \"${COMP_WORDS[at]}\" in\n", f);
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		fprintf(f, "\t%s) opts=\"%s --help\" ;;\n", cmds[i].name,
+			ff_args_option_words(cmds[i].opts, words, sizeof(words)));
+	fputs("\tesac\n"
+	      "\tif [[ $cur == -* ]]; then\n"
+	      "\t\tCOMPREPLY=($(compgen -W \"$opts\" -- \"$cur\"))\n"
+	      "\telse\n"
+	      "\t\tCOMPREPLY=($(compgen -f -- \"$cur\"))\n"
+	      "\tfi\n"
+	      "}\n"
+	      "complete -o filenames -F _ff ff\n",
+	      f);
+}
+
+static void completion_zsh(FILE *f)
+{
+	char words[1024];
+	fputs("#compdef ff\n# zsh completion for ff: ff completion zsh > \"${fpath[1]}/_ff\"\n"
+	      "_ff() {\n\tlocal -a commands opts\n\tcommands=(\n",
+	      f);
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		fprintf(f, "\t\t'%s:", cmds[i].name);
+		put_zsh_quoted(cmds[i].summary, f);
+		fputs("'\n", f);
+	}
+	fputs("\t)\n\tlocal at=2\n\t[[ $words[2] == --profile ]] && at=4\n"
+	      "\tif (( CURRENT == at )); then\n\t\t_describe command commands\n\t\treturn\n"
+	      "\tfi\n\tcase $words[at] in\n",
+	      f);
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		fprintf(f, "\t%s) opts=(%s --help) ;;\n", cmds[i].name,
+			ff_args_option_words(cmds[i].opts, words, sizeof(words)));
+	fputs("\tesac\n\tif [[ $PREFIX == -* ]]; then\n\t\tcompadd -- $opts\n\telse\n"
+	      "\t\t_files\n\tfi\n}\n_ff \"$@\"\n",
+	      f);
+}
+
+static int cmd_completion(struct ff_cmd_ctx *ctx, struct ff_args *a)
+{
+	(void)ctx;
+	if (!strcmp(a->pos[0], "bash"))
+		completion_bash(stdout);
+	else if (!strcmp(a->pos[0], "zsh"))
+		completion_zsh(stdout);
+	else {
+		fprintf(stderr, "ff completion: bash or zsh, not '%s'\n", a->pos[0]);
+		return EXIT_USAGE;
+	}
+	return EXIT_OK;
+}
 
 static const struct cmd *cmd_find(const char *name)
 {

@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -320,6 +321,25 @@ static const struct opt_def *find_short(char c)
 		if (opt_defs[i].shortname && opt_defs[i].shortname == c)
 			return &opt_defs[i];
 	return NULL;
+}
+
+const char *ff_args_option_words(unsigned allowed, char *buf, size_t n)
+{
+	size_t len = 0;
+	buf[0] = '\0';
+	for (size_t i = 0; i < sizeof(opt_defs) / sizeof(opt_defs[0]); i++) {
+		const struct opt_def *d = &opt_defs[i];
+		if (!(allowed & d->flag))
+			continue;
+		int w = d->shortname
+			    ? snprintf(buf + len, n - len, "%s--%s -%c", len ? " " : "", d->name,
+				       d->shortname)
+			    : snprintf(buf + len, n - len, "%s--%s", len ? " " : "", d->name);
+		if (w < 0 || (size_t)w >= n - len)
+			break; /* the buffer holds every option of any command; cut otherwise */
+		len += (size_t)w;
+	}
+	return buf;
 }
 
 void ff_args_release(struct ff_args *a)

@@ -79,6 +79,9 @@ struct ff_args {
 int ff_args_parse(int argc, char **argv, unsigned allowed, int min_pos, int max_pos,
 		  struct ff_args *a, struct ff_err *err);
 void ff_args_release(struct ff_args *a);
+/* The options in allowed as words for shell completion, "--param -p --priority …", into
+ * buf (n bytes). */
+const char *ff_args_option_words(unsigned allowed, char *buf, size_t n);
 
 /* Splits "key=value" at the first '='. The key must be non-empty and at most 128 bytes of
  * [A-Za-z0-9_.-]. On success *key is malloc'd (caller frees) and *value points into arg. */

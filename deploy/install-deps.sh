@@ -14,8 +14,8 @@ PKGS=(
 	uuid-dev libarchive-dev libssl-dev libcmocka-dev
 	# the services, and the test workflows' image (busybox)
 	postgresql rabbitmq-server docker.io busybox-static
-	# lint.clang_format and lint.shellcheck (scripts/lint.sh)
-	clang-format shellcheck
+	# lint.clang_format and lint.shellcheck (scripts/lint.sh); zsh parses ff's completion
+	clang-format shellcheck zsh
 	# readiness checks, SARIF schema checks, the offline base image
 	curl ca-certificates python3-jsonschema debootstrap
 )
