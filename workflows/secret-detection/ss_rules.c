@@ -8,6 +8,8 @@
 
 #include "ss_decode.h"
 
+#include <ctype.h>
+#include <limits.h>
 #include <math.h>
 #include <stdint.h>
 #ifdef __SSE2__
@@ -204,6 +206,32 @@ static size_t next_start(struct starts *st, size_t i)
 		if (start_at(st->buf, i, st->len))
 			return i;
 	return st->len;
+}
+
+/* strtol(buf + p, &end, 0) kept within buf[0..n), which need not end in a NUL (a file's
+ * bytes, a decoded string): a decimal, 0x hex or 0 octal number; its value saturates at
+ * LONG_MAX / 16. Returns the position after it, p when there is none. */
+static size_t parse_number(const char *buf, size_t p, size_t n, long *v)
+{
+	int base = 10;
+	size_t q = p;
+	if (q + 1 < n && buf[q] == '0' && (buf[q + 1] == 'x' || buf[q + 1] == 'X') && q + 2 < n &&
+	    isxdigit((unsigned char)buf[q + 2])) {
+		base = 16;
+		q += 2;
+	} else if (q < n && buf[q] == '0') {
+		base = 8;
+	}
+	*v = 0;
+	for (; q < n; q++) {
+		int d = isdigit((unsigned char)buf[q])			? buf[q] - '0'
+			: base == 16 && isxdigit((unsigned char)buf[q]) ? (buf[q] | 32) - 'a' + 10
+									: 99;
+		if (d >= base)
+			break;
+		*v = *v > LONG_MAX / 16 / base ? LONG_MAX / 16 : *v * base + d;
+	}
+	return q;
 }
 
 static inline bool is_alnum(unsigned char c)
@@ -1192,14 +1220,13 @@ static void try_xor(struct scan *sc, size_t rs, size_t re, const char *how, cons
 		}
 	}
 	while (p < sc->n && sc->buf[p] != '\n' && p - re < 256) {
-		char *end;
 		long v;
 		if (sc->buf[p++] != '^')
 			continue;
 		while (p < sc->n && sc->buf[p] == ' ')
 			p++;
-		v = strtol(sc->buf + p, &end, 0);
-		if (end == sc->buf + p || v <= 0 || v > 255)
+		size_t end = parse_number(sc->buf, p, sc->n, &v);
+		if (end == p || v <= 0 || v > 255)
 			continue;
 		key = (char)v;
 		ss_xor(b, n, &key, 1, x);
@@ -1385,12 +1412,12 @@ static void code_list(struct scan *sc, size_t b)
 		p++;
 	first = p;
 	while (p < sc->n && (unsigned)(buf[p] - '0') < 10 && o < sizeof(out)) {
-		char *end;
-		long v = strtol(buf + p, &end, 0);
+		long v;
+		size_t end = parse_number(buf, p, sc->n, &v);
 		if (v < 0 || v > 255)
 			return;
 		out[o++] = (char)v;
-		p = last = (size_t)(end - buf);
+		p = last = end;
 		while (p < sc->n && (buf[p] == ' ' || buf[p] == '\t' || buf[p] == '\n' ||
 				     buf[p] == '\r' || buf[p] == ','))
 			p++;
