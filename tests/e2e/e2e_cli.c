@@ -485,7 +485,7 @@ static void logs_follow_prints_output_live(void **state)
 	int fd = mkstemp(log);
 	assert_true(fd >= 0);
 	close(fd);
-	char sha[65], *nl;
+	char sha[65], *nl = NULL;
 	int rc = ff("upload " E2E_SAMPLE " 2>/dev/null", out, sizeof(out));
 	if (rc != 0 || !(nl = strrchr(out, '\n')) || nl - out < 64)
 		fail_msg("ff upload exited %d:\n%s", rc, out);
