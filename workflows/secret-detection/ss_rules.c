@@ -234,29 +234,44 @@ static size_t parse_number(const char *buf, size_t p, size_t n, long *v)
 	return q;
 }
 
+/* Byte classes, one table load per test: these run over every identifier and value. */
+enum { B_ALNUM = 1, B_UPNUM = 2, B_B64URL = 4, B_B64 = 8, B_IDENT = 16 };
+#define B_WORD (B_ALNUM | B_B64URL | B_B64 | B_IDENT)
+static const unsigned char byte_class[256] = {
+    ['0' ... '9'] = B_WORD | B_UPNUM,
+    ['A' ... 'Z'] = B_WORD | B_UPNUM,
+    ['a' ... 'z'] = B_WORD,
+    ['_'] = B_B64URL | B_IDENT,
+    ['-'] = B_B64URL | B_IDENT,
+    ['.'] = B_IDENT,
+    ['+'] = B_B64,
+    ['/'] = B_B64,
+    ['='] = B_B64,
+};
+
 static inline bool is_alnum(unsigned char c)
 {
-	return (unsigned)((c | 32) - 'a') < 26 || (unsigned)(c - '0') < 10;
+	return byte_class[c] & B_ALNUM;
 }
 
 static inline bool is_upnum(unsigned char c)
 {
-	return (unsigned)(c - 'A') < 26 || (unsigned)(c - '0') < 10;
+	return byte_class[c] & B_UPNUM;
 }
 
 static inline bool is_b64url(unsigned char c)
 {
-	return is_alnum(c) || c == '_' || c == '-';
+	return byte_class[c] & B_B64URL;
 }
 
 static inline bool is_b64(unsigned char c)
 {
-	return is_alnum(c) || c == '+' || c == '/' || c == '=';
+	return byte_class[c] & B_B64;
 }
 
 static inline bool is_ident(unsigned char c)
 {
-	return is_alnum(c) || c == '_' || c == '.' || c == '-';
+	return byte_class[c] & B_IDENT;
 }
 
 static inline unsigned char lower(unsigned char c)
