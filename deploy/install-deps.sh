@@ -18,6 +18,8 @@ PKGS=(
 	clang-format shellcheck zsh
 	# readiness checks, SARIF schema checks, the offline base image
 	curl ca-certificates python3-jsonschema debootstrap
+	# e2e.ci_examples: the CI examples' YAML, and the jq their steps use
+	python3-yaml jq
 	# workflows/secret-detection/bench.sh: the scanner's CPU time
 	time
 )
