@@ -46,9 +46,7 @@ static bool target_stored(struct ff_cmd_ctx *ctx, const void *buf, size_t len, c
 	return true;
 }
 
-/* Uploads the directory or tar file at path, unless the controller holds it already; on
- * success *answer is the server's JSON (caller frees) holding a valid "sha256". */
-static int upload(struct ff_cmd_ctx *ctx, const char *path, cJSON **answer, struct ff_err *err)
+int ff_cmd_upload(struct ff_cmd_ctx *ctx, const char *path, cJSON **answer, struct ff_err *err)
 {
 	struct ff_tarball_stats st = {0};
 	struct stat sb;
@@ -109,7 +107,7 @@ int cmd_upload(struct ff_cmd_ctx *ctx, struct ff_args *a)
 {
 	struct ff_err err = {0};
 	cJSON *res = NULL;
-	if (upload(ctx, a->pos[0], &res, &err))
+	if (ff_cmd_upload(ctx, a->pos[0], &res, &err))
 		return ff_cmd_fail(&err);
 	if (a->json)
 		ff_cmd_print_json(res);
@@ -119,8 +117,7 @@ int cmd_upload(struct ff_cmd_ctx *ctx, struct ff_args *a)
 	return EXIT_OK;
 }
 
-/* POSTs a run; *run is the answer (caller frees). Takes a's params and labels. */
-static int submit(struct ff_cmd_ctx *ctx, const char *workflow, const char *target,
+int ff_cmd_submit(struct ff_cmd_ctx *ctx, const char *workflow, const char *target,
 		  struct ff_args *a, cJSON **run, struct ff_err *err)
 {
 	cJSON *body = cJSON_CreateObject();
@@ -165,7 +162,7 @@ int cmd_submit(struct ff_cmd_ctx *ctx, struct ff_args *a)
 {
 	struct ff_err err = {0};
 	cJSON *run = NULL;
-	if (submit(ctx, a->pos[0], a->pos[1], a, &run, &err))
+	if (ff_cmd_submit(ctx, a->pos[0], a->pos[1], a, &run, &err))
 		return ff_cmd_fail(&err);
 	if (a->json)
 		ff_cmd_print_json(run);
@@ -542,14 +539,14 @@ static int scan_start(struct ff_cmd_ctx *ctx, struct ff_args *a, char **id)
 	cJSON *target = NULL, *run = NULL;
 	int rc = EXIT_OK;
 
-	if (upload(ctx, a->pos[1], &target, &err)) {
+	if (ff_cmd_upload(ctx, a->pos[1], &target, &err)) {
 		rc = ff_cmd_fail(&err);
 		goto out;
 	}
 	/* Once the server has the run it must tell us its id, or a stop could not cancel it:
 	 * a signal now waits for the answer and is acted on in follow_run. */
 	ff_cmd_interruptible(ctx, false);
-	int src = submit(ctx, a->pos[0], ff_cmd_jstr(target, "sha256"), a, &run, &err);
+	int src = ff_cmd_submit(ctx, a->pos[0], ff_cmd_jstr(target, "sha256"), a, &run, &err);
 	ff_cmd_interruptible(ctx, true);
 	if (src) {
 		rc = ff_cmd_fail(&err);

@@ -202,6 +202,13 @@ static const struct cmd cmds[] = {
     {"retry", cmd_retry, FF_OPT_JSON, 1, 1, "RUN_ID [--json]",
      "Run a finished run again with a fresh attempt budget; print it.",
      "example:\n  ff retry 0b9c2b0e-1d1a-4c55-9d59-1a2b3c4d5e6f\n"},
+    {"mcp", cmd_mcp, 0, 0, 0, "",
+     "Serve the platform to AI agents: a Model Context Protocol server on stdio.",
+     "Tools: list_workflows, upload_directory, start_scan, get_run, list_findings (with a\n"
+     "baseline run or SARIF file), get_logs, cancel_run. It uses FF_URL, FF_API_KEY and the\n"
+     "profiles as every command does. An MCP client's configuration:\n"
+     "  {\"mcpServers\": {\"fuzzforge\": {\"command\": \"ff\", \"args\": [\"mcp\"],\n"
+     "    \"env\": {\"FF_URL\": \"http://127.0.0.1:8000\", \"FF_API_KEY\": \"…\"}}}}\n"},
     {"keys", cmd_keys, FF_OPT_JSON, 1, 4,
      "list [--json] | create NAME SCOPES [RATE_PER_S] [--json] | revoke KEY_ID",
      "Manage API keys (needs an admin key): list them, create one, revoke one.",

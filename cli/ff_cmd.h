@@ -90,6 +90,13 @@ int ff_cmd_list(struct ff_cmd_ctx *ctx, struct ff_args *a, const char *path, con
 /* GETs path and writes the body as it is to output ("-" or NULL: stdout); a file left by a
  * failed download is removed. Returns the exit status. */
 int ff_cmd_download(struct ff_cmd_ctx *ctx, const char *path, const char *output);
+/* Uploads the directory or tar file at path, unless the controller holds it already; on
+ * success *answer is the server's JSON (caller frees) holding a valid "sha256". */
+int ff_cmd_upload(struct ff_cmd_ctx *ctx, const char *path, cJSON **answer, struct ff_err *err);
+/* POSTs a run of workflow on target; *run is the answer (caller frees). Takes a's params and
+ * labels (a->params, a->labels become NULL) and its priority (-1: none). */
+int ff_cmd_submit(struct ff_cmd_ctx *ctx, const char *workflow, const char *target,
+		  struct ff_args *a, cJSON **run, struct ff_err *err);
 
 /* ---- cmd_results.c: findings, shared with scan ---- */
 
@@ -134,6 +141,8 @@ int cmd_runs(struct ff_cmd_ctx *ctx, struct ff_args *a);
 int cmd_keys(struct ff_cmd_ctx *ctx, struct ff_args *a);
 int cmd_audit(struct ff_cmd_ctx *ctx, struct ff_args *a);
 int cmd_events(struct ff_cmd_ctx *ctx, struct ff_args *a);
+/* ff_mcp.c */
+int cmd_mcp(struct ff_cmd_ctx *ctx, struct ff_args *a);
 
 /* cmd_results.c: what a run left: findings, SARIF, logs, artifacts */
 int cmd_findings(struct ff_cmd_ctx *ctx, struct ff_args *a);

@@ -30,6 +30,7 @@
 #include "ff_buf.h"
 #include "ff_client.h"
 #include "ff_format.h"
+#include "ff_mcp.h"
 #include "ff_profile.h"
 #include "ff_report.h"
 #include "ff_sse.h"
@@ -1270,6 +1271,96 @@ static void profiles_load(void **state)
 	rmdir(dir);
 }
 
+/* ---- ff_mcp: the protocol, without a controller ---- */
+
+static cJSON *mcp(struct ff_cmd_ctx *ctx, const char *line)
+{
+	char *out = ff_mcp_handle(ctx, line, strlen(line));
+	cJSON *j = out ? cJSON_Parse(out) : NULL;
+	if (out)
+		assert_non_null(j);
+	free(out);
+	return j;
+}
+
+static const cJSON *at(const cJSON *j, const char *a, const char *b)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, a);
+	return b ? cJSON_GetObjectItemCaseSensitive(v, b) : v;
+}
+
+/* initialize negotiates a revision; tools/list lists every tool with an object schema;
+ * notifications and blank lines get no answer; protocol errors get their codes; a tool's
+ * own failure (a bad argument; here also no controller) is a result with isError. */
+static void mcp_protocol(void **state)
+{
+	(void)state;
+	setenv("FF_URL", "http://127.0.0.1:1", 1); /* nobody: a tool that calls out fails */
+	struct ff_cmd_ctx ctx = {0};
+	cJSON *r = mcp(&ctx, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"initialize\","
+			     "\"params\":{\"protocolVersion\":\"2025-03-26\"}}");
+	assert_string_equal(at(at(r, "result", NULL), "protocolVersion", NULL)->valuestring,
+			    "2025-03-26");
+	assert_string_equal(at(at(r, "result", NULL), "serverInfo", "name")->valuestring,
+			    "fuzzforge");
+	cJSON_Delete(r);
+	r = mcp(&ctx, "{\"jsonrpc\":\"2.0\",\"id\":\"a\",\"method\":\"initialize\","
+		      "\"params\":{\"protocolVersion\":\"1999-01-01\"}}");
+	assert_string_equal(at(at(r, "result", NULL), "protocolVersion", NULL)->valuestring,
+			    "2025-11-25");
+	assert_string_equal(at(r, "id", NULL)->valuestring, "a");
+	cJSON_Delete(r);
+	assert_null(mcp(&ctx, "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}"));
+	assert_null(mcp(&ctx, "  \r\n"));
+	r = mcp(&ctx, "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/list\"}");
+	const cJSON *t, *tools = at(at(r, "result", NULL), "tools", NULL);
+	assert_true(cJSON_GetArraySize(tools) >= 6);
+	cJSON_ArrayForEach(t, tools)
+	{
+		assert_non_null(cJSON_GetStringValue(at(t, "name", NULL)));
+		assert_string_equal(at(t, "inputSchema", "type")->valuestring, "object");
+	}
+	cJSON_Delete(r);
+	static const struct {
+		const char *line;
+		int code;
+	} errors[] = {
+	    {"{not json", -32700},
+	    {"[1,2]", -32600},
+	    {"{\"jsonrpc\":\"2.0\",\"id\":3}", -32600},
+	    {"{\"jsonrpc\":\"2.0\",\"id\":4,\"method\":\"resources/list\"}", -32601},
+	    {"{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"tools/call\",\"params\":{\"name\":\"x\"}}",
+	     -32602},
+	};
+	for (size_t i = 0; i < sizeof(errors) / sizeof(errors[0]); i++) {
+		r = mcp(&ctx, errors[i].line);
+		assert_int_equal(at(r, "error", "code")->valueint, errors[i].code);
+		cJSON_Delete(r);
+	}
+	assert_null(mcp(&ctx, "{\"jsonrpc\":\"2.0\",\"id\":6,\"result\":{}}")); /* a response */
+	static const char *const tool_errors[] = {
+	    "{\"name\":\"get_run\",\"arguments\":{}}",
+	    "{\"name\":\"get_run\",\"arguments\":{\"run_id\":\"not-a-uuid\"}}",
+	    "{\"name\":\"start_scan\",\"arguments\":{\"workflow\":\"w\"}}",
+	    "{\"name\":\"list_findings\",\"arguments\":{\"run_id\":\"x\",\"limit\":0}}",
+	    "{\"name\":\"list_workflows\",\"arguments\":{}}", /* the controller is down */
+	};
+	for (size_t i = 0; i < sizeof(tool_errors) / sizeof(tool_errors[0]); i++) {
+		char line[512];
+		snprintf(line, sizeof(line),
+			 "{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"tools/call\",\"params\":%s}",
+			 tool_errors[i]);
+		r = mcp(&ctx, line);
+		const cJSON *res = at(r, "result", NULL);
+		assert_true(cJSON_IsTrue(at(res, "isError", NULL)));
+		const cJSON *text = cJSON_GetArrayItem(at(res, "content", NULL), 0);
+		assert_non_null(strstr(at(text, "text", NULL)->valuestring, "error: "));
+		cJSON_Delete(r);
+	}
+	ff_client_free(ctx.client);
+	unsetenv("FF_URL");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1277,6 +1368,7 @@ int main(void)
 	    cmocka_unit_test(sse_parses_any_split),
 	    cmocka_unit_test(table_fits_the_terminal),
 	    cmocka_unit_test(profiles_load),
+	    cmocka_unit_test(mcp_protocol),
 	    cmocka_unit_test(param_values),
 	    cmocka_unit_test(args_submit),
 	    cmocka_unit_test(args_scan_and_others),
