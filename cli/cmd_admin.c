@@ -1,9 +1,12 @@
-/* cmd_admin — what an admin key does: `ff keys list|create|revoke` (the controller's API
- * keys) and `ff audit` (its audit log). */
+/* cmd_admin — running the platform: `ff keys list|create|revoke` (the controller's API
+ * keys), `ff audit` (its audit log), `ff dead-letters [list|requeue|dismiss]` (runs that
+ * failed for good) and `ff workers` (who runs them). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "ff_client.h"
 #include "ff_cmd.h"
 
 static void key_row(const cJSON *k, const char **row, char *buf, size_t bufsz)
@@ -124,24 +127,113 @@ int cmd_audit(struct ff_cmd_ctx *ctx, struct ff_args *a)
 {
 	static const char *const hdr[] = {"AT",	    "KEY",    "METHOD", "ROUTE",
 					  "STATUS", "CLIENT", "REQUEST"};
-	char path[PATH_MAX_LEN], esc[ESC_MAX], status[16];
-	size_t off = (size_t)snprintf(path, sizeof(path), "/api/v1/audit?limit=%ld",
+	char path[PATH_MAX_LEN], status[16];
+	size_t len = (size_t)snprintf(path, sizeof(path), "/api/v1/audit?limit=%ld",
 				      a->limit ? a->limit : 100);
 	snprintf(status, sizeof(status), "%ld", a->status);
 	const char *names[] = {"key", "since", "status", "cursor"};
 	const char *vals[] = {a->key, a->since, a->status ? status : NULL, a->cursor};
 	for (int i = 0; i < 4; i++) {
-		if (!vals[i])
-			continue;
-		if (ff_url_escape(vals[i], esc, sizeof(esc)) < 0 || off >= sizeof(path)) {
+		if (vals[i] && ff_query_append(path, sizeof(path), &len, names[i], vals[i])) {
 			fprintf(stderr, "ff: --%s is too long\n", names[i]);
 			return EXIT_USAGE;
 		}
-		off += (size_t)snprintf(path + off, sizeof(path) - off, "&%s=%s", names[i], esc);
-	}
-	if (off >= sizeof(path)) {
-		fprintf(stderr, "ff: the filters are too long\n");
-		return EXIT_USAGE;
 	}
 	return ff_cmd_list(ctx, a, path, "entries", 7, hdr, audit_row, "audit");
+}
+
+/* ---- dead letters ---- */
+
+static void dead_letter_row(const cJSON *d, const char **row, char *buf, size_t bufsz)
+{
+	snprintf(buf, bufsz, "%ld", ff_cmd_jlong(d, "attempts", 0));
+	row[0] = ff_cmd_jstr(d, "run_id");
+	row[1] = ff_cmd_jstr(d, "workflow");
+	row[2] = buf;
+	row[3] = ff_cmd_jstr(d, "at");
+	row[4] = ff_cmd_jstr(d, "last_error");
+}
+
+/* ff dead-letters requeue|dismiss RUN_ID */
+static int dead_letter_act(struct ff_cmd_ctx *ctx, struct ff_args *a, bool requeue)
+{
+	struct ff_err err = {0};
+	char path[PATH_MAX_LEN], esc[ESC_MAX];
+	cJSON *res = NULL;
+	if (a->npos != 2) {
+		fprintf(stderr, "usage: ff dead-letters %s RUN_ID\n",
+			requeue ? "requeue" : "dismiss");
+		return EXIT_USAGE;
+	}
+	if (ff_url_escape(a->pos[1], esc, sizeof(esc)) < 0) {
+		fprintf(stderr, "ff: RUN_ID is too long\n");
+		return EXIT_USAGE;
+	}
+	snprintf(path, sizeof(path), "/api/v1/dead-letters/%s%s", esc, requeue ? "/requeue" : "");
+	if (!ff_cmd_client(ctx, &err) ||
+	    ff_client_json(ctx->client, requeue ? "POST" : "DELETE", path, NULL,
+			   requeue ? &res : NULL, &err)) /* a dismissal answers 204, no body */
+		return ff_cmd_fail(&err);
+	if (a->json && res)
+		ff_cmd_print_json(res);
+	fprintf(stderr, "run %s %s\n", a->pos[1],
+		requeue ? "requeued with a fresh attempt budget"
+			: "dismissed from the dead letters");
+	cJSON_Delete(res);
+	return EXIT_OK;
+}
+
+int cmd_dead_letters(struct ff_cmd_ctx *ctx, struct ff_args *a)
+{
+	static const char *const hdr[] = {"RUN", "WORKFLOW", "ATTEMPTS", "AT", "LAST ERROR"};
+	const char *sub = a->npos ? a->pos[0] : "list";
+	if (!strcmp(sub, "list") && a->npos <= 1)
+		return ff_cmd_list(ctx, a, "/api/v1/dead-letters", "dead_letters", 5, hdr,
+				   dead_letter_row, NULL);
+	if (!strcmp(sub, "requeue") || !strcmp(sub, "dismiss"))
+		return dead_letter_act(ctx, a, sub[0] == 'r');
+	fprintf(stderr, "usage: ff dead-letters [list] | requeue RUN_ID | dismiss RUN_ID\n");
+	return EXIT_USAGE;
+}
+
+/* ---- workers ---- */
+
+/* "12s ago" for an API timestamp (2026-12-03T16:18:31.506997Z), or the text as it is. */
+static void age_of(const char *ts, char *buf, size_t bufsz)
+{
+	struct tm tm = {0};
+	const char *rest = ts ? strptime(ts, "%Y-%m-%dT%H:%M:%S", &tm) : NULL;
+	if (!rest) {
+		snprintf(buf, bufsz, "%s", ts ? ts : "-");
+		return;
+	}
+	long s = (long)difftime(time(NULL), timegm(&tm));
+	if (s < 0)
+		s = 0;
+	if (s < 120)
+		snprintf(buf, bufsz, "%lds ago", s);
+	else if (s < 7200)
+		snprintf(buf, bufsz, "%ldm ago", s / 60);
+	else
+		snprintf(buf, bufsz, "%ldh ago", s / 3600);
+}
+
+static void worker_row(const cJSON *w, const char **row, char *buf, size_t bufsz)
+{
+	size_t half = bufsz / 2;
+	snprintf(buf, half, "%ld/%ld", ff_cmd_jlong(w, "running", 0),
+		 ff_cmd_jlong(w, "concurrency", 0));
+	age_of(ff_cmd_jstr(w, "last_heartbeat"), buf + half, bufsz - half);
+	row[0] = ff_cmd_jstr(w, "id");
+	row[1] = ff_cmd_jstr(w, "host");
+	row[2] = ff_cmd_jstr(w, "pool");
+	row[3] = ff_cmd_jstr(w, "state");
+	row[4] = buf;
+	row[5] = buf + half;
+}
+
+int cmd_workers(struct ff_cmd_ctx *ctx, struct ff_args *a)
+{
+	static const char *const hdr[] = {"ID", "HOST", "POOL", "STATE", "RUNNING", "HEARTBEAT"};
+	return ff_cmd_list(ctx, a, "/api/v1/workers", "workers", 6, hdr, worker_row, NULL);
 }

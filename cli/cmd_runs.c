@@ -758,6 +758,33 @@ static void run_row(const cJSON *r, const char **row, char *buf, size_t bufsz)
 	row[4] = ff_cmd_jstr(r, "created_at");
 }
 
+int cmd_target(struct ff_cmd_ctx *ctx, struct ff_args *a)
+{
+	struct ff_err err = {0};
+	char path[128], size[32];
+	cJSON *t = NULL;
+	if (!ff_sha256_hex_valid(a->pos[0])) {
+		fprintf(stderr, "ff target: SHA256 must be 64 hex digits (as ff upload prints)\n");
+		return EXIT_USAGE;
+	}
+	snprintf(path, sizeof(path), "/api/v1/targets/%s", a->pos[0]);
+	if (!ff_cmd_client(ctx, &err) || ff_client_json(ctx->client, "GET", path, NULL, &t, &err))
+		return ff_cmd_fail(&err);
+	if (a->json) {
+		int rc = ff_cmd_print_json(t);
+		cJSON_Delete(t);
+		return rc;
+	}
+	long n = ff_cmd_jlong(t, "size", -1);
+	if (n >= 0)
+		ff_size_human((uint64_t)n, size, sizeof(size));
+	kv("sha256:", ff_cmd_jstr(t, "sha256"));
+	kv("size:", n >= 0 ? size : NULL);
+	kv("stored:", ff_cmd_jstr(t, "created_at"));
+	cJSON_Delete(t);
+	return EXIT_OK;
+}
+
 int cmd_runs(struct ff_cmd_ctx *ctx, struct ff_args *a)
 {
 	static const char *const hdr[] = {"ID", "STATE", "WORKFLOW", "FINDINGS", "CREATED"};

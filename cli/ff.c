@@ -74,10 +74,40 @@ static int cmd_help(struct ff_cmd_ctx *ctx, struct ff_args *a)
 
 static int cmd_completion(struct ff_cmd_ctx *ctx, struct ff_args *a);
 
+/* ff version: the client's, and the API's of the controller it would talk to. The
+ * controller being away is no failure here: the version is what someone asks when it is. */
+static int cmd_version(struct ff_cmd_ctx *ctx, struct ff_args *a)
+{
+	(void)a;
+	struct ff_err err = {0};
+	cJSON *doc = NULL;
+	printf("ff %s\n", FF_VERSION);
+	if (!ff_cmd_client(ctx, &err))
+		return EXIT_OK;
+	ff_client_set_timeout(ctx->client, 5000);
+	if (ff_client_json(ctx->client, "GET", "/api/v1/openapi.json", NULL, &doc, &err)) {
+		char *m = ff_text_clean(err.msg);
+		printf("controller %s: not reachable (%s)\n", ff_client_url(ctx->client),
+		       m ? m : "");
+		free(m);
+		return EXIT_OK;
+	}
+	const char *v = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
+	    cJSON_GetObjectItemCaseSensitive(doc, "info"), "version"));
+	char *cv = ff_text_clean(v ? v : "unknown");
+	printf("controller %s: API %s\n", ff_client_url(ctx->client), cv ? cv : "");
+	free(cv);
+	cJSON_Delete(doc);
+	return EXIT_OK;
+}
+
 /* ---- the table ---- */
 
 static const struct cmd cmds[] = {
     {"help", cmd_help, 0, 0, 1, "[COMMAND]", "Show the commands, or one command's help.", ""},
+    {"version", cmd_version, 0, 0, 0, "",
+     "Print the client's version and the API version of the controller at FF_URL.",
+     "ff --version is the same. A controller that can't be reached is said, not an error.\n"},
     {"completion", cmd_completion, 0, 1, 1, "bash|zsh",
      "Print the shell completion script for bash or zsh.",
      "examples:\n  source <(ff completion bash)            # in ~/.bashrc\n"
@@ -85,8 +115,10 @@ static const struct cmd cmds[] = {
     {"workflows", cmd_workflows, FF_OPT_JSON, 0, 0, "[--json]",
      "List the workflows the controller offers: name, version, description.",
      "example:\n  ff workflows\n"},
-    {"workflow", cmd_workflow, 0, 1, 1, "NAME",
-     "Print a workflow's manifest (parameters, resources, retry policy) as JSON.",
+    {"workflow", cmd_workflow, FF_OPT_JSON, 1, 1, "NAME [--json]",
+     "Describe a workflow: its image, resources, retry policy and parameter table.",
+     "The parameter table lists each -p parameter's name, type, default, range and\n"
+     "description; --json prints the manifest as the controller holds it.\n"
      "example:\n  ff workflow secret-detection\n"},
     {"upload", cmd_upload, FF_OPT_JSON, 1, 1, "PATH [--json]",
      "Upload a target and print its sha256.",
@@ -209,6 +241,21 @@ static const struct cmd cmds[] = {
      "profiles as every command does. An MCP client's configuration:\n"
      "  {\"mcpServers\": {\"fuzzforge\": {\"command\": \"ff\", \"args\": [\"mcp\"],\n"
      "    \"env\": {\"FF_URL\": \"http://127.0.0.1:8000\", \"FF_API_KEY\": \"…\"}}}}\n"},
+    {"dead-letters", cmd_dead_letters, FF_OPT_JSON, 0, 2,
+     "[list] [--json] | requeue RUN_ID | dismiss RUN_ID",
+     "Runs that failed past their last attempt: list them, run one again, or dismiss one.",
+     "list (the default) shows each run, its workflow, attempts, when and its last error.\n"
+     "requeue runs it again with a fresh attempt budget; dismiss forgets it (the run stays\n"
+     "failed). Both need an admin key.\n"
+     "examples:\n  ff dead-letters\n  ff dead-letters requeue "
+     "0b9c2b0e-1d1a-4c55-9d59-1a2b3c4d5e6f\n"},
+    {"workers", cmd_workers, FF_OPT_JSON, 0, 0, "[--json]",
+     "List the workers: id, host, pool, state, runs running of its slots, last heartbeat.",
+     "A worker whose heartbeat is older than FF_LEASE_S has its runs handed to others.\n"
+     "example:\n  ff workers\n"},
+    {"target", cmd_target, FF_OPT_JSON, 1, 1, "SHA256 [--json]",
+     "Show an uploaded target: its digest, size and when it was stored.",
+     "example:\n  ff target \"$(ff upload ./src)\"\n"},
     {"keys", cmd_keys, FF_OPT_JSON, 1, 4,
      "list [--json] | create NAME SCOPES [RATE_PER_S] [--json] | revoke KEY_ID",
      "Manage API keys (needs an admin key): list them, create one, revoke one.",
@@ -356,6 +403,8 @@ int main(int argc, char **argv)
 	const char *name = argv[1];
 	if (!strcmp(name, "-h") || !strcmp(name, "--help"))
 		name = "help";
+	if (!strcmp(name, "--version") || !strcmp(name, "-V"))
+		name = "version";
 	const struct cmd *c = cmd_find(name);
 	if (!c) {
 		fprintf(stderr, "ff: unknown command '%s'\n", argv[1]);

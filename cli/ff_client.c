@@ -366,6 +366,9 @@ static int request(struct ff_client *c, const char *method, const char *path,
 	}
 	if (status < 200 || status >= 300) {
 		rc = ff_client_error_from_response(status, s->body.data, s->body.len, err);
+		if (status == 401 && !c->auth_header) /* the likely cause, said plainly */
+			ff_err_set(err, rc,
+				   "no API key: set FF_API_KEY, or a profile's key_file (ff help)");
 		goto out;
 	}
 out:

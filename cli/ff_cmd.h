@@ -124,6 +124,9 @@ void ff_cmd_print_summary(const cJSON *all, const struct ff_cmd_level_counts *lc
 
 /* cmd_catalog.c: what the controller offers, and whether it is up */
 int cmd_workflows(struct ff_cmd_ctx *ctx, struct ff_args *a);
+/* A workflow's parameters (its JSON Schema) as a table: name, type, default, range
+ * (minimum–maximum, enum values, or a string's maxLength), description. NULL with err. */
+struct ff_table *ff_cmd_params_table(const cJSON *schema, struct ff_err *err);
 int cmd_workflow(struct ff_cmd_ctx *ctx, struct ff_args *a);
 int cmd_ready(struct ff_cmd_ctx *ctx, struct ff_args *a);
 
@@ -140,6 +143,9 @@ int cmd_runs(struct ff_cmd_ctx *ctx, struct ff_args *a);
 /* cmd_admin.c: the controller's API keys and audit log */
 int cmd_keys(struct ff_cmd_ctx *ctx, struct ff_args *a);
 int cmd_audit(struct ff_cmd_ctx *ctx, struct ff_args *a);
+int cmd_dead_letters(struct ff_cmd_ctx *ctx, struct ff_args *a);
+int cmd_workers(struct ff_cmd_ctx *ctx, struct ff_args *a);
+int cmd_target(struct ff_cmd_ctx *ctx, struct ff_args *a);
 int cmd_events(struct ff_cmd_ctx *ctx, struct ff_args *a);
 /* ff_mcp.c */
 int cmd_mcp(struct ff_cmd_ctx *ctx, struct ff_args *a);

@@ -9,10 +9,6 @@
 #include "ff_client.h"
 #include "ff_util.h"
 
-#ifndef FF_VERSION
-#define FF_VERSION "1.0.0"
-#endif
-
 /* Newest first: the answer to a client asking for none of these. */
 static const char *const revisions[] = {"2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05"};
 

@@ -598,6 +598,62 @@ static void profiles_pick_the_controller(void **state)
 	rmdir(dir);
 }
 
+/* The operator's commands against a real platform: a run that failed for good is in
+ * ff dead-letters and ff dead-letters requeue runs it again; ff workers shows the worker;
+ * ff target a stored upload; ff workflow a parameter table; ff version both versions; and a
+ * missing key is said plainly. */
+static void operator_commands(void **state)
+{
+	(void)state;
+	char out[16384], cmd[256], id[37];
+	int rc = ff("scan test-fail " E2E_SAMPLE " -p code=7", out, sizeof(out));
+	const char *p = strstr(out, "run ");
+	assert_int_equal(rc, 1);
+	assert_non_null(p);
+	assert_int_equal(sscanf(p, "run %36s submitted", id), 1);
+	rc = ff("dead-letters", out, sizeof(out));
+	if (rc != 0 || !strstr(out, "RUN") || !strstr(out, id) || !strstr(out, "code 7"))
+		fail_msg("ff dead-letters exited %d:\n%s", rc, out);
+	snprintf(cmd, sizeof(cmd), "dead-letters requeue %s", id);
+	rc = ff(cmd, out, sizeof(out));
+	if (rc != 0 || !strstr(out, "requeued"))
+		fail_msg("ff %s exited %d:\n%s", cmd, rc, out);
+	itest_wait_state(&T, id, "failed", 60000); /* it fails again, and is dead again */
+	snprintf(cmd, sizeof(cmd), "dead-letters dismiss %s", id);
+	assert_int_equal(ff(cmd, out, sizeof(out)), 0);
+	assert_int_equal(ff("dead-letters --json", out, sizeof(out)), 0);
+	assert_null(strstr(out, id));
+	assert_int_equal(ff(cmd, out, sizeof(out)), 1); /* dismissed already */
+
+	rc = ff("workers", out, sizeof(out));
+	if (rc != 0 || !strstr(out, "HEARTBEAT") || !strstr(out, "active") || !strstr(out, "s ago"))
+		fail_msg("ff workers exited %d:\n%s", rc, out);
+
+	rc = ff("upload " E2E_SAMPLE " 2>/dev/null", out, sizeof(out));
+	char *nl = strrchr(out, '\n');
+	assert_true(rc == 0 && nl && nl - out >= 64);
+	*nl = '\0';
+	snprintf(cmd, sizeof(cmd), "target %s", nl - 64);
+	rc = ff(cmd, out, sizeof(out));
+	if (rc != 0 || !strstr(out, "size:") || !strstr(out, "stored:"))
+		fail_msg("ff %s exited %d:\n%s", cmd, rc, out);
+	assert_int_equal(ff("target 1234", out, sizeof(out)), 2);
+
+	rc = ff("workflow test-ok", out, sizeof(out));
+	if (rc != 0 || !strstr(out, "PARAMETER") || !strstr(out, "fast|deep") ||
+	    !strstr(out, "\u2264 32 chars") || !strstr(out, "retry:"))
+		fail_msg("ff workflow test-ok exited %d:\n%s", rc, out);
+
+	rc = ff("--version", out, sizeof(out));
+	if (rc != 0 || !strstr(out, "ff 1.0.0") || !strstr(out, ": API 1.0.0"))
+		fail_msg("ff --version exited %d:\n%s", rc, out);
+	char env[160];
+	snprintf(env, sizeof(env), "FF_URL=%s XDG_CONFIG_HOME=/nonexistent", T.base_url);
+	rc = ff_env(env, "runs", out, sizeof(out));
+	if (rc != 1 || !strstr(out, "no API key: set FF_API_KEY"))
+		fail_msg("ff runs without a key exited %d:\n%s", rc, out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -614,6 +670,7 @@ int main(void)
 	    cmocka_unit_test(scan_compares_with_a_baseline),
 	    cmocka_unit_test(logs_follow_prints_output_live),
 	    cmocka_unit_test(profiles_pick_the_controller),
+	    cmocka_unit_test(operator_commands),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

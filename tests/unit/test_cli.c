@@ -29,6 +29,7 @@
 #include "ff_args.h"
 #include "ff_buf.h"
 #include "ff_client.h"
+#include "ff_cmd.h"
 #include "ff_format.h"
 #include "ff_mcp.h"
 #include "ff_profile.h"
@@ -1271,6 +1272,36 @@ static void profiles_load(void **state)
 	rmdir(dir);
 }
 
+/* ff workflow's parameter table: type, default ("" for an empty string), the range of a
+ * number, an enum's values, a string's longest length. */
+static void params_table(void **state)
+{
+	(void)state;
+	cJSON *schema = cJSON_Parse(
+	    "{\"type\":\"object\",\"properties\":{"
+	    "\"greeting\":{\"type\":\"string\",\"default\":\"hello\",\"maxLength\":32,"
+	    "\"description\":\"echoed\"},"
+	    "\"depth\":{\"type\":\"integer\",\"default\":3,\"minimum\":1,\"maximum\":1048576},"
+	    "\"mode\":{\"type\":\"string\",\"enum\":[\"fast\",\"deep\"],\"default\":\"fast\"},"
+	    "\"ratio\":{\"type\":\"number\",\"minimum\":0.5},"
+	    "\"exclude\":{\"type\":\"string\",\"default\":\"\"},"
+	    "\"verbose\":{\"type\":\"boolean\",\"default\":false}}}");
+	struct ff_err err = {0};
+	struct ff_table *t = ff_cmd_params_table(schema, &err);
+	assert_non_null(t);
+	char *out = capture_table(t);
+	assert_string_equal(out, "PARAMETER  TYPE     DEFAULT  RANGE       DESCRIPTION\n"
+				 "greeting   string   hello    \u2264 32 chars  echoed\n"
+				 "depth      integer  3        1\u20131048576   -\n"
+				 "mode       string   fast     fast|deep   -\n"
+				 "ratio      number   -        0.5\u2013        -\n"
+				 "exclude    string   \"\"       -           -\n"
+				 "verbose    boolean  false    -           -\n");
+	free(out);
+	ff_table_free(t);
+	cJSON_Delete(schema);
+}
+
 /* ---- ff_mcp: the protocol, without a controller ---- */
 
 static cJSON *mcp(struct ff_cmd_ctx *ctx, const char *line)
@@ -1369,6 +1400,7 @@ int main(void)
 	    cmocka_unit_test(table_fits_the_terminal),
 	    cmocka_unit_test(profiles_load),
 	    cmocka_unit_test(mcp_protocol),
+	    cmocka_unit_test(params_table),
 	    cmocka_unit_test(param_values),
 	    cmocka_unit_test(args_submit),
 	    cmocka_unit_test(args_scan_and_others),
