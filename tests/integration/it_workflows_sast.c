@@ -66,8 +66,9 @@ static struct wf_case cases[] = {
 #define NCASES (sizeof(cases) / sizeof(cases[0]))
 
 static struct itest T;
-static char secrets_run[37];   /* secret-detection on examples/secrets, for its SARIF alone */
-static char empty_runs[3][37]; /* each static analysis on a tree without files of its kind */
+static char secrets_run[37];	   /* secret-detection on examples/secrets, for its SARIF alone */
+static char empty_runs[3][37];	   /* each static analysis on a tree without files of its kind */
+static char empty_secrets_run[37]; /* secret-detection on a tree without a file */
 
 /* The contract the workflows keep of their SARIF logs beyond the official schema
  * (itest_check_sarif): rule indexes, relative URIs under SRCROOT, line-independent fingerprints. */
@@ -119,6 +120,9 @@ static int setup(void **state)
 	itest_upload(&T, notes_only, target);
 	for (size_t i = 0; i < NCASES; i++)
 		itest_submit_workflow(&T, cases[i].workflow, target, "{}", empty_runs[i]);
+	static const char *const no_files[] = {NULL};
+	itest_upload(&T, no_files, target);
+	itest_submit_workflow(&T, "secret-detection", target, "{}", empty_secrets_run);
 	itest_upload_dir(&T, ITEST_REPO "/examples/clean", clean);
 	/* every run is queued now; the worker takes two at a time while the tests wait */
 	for (size_t i = 0; i < NCASES; i++) {
@@ -305,17 +309,19 @@ static void secret_detection_sarif(void **state)
 static void nothing_to_analyse(void **state)
 {
 	(void)state;
-	for (size_t i = 0; i < NCASES; i++) {
-		cJSON *run = itest_wait_terminal(&T, empty_runs[i], RUN_TIMEOUT);
+	for (size_t i = 0; i <= NCASES; i++) {
+		const char *id = i < NCASES ? empty_runs[i] : empty_secrets_run;
+		const char *workflow = i < NCASES ? cases[i].workflow : "secret-detection";
+		cJSON *run = itest_wait_terminal(&T, id, RUN_TIMEOUT);
 		assert_string_equal(itest_str(run, "state"), "succeeded");
 		assert_non_null(strstr(itest_str(run, "progress_text"), "nothing to analyse: no "));
 		cJSON_Delete(run);
 		cJSON *f = itest_finished_run(
-		    &T, empty_runs[i], RUN_TIMEOUT,
+		    &T, id, RUN_TIMEOUT,
 		    "n = log['runs'][0]['invocations'][0]['toolExecutionNotifications']\n"
-		    "assert any(x['message']['text'].startswith('nothing to analyse') for x in "
-		    "n)\n",
-		    cases[i].workflow);
+		    "assert any(x['message']['text'].startswith('nothing to analyse') and "
+		    "x['level'] == 'note' for x in n)\n",
+		    workflow);
 		assert_int_equal(cJSON_GetArraySize(f), 0);
 		cJSON_Delete(f);
 	}

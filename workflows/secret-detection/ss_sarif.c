@@ -158,7 +158,8 @@ static void write_invocation(FILE *fp, const struct ss_report *rep)
 		for (i = 0; i < rep->nnotices; i++) {
 			const struct ss_notice *nt = &rep->notices[i];
 			fputs(i ? ",\n          " : "\n          ", fp);
-			fputs("{\"level\": \"warning\", \"message\": {\"text\": ", fp);
+			fprintf(fp, "{\"level\": \"%s\", \"message\": {\"text\": ",
+				nt->note ? "note" : "warning");
 			jstr(fp, nt->msg);
 			fputc('}', fp);
 			if (nt->path) {

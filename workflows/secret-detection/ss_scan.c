@@ -155,36 +155,40 @@ void ss_report_release(struct ss_report *rep)
 	free(rep->notices);
 	rep->notices = NULL;
 	rep->nnotices = rep->notices_dropped = 0;
+	rep->stats = (struct ss_stats){0};
 }
 
-static void notice(struct ss_report *rep, const char *path, const char *fmt, ...)
+static struct ss_notice *notice(struct ss_report *rep, const char *path, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-static void notice(struct ss_report *rep, const char *path, const char *fmt, ...)
+/* A warning-level notice; NULL when it had to be dropped (counted). */
+static struct ss_notice *notice(struct ss_report *rep, const char *path, const char *fmt, ...)
 {
 	struct ss_notice *nv;
 	va_list ap;
 
 	if (rep->nnotices == SS_NOTICES_MAX) {
 		rep->notices_dropped++;
-		return;
+		return NULL;
 	}
 	nv = realloc(rep->notices, (rep->nnotices + 1) * sizeof(*nv));
 	if (!nv) {
 		rep->notices_dropped++;
-		return;
+		return NULL;
 	}
 	rep->notices = nv;
 	nv = &rep->notices[rep->nnotices];
 	nv->path = path ? strdup(path) : NULL;
+	nv->note = false;
 	if (path && !nv->path) {
 		rep->notices_dropped++;
-		return;
+		return NULL;
 	}
 	va_start(ap, fmt);
 	vsnprintf(nv->msg, sizeof(nv->msg), fmt, ap);
 	va_end(ap);
 	rep->nnotices++;
+	return nv;
 }
 
 struct filelist {
@@ -520,8 +524,16 @@ int ss_scan_tree(const char *root, const struct ss_scan_opts *opts, struct ss_re
 		}
 	}
 	rep->stats.seconds = now_s() - t0;
-	progress(opts->progress, 100, "done: %zu files scanned, %zu findings",
-		 rep->stats.files_scanned, rep->findings.n);
+	if (rep->stats.files_scanned == 0) {
+		/* as every built-in static analysis: a success with 0 findings, said so */
+		struct ss_notice *nt = notice(rep, NULL, SS_NOTHING_TO_SCAN);
+		if (nt)
+			nt->note = true;
+		progress(opts->progress, 100, SS_NOTHING_TO_SCAN);
+	} else {
+		progress(opts->progress, 100, "done: %zu files scanned, %zu findings",
+			 rep->stats.files_scanned, rep->findings.n);
+	}
 out:
 	free(buf);
 	for (i = 0; i < files.n; i++)

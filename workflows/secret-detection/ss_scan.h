@@ -28,6 +28,9 @@
 #define SS_GLOB_LEN_MAX	       1024
 #define SS_IGNORE_FILE_MAX     65536
 #define SS_NOTICES_MAX	       100
+/* An empty tree (or one of binaries and skipped files only): a success with 0 findings, said
+ * in a note-level notification and the last progress line, as every static analysis does. */
+#define SS_NOTHING_TO_SCAN "nothing to analyse: no text files"
 
 /* A list of path globs. Matching, for a path relative to the root ("src/app/.env"):
  *   - a trailing '/' makes the glob match directories only;
@@ -77,6 +80,7 @@ struct ss_stats {
 struct ss_notice {
 	char *path; /* owned, relative to the root; NULL when about the whole scan */
 	char msg[160];
+	bool note; /* level note (a fact about the scan), not warning (something not done) */
 };
 
 struct ss_report {

@@ -730,6 +730,21 @@ static void test_tree_filters(void **state)
 	free(progress);
 	ss_report_release(&rep);
 
+	/* nothing left to scan: a success with 0 findings and a note saying so */
+	o.include = "no-such-dir";
+	pf = open_memstream(&progress, &plen);
+	o.progress = pf;
+	assert_int_equal(ss_scan_tree(tree, &o, &rep, &err), 0);
+	fclose(pf);
+	assert_int_equal(rep.findings.n, 0);
+	assert_int_equal(rep.nnotices, 1);
+	assert_true(rep.notices[0].note);
+	assert_string_equal(rep.notices[0].msg, SS_NOTHING_TO_SCAN);
+	assert_non_null(strstr(progress, "::progress 100 " SS_NOTHING_TO_SCAN "\n"));
+	free(progress);
+	ss_report_release(&rep);
+	o.include = NULL;
+
 	/* without the size limit and excludes, the big file and docs count */
 	o.max_file_kb = 1024;
 	o.exclude = NULL;
