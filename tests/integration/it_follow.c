@@ -71,15 +71,21 @@ static void cancel(struct itest *t, const char *id)
 	itest_resp_release(&r);
 }
 
+/* Submits test-ticker printing for seconds; its run id into id. */
+static void submit_ticker(struct itest *t, const char *target, int seconds, char id[37])
+{
+	char body[256], params[32];
+	snprintf(params, sizeof(params), "{\"seconds\":%d}", seconds);
+	assert_int_equal(
+	    itest_submit(t, rel_body(body, sizeof(body), "test-ticker", target, params, 0), id),
+	    202);
+}
+
 /* The logs of a running run arrive while it runs; the stream ends once it is cancelled. */
 static void logs_stream_while_running(struct itest *t, const char *target)
 {
 	char id[37], path[128];
-	char body[256];
-	assert_int_equal(
-	    itest_submit(
-		t, rel_body(body, sizeof(body), "test-ticker", target, "{\"seconds\":120}", 0), id),
-	    202);
+	submit_ticker(t, target, 120, id);
 	struct itest_conn c;
 	snprintf(path, sizeof(path), "/api/v1/runs/%s/logs?follow=1", id);
 	follow_open(t, &c, path, NULL);
@@ -126,11 +132,8 @@ static void logs_stream_while_running(struct itest *t, const char *target)
 /* The events of a run followed from its start: every state, progress, then `end`. */
 static void events_stream_to_the_end(struct itest *t, const char *target, char id[37])
 {
-	char path[128], body[256];
-	assert_int_equal(
-	    itest_submit(
-		t, rel_body(body, sizeof(body), "test-ticker", target, "{\"seconds\":3}", 0), id),
-	    202);
+	char path[128];
+	submit_ticker(t, target, 3, id);
 	struct itest_conn c;
 	snprintf(path, sizeof(path), "/api/v1/runs/%s/events?follow=1", id);
 	follow_open(t, &c, path, NULL);
