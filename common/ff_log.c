@@ -22,16 +22,35 @@ int ff_log_level_parse(const char *name)
 	return -1;
 }
 
+static void log_line(enum ff_log_level level, const char *const kv[4], const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
+
 void ff_log_kv(enum ff_log_level level, const char *key, const char *value, const char *fmt, ...)
+{
+	const char *kv[4] = {key, value, NULL, NULL};
+	va_list ap;
+	va_start(ap, fmt);
+	log_line(level, kv, fmt, ap);
+	va_end(ap);
+}
+
+void ff_log_ids(enum ff_log_level level, const char *request_id, const char *run_id,
+		const char *fmt, ...)
+{
+	const char *kv[4] = {"request_id", request_id, "run_id", run_id};
+	va_list ap;
+	va_start(ap, fmt);
+	log_line(level, kv, fmt, ap);
+	va_end(ap);
+}
+
+static void log_line(enum ff_log_level level, const char *const kv[4], const char *fmt, va_list ap)
 {
 	char msg[2048], ts[64], tbuf[32];
 	struct timeval tv;
 	struct tm tm;
-	va_list ap;
 
-	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
 	gettimeofday(&tv, NULL);
 	gmtime_r(&tv.tv_sec, &tm);
 	strftime(tbuf, sizeof(tbuf), "%Y-%m-%dT%H:%M:%S", &tm);
@@ -43,8 +62,9 @@ void ff_log_kv(enum ff_log_level level, const char *key, const char *value, cons
 	cJSON_AddStringToObject(o, "ts", ts);
 	cJSON_AddStringToObject(o, "level", level_names[level]);
 	cJSON_AddStringToObject(o, "msg", msg);
-	if (key && value)
-		cJSON_AddStringToObject(o, key, value);
+	for (int i = 0; i < 4; i += 2)
+		if (kv[i] && kv[i + 1] && kv[i + 1][0])
+			cJSON_AddStringToObject(o, kv[i], kv[i + 1]);
 	char *line = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
 	if (!line)

@@ -1,4 +1,6 @@
-/* ff_log — one JSON object per line on stderr: {"ts","level","msg"[,"run_id"|"request_id"]}.
+/* ff_log — one JSON object per line on stderr: {"ts","level","msg"[,"request_id"][,"run_id"]},
+ * so that one run is followed across the controllers and workers by its run_id, and the
+ * request that made it by its request_id (both on the controller's line answering it).
  * Thread-safe: each line is written with one write(2). The macros check the level before
  * evaluating their arguments. */
 #ifndef FF_LOG_H
@@ -13,6 +15,10 @@ int ff_log_level_parse(const char *name);
 /* Logs msg with an optional context field (key NULL for none). */
 void ff_log_kv(enum ff_log_level level, const char *key, const char *value, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+
+/* The same with both ids (either NULL or "" for none): a request about a run. */
+void ff_log_ids(enum ff_log_level level, const char *request_id, const char *run_id,
+		const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 #define FF_LOG_AT(lvl, k, v, ...)                                                                  \
 	do {                                                                                       \

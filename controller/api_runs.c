@@ -159,6 +159,7 @@ static void submit_done(struct submission *s, struct ff_db *db)
 				   p->id);
 		http_reply_take(r, 202, "application/json", s->run_json, s->run_json_len);
 		s->run_json = NULL;
+		snprintf(r->run_id, sizeof(r->run_id), "%s", p->id);
 	} else if (s->rc == 0) {
 		http_reply_fail(r, FF_EVALIDATE, "target", "no target %s has been uploaded",
 				s->run.target);

@@ -329,6 +329,19 @@ static void audit(struct http_conn *c, const struct http_req *r, size_t bytes_ou
 	audit_record(c->s->lim.audit, &e);
 }
 
+/* The run a request is about, for its log line: the one it made, or a run route's {id}. */
+static const char *run_of(const struct http_req *r)
+{
+	if (r->run_id[0])
+		return r->run_id;
+	const char *p = r->route ? r->route->pattern : "";
+	if ((!strncmp(p, "/api/v1/runs/{id}", 17) ||
+	     !strncmp(p, "/api/v1/dead-letters/{id}", 25)) &&
+	    r->params[0] && ff_uuid_valid(r->params[0]))
+		return r->params[0];
+	return NULL;
+}
+
 /* Writes r's reply and frees r; the connection goes on to its next request or closes. */
 static void conn_respond(struct http_conn *c, struct http_req *r)
 {
@@ -396,9 +409,11 @@ static void conn_respond(struct http_conn *c, struct http_req *r)
 	} else if (r->reply_len) {
 		evbuffer_add(out, r->reply, r->reply_len);
 	}
-	ff_req_log(r->status >= 500 ? FF_LOG_WARN : FF_LOG_INFO, r->id, "%s %s %d %lldms",
-		   method_name(r->method), r->path[0] ? r->path : "-", r->status,
-		   (long long)(ff_now_ms() - r->t0_ms));
+	enum ff_log_level lvl = r->status >= 500 ? FF_LOG_WARN : FF_LOG_INFO;
+	if (lvl >= ff_log_min_level)
+		ff_log_ids(lvl, r->id, run_of(r), "%s %s %d %lldms", method_name(r->method),
+			   r->path[0] ? r->path : "-", r->status,
+			   (long long)(ff_now_ms() - r->t0_ms));
 	audit(c, r, evbuffer_get_length(out) - out_before);
 	if (c->req == r)
 		c->req = NULL;

@@ -77,6 +77,8 @@ struct http_req {
 	const struct http_route *route;
 	char id[64];		 /* request id, echoed in X-Request-Id */
 	char key_id[KEY_ID_LEN]; /* the caller's key, "" when none was recognised */
+	char run_id[40];	 /* the run the request made, for its log line ("" for none;
+				    a /runs/{id} route's is its {id}) */
 	const char *cors_origin; /* the Origin the reply allows (FF_CORS_ORIGINS), or NULL */
 	enum ff_http_method method;
 	const char *params[HTTP_MAX_PARAMS]; /* {name} segments of the matched pattern */

@@ -216,6 +216,33 @@ static void refusals(struct itest *t, const char *id)
 	itest_resp_release(&r);
 }
 
+/* One run is followed across the processes by its run_id: the controller's line answering
+ * its submit has the request's id and the run's, the worker's lines the run's. */
+static void logs_join_up(struct itest *t, const char *id)
+{
+	char path[512], want[80];
+	snprintf(want, sizeof(want), "\"run_id\":\"%s\"", id);
+	snprintf(path, sizeof(path), "%s/%s-controller-0.log", ITEST_LOG_DIR, t->name);
+	char *log = itest_read_file(path);
+	const char *line = NULL;
+	for (const char *at = strstr(log, want); at && !line; at = strstr(at + 1, want)) {
+		const char *bol = at, *eol = strchr(at, '\n');
+		while (bol > log && bol[-1] != '\n')
+			bol--;
+		size_t n = (size_t)((eol ? eol : at + strlen(at)) - bol);
+		if (memmem(bol, n, "POST /api/v1/runs 202", 21) &&
+		    memmem(bol, n, "\"request_id\":\"", 14))
+			line = bol;
+	}
+	if (!line)
+		fail_msg("no controller line with the submit's request id and run %s", id);
+	free(log);
+	snprintf(path, sizeof(path), "%s/%s-worker-1.log", ITEST_LOG_DIR, t->name);
+	log = itest_read_file(path);
+	assert_non_null(strstr(log, want));
+	free(log);
+}
+
 static void follow(void **state)
 {
 	(void)state;
@@ -230,6 +257,7 @@ static void follow(void **state)
 	events_stream_to_the_end(&t, target, done);
 	finished_run(&t, done);
 	refusals(&t, done);
+	logs_join_up(&t, done);
 	itest_teardown(&t);
 }
 
