@@ -2,9 +2,11 @@
 #include "ff_mcp.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ff_client.h"
 #include "ff_util.h"
@@ -137,6 +139,8 @@ static int tool_list_findings(struct ff_cmd_ctx *ctx, const cJSON *args, cJSON *
 	const cJSON *lim = cJSON_GetObjectItemCaseSensitive(args, "limit");
 	int limit = cJSON_IsNumber(lim) ? lim->valueint : FF_MCP_MAX_FINDINGS;
 	int rc = need_str(args, "run_id", &id, err);
+	if (!rc && lim && !cJSON_IsNumber(lim))
+		rc = ff_err_field(err, FF_EINVAL, "limit", "limit must be a number");
 	if (!rc && (limit < 1 || limit > FF_MCP_MAX_FINDINGS))
 		rc = ff_err_field(err, FF_EINVAL, "limit", "limit must be 1-%d",
 				  FF_MCP_MAX_FINDINGS);
@@ -358,13 +362,18 @@ char *ff_mcp_handle(struct ff_cmd_ctx *ctx, const char *line, size_t len)
 	const cJSON *id = cJSON_GetObjectItemCaseSensitive(msg, "id");
 	const char *method = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(msg, "method"));
 	const cJSON *params = cJSON_GetObjectItemCaseSensitive(msg, "params");
-	if (!cJSON_IsObject(msg) || !method) {
+	const char *version =
+	    cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(msg, "jsonrpc"));
+	/* MCP's ids are strings or numbers, never null */
+	bool id_ok = cJSON_IsObject(msg) && (cJSON_IsString(id) || cJSON_IsNumber(id));
+	if (!cJSON_IsObject(msg) || !method || !version || strcmp(version, "2.0") ||
+	    (id && !id_ok)) {
 		/* a response to us (we send no requests) is dropped; anything else is refused */
-		if (cJSON_IsObject(msg) && id &&
+		if (id_ok && method == NULL &&
 		    (cJSON_HasObjectItem(msg, "result") || cJSON_HasObjectItem(msg, "error")))
 			goto out;
-		r = error_reply(cJSON_IsObject(msg) ? id : NULL, -32600,
-				"invalid request: no method");
+		r = error_reply(id_ok ? id : NULL, -32600,
+				"invalid request: not a JSON-RPC 2.0 request");
 		goto out;
 	}
 	if (!id)
@@ -392,19 +401,18 @@ out:;
 	return text;
 }
 
-int cmd_mcp(struct ff_cmd_ctx *ctx, struct ff_args *a)
+int ff_mcp_serve(struct ff_cmd_ctx *ctx, FILE *in, FILE *out)
 {
-	(void)a;
 	char *line = NULL;
 	size_t cap = 0;
 	ssize_t n;
-	ctx->tty = false; /* no progress lines: stderr is the client's log */
-	while ((n = getline(&line, &cap, stdin)) >= 0) {
+	while ((n = getline(&line, &cap, in)) >= 0) {
 		char *answer = (size_t)n > FF_MCP_MAX_LINE
 				   ? strdup("{\"jsonrpc\":\"2.0\",\"id\":null,\"error\":{\"code\":"
 					    "-32600,\"message\":\"message too large\"}}")
 				   : ff_mcp_handle(ctx, line, (size_t)n);
-		if (answer && (puts(answer) == EOF || fflush(stdout) == EOF)) {
+		if (answer &&
+		    (fputs(answer, out) == EOF || fputc('\n', out) == EOF || fflush(out) == EOF)) {
 			free(answer);
 			break; /* the client is gone */
 		}
@@ -412,4 +420,25 @@ int cmd_mcp(struct ff_cmd_ctx *ctx, struct ff_args *a)
 	}
 	free(line);
 	return EXIT_OK;
+}
+
+int cmd_mcp(struct ff_cmd_ctx *ctx, struct ff_args *a)
+{
+	(void)a;
+	ctx->tty = false; /* no progress lines: stderr is the client's log */
+	/* stdout is the protocol's alone: it keeps a descriptor of its own, and fd 1 becomes
+	 * stderr, so a stray print from code shared with the commands can't break a message */
+	int fd = dup(STDOUT_FILENO);
+	FILE *out = fd < 0 ? NULL : fdopen(fd, "w");
+	if (!out || fflush(stdout) == EOF || dup2(STDERR_FILENO, STDOUT_FILENO) < 0) {
+		fprintf(stderr, "ff mcp: cannot set up stdout: %s\n", strerror(errno));
+		if (out)
+			fclose(out);
+		else if (fd >= 0)
+			close(fd);
+		return EXIT_FAIL;
+	}
+	int rc = ff_mcp_serve(ctx, stdin, out);
+	fclose(out);
+	return rc;
 }

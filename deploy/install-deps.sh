@@ -23,6 +23,12 @@ PKGS=(
 	# workflows/secret-detection/bench.sh: the scanner's CPU time
 	time
 )
+# e2e.mcp's client (scripts/node-deps.sh installs its npm packages): Node.js and npm. Judged
+# by the commands, not the packages: a Node.js from elsewhere (nodesource's, which carries
+# its own npm) must not be replaced with Debian's.
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+	PKGS+=(nodejs npm)
+fi
 
 missing=()
 for p in "${PKGS[@]}"; do

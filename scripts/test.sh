@@ -13,6 +13,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 
 bash deploy/install-deps.sh
+bash scripts/node-deps.sh
 bash deploy/services.sh start
 
 jobs=$(nproc)

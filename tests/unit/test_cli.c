@@ -1335,6 +1335,24 @@ static void mcp_protocol(void **state)
 	assert_string_equal(at(at(r, "result", NULL), "serverInfo", "name")->valuestring,
 			    "fuzzforge");
 	cJSON_Delete(r);
+	/* the other revisions a client may ask for come back as asked, the spec's rule */
+	static const char *const asked[] = {"2025-11-25", "2025-06-18", "2024-11-05"};
+	for (size_t i = 0; i < sizeof(asked) / sizeof(asked[0]); i++) {
+		char line[160];
+		snprintf(line, sizeof(line),
+			 "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"initialize\","
+			 "\"params\":{\"protocolVersion\":\"%s\"}}",
+			 asked[i]);
+		r = mcp(&ctx, line);
+		assert_string_equal(at(at(r, "result", NULL), "protocolVersion", NULL)->valuestring,
+				    asked[i]);
+		assert_non_null(at(at(r, "result", NULL), "capabilities", "tools"));
+		cJSON_Delete(r);
+	}
+	r = mcp(&ctx, "{\"jsonrpc\":\"2.0\",\"id\":9,\"method\":\"ping\"}");
+	assert_true(cJSON_IsObject(at(r, "result", NULL)));
+	assert_int_equal(at(r, "id", NULL)->valueint, 9);
+	cJSON_Delete(r);
 	r = mcp(&ctx, "{\"jsonrpc\":\"2.0\",\"id\":\"a\",\"method\":\"initialize\","
 		      "\"params\":{\"protocolVersion\":\"1999-01-01\"}}");
 	assert_string_equal(at(at(r, "result", NULL), "protocolVersion", NULL)->valuestring,
@@ -1359,6 +1377,10 @@ static void mcp_protocol(void **state)
 	    {"{not json", -32700},
 	    {"[1,2]", -32600},
 	    {"{\"jsonrpc\":\"2.0\",\"id\":3}", -32600},
+	    {"{\"jsonrpc\":\"1.0\",\"id\":3,\"method\":\"ping\"}", -32600},
+	    {"{\"id\":3,\"method\":\"ping\"}", -32600},
+	    {"{\"jsonrpc\":\"2.0\",\"id\":null,\"method\":\"ping\"}", -32600},
+	    {"{\"jsonrpc\":\"2.0\",\"id\":{},\"method\":\"ping\"}", -32600},
 	    {"{\"jsonrpc\":\"2.0\",\"id\":4,\"method\":\"resources/list\"}", -32601},
 	    {"{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"tools/call\",\"params\":{\"name\":\"x\"}}",
 	     -32602},
@@ -1374,6 +1396,10 @@ static void mcp_protocol(void **state)
 	    "{\"name\":\"get_run\",\"arguments\":{\"run_id\":\"not-a-uuid\"}}",
 	    "{\"name\":\"start_scan\",\"arguments\":{\"workflow\":\"w\"}}",
 	    "{\"name\":\"list_findings\",\"arguments\":{\"run_id\":\"x\",\"limit\":0}}",
+	    "{\"name\":\"list_findings\",\"arguments\":{\"run_id\":\"x\",\"limit\":\"5\"}}",
+	    "{\"name\":\"list_findings\",\"arguments\":{\"run_id\":\"x\",\"level\":\"bad\"}}",
+	    "{\"name\":\"upload_directory\",\"arguments\":{}}",
+	    "{\"name\":\"cancel_run\",\"arguments\":{\"run_id\":\"nope\"}}",
 	    "{\"name\":\"list_workflows\",\"arguments\":{}}", /* the controller is down */
 	};
 	for (size_t i = 0; i < sizeof(tool_errors) / sizeof(tool_errors[0]); i++) {
@@ -1392,6 +1418,55 @@ static void mcp_protocol(void **state)
 	unsetenv("FF_URL");
 }
 
+/* The stdio loop: one answer line per request line, none for a notification or a blank
+ * line, in order; a bad line does not stop the ones after it. */
+static void mcp_serve_lines(void **state)
+{
+	(void)state;
+	static const char input[] =
+	    "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"initialize\",\"params\":"
+	    "{\"protocolVersion\":\"2025-06-18\",\"capabilities\":{},"
+	    "\"clientInfo\":{\"name\":\"t\",\"version\":\"0\"}}}\n"
+	    "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}\n"
+	    "\n"
+	    "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/li\n"
+	    "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"prompts/list\"}\n"
+	    "{\"jsonrpc\":\"2.0\",\"id\":4,\"method\":\"tools/list\"}"; /* no last newline */
+	FILE *in = fmemopen((void *)input, sizeof(input) - 1, "r");
+	char *text = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&text, &len);
+	assert_non_null(in);
+	assert_non_null(out);
+	struct ff_cmd_ctx ctx = {0};
+	assert_int_equal(ff_mcp_serve(&ctx, in, out), 0);
+	fclose(in);
+	fclose(out);
+	static const struct {
+		int id, error; /* 0: a result */
+	} want[] = {{1, 0}, {-1, -32700}, {3, -32601}, {4, 0}};
+	char *save = NULL, *line = strtok_r(text, "\n", &save);
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]);
+	     i++, line = strtok_r(NULL, "\n", &save)) {
+		assert_non_null(line);
+		cJSON *r = cJSON_Parse(line);
+		assert_non_null(r);
+		assert_string_equal(at(r, "jsonrpc", NULL)->valuestring, "2.0");
+		if (want[i].id < 0)
+			assert_true(cJSON_IsNull(at(r, "id", NULL)));
+		else
+			assert_int_equal(at(r, "id", NULL)->valueint, want[i].id);
+		if (want[i].error)
+			assert_int_equal(at(r, "error", "code")->valueint, want[i].error);
+		else
+			assert_non_null(at(r, "result", NULL));
+		cJSON_Delete(r);
+	}
+	assert_null(line);
+	free(text);
+	ff_client_free(ctx.client);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1400,6 +1475,7 @@ int main(void)
 	    cmocka_unit_test(table_fits_the_terminal),
 	    cmocka_unit_test(profiles_load),
 	    cmocka_unit_test(mcp_protocol),
+	    cmocka_unit_test(mcp_serve_lines),
 	    cmocka_unit_test(params_table),
 	    cmocka_unit_test(param_values),
 	    cmocka_unit_test(args_submit),
