@@ -130,6 +130,8 @@ static const char *reason_for(int status)
 	case 200: return "OK";
 	case 201: return "Created";
 	case 202: return "Accepted";
+	case 204: return "No Content";
+	case 304: return "Not Modified";
 	case 400: return "Bad Request";
 	case 401: return "Unauthorized";
 	case 403: return "Forbidden";
@@ -383,16 +385,18 @@ static void conn_respond(struct http_conn *c, struct http_req *r)
 			    r->reply_type ? r->reply_type : "application/json");
 	if (streamed)
 		evbuffer_add_printf(out, "Transfer-Encoding: chunked\r\nX-Accel-Buffering: no\r\n");
-	else
+	else if (r->status != 204 && r->status != 304) /* neither may say a length */
 		evbuffer_add_printf(out, "Content-Length: %zu\r\n", r->reply_len);
-	evbuffer_add_printf(out, "X-Request-Id: %s\r\nCache-Control: no-store\r\n",
-			    r->id[0] ? r->id : "-");
+	/* a tagged reply may be kept, if asked for again (http_etag); any other, never */
+	bool tagged = evhttp_find_header(&r->reply_headers, "ETag") != NULL;
+	evbuffer_add_printf(out, "X-Request-Id: %s\r\nCache-Control: %s\r\n",
+			    r->id[0] ? r->id : "-", tagged ? "no-cache" : "no-store");
 	if (r->cors_origin)
 		evbuffer_add_printf(out,
 				    "Access-Control-Allow-Origin: %s\r\nVary: Origin\r\n"
 				    "Access-Control-Expose-Headers: X-Request-Id, Retry-After, "
 				    "RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset, "
-				    "X-FF-Logs-Truncated\r\n",
+				    "X-FF-Logs-Truncated, ETag\r\n",
 				    r->cors_origin);
 	struct evkeyval *h;
 	TAILQ_FOREACH(h, &r->reply_headers, next)

@@ -203,6 +203,12 @@ int http_stream_send(struct http_stream *st, struct evbuffer *data);
 /* On the loop: the last chunk; the stream is no longer the owner's. */
 void http_stream_end(struct http_stream *st);
 
+/* A GET's 200 reply held in memory gets a strong ETag, the SHA-256 of its body: a finished
+ * run's results never change, so a client that has them sends If-None-Match and gets 304
+ * and no body; a run still going gets a new tag whenever its reply changes. A matching
+ * If-None-Match turns the reply into that 304. Any thread, before http_complete. */
+void http_etag(struct http_req *r);
+
 /* {"error":{"code","message"[,"field"]},"request_id"} with the status err->code maps to. */
 void http_reply_error(struct http_req *r, const struct ff_err *err);
 /* An error reply with a status outside the FF_E* mapping (405, 408, 415, 431). */

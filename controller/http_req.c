@@ -2,6 +2,7 @@
  * fills in; the loop writes them (http.c). Any thread may call these for its own request. */
 #include <event2/http.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,6 +55,39 @@ void http_reply_file(struct http_req *r, int status, const char *content_type, i
 	r->reply_type = content_type;
 	r->reply_fd = fd;
 	r->reply_len = len;
+}
+
+/* Whether the If-None-Match list (comma-separated tags, or *) names tag. */
+static bool etag_listed(const char *list, const char *tag)
+{
+	size_t n = strlen(tag);
+	for (const char *p = list; p && *p;) {
+		p += strspn(p, " \t,");
+		if (*p == '*')
+			return true;
+		if (!strncmp(p, "W/", 2)) /* weak comparison, as If-None-Match has it */
+			p += 2;
+		if (!strncmp(p, tag, n) && (p[n] == '\0' || strchr(" \t,", p[n])))
+			return true;
+		p = strchr(p, ',');
+	}
+	return false;
+}
+
+void http_etag(struct http_req *r)
+{
+	if (r->method != HTTP_M_GET || r->status != 200 || r->reply_fd >= 0 || r->stream_ops)
+		return;
+	char hex[FF_SHA256_HEX_LEN + 1], tag[40];
+	ff_sha256_hex(r->reply ? r->reply : "", r->reply_len, hex);
+	snprintf(tag, sizeof(tag), "\"%.32s\"", hex);
+	http_add_header(r, "ETag", tag);
+	if (etag_listed(http_header(r, "If-None-Match"), tag)) {
+		free(r->reply);
+		r->reply = NULL;
+		r->reply_len = 0;
+		r->status = 304;
+	}
 }
 
 void http_reply_stream(struct http_req *r, const char *content_type,

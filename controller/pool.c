@@ -33,8 +33,10 @@ static void run_handler(struct http_req *r, struct ff_db *db)
 	r->db = db;
 	r->route->handler(r);
 	r->db = NULL;
-	if (!r->deferred)
+	if (!r->deferred) {
+		http_etag(r); /* here, off the loop: it hashes the reply */
 		http_complete(r);
+	}
 }
 
 struct worker_arg {

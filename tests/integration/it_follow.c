@@ -2,7 +2,8 @@
  * container's output while it runs and ends when the run does; GET …/events?follow=1 streams
  * its states and progress as Server-Sent Events and ends with `end`; many followers at once
  * leave the API answering; Last-Event-ID resumes; bad requests are refused before a stream
- * begins. The test-ticker workflow prints "tick N" every half second. */
+ * begins; a finished run's results carry ETags and answer If-None-Match with 304. The
+ * test-ticker workflow prints "tick N" every half second. */
 #include "it_reliability.h"
 
 #define FOLLOWERS 40
@@ -198,6 +199,48 @@ static void finished_run(struct itest *t, const char *id)
 	itest_conn_close(&c);
 }
 
+/* One GET on a raw connection with extra header lines; the response into *r. */
+static void get_raw(struct itest *t, const char *path, const char *extra, struct itest_raw_resp *r)
+{
+	struct itest_conn c;
+	follow_open(t, &c, path, extra);
+	assert_int_equal(itest_conn_read_resp(&c, 10000, r), 0);
+	itest_conn_close(&c);
+}
+
+/* A finished run's results carry a strong ETag (the same on every GET) and are kept with
+ * Cache-Control: no-cache; If-None-Match with it gets 304 with no body and no length, with
+ * another tag or * mismatched the 200 again. */
+static void etags(struct itest *t, const char *id)
+{
+	static const char *const routes[] = {"", "/sarif", "/logs", "/findings", "/events"};
+	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+		char path[160], tag[80], again[80], hdr[120], cc[40], cl[16];
+		struct itest_raw_resp a, b, c;
+		snprintf(path, sizeof(path), "/api/v1/runs/%s%s", id, routes[i]);
+		get_raw(t, path, NULL, &a);
+		assert_int_equal(a.status, 200);
+		assert_non_null(itest_raw_header(&a, "ETag", tag, sizeof(tag)));
+		assert_true(tag[0] == '"' && strlen(tag) == 34);
+		assert_string_equal(itest_raw_header(&a, "Cache-Control", cc, sizeof(cc)),
+				    "no-cache");
+		get_raw(t, path, NULL, &b);
+		assert_string_equal(itest_raw_header(&b, "ETag", again, sizeof(again)), tag);
+		snprintf(hdr, sizeof(hdr), "If-None-Match: \"other\", %s\r\n", tag);
+		get_raw(t, path, hdr, &c);
+		assert_int_equal(c.status, 304);
+		assert_int_equal(c.body_len, 0);
+		assert_null(itest_raw_header(&c, "Content-Length", cl, sizeof(cl)));
+		assert_string_equal(itest_raw_header(&c, "ETag", again, sizeof(again)), tag);
+		itest_raw_resp_release(&a);
+		itest_raw_resp_release(&b);
+		itest_raw_resp_release(&c);
+		get_raw(t, path, "If-None-Match: \"0123\"\r\n", &a);
+		assert_int_equal(a.status, 200);
+		itest_raw_resp_release(&a);
+	}
+}
+
 static void refusals(struct itest *t, const char *id)
 {
 	char path[160];
@@ -257,6 +300,7 @@ static void follow(void **state)
 	events_stream_to_the_end(&t, target, done);
 	finished_run(&t, done);
 	refusals(&t, done);
+	etags(&t, done);
 	logs_join_up(&t, done);
 	itest_teardown(&t);
 }
