@@ -289,7 +289,12 @@ long http_body_read(struct http_req *r, void *buf, size_t n, struct ff_err *err)
 
 void http_defer(struct http_req *r)
 {
-	r->deferred = true;
+	/* the handler's thread learns it through its own flag: once the request is handed
+	 * on, it may be answered and freed before the handler has even returned */
+	if (r->deferred)
+		*r->deferred = true;
+	r->deferred = NULL;
+	r->db = NULL;
 }
 
 void http_complete(struct http_req *r)

@@ -100,7 +100,7 @@ struct http_req {
 	struct evkeyvalq reply_headers;
 	const struct http_stream_ops *stream_ops; /* a streamed reply's owner, or NULL */
 	void *stream_arg;
-	bool deferred;
+	bool *deferred; /* the pool thread's flag while its handler runs (http_defer sets it) */
 	/* The loop's side. */
 	struct http_conn *conn;
 	int64_t t0_ms;

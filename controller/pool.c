@@ -30,13 +30,18 @@ struct pool {
 
 static void run_handler(struct http_req *r, struct ff_db *db)
 {
+	bool deferred = false;
 	r->db = db;
+	r->deferred = &deferred;
 	r->route->handler(r);
+	/* Deferred, r is another thread's now and may be answered and freed already: not a
+	 * byte of it is read or written here again. */
+	if (deferred)
+		return;
 	r->db = NULL;
-	if (!r->deferred) {
-		http_etag(r); /* here, off the loop: it hashes the reply */
-		http_complete(r);
-	}
+	r->deferred = NULL;
+	http_etag(r); /* here, off the loop: it hashes the reply */
+	http_complete(r);
 }
 
 struct worker_arg {
