@@ -18,7 +18,21 @@ batch=6
 COMPOSE_PROJECT_NAME=ffe2e$$$(date +%s | tail -c 5)
 export COMPOSE_PROJECT_NAME
 export FF_CONTROLLER_PORT
-FF_CONTROLLER_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+# Below the ephemeral range (ip_local_port_range, 32768-60999 here): Docker takes the random
+# host ports of the other services from that range, and once took the one picked here (CI:
+# "port is already allocated").
+FF_CONTROLLER_PORT=$(python3 -c '
+import random, socket
+lo = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
+for port in random.sample(range(10000, lo), 200):
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", port))
+    except OSError:
+        continue
+    print(port)
+    break
+')
 # Empty: Docker picks free host ports, so this never collides with a cluster already running.
 export FF_PG_PORT='' FF_AMQP_PORT='' FF_RABBITMQ_UI_PORT=''
 # No FF_API_KEY or passwords: `up` generates them into the project's secrets file.
