@@ -80,11 +80,10 @@ struct ff_table *ff_cmd_params_table(const cJSON *schema, struct ff_err *err)
 	return t;
 }
 
+/* A workflow's field, "-" when the manifest has none. */
 static void kv(const char *key, const char *value)
 {
-	char *v = ff_text_clean(value ? value : "-");
-	printf("%-13s%s\n", key, v ? v : "");
-	free(v);
+	ff_cmd_print_field(key, value, 12);
 }
 
 int cmd_workflow(struct ff_cmd_ctx *ctx, struct ff_args *a)

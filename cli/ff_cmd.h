@@ -41,6 +41,9 @@ struct ff_cmd_ctx {
 int ff_cmd_fail(const struct ff_err *err);
 /* Prints j pretty on stdout; EXIT_OK, or EXIT_FAIL (said on stderr) when out of memory. */
 int ff_cmd_print_json(const cJSON *j);
+/* "key:   value" on stdout, key padded to width so a block of them lines up, value cleaned
+ * for the terminal ("-" when NULL). */
+void ff_cmd_print_field(const char *key, const char *value, int width);
 /* o's string member key; NULL when it is missing or not a string. Points into o. */
 const char *ff_cmd_jstr(const cJSON *o, const char *key);
 /* o's number member key, truncated; dflt when it is missing or not a number. */
