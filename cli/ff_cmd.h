@@ -142,14 +142,14 @@ int cmd_status(struct ff_cmd_ctx *ctx, struct ff_args *a);
 int cmd_cancel(struct ff_cmd_ctx *ctx, struct ff_args *a);
 int cmd_retry(struct ff_cmd_ctx *ctx, struct ff_args *a);
 int cmd_runs(struct ff_cmd_ctx *ctx, struct ff_args *a);
+int cmd_target(struct ff_cmd_ctx *ctx, struct ff_args *a);
+int cmd_events(struct ff_cmd_ctx *ctx, struct ff_args *a);
 
-/* cmd_admin.c: the controller's API keys and audit log */
+/* cmd_admin.c: running the platform: API keys, the audit log, dead letters, workers */
 int cmd_keys(struct ff_cmd_ctx *ctx, struct ff_args *a);
 int cmd_audit(struct ff_cmd_ctx *ctx, struct ff_args *a);
 int cmd_dead_letters(struct ff_cmd_ctx *ctx, struct ff_args *a);
 int cmd_workers(struct ff_cmd_ctx *ctx, struct ff_args *a);
-int cmd_target(struct ff_cmd_ctx *ctx, struct ff_args *a);
-int cmd_events(struct ff_cmd_ctx *ctx, struct ff_args *a);
 /* ff_mcp.c */
 int cmd_mcp(struct ff_cmd_ctx *ctx, struct ff_args *a);
 
