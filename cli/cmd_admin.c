@@ -198,32 +198,12 @@ int cmd_dead_letters(struct ff_cmd_ctx *ctx, struct ff_args *a)
 
 /* ---- workers ---- */
 
-/* "12s ago" for an API timestamp (2026-12-03T16:18:31.506997Z), or the text as it is. */
-static void age_of(const char *ts, char *buf, size_t bufsz)
-{
-	struct tm tm = {0};
-	const char *rest = ts ? strptime(ts, "%Y-%m-%dT%H:%M:%S", &tm) : NULL;
-	if (!rest) {
-		snprintf(buf, bufsz, "%s", ts ? ts : "-");
-		return;
-	}
-	long s = (long)difftime(time(NULL), timegm(&tm));
-	if (s < 0)
-		s = 0;
-	if (s < 120)
-		snprintf(buf, bufsz, "%lds ago", s);
-	else if (s < 7200)
-		snprintf(buf, bufsz, "%ldm ago", s / 60);
-	else
-		snprintf(buf, bufsz, "%ldh ago", s / 3600);
-}
-
 static void worker_row(const cJSON *w, const char **row, char *buf, size_t bufsz)
 {
 	size_t half = bufsz / 2;
 	snprintf(buf, half, "%ld/%ld", ff_cmd_jlong(w, "running", 0),
 		 ff_cmd_jlong(w, "concurrency", 0));
-	age_of(ff_cmd_jstr(w, "last_heartbeat"), buf + half, bufsz - half);
+	ff_age(ff_cmd_jstr(w, "last_heartbeat"), time(NULL), buf + half, bufsz - half);
 	row[0] = ff_cmd_jstr(w, "id");
 	row[1] = ff_cmd_jstr(w, "host");
 	row[2] = ff_cmd_jstr(w, "pool");

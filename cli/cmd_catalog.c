@@ -80,11 +80,10 @@ struct ff_table *ff_cmd_params_table(const cJSON *schema, struct ff_err *err)
 	return t;
 }
 
+/* A workflow's field, "-" when the manifest has none. */
 static void kv(const char *key, const char *value)
 {
-	char *v = ff_text_clean(value ? value : "-");
-	printf("%-13s%s\n", key, v ? v : "");
-	free(v);
+	ff_cmd_print_field(key, value, 12);
 }
 
 int cmd_workflow(struct ff_cmd_ctx *ctx, struct ff_args *a)
@@ -112,10 +111,10 @@ int cmd_workflow(struct ff_cmd_ctx *ctx, struct ff_args *a)
 	kv("version:", ff_cmd_jstr(res, "version"));
 	kv("description:", ff_cmd_jstr(res, "description"));
 	kv("image:", ff_cmd_jstr(res, "image"));
-	snprintf(buf, sizeof(buf), "timeout %ld s, memory %ld MiB, %g CPUs, %ld processes",
-		 ff_cmd_jlong(r, "timeout_s", 0), ff_cmd_jlong(r, "memory_mb", 0),
-		 cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(r, "cpus")),
-		 ff_cmd_jlong(r, "pids", 0));
+	double cpus = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(r, "cpus"));
+	snprintf(buf, sizeof(buf), "timeout %ld s, memory %ld MiB, %g CPU%s, %ld processes",
+		 ff_cmd_jlong(r, "timeout_s", 0), ff_cmd_jlong(r, "memory_mb", 0), cpus,
+		 cpus == 1 ? "" : "s", ff_cmd_jlong(r, "pids", 0));
 	kv("resources:", buf);
 	long attempts = ff_cmd_jlong(retry, "max_attempts", 1);
 	snprintf(buf, sizeof(buf), "%ld attempt%s, %ld s apart", attempts, attempts == 1 ? "" : "s",

@@ -645,13 +645,11 @@ out:
 	return rc;
 }
 
+/* A run's or a target's field; one the server left out is not shown. */
 static void kv(const char *key, const char *value)
 {
-	if (!value)
-		return;
-	char *v = ff_text_clean(value);
-	printf("%-10s %s\n", key, v ? v : "");
-	free(v);
+	if (value)
+		ff_cmd_print_field(key, value, 10);
 }
 
 static void print_run(const cJSON *run)

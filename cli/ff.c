@@ -364,9 +364,14 @@ static const struct cmd *cmd_find(const char *name)
 
 static void print_usage(FILE *f)
 {
+	/* the summaries line up after the longest name (dead-letters), whatever it is */
+	int w = 0;
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		if ((int)strlen(cmds[i].name) > w)
+			w = (int)strlen(cmds[i].name);
 	fputs("usage: ff [--profile NAME] COMMAND [ARGS]\n\ncommands:\n", f);
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
-		fprintf(f, "  %-10s %s\n", cmds[i].name, cmds[i].summary);
+		fprintf(f, "  %-*s  %s\n", w, cmds[i].name, cmds[i].summary);
 	fputs("\nenvironment:\n"
 	      "  FF_URL       the controller (default " FF_CLIENT_DEFAULT_URL ")\n"
 	      "  FF_API_KEY   the API key, sent as a bearer token\n"

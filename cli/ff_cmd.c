@@ -39,6 +39,13 @@ int ff_cmd_print_json(const cJSON *j)
 	return EXIT_OK;
 }
 
+void ff_cmd_print_field(const char *key, const char *value, int width)
+{
+	char *v = ff_text_clean(value ? value : "-");
+	printf("%-*s %s\n", width, key, v ? v : "");
+	free(v);
+}
+
 const char *ff_cmd_jstr(const cJSON *o, const char *key)
 {
 	return cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, key));

@@ -41,6 +41,9 @@ struct ff_cmd_ctx {
 int ff_cmd_fail(const struct ff_err *err);
 /* Prints j pretty on stdout; EXIT_OK, or EXIT_FAIL (said on stderr) when out of memory. */
 int ff_cmd_print_json(const cJSON *j);
+/* "key:   value" on stdout, key padded to width so a block of them lines up, value cleaned
+ * for the terminal ("-" when NULL). */
+void ff_cmd_print_field(const char *key, const char *value, int width);
 /* o's string member key; NULL when it is missing or not a string. Points into o. */
 const char *ff_cmd_jstr(const cJSON *o, const char *key);
 /* o's number member key, truncated; dflt when it is missing or not a number. */
@@ -139,14 +142,14 @@ int cmd_status(struct ff_cmd_ctx *ctx, struct ff_args *a);
 int cmd_cancel(struct ff_cmd_ctx *ctx, struct ff_args *a);
 int cmd_retry(struct ff_cmd_ctx *ctx, struct ff_args *a);
 int cmd_runs(struct ff_cmd_ctx *ctx, struct ff_args *a);
+int cmd_target(struct ff_cmd_ctx *ctx, struct ff_args *a);
+int cmd_events(struct ff_cmd_ctx *ctx, struct ff_args *a);
 
-/* cmd_admin.c: the controller's API keys and audit log */
+/* cmd_admin.c: running the platform: API keys, the audit log, dead letters, workers */
 int cmd_keys(struct ff_cmd_ctx *ctx, struct ff_args *a);
 int cmd_audit(struct ff_cmd_ctx *ctx, struct ff_args *a);
 int cmd_dead_letters(struct ff_cmd_ctx *ctx, struct ff_args *a);
 int cmd_workers(struct ff_cmd_ctx *ctx, struct ff_args *a);
-int cmd_target(struct ff_cmd_ctx *ctx, struct ff_args *a);
-int cmd_events(struct ff_cmd_ctx *ctx, struct ff_args *a);
 /* ff_mcp.c */
 int cmd_mcp(struct ff_cmd_ctx *ctx, struct ff_args *a);
 

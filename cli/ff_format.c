@@ -255,6 +255,25 @@ void ff_size_human(uint64_t n, char *buf, size_t bufsz)
 	snprintf(buf, bufsz, "%.1f %s", v, units[u]);
 }
 
+void ff_age(const char *ts, time_t now, char *buf, size_t bufsz)
+{
+	struct tm tm = {0};
+	const char *rest = ts ? strptime(ts, "%Y-%m-%dT%H:%M:%S", &tm) : NULL;
+	if (!rest) {
+		snprintf(buf, bufsz, "%s", ts ? ts : "-");
+		return;
+	}
+	long s = (long)difftime(now, timegm(&tm));
+	if (s < 0)
+		s = 0;
+	if (s < 120)
+		snprintf(buf, bufsz, "%lds ago", s);
+	else if (s < 7200)
+		snprintf(buf, bufsz, "%ldm ago", s / 60);
+	else
+		snprintf(buf, bufsz, "%ldh ago", s / 3600);
+}
+
 void ff_location(const char *path, long line, char *buf, size_t bufsz)
 {
 	if (!path || !*path)

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <time.h>
 
 #include "ff_err.h"
 
@@ -55,6 +56,12 @@ size_t ff_text_width(const char *s);
 
 /* "512 B", "1.5 KiB", "3.2 MiB", … into buf. */
 void ff_size_human(uint64_t n, char *buf, size_t bufsz);
+
+/* How long before now an API timestamp (2026-12-03T16:18:31.506997Z, read as UTC) was, as
+ * "12s ago", "5m ago" (from 2 minutes) or "3h ago" (from 2 hours), into buf; a time after now
+ * (clocks apart) is "0s ago". Text that is no such timestamp is copied as it is, NULL
+ * gives "-". */
+void ff_age(const char *ts, time_t now, char *buf, size_t bufsz);
 
 /* "path:line" when line > 0, "path" when path is set, "-" otherwise, into buf. */
 void ff_location(const char *path, long line, char *buf, size_t bufsz);

@@ -643,6 +643,9 @@ static void operator_commands(void **state)
 	rc = ff("--version", out, sizeof(out));
 	if (rc != 0 || !strstr(out, "ff 1.0.0") || !strstr(out, ": API 1.0.0"))
 		fail_msg("ff --version exited %d:\n%s", rc, out);
+	rc = ff_at("http://127.0.0.1:1", "version", out, sizeof(out)); /* nobody listens */
+	if (rc != 0 || !strstr(out, "ff 1.0.0") || !strstr(out, "not reachable"))
+		fail_msg("ff version with the controller away exited %d:\n%s", rc, out);
 	char env[160];
 	snprintf(env, sizeof(env), "FF_URL=%s XDG_CONFIG_HOME=/nonexistent", T.base_url);
 	rc = ff_env(env, "runs", out, sizeof(out));

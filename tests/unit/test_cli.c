@@ -854,6 +854,30 @@ static void sizes_and_locations(void **state)
 	assert_string_equal(b, "-");
 }
 
+/* ff workers' heartbeat column: the age of an API timestamp, in the unit that reads best. */
+static void ages(void **state)
+{
+	(void)state;
+	char b[64];
+	const time_t now = 1796314711; /* 2026-12-03T16:18:31Z */
+	ff_age("2026-12-03T16:18:31.506997Z", now, b, sizeof(b));
+	assert_string_equal(b, "0s ago");
+	ff_age("2026-12-03T16:16:32Z", now, b, sizeof(b));
+	assert_string_equal(b, "119s ago");
+	ff_age("2026-12-03T16:16:31Z", now, b, sizeof(b));
+	assert_string_equal(b, "2m ago");
+	ff_age("2026-12-03T14:18:32Z", now, b, sizeof(b));
+	assert_string_equal(b, "119m ago");
+	ff_age("2026-12-01T16:18:31Z", now, b, sizeof(b));
+	assert_string_equal(b, "48h ago");
+	ff_age("2026-12-03T16:20:00Z", now, b, sizeof(b)); /* the worker's clock is ahead */
+	assert_string_equal(b, "0s ago");
+	ff_age("yesterday", now, b, sizeof(b));
+	assert_string_equal(b, "yesterday");
+	ff_age(NULL, now, b, sizeof(b));
+	assert_string_equal(b, "-");
+}
+
 /* ---- report files ---- */
 
 /* A small file's contents (caller frees). */
@@ -1488,6 +1512,7 @@ int main(void)
 	    cmocka_unit_test(table_format),
 	    cmocka_unit_test(text_clean),
 	    cmocka_unit_test(sizes_and_locations),
+	    cmocka_unit_test(ages),
 	    cmocka_unit_test(url_escape),
 	    cmocka_unit_test(query_append),
 	    cmocka_unit_test(error_answers),
