@@ -175,7 +175,8 @@ def check_reports(repo, what, branch, sha, new):
         fail("%s: the SARIF log has no results" % what)
     auto = log["runs"][0].get("automationDetails", {}).get("id", "")
     if auto != "secret-detection/branch=%s,commit=%s/" % (branch, sha):
-        fail("%s: automationDetails.id is %r" % (what, auto))
+        fail("%s: automationDetails.id is %r; runs[0] keys %r, %d runs, %d bytes"
+             % (what, auto, sorted(log["runs"][0]), len(log["runs"]), os.path.getsize(sarif)))
     junit = os.path.join(repo, JUNIT)
     if not os.path.exists(junit):
         fail("%s: no %s" % (what, JUNIT))
