@@ -23,6 +23,9 @@ SARIF, JUNIT = "fuzzforge.sarif", "fuzzforge-junit.xml"
 GITHUB_ONLY = ("actions/checkout@", "github/codeql-action/upload-sarif@")
 # the client the job builds; the test uses the one on PATH, built from this tree
 INSTALL_STEP = "Install the FuzzForge client"
+# the analysis name the GitHub job gives its log for code scanning (else the platform's
+# <workflow>/<labels>/)
+AUTOMATION_ID = {"github": "fuzzforge/secret-detection/"}
 
 
 def fail(msg):
@@ -67,7 +70,7 @@ def github_steps(doc):
         env = dict(job.get("env", {}))
         env.update(step.get("env", {}))
         shellcheck("github step " + step["id"], step["run"], opts)
-        out.append((step["id"], step["run"], env, opts))
+        out.append((step["id"], step["run"], env, opts, step.get("if")))
     if not install:
         fail("github: no step %r" % INSTALL_STEP)
     if upload is None:
@@ -103,10 +106,27 @@ def run(script, env, cwd, opts):
     return p.returncode, p.stdout
 
 
+ALWAYS_IF = re.compile(r"^always\(\) && hashFiles\('([^']+)'\) != ''$")
+
+
+def github_runs(cond, failed, repo):
+    """Whether a step with if: cond runs (GitHub: no if is success(), steps after a failure
+    are skipped). The test knows one if: always() && hashFiles('FILE') != ''."""
+    if cond is None:
+        return not failed
+    m = ALWAYS_IF.match(str(cond))
+    if not m:
+        fail("github: an if the test does not know: %r" % cond)
+    return os.path.exists(os.path.join(repo, m.group(1)))
+
+
 def run_github(steps, repo, branch, default, sha):
     outputs = {}
     rc, log = 0, ""
-    for step_id, script, env, opts in steps:
+    for step_id, script, env, opts, cond in steps:
+        if not github_runs(cond, rc != 0, repo):
+            log += "--- step %s skipped\n" % step_id
+            continue
         gh_out = os.path.join(repo, "..", "github_output")
         open(gh_out, "w").close()
         ctx = {"secrets.FF_URL": os.environ["FF_URL"], "secrets.FF_API_KEY": os.environ["FF_API_KEY"],
@@ -118,13 +138,12 @@ def run_github(steps, repo, branch, default, sha):
             ctx["steps.%s" % k] = v
         env = {k: github_expr(v, ctx) for k, v in env.items()}
         env["GITHUB_OUTPUT"] = gh_out
-        rc, out = run(script, env, repo, opts)
-        log += "--- step %s (exit %d)\n%s" % (step_id, rc, out)
+        step_rc, out = run(script, env, repo, opts)
+        log += "--- step %s (exit %d)\n%s" % (step_id, step_rc, out)
         for line in open(gh_out):
             k, _, v = line.rstrip("\n").partition("=")
             outputs["%s.outputs.%s" % (step_id, k)] = v
-        if rc:
-            break
+        rc = rc or step_rc  # the job's status: its first failure
     return rc, log
 
 
@@ -174,7 +193,8 @@ def check_reports(repo, what, branch, sha, new):
     if not results:
         fail("%s: the SARIF log has no results" % what)
     auto = log["runs"][0].get("automationDetails", {}).get("id", "")
-    if auto != "secret-detection/branch=%s,commit=%s/" % (branch, sha):
+    want = AUTOMATION_ID.get(what.split()[0], "secret-detection/branch=%s,commit=%s/" % (branch, sha))
+    if auto != want:
         fail("%s: automationDetails.id is %r; runs[0] keys %r, %d runs, %d bytes"
              % (what, auto, sorted(log["runs"][0]), len(log["runs"]), os.path.getsize(sarif)))
     junit = os.path.join(repo, JUNIT)
