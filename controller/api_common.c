@@ -9,6 +9,7 @@
 
 #include "api.h"
 #include "app.h"
+#include "cache.h"
 #include "ff_json.h"
 #include "ff_run.h"
 #include "ff_util.h"
@@ -149,8 +150,11 @@ void api_requeue(struct http_req *r, bool dead_letters_only, const char *message
 	api_reply_transition(r, rc, res, &err,
 			     dead_letters_only ? "it is not dead-lettered"
 					       : "only a finished run can be requeued");
-	if (rc == 1)
+	if (rc == 1) {
 		committer_poke(r->app->committer, r->params[0]); /* now, not at the next sweep */
+		/* now too, not when the trigger's notification comes: this client reads next */
+		cache_drop_run(r->app->cache, r->params[0]);
+	}
 }
 
 int api_query_long(struct http_req *r, const char *name, long lo, long hi, long *out)

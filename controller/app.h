@@ -35,6 +35,7 @@ struct app {
 	struct committer *committer; /* submits, the reaper, the outbox */
 	struct keys *keys;	     /* API keys and their rate limits, re-read every second */
 	struct follow *follow;	     /* the streams of runs' live logs and events */
+	struct cache *cache;	     /* finished runs' replies (NULL: FF_CACHE_MB=0) */
 };
 
 /* app.c: the app's connections. */

@@ -24,6 +24,8 @@
 
 #include "ff_config.h"
 #include "ff_log.h"
+#include "app.h"
+#include "cache.h"
 #include "ff_util.h"
 #include "pool.h"
 
@@ -929,6 +931,10 @@ static void dispatch(struct http_conn *c)
 	struct http_req *r = c->req;
 	struct http_server *s = c->s;
 	c->phase = PH_WAIT;
+	if (r->route->where == HTTP_CACHED && s->app && cache_reply(s->app->cache, r)) {
+		conn_respond(c, r); /* a finished run's reply, kept: no database thread */
+		return;
+	}
 	if (r->route->where == HTTP_ON_LOOP) {
 		r->route->handler(r);
 		conn_respond(c, r);

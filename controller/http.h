@@ -62,6 +62,8 @@ enum ff_http_where {
 	HTTP_ON_POOL = 0, /* a database thread (the default) */
 	HTTP_ON_LOOP,	  /* the event loop itself: answers from memory, never blocks */
 	HTTP_STREAMED,	  /* a thread of its own, reading the body as it arrives */
+	HTTP_CACHED,	  /* a finished run's reply: from the result cache (cache.h) on the loop
+			     when it holds it, else a database thread, which may keep it there */
 };
 
 /* The body a route accepts. */
@@ -203,11 +205,15 @@ int http_stream_send(struct http_stream *st, struct evbuffer *data);
 /* On the loop: the last chunk; the stream is no longer the owner's. */
 void http_stream_end(struct http_stream *st);
 
-/* A GET's 200 reply held in memory gets a strong ETag, the SHA-256 of its body: a finished
- * run's results never change, so a client that has them sends If-None-Match and gets 304
- * and no body; a run still going gets a new tag whenever its reply changes. A matching
- * If-None-Match turns the reply into that 304. Any thread, before http_complete. */
-void http_etag(struct http_req *r);
+/* A GET's 200 reply held in memory gets a strong ETag, the SHA-256 of its body (its first
+ * 128 bits, quoted): a finished run's results never change, so a client that has them sends
+ * If-None-Match and gets 304 and no body; a run still going gets a new tag whenever its
+ * reply changes. http_etag_of: the tag r's reply gets, false when it gets none.
+ * http_etag_set: adds it, and a matching If-None-Match turns the reply into that 304. Any
+ * thread, before http_complete. */
+#define HTTP_ETAG_SIZE 40
+bool http_etag_of(const struct http_req *r, char tag[HTTP_ETAG_SIZE]);
+void http_etag_set(struct http_req *r, const char *tag);
 
 /* {"error":{"code","message"[,"field"]},"request_id"} with the status err->code maps to. */
 void http_reply_error(struct http_req *r, const struct ff_err *err);

@@ -74,13 +74,18 @@ static bool etag_listed(const char *list, const char *tag)
 	return false;
 }
 
-void http_etag(struct http_req *r)
+bool http_etag_of(const struct http_req *r, char tag[HTTP_ETAG_SIZE])
 {
 	if (r->method != HTTP_M_GET || r->status != 200 || r->reply_fd >= 0 || r->stream_ops)
-		return;
-	char hex[FF_SHA256_HEX_LEN + 1], tag[40];
+		return false;
+	char hex[FF_SHA256_HEX_LEN + 1];
 	ff_sha256_hex(r->reply ? r->reply : "", r->reply_len, hex);
-	snprintf(tag, sizeof(tag), "\"%.32s\"", hex);
+	snprintf(tag, HTTP_ETAG_SIZE, "\"%.32s\"", hex);
+	return true;
+}
+
+void http_etag_set(struct http_req *r, const char *tag)
+{
 	http_add_header(r, "ETag", tag);
 	if (etag_listed(http_header(r, "If-None-Match"), tag)) {
 		free(r->reply);

@@ -12,6 +12,7 @@
 #include "committer.h"
 #include "follow.h"
 #include "pool.h"
+#include "cache.h"
 #include "ff_config.h"
 #include "ff_log.h"
 #include "ff_util.h"
@@ -41,7 +42,7 @@ int main(int argc, char **argv)
 	struct http_limits lim = {0};
 	const char *log_level;
 	long max_target_mb, max_json_kb, fault, db_threads, max_uploads, max_followers, rate_per_s,
-	    rate_burst, audit_days;
+	    rate_burst, audit_days, cache_mb;
 	const struct ff_config_entry config[] = {
 	    {"FF_LISTEN", FF_CFG_STR, "0.0.0.0:8000", 0, 0, &lim.listen, "listen address (IPv4)"},
 	    {"DATABASE_URL", FF_CFG_STR,
@@ -72,6 +73,9 @@ int main(int argc, char **argv)
 	     "target uploads at once (more answer 503)"},
 	    {"FF_MAX_FOLLOWERS", FF_CFG_INT, "256", 1, 65536, &max_followers,
 	     "clients following runs' live logs and events at once (more answer 503)"},
+	    {"FF_CACHE_MB", FF_CFG_INT, "64", 0, 65536, &cache_mb,
+	     "MiB of finished runs' replies kept in memory and answered without the database; "
+	     "0: none"},
 	    {"FF_DB_THREADS", FF_CFG_INT, "4", 1, 64, &db_threads,
 	     "database threads (each with its own connection) for the API's queries"},
 	    {"FF_HTTP_MAX_CONNECTIONS", FF_CFG_INT, "1024", 1, 65536, &lim.max_connections,
@@ -137,7 +141,8 @@ int main(int argc, char **argv)
 				       .burst = (double)rate_burst};
 	if (app_connect_db(&app, &err) < 0 || keys_start(&kc, &app.keys, &err) < 0 ||
 	    audit_start(app.cfg.database_url, audit_days, &lim.audit, &err) < 0 ||
-	    pool_start(app.cfg.database_url, (int)db_threads, &pool, &err) < 0) {
+	    pool_start(app.cfg.database_url, (int)db_threads, &pool, &err) < 0 ||
+	    cache_start(app.cfg.database_url, (size_t)cache_mb << 20, &app.cache, &err) < 0) {
 		ff_error("postgresql: %s", err.msg);
 		goto out;
 	}
@@ -169,6 +174,7 @@ out:
 	pool_stop(pool);
 	http_free(http_server);
 	follow_stop(app.follow); /* after the server: its streams are gone */
+	cache_stop(app.cache);	 /* after the pool and the server: nothing asks it any more */
 	audit_stop(lim.audit);	 /* after the server: its last replies are recorded */
 	if (sigterm)
 		event_free(sigterm);

@@ -5,6 +5,8 @@
 #include <stdbool.h>
 #include <stdlib.h>
 
+#include "app.h"
+#include "cache.h"
 #include "ff_db.h"
 #include "ff_log.h"
 #include "http.h"
@@ -33,6 +35,8 @@ static void run_handler(struct http_req *r, struct ff_db *db)
 	bool deferred = false;
 	r->db = db;
 	r->deferred = &deferred;
+	struct cache *cache = r->route->where == HTTP_CACHED && r->app ? r->app->cache : NULL;
+	struct cache_ticket ticket = cache_begin(cache, r);
 	r->route->handler(r);
 	/* Deferred, r is another thread's now and may be answered and freed already: not a
 	 * byte of it is read or written here again. */
@@ -40,7 +44,11 @@ static void run_handler(struct http_req *r, struct ff_db *db)
 		return;
 	r->db = NULL;
 	r->deferred = NULL;
-	http_etag(r); /* here, off the loop: it hashes the reply */
+	char tag[HTTP_ETAG_SIZE];
+	if (http_etag_of(r, tag)) { /* here, off the loop: it hashes the reply */
+		cache_put(cache, r, tag, ticket);
+		http_etag_set(r, tag);
+	}
 	http_complete(r);
 }
 

@@ -20,6 +20,7 @@ void api_openapi(struct http_req *r)
 #define DELETE HTTP_M_DELETE
 #define JSON   HTTP_BODY_JSON
 #define LOOP   HTTP_ON_LOOP
+#define CACHED HTTP_CACHED
 
 const struct http_route api_routes[] = {
     {GET, "/healthz", api_healthz, HTTP_PUBLIC, 0, LOOP, NULL},
@@ -32,13 +33,13 @@ const struct http_route api_routes[] = {
     {GET, "/api/v1/workflows/{name}", api_workflow_get, HTTP_READ, 0, LOOP, NULL},
     {POST, "/api/v1/runs", api_run_submit, HTTP_SUBMIT, JSON, 0, NULL},
     {GET, "/api/v1/runs", api_runs_list, HTTP_READ, 0, 0, "state workflow label* limit cursor"},
-    {GET, "/api/v1/runs/{id}", api_run_get, HTTP_READ, 0, 0, NULL},
-    {GET, "/api/v1/runs/{id}/events", api_run_events, HTTP_READ, 0, 0, "follow"},
-    {GET, "/api/v1/runs/{id}/findings", api_run_findings, HTTP_READ, 0, 0,
+    {GET, "/api/v1/runs/{id}", api_run_get, HTTP_READ, 0, CACHED, NULL},
+    {GET, "/api/v1/runs/{id}/events", api_run_events, HTTP_READ, 0, CACHED, "follow"},
+    {GET, "/api/v1/runs/{id}/findings", api_run_findings, HTTP_READ, 0, CACHED,
      "level limit offset baseline"},
-    {GET, "/api/v1/runs/{id}/sarif", api_run_sarif, HTTP_READ, 0, 0, NULL},
-    {GET, "/api/v1/runs/{id}/logs", api_run_logs, HTTP_READ, 0, 0, "follow"},
-    {GET, "/api/v1/runs/{id}/artifacts", api_run_artifacts, HTTP_READ, 0, 0, NULL},
+    {GET, "/api/v1/runs/{id}/sarif", api_run_sarif, HTTP_READ, 0, CACHED, NULL},
+    {GET, "/api/v1/runs/{id}/logs", api_run_logs, HTTP_READ, 0, CACHED, "follow"},
+    {GET, "/api/v1/runs/{id}/artifacts", api_run_artifacts, HTTP_READ, 0, CACHED, NULL},
     {GET, "/api/v1/runs/{id}/artifacts/{name*}", api_run_artifact, HTTP_READ, 0, 0, NULL},
     {POST, "/api/v1/runs/{id}/cancel", api_run_cancel, HTTP_SUBMIT, 0, 0, NULL},
     {POST, "/api/v1/runs/{id}/retry", api_run_retry, HTTP_SUBMIT, 0, 0, NULL},

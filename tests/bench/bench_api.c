@@ -10,7 +10,9 @@
  *     16 threads, each with a kept-open libcurl handle: durable submits (POST /api/v1/runs of
  *     test-noop), GET /api/v1/runs/{id} of the runs submitted, GET /api/v1/runs?limit=50;
  *     submits/s beside the floors, the controller's CPU time per request (/proc/<pid>/stat)
- *     and its RSS before and after the load.
+ *     and its RSS before and after the load; then CACHED_RUNS of the runs marked finished
+ *     (in the database, as a worker would) and read again and again: the result cache's
+ *     reads/s, its hit ratio (X-FF-Cache: hit), beside the uncached GET of the same route.
  * Each series stops at its count or its time budget, whichever comes first; the latencies
  * of a batched series are those of a whole batch.
  * Usage: bench_api [seconds per series, default 10] */
@@ -25,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/time.h>
 #include <unistd.h>
 
@@ -39,8 +42,10 @@
 #define PG_MAX	     20000 /* transactions per PostgreSQL series */
 #define AMQP_MAX     20000 /* confirmed publishes, one at a time */
 #define AMQP_BATCH   100
-#define AMQP_BATCHES 500  /* batches of AMQP_BATCH */
-#define HTTP_MAX     3000 /* requests per platform series */
+#define AMQP_BATCHES 500    /* batches of AMQP_BATCH */
+#define HTTP_MAX     3000   /* requests per platform series */
+#define CACHED_MAX   100000 /* reads of finished runs */
+#define CACHED_RUNS  "200"
 #define MSG_LEN	     600
 #define FLOOR_QUEUE  "ff.bench.floor"
 #define FLOOR_TARGET "0000000000000000000000000000000000000000000000000000000000000000"
@@ -367,6 +372,7 @@ struct http_bench {
 	char (*ids)[FF_UUID_LEN + 1];
 	int nids;		/* of ids, filled by the submits */
 	atomic_int status_seen; /* the first unexpected status, for the report */
+	atomic_long hits;	/* replies that said X-FF-Cache: hit */
 };
 
 struct http_client {
@@ -387,6 +393,15 @@ static size_t http_on_body(char *p, size_t size, size_t n, void *arg)
 	return size * n;
 }
 
+static size_t http_on_header(char *p, size_t size, size_t n, void *arg)
+{
+	struct http_client *h = arg;
+	static const char hit[] = "X-FF-Cache: hit";
+	if (size * n >= sizeof(hit) - 1 && !strncasecmp(p, hit, sizeof(hit) - 1))
+		atomic_fetch_add(&h->b->hits, 1);
+	return size * n;
+}
+
 static void *http_open(struct series *s)
 {
 	struct http_client *h = calloc(1, sizeof(*h));
@@ -400,6 +415,8 @@ static void *http_open(struct series *s)
 	curl_easy_setopt(h->c, CURLOPT_TIMEOUT, 30L);
 	curl_easy_setopt(h->c, CURLOPT_WRITEFUNCTION, http_on_body);
 	curl_easy_setopt(h->c, CURLOPT_WRITEDATA, h);
+	curl_easy_setopt(h->c, CURLOPT_HEADERFUNCTION, http_on_header);
+	curl_easy_setopt(h->c, CURLOPT_HEADERDATA, h);
 	if (h->b->kind == SUBMIT) {
 		snprintf(url, sizeof(url), "%s/api/v1/runs", h->b->t->base_url);
 		curl_easy_setopt(h->c, CURLOPT_POSTFIELDS, h->b->body);
@@ -570,6 +587,24 @@ static void bench(void **state)
 	run_http(&get, &b, GET_RUN, controller, &cpu_get);
 	run_http(&list, &b, LIST_RUNS, controller, &cpu_list);
 	double rss_loaded = rss_mib(controller);
+	/* the result cache: finished runs, read again and again */
+	long finished = itest_sql_long(
+	    &t,
+	    "WITH u AS (UPDATE runs SET state = 'succeeded', finished_at = now() WHERE id IN "
+	    "(SELECT id FROM runs ORDER BY created_at LIMIT $1::int) RETURNING 1) "
+	    "SELECT count(*) FROM u",
+	    CACHED_RUNS);
+	b.nids = (int)finished;
+	struct series cached = {.name = "platform: GET /api/v1/runs/{id} finished, cached",
+				.threads = CLIENTS,
+				.max = CACHED_MAX,
+				.per_op = 1,
+				.client = &http_client,
+				.arg = &b};
+	double cpu_cached;
+	atomic_init(&b.hits, 0);
+	run_http(&cached, &b, GET_RUN, controller, &cpu_cached);
+	long hits = atomic_load(&b.hits);
 	long published = itest_sql_long(&t, "SELECT count(*) FROM runs WHERE published", NULL);
 	itest_teardown(&t);
 
@@ -590,6 +625,12 @@ static void bench(void **state)
 	print_series(&list);
 	print_target(-1, 2000);
 	print_cpu(&list, cpu_list);
+	print_series(&cached);
+	print_target(-1, 10000);
+	print_ratio(&cached, &get);
+	print_cpu(&cached, cpu_cached);
+	printf("  %-46s %.1f%% (%ld of %d reads of %ld runs)\n", "cache hit ratio",
+	       cached.n ? 100.0 * (double)hits / cached.n : 0.0, hits, cached.n, finished);
 	printf("\ncontroller RSS: %.1f MiB idle, %.1f MiB after the load (%ld runs published)\n",
 	       rss_idle, rss_loaded, published);
 	free(b.ids);
@@ -598,6 +639,7 @@ static void bench(void **state)
 	free(mq1.ms);
 	free(mq100.ms);
 	free(sub.ms);
+	free(cached.ms);
 	free(get.ms);
 	free(list.ms);
 }

@@ -210,7 +210,8 @@ static void get_raw(struct itest *t, const char *path, const char *extra, struct
 
 /* A finished run's results carry a strong ETag (the same on every GET) and are kept with
  * Cache-Control: no-cache; If-None-Match with it gets 304 with no body and no length, with
- * another tag or * mismatched the 200 again. */
+ * another tag or * mismatched the 200 again. The second read on comes from the result
+ * cache, the same bytes. */
 static void etags(struct itest *t, const char *id)
 {
 	static const char *const routes[] = {"", "/sarif", "/logs", "/findings", "/events"};
@@ -226,12 +227,16 @@ static void etags(struct itest *t, const char *id)
 				    "no-cache");
 		get_raw(t, path, NULL, &b);
 		assert_string_equal(itest_raw_header(&b, "ETag", again, sizeof(again)), tag);
+		assert_string_equal(itest_raw_header(&b, "X-FF-Cache", hdr, sizeof(hdr)), "hit");
+		assert_int_equal(b.body_len, a.body_len);
+		assert_memory_equal(b.body, a.body, a.body_len);
 		snprintf(hdr, sizeof(hdr), "If-None-Match: \"other\", %s\r\n", tag);
 		get_raw(t, path, hdr, &c);
 		assert_int_equal(c.status, 304);
 		assert_int_equal(c.body_len, 0);
 		assert_null(itest_raw_header(&c, "Content-Length", cl, sizeof(cl)));
 		assert_string_equal(itest_raw_header(&c, "ETag", again, sizeof(again)), tag);
+		assert_string_equal(itest_raw_header(&c, "X-FF-Cache", hdr, sizeof(hdr)), "hit");
 		itest_raw_resp_release(&a);
 		itest_raw_resp_release(&b);
 		itest_raw_resp_release(&c);
@@ -239,6 +244,62 @@ static void etags(struct itest *t, const char *id)
 		assert_int_equal(a.status, 200);
 		itest_raw_resp_release(&a);
 	}
+}
+
+/* The GET of run id, its X-FF-Cache into cache ("" for none); the caller frees the body. */
+static cJSON *get_run_cached(struct itest *t, const char *id, char cache[16])
+{
+	char path[160];
+	struct itest_raw_resp r;
+	snprintf(path, sizeof(path), "/api/v1/runs/%s", id);
+	get_raw(t, path, NULL, &r);
+	assert_int_equal(r.status, 200);
+	if (!itest_raw_header(&r, "X-FF-Cache", cache, 16))
+		cache[0] = '\0';
+	cJSON *o = cJSON_Parse(r.body);
+	assert_non_null(o);
+	itest_raw_resp_release(&r);
+	return o;
+}
+
+/* A kept reply goes when its run changes: changed in the database by anyone (the trigger's
+ * notification reaches the cache), or requeued through this controller (at once, so the
+ * client that retried sees the queued run on its next read). A run still going is not
+ * kept. */
+static void cache_follows_changes(struct itest *t, const char *id)
+{
+	char cache[16];
+	cJSON *o = get_run_cached(t, id, cache);
+	assert_string_equal(cache, "hit");
+	cJSON_Delete(o);
+	assert_int_equal(
+	    itest_sql_long(t,
+			   "WITH u AS (UPDATE runs SET progress_text = 'changed elsewhere' "
+			   "WHERE id = $1 RETURNING 1) SELECT count(*) FROM u",
+			   id),
+	    1);
+	int64_t deadline = itest_now_ms() + 10000;
+	for (;;) {
+		o = get_run_cached(t, id, cache);
+		const char *text = itest_str(o, "progress_text");
+		int changed = text && !strcmp(text, "changed elsewhere");
+		cJSON_Delete(o);
+		if (changed)
+			break;
+		if (itest_now_ms() > deadline)
+			fail_msg("the kept reply of run %s outlived its change", id);
+		itest_pause_ms(20);
+	}
+	char path[160];
+	struct itest_resp r;
+	snprintf(path, sizeof(path), "/api/v1/runs/%s/retry", id);
+	itest_http(t, "POST", path, NULL, NULL, 0, 1, &r);
+	assert_int_equal(r.status, 202);
+	itest_resp_release(&r);
+	o = get_run_cached(t, id, cache);
+	assert_string_not_equal(itest_str(o, "state"), "succeeded");
+	assert_string_equal(cache, "");
+	cJSON_Delete(o);
 }
 
 static void refusals(struct itest *t, const char *id)
@@ -302,6 +363,7 @@ static void follow(void **state)
 	refusals(&t, done);
 	etags(&t, done);
 	logs_join_up(&t, done);
+	cache_follows_changes(&t, done);
 	itest_teardown(&t);
 }
 
