@@ -10,6 +10,7 @@
 #include <sys/time.h>
 
 #include "ff_util.h"
+#include "ff_metrics.h"
 
 #define MAX_POOLS 32
 /* How long a publish waits for the broker's next confirm. */
@@ -126,6 +127,7 @@ int ff_amqp_connect(const char *url, int heartbeat_s, struct ff_amqp **out, stru
 		goto out_free;
 	free(copy);
 	*out = a;
+	atomic_fetch_add(&ff_metrics_amqp_connects, 1);
 	return 0;
 out_free:
 	free(copy);

@@ -1,5 +1,6 @@
 /* ff_db — PostgreSQL connection and migrations; see ff_db.h. */
 #include "ff_db.h"
+#include "ff_metrics.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -176,6 +177,7 @@ PGresult *ff_db_query_bin(struct ff_db *db, const char *sql, int n, const char *
 		if (rc != FF_EUNAVAIL || !idle || PQstatus(db->conn) == CONNECTION_OK)
 			return NULL;
 		db->reconnects++;
+		atomic_fetch_add(&ff_metrics_db_reconnects, 1);
 	}
 	return NULL;
 }

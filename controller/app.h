@@ -36,6 +36,7 @@ struct app {
 	struct keys *keys;	     /* API keys and their rate limits, re-read every second */
 	struct follow *follow;	     /* the streams of runs' live logs and events */
 	struct cache *cache;	     /* finished runs' replies (NULL: FF_CACHE_MB=0) */
+	struct metrics *metrics;     /* what GET /metrics reports */
 };
 
 /* app.c: the app's connections. */

@@ -26,6 +26,7 @@
 #include "ff_log.h"
 #include "app.h"
 #include "cache.h"
+#include "metrics.h"
 #include "ff_util.h"
 #include "pool.h"
 
@@ -426,6 +427,8 @@ static void conn_respond(struct http_conn *c, struct http_req *r)
 			   r->path[0] ? r->path : "-", r->status,
 			   (long long)(ff_now_ms() - r->t0_ms));
 	audit(c, r, evbuffer_get_length(out) - out_before);
+	metrics_request(s->app ? s->app->metrics : NULL, r->route, r->status,
+			(double)(ff_now_us() - r->t0_us) / 1e6);
 	if (c->req == r)
 		c->req = NULL;
 	c->since_ms = ff_now_ms();

@@ -13,6 +13,7 @@
 #include "follow.h"
 #include "pool.h"
 #include "cache.h"
+#include "metrics.h"
 #include "ff_config.h"
 #include "ff_log.h"
 #include "ff_util.h"
@@ -142,7 +143,8 @@ int main(int argc, char **argv)
 	if (app_connect_db(&app, &err) < 0 || keys_start(&kc, &app.keys, &err) < 0 ||
 	    audit_start(app.cfg.database_url, audit_days, &lim.audit, &err) < 0 ||
 	    pool_start(app.cfg.database_url, (int)db_threads, &pool, &err) < 0 ||
-	    cache_start(app.cfg.database_url, (size_t)cache_mb << 20, &app.cache, &err) < 0) {
+	    cache_start(app.cfg.database_url, (size_t)cache_mb << 20, &app.cache, &err) < 0 ||
+	    metrics_new(api_routes, api_nroutes, &app.metrics, &err) < 0) {
 		ff_error("postgresql: %s", err.msg);
 		goto out;
 	}
@@ -175,7 +177,8 @@ out:
 	http_free(http_server);
 	follow_stop(app.follow); /* after the server: its streams are gone */
 	cache_stop(app.cache);	 /* after the pool and the server: nothing asks it any more */
-	audit_stop(lim.audit);	 /* after the server: its last replies are recorded */
+	metrics_free(app.metrics);
+	audit_stop(lim.audit); /* after the server: its last replies are recorded */
 	if (sigterm)
 		event_free(sigterm);
 	if (sigint)

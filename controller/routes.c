@@ -6,6 +6,7 @@
 
 #include "api.h"
 #include "http.h"
+#include "metrics.h"
 
 extern const unsigned char api_openapi_json[];
 extern const size_t api_openapi_json_len;
@@ -26,6 +27,7 @@ const struct http_route api_routes[] = {
     {GET, "/healthz", api_healthz, HTTP_PUBLIC, 0, LOOP, NULL},
     {GET, "/api/v1/openapi.json", api_openapi, HTTP_PUBLIC, 0, LOOP, NULL},
     {GET, "/readyz", api_readyz, HTTP_PUBLIC, 0, LOOP, NULL},
+    {GET, "/metrics", api_metrics, HTTP_PUBLIC, 0, 0, NULL},
     {POST, "/api/v1/targets", api_target_upload, HTTP_SUBMIT, HTTP_BODY_TARGET, HTTP_STREAMED,
      NULL},
     {GET, "/api/v1/targets/{sha256}", api_target_get, HTTP_READ, 0, 0, NULL},

@@ -20,6 +20,8 @@ PKGS=(
 	curl ca-certificates python3-jsonschema debootstrap
 	# e2e.ci_examples: the CI examples' YAML, and the jq their steps use
 	python3-yaml jq
+	# integration.it_metrics: promtool check metrics (and the compose metrics profile)
+	prometheus
 	# workflows/secret-detection/bench.sh: the scanner's CPU time
 	time
 )

@@ -17,6 +17,7 @@
 #include "ff_util.h"
 #include "results.h"
 #include "tcache.h"
+#include "wmetrics.h"
 
 #define CONSUME_POLL_MS	 50
 #define HEARTBEAT_MS	 1000
@@ -96,7 +97,10 @@ static void *executor_main(void *arg)
 		if (!t)
 			return NULL;
 		x->current = t;
+		int64_t t0 = ff_now_us();
 		t->result = exec_run(&x->env, &t->job);
+		wmetrics_run(t->job ? t->job->workflow : NULL, exec_outcome_name(t->result.outcome),
+			     (double)(ff_now_us() - t0) / 1e6);
 		t->finished = 1;
 		report(sh, t);
 	}
@@ -112,6 +116,7 @@ static void push_todo(struct shared *sh, struct task *t)
 		sh->todo = t;
 	sh->todo_tail = t;
 	sh->busy++;
+	wmetrics_slots(sh->busy, sh->nslots);
 	pthread_cond_signal(&sh->wake);
 	pthread_mutex_unlock(&sh->lock);
 }
@@ -193,6 +198,7 @@ static void settle_reports(struct shared *sh, struct ff_amqp *amqp, struct ff_am
 				publish_followup(pub, sh->cfg->amqp_url, db, t);
 			pthread_mutex_lock(&sh->lock);
 			sh->busy--;
+			wmetrics_slots(sh->busy, sh->nslots);
 			pthread_mutex_unlock(&sh->lock);
 			ff_job_free(t->job);
 			free(t);
@@ -498,6 +504,7 @@ int consumer_run(const struct consumer_config *cfg, volatile sig_atomic_t *stop)
 			    .cfg = cfg};
 	struct executor *xs = calloc((size_t)cfg->concurrency, sizeof(*xs));
 	struct heartbeat hb = {0};
+	wmetrics_slots(0, sh.nslots);
 	struct ff_amqp *amqp = NULL, *pub = NULL;
 	struct ff_db *db = NULL;
 	struct ff_err err;

@@ -9,6 +9,8 @@
 #include <string.h>
 
 #include "ff_buf.h"
+#include "ff_util.h"
+#include "wmetrics.h"
 
 #define DOCKER_SMALL_REPLY (1u << 20) /* replies other than archives and logs */
 
@@ -145,9 +147,9 @@ static int on_progress(void *userdata, curl_off_t dltotal, curl_off_t dlnow, cur
 
 /* Builds "<base><path>" and performs the request. On success *status holds the HTTP status
  * and r the body (for non-2xx replies r holds the engine's error JSON). */
-static int call(struct docker *d, const char *method, const char *path, const char *ctype,
-		const void *body, size_t len, long timeout_ms, struct reply *r, long *status,
-		struct ff_err *err)
+static int perform(struct docker *d, const char *method, const char *path, const char *ctype,
+		   const void *body, size_t len, long timeout_ms, struct reply *r, long *status,
+		   struct ff_err *err)
 {
 	char url[1024];
 	struct curl_slist *hdrs = NULL;
@@ -208,6 +210,18 @@ static int call(struct docker *d, const char *method, const char *path, const ch
 				  d->errbuf[0] ? d->errbuf : curl_easy_strerror(cc));
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
 	return 0;
+}
+
+/* One Engine API call, timed for the worker's metrics. */
+static int call(struct docker *d, const char *method, const char *path, const char *ctype,
+		const void *body, size_t len, long timeout_ms, struct reply *r, long *status,
+		struct ff_err *err)
+{
+	int64_t t0 = ff_now_us();
+	int rc = perform(d, method, path, ctype, body, len, timeout_ms, r, status, err);
+	wmetrics_engine_call(method, path, (double)(ff_now_us() - t0) / 1e6,
+			     rc < 0 || *status >= 500);
+	return rc;
 }
 
 /* Maps a non-2xx reply to an error carrying the engine's message. */

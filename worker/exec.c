@@ -691,3 +691,9 @@ struct exec_result exec_run(struct exec_env *env, struct ff_job **msg)
 	attempt_release(&a);
 	return result;
 }
+
+const char *exec_outcome_name(enum exec_outcome o)
+{
+	static const char *const names[] = {"done", "skip", "requeue", "retry", "dead", "refuse"};
+	return (unsigned)o < sizeof(names) / sizeof(names[0]) ? names[o] : "unknown";
+}

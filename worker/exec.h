@@ -81,6 +81,9 @@ struct exec_result {
 	long delay_s;
 };
 
+/* "done", "skip", "requeue", "retry", "dead", "refuse". */
+const char *exec_outcome_name(enum exec_outcome o);
+
 /* Runs the attempt *job points at. *job is the message as decoded; the attempt runs what the
  * controller stored with the run (store_job_trusted), and *job is replaced by that stored
  * job, from which any follow-up is made. */

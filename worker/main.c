@@ -11,6 +11,7 @@
 #include "ff_log.h"
 #include "ff_manifest.h"
 #include "privdrop.h"
+#include "wmetrics.h"
 
 static volatile sig_atomic_t stop_requested;
 
@@ -41,7 +42,7 @@ static bool networks_valid(const char *list)
 int main(int argc, char **argv)
 {
 	const char *database_url, *amqp_url, *docker_host, *pool, *worker_id, *user, *log_level,
-	    *run_as;
+	    *metrics_listen, *run_as;
 	long concurrency, log_max_kb, results_max_mb, tmpfs_mb, lease_s, drain_s, sarif_max_mb,
 	    sarif_max_values, target_cache_mb, stall_s;
 	const char *spool_dir, *results_direct, *allow_networks;
@@ -88,6 +89,8 @@ int main(int argc, char **argv)
 	     "a workflow container that writes no output for this long is stopped and its "
 	     "run fails (0: never)"},
 	    {"FF_LOG_LEVEL", FF_CFG_STR, "info", 0, 0, &log_level, "debug, info, warn or error"},
+	    {"FF_METRICS_LISTEN", FF_CFG_STR, "", 0, 0, &metrics_listen,
+	     "host:port of the worker's Prometheus metrics (GET /metrics); empty: none"},
 	    {"FF_WORKER_RUN_AS", FF_CFG_STR, "", 0, 0, &run_as,
 	     "uid:gid to become when started as root, joining the Docker socket's group "
 	     "(the worker image sets 10001:10001)"},
@@ -164,7 +167,13 @@ int main(int argc, char **argv)
 		ff_error("worker not started: %s", err.msg);
 		return 1;
 	}
+	if (wmetrics_listen(metrics_listen, &err) < 0) {
+		ff_error("worker not started: %s", err.msg);
+		docker_global_cleanup();
+		return 1;
+	}
 	int rc = consumer_run(&cc, &stop_requested);
+	wmetrics_stop();
 	docker_global_cleanup();
 	ff_info("ff-worker %s stopped", worker_id);
 	return rc < 0 ? 1 : 0;
