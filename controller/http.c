@@ -404,7 +404,7 @@ static void conn_respond(struct http_conn *c, struct http_req *r)
 				    "Access-Control-Allow-Origin: %s\r\nVary: Origin\r\n"
 				    "Access-Control-Expose-Headers: X-Request-Id, Retry-After, "
 				    "RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset, "
-				    "X-FF-Logs-Truncated, ETag\r\n",
+				    "X-FF-Logs-Truncated, ETag, X-FF-Cache\r\n",
 				    r->cors_origin);
 	struct evkeyval *h;
 	TAILQ_FOREACH(h, &r->reply_headers, next)

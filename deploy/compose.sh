@@ -9,6 +9,9 @@
 #   deploy/compose.sh scan DIR [WORKFLOW] [ff options...]
 #                                           scan DIR (default workflow: secret-detection)
 #   deploy/compose.sh scale N               run N workers
+#   deploy/compose.sh metrics               start Prometheus (the metrics profile) on
+#                                           127.0.0.1:${FF_PROMETHEUS_PORT:-9090}, scraping
+#                                           the controller and every worker
 #   deploy/compose.sh ps                    the cluster's containers
 #   deploy/compose.sh logs [options] [SERVICE...]   e.g. logs -f worker
 #   deploy/compose.sh key                   print the API key (FF_API_KEY=$(deploy/compose.sh key))
@@ -224,18 +227,22 @@ wait_ready() { # wait_ready <deadline (epoch s)>
 	done
 }
 
-cmd_build() {
-	local start
-	start=$(date +%s)
-	ensure_tools
-	ensure_engine
-	# The base every Debian-based image is built on: made without a registry unless given
-	# (docker-compose.yml's default, debian:bookworm-slim, is for machines that can pull it).
+# The base every Debian-based image is built on: made without a registry unless given
+# (docker-compose.yml's default, debian:bookworm-slim, is for machines that can pull it).
+base_image() {
 	if [ -z "${FF_BASE_IMAGE:-}" ]; then
 		bash "$root/deploy/build-base-image.sh"
 		FF_BASE_IMAGE=fuzzforge/debian-base:bookworm
 	fi
 	export FF_BASE_IMAGE
+}
+
+cmd_build() {
+	local start
+	start=$(date +%s)
+	ensure_tools
+	ensure_engine
+	base_image
 	bash "$root/deploy/build-platform-images.sh"
 	build_workflow_images
 	say "images ready in $(($(date +%s) - start)) s"
@@ -324,13 +331,21 @@ cmd_down() {
 	"") ;;
 	*) die "usage: compose.sh down [-v]" ;;
 	esac
-	dc "${args[@]}"
+	# with the metrics profile on, so that its Prometheus goes too
+	COMPOSE_PROFILES=metrics dc "${args[@]}"
 	# the volumes are gone, and with them what the passwords protected: the next up makes new
 	if [[ " ${args[*]} " == *" -v "* ]] && [ -f "$secrets_file" ]; then
 		rm -f "$secrets_file"
 		kept="$kept, and $secrets_file"
 	fi
 	say "stopped project $project; $kept"
+}
+
+cmd_metrics() {
+	base_image
+	bash "$root/deploy/build-platform-images.sh" prometheus
+	dc --profile metrics up -d --no-deps --no-build prometheus
+	say "Prometheus on http://127.0.0.1:${FF_PROMETHEUS_PORT:-9090} (scraping every 5 s)"
 }
 
 usage() {
@@ -352,7 +367,7 @@ key)
 	[ -n "$key" ] || die "no FF_API_KEY, no $secrets_file, no controller running: run deploy/compose.sh up"
 	echo "$key"
 	;;
-up | scan | scale | ps | logs | down)
+up | scan | scale | metrics | ps | logs | down)
 	if [ "$cmd" = up ]; then
 		cmd_up "$@"
 		exit
@@ -362,6 +377,7 @@ up | scan | scale | ps | logs | down)
 	case $cmd in
 	scan) cmd_scan "$@" ;;
 	scale) cmd_scale "$@" ;;
+	metrics) cmd_metrics ;;
 	ps) dc ps "$@" ;;
 	logs) if [ $# -eq 0 ]; then dc logs --tail=100; else dc logs "$@"; fi ;;
 	down) cmd_down "$@" ;;

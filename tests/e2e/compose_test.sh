@@ -34,7 +34,7 @@ for port in random.sample(range(10000, lo), 200):
     break
 ')
 # Empty: Docker picks free host ports, so this never collides with a cluster already running.
-export FF_PG_PORT='' FF_AMQP_PORT='' FF_RABBITMQ_UI_PORT=''
+export FF_PG_PORT='' FF_AMQP_PORT='' FF_RABBITMQ_UI_PORT='' FF_PROMETHEUS_PORT=''
 # No FF_API_KEY or passwords: `up` generates them into the project's secrets file.
 unset FF_API_KEY FF_PG_PASSWORD FF_RABBITMQ_PASSWORD FF_SECRETS_FILE
 secrets=$root/deploy/.secrets/$COMPOSE_PROJECT_NAME.env
@@ -204,6 +204,36 @@ nworkers=$(printf '%s\n' "${worker_of[@]}" | sort -u | wc -l)
 log "$batch runs succeeded in $(($(date +%s) - t0)) s on $nworkers distinct workers"
 # Submitted together, with prefetch = concurrency 2, they can't all go to one worker.
 [ "$nworkers" -ge 2 ] || fail "all $batch runs ran on one worker"
+
+# 2b. The metrics profile: Prometheus scrapes the controller and all three workers, and
+# sees what they did.
+timeout 600 bash "$compose" metrics || fail "compose.sh metrics failed"
+prom=$(docker port "$(project_containers prometheus | head -1)" 9090 | head -1)
+[ -n "$prom" ] || fail "no Prometheus container with a published port"
+promql() { # promql <query>: the first sample's value, or nothing
+	curl -fsS --max-time 10 --data-urlencode "query=$1" "http://$prom/api/v1/query" |
+		python3 -c 'import json, sys
+r = json.load(sys.stdin)["data"]["result"]
+print(r[0]["value"][1] if r else "")'
+}
+deadline=$(($(date +%s) + 120))
+until [ "$(promql 'count(up{job="fuzzforge-worker"} == 1)')" = 3 ] &&
+	[ "$(promql 'up{job="fuzzforge-controller"}')" = 1 ]; do
+	[ "$(date +%s)" -lt "$deadline" ] ||
+		fail "Prometheus did not see the controller and 3 workers up within 120 s"
+	sleep 1
+done
+done_runs=$(promql 'sum(fuzzforge_worker_runs_total{workflow="secret-detection",outcome="done"})')
+succeeded=$(promql 'fuzzforge_runs{state="succeeded"}')
+if [ "${done_runs:-0}" -lt $((batch + 1)) ] || [ "${succeeded:-0}" -lt $((batch + 1)) ]; then
+	fail "Prometheus counted ${done_runs:-no} attempts done and ${succeeded:-no} runs succeeded, not $((batch + 1))"
+fi
+# README § Metrics' queries are ones Prometheus accepts
+while IFS= read -r q; do
+	curl -fsS --max-time 10 --data-urlencode "query=$q" "http://$prom/api/v1/query" >/dev/null ||
+		fail "Prometheus refused README's query: $q"
+done < <(awk '/^```promql/ { on = 1; next } /^```/ { on = 0 } on && !/^#/' "$root/README.md")
+log "Prometheus scrapes the controller and 3 workers: $done_runs attempts done, $succeeded runs succeeded"
 
 # 3. Back to one worker.
 timeout 180 bash "$compose" scale 1 || fail "scale 1 failed"
