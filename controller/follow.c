@@ -59,6 +59,7 @@ struct follow {
 	bool stop;
 	TAILQ_HEAD(, follower) list;
 	char terminal[128]; /* the terminal states as a text[] literal */
+	bool failing;	    /* the follow thread's: its reads fail (said once, not each tick) */
 };
 
 static void follower_free(struct follower *fl)
@@ -339,9 +340,10 @@ static bool tick(struct follow *f)
 
 	bool found = false;
 	int64_t now = ff_now_ms();
+	int failed = 0;
+	struct ff_err err;
 	for (i = 0; i < n; i++) {
 		struct cursor *c = &cs[i];
-		struct ff_err err;
 		if (!(c->out = evbuffer_new()))
 			continue;
 		const struct cursor *same = same_as_before(cs, i);
@@ -350,14 +352,20 @@ static bool tick(struct follow *f)
 		} else {
 			int rc = c->kind == FOLLOW_LOGS ? poll_logs(f, c, &err)
 							: poll_events(f, c, &err);
-			if (rc < 0) /* the next tick tries again */
-				ff_warn("follow %s: %s", c->run_id, err.msg);
+			failed += rc < 0; /* the next tick tries again */
 		}
 		if (c->kind == FOLLOW_EVENTS && evbuffer_get_length(c->out) == 0 &&
 		    now - c->sent_ms > FOLLOW_KEEPALIVE_MS)
 			evbuffer_add_printf(c->out,
 					    ": keep-alive\n\n"); /* for proxies' idle cuts */
 	}
+	/* An outage is said when it starts and when it ends, not for every follower each tick. */
+	if (failed && !f->failing)
+		ff_warn("follow: %d of %zu streams cannot be read (%s); they wait", failed, n,
+			err.msg);
+	else if (!failed && f->failing)
+		ff_info("follow: streams read again");
+	f->failing = failed > 0;
 
 	pthread_mutex_lock(&f->mu);
 	for (i = 0; i < n; i++) {
