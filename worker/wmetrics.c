@@ -99,42 +99,40 @@ void wmetrics_engine_call(const char *method, const char *path, double seconds, 
 	pthread_mutex_unlock(&m.mu);
 }
 
-void wmetrics_render(struct ff_buf *b)
+/* Under mu: a family with a sample (its count) or a histogram per series, labelled key=name
+ * and, where the series has one, outcome. */
+static void put_family(struct ff_buf *b, const char *name, const char *type, const char *help,
+		       const char *key, const struct series *tab, int n)
 {
 	char labels[256];
+	ff_metrics_family(b, name, type, help);
+	for (int i = 0; i < n; i++) {
+		labels[0] = '\0';
+		ff_metrics_label(labels, sizeof(labels), key, tab[i].name);
+		if (tab[i].outcome[0])
+			ff_metrics_label(labels, sizeof(labels), "outcome", tab[i].outcome);
+		if (!strcmp(type, "histogram"))
+			ff_metrics_histogram(b, name, labels, &tab[i].h);
+		else
+			ff_metrics_sample(b, name, labels, tab[i].count);
+	}
+}
+
+void wmetrics_render(struct ff_buf *b)
+{
 	pthread_mutex_lock(&m.mu);
-	ff_metrics_family(b, "fuzzforge_worker_runs_total", "counter",
-			  "Attempts this worker's executors finished, by workflow and outcome.");
-	for (int i = 0; i < m.nruns; i++) {
-		labels[0] = '\0';
-		ff_metrics_label(labels, sizeof(labels), "workflow", m.runs[i].name);
-		ff_metrics_label(labels, sizeof(labels), "outcome", m.runs[i].outcome);
-		ff_metrics_sample(b, "fuzzforge_worker_runs_total", labels, m.runs[i].count);
-	}
-	ff_metrics_family(b, "fuzzforge_run_duration_seconds", "histogram",
-			  "Time an executor spent on an attempt, by workflow.");
-	for (int i = 0; i < m.ndurations; i++) {
-		labels[0] = '\0';
-		ff_metrics_label(labels, sizeof(labels), "workflow", m.durations[i].name);
-		ff_metrics_histogram(b, "fuzzforge_run_duration_seconds", labels,
-				     &m.durations[i].h);
-	}
-	ff_metrics_family(b, "fuzzforge_engine_call_duration_seconds", "histogram",
-			  "Docker Engine API calls, by method and path (ids folded).");
-	for (int i = 0; i < m.ncalls; i++) {
-		labels[0] = '\0';
-		ff_metrics_label(labels, sizeof(labels), "call", m.calls[i].name);
-		ff_metrics_histogram(b, "fuzzforge_engine_call_duration_seconds", labels,
-				     &m.calls[i].h);
-	}
-	ff_metrics_family(b, "fuzzforge_engine_call_failures_total", "counter",
-			  "Docker Engine API calls with no reply or a 5xx status.");
-	for (int i = 0; i < m.ncalls; i++) {
-		labels[0] = '\0';
-		ff_metrics_label(labels, sizeof(labels), "call", m.calls[i].name);
-		ff_metrics_sample(b, "fuzzforge_engine_call_failures_total", labels,
-				  m.calls[i].count);
-	}
+	put_family(b, "fuzzforge_worker_runs_total", "counter",
+		   "Attempts this worker's executors finished, by workflow and outcome.",
+		   "workflow", m.runs, m.nruns);
+	put_family(b, "fuzzforge_run_duration_seconds", "histogram",
+		   "Time an executor spent on an attempt, by workflow.", "workflow", m.durations,
+		   m.ndurations);
+	put_family(b, "fuzzforge_engine_call_duration_seconds", "histogram",
+		   "Docker Engine API calls, by method and path (ids folded).", "call", m.calls,
+		   m.ncalls);
+	put_family(b, "fuzzforge_engine_call_failures_total", "counter",
+		   "Docker Engine API calls with no reply or a 5xx status.", "call", m.calls,
+		   m.ncalls);
 	pthread_mutex_unlock(&m.mu);
 	int busy = atomic_load(&m.busy), total = atomic_load(&m.total);
 	ff_metrics_family(b, "fuzzforge_worker_slots", "gauge",

@@ -62,11 +62,12 @@ static char *dechunk(const struct itest_conn *c, int complete, size_t *len)
 	return out;
 }
 
-static void cancel(struct itest *t, const char *id)
+/* POST /api/v1/runs/{id}/<action> (cancel, retry), which must be accepted. */
+static void run_action(struct itest *t, const char *id, const char *action)
 {
 	char path[128];
 	struct itest_resp r;
-	snprintf(path, sizeof(path), "/api/v1/runs/%s/cancel", id);
+	snprintf(path, sizeof(path), "/api/v1/runs/%s/%s", id, action);
 	itest_http(t, "POST", path, NULL, NULL, 0, 1, &r);
 	assert_int_equal(r.status, 202);
 	itest_resp_release(&r);
@@ -116,7 +117,7 @@ static void logs_stream_while_running(struct itest *t, const char *target)
 	assert_int_equal(probe.failed, 0);
 	itest_prober_release(&probe);
 
-	cancel(t, id);
+	run_action(t, id, "cancel");
 	assert_int_equal(itest_conn_wait_closed(&c, 30000, NULL), 1);
 	size_t len;
 	char *logs = dechunk(&c, 1, &len);
@@ -290,12 +291,7 @@ static void cache_follows_changes(struct itest *t, const char *id)
 			fail_msg("the kept reply of run %s outlived its change", id);
 		itest_pause_ms(20);
 	}
-	char path[160];
-	struct itest_resp r;
-	snprintf(path, sizeof(path), "/api/v1/runs/%s/retry", id);
-	itest_http(t, "POST", path, NULL, NULL, 0, 1, &r);
-	assert_int_equal(r.status, 202);
-	itest_resp_release(&r);
+	run_action(t, id, "retry");
 	o = get_run_cached(t, id, cache);
 	assert_string_not_equal(itest_str(o, "state"), "succeeded");
 	assert_string_equal(cache, "");

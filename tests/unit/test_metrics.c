@@ -52,19 +52,19 @@ static void histogram_is_cumulative(void **state)
 static void engine_calls_fold_ids(void **state)
 {
 	(void)state;
-	char n[96];
-	wmetrics_call_name("POST", "/v1.41/containers/8f3e01/start", n, sizeof(n));
-	assert_string_equal(n, "POST /containers/{id}/start");
-	wmetrics_call_name("POST", "/containers/create?name=ff-run-1", n, sizeof(n));
-	assert_string_equal(n, "POST /containers/create");
-	wmetrics_call_name("PUT", "/containers/abc/archive?path=/target", n, sizeof(n));
-	assert_string_equal(n, "PUT /containers/{id}/archive");
-	wmetrics_call_name("DELETE", "/volumes/ff-target-12", n, sizeof(n));
-	assert_string_equal(n, "DELETE /volumes/{id}");
-	wmetrics_call_name("GET", "/volumes?filters=x", n, sizeof(n));
-	assert_string_equal(n, "GET /volumes");
-	wmetrics_call_name("GET", "/_ping", n, sizeof(n));
-	assert_string_equal(n, "GET /_ping");
+	static const char *const cases[][3] = {
+	    {"POST", "/v1.41/containers/8f3e01/start", "POST /containers/{id}/start"},
+	    {"POST", "/containers/create?name=ff-run-1", "POST /containers/create"},
+	    {"PUT", "/containers/abc/archive?path=/target", "PUT /containers/{id}/archive"},
+	    {"DELETE", "/volumes/ff-target-12", "DELETE /volumes/{id}"},
+	    {"GET", "/volumes?filters=x", "GET /volumes"},
+	    {"GET", "/_ping", "GET /_ping"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char n[96];
+		wmetrics_call_name(cases[i][0], cases[i][1], n, sizeof(n));
+		assert_string_equal(n, cases[i][2]);
+	}
 }
 
 static void worker_exposition(void **state)
