@@ -164,8 +164,10 @@ bool cache_reply(struct cache *c, struct http_req *r)
 struct cache_ticket cache_begin(struct cache *c, struct http_req *r)
 {
 	struct cache_ticket t = {false, 0};
-	/* a comparison with a baseline changes with the baseline, which is another run */
-	if (!c || !r->params[0] || !ff_uuid_valid(r->params[0]) || http_query(r, "baseline"))
+	/* a comparison with a baseline changes with the baseline, which is another run; a
+	 * followed run's reply is a stream, never kept: neither costs a state query */
+	if (!c || !r->params[0] || !ff_uuid_valid(r->params[0]) || http_query(r, "baseline") ||
+	    http_query(r, "follow"))
 		return t;
 	pthread_mutex_lock(&c->mu);
 	bool online = c->online;

@@ -155,7 +155,7 @@ static const char *reason_for(int status)
 	}
 }
 
-static const char *method_name(enum ff_http_method m)
+const char *http_method_name(enum ff_http_method m)
 {
 	switch (m) {
 	case HTTP_M_GET: return "GET";
@@ -327,7 +327,7 @@ static void audit(struct http_conn *c, const struct http_req *r, size_t bytes_ou
 	if (!c->s->lim.audit)
 		return;
 	struct audit_entry e = {.at_us = r->t0_wall_us,
-				.method = method_name(r->method),
+				.method = http_method_name(r->method),
 				.route = r->route ? r->route->pattern : NULL,
 				.status = r->status,
 				.bytes_in = c->head_bytes + c->body_bytes,
@@ -423,7 +423,7 @@ static void conn_respond(struct http_conn *c, struct http_req *r)
 	}
 	enum ff_log_level lvl = r->status >= 500 ? FF_LOG_WARN : FF_LOG_INFO;
 	if (lvl >= ff_log_min_level)
-		ff_log_ids(lvl, r->id, run_of(r), "%s %s %d %lldms", method_name(r->method),
+		ff_log_ids(lvl, r->id, run_of(r), "%s %s %d %lldms", http_method_name(r->method),
 			   r->path[0] ? r->path : "-", r->status,
 			   (long long)(ff_now_ms() - r->t0_ms));
 	audit(c, r, evbuffer_get_length(out) - out_before);
@@ -681,7 +681,7 @@ static void allow_list(unsigned allowed, char *out, size_t n)
 	for (unsigned m = HTTP_M_GET; m < HTTP_M_OPTIONS; m <<= 1)
 		if (allowed & m)
 			snprintf(out + strlen(out), n - strlen(out), "%s%s", out[0] ? ", " : "",
-				 method_name((enum ff_http_method)m));
+				 http_method_name((enum ff_http_method)m));
 }
 
 /* CORS: the request's Origin when FF_CORS_ORIGINS lets browsers on it call the API ("*":

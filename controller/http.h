@@ -179,6 +179,8 @@ const char *http_query(struct http_req *r, const char *name);
  * after the last. */
 const char *http_query_each(struct http_req *r, const char *name, const void **at);
 const char *http_header(struct http_req *r, const char *name);
+/* "GET", "POST", "DELETE", "OPTIONS", or "OTHER". */
+const char *http_method_name(enum ff_http_method m);
 /* A header for the reply. */
 void http_add_header(struct http_req *r, const char *name, const char *value);
 

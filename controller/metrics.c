@@ -61,20 +61,12 @@ void metrics_request(struct metrics *m, const struct http_route *route, int stat
 	ff_histogram_observe(&rm->latency, seconds);
 }
 
-static const char *method_label(enum ff_http_method m)
-{
-	return m == HTTP_M_GET	    ? "GET"
-	       : m == HTTP_M_POST   ? "POST"
-	       : m == HTTP_M_DELETE ? "DELETE"
-				    : "";
-}
-
 static void route_labels(const struct metrics *m, size_t i, char *out, size_t size)
 {
 	out[0] = '\0';
 	ff_metrics_label(out, size, "route", i < m->nroutes ? m->routes[i].pattern : "none");
 	ff_metrics_label(out, size, "method",
-			 i < m->nroutes ? method_label(m->routes[i].method) : "any");
+			 i < m->nroutes ? http_method_name(m->routes[i].method) : "any");
 }
 
 static void put_http(struct ff_buf *b, const struct metrics *m)
