@@ -256,12 +256,14 @@ int ff_run_dead_letter(struct ff_db *db, const struct ff_run_ref *ref,
 	return end_attempt(db, FF_RUN_DEAD_LETTER, ref, res, 0, err);
 }
 
-int ff_run_hand_back(struct ff_db *db, const struct ff_run_ref *ref, struct ff_err *err)
+int ff_run_hand_back(struct ff_db *db, const struct ff_run_ref *ref, const char *why,
+		     struct ff_err *err)
 {
 	char attempt[16], from[STATES_MAX];
 	snprintf(attempt, sizeof(attempt), "%d", ref->attempt);
-	const char *p[] = {ref->id, attempt, ref->worker, name(FF_RUN_QUEUED),
-			   from_set(FF_RUN_HAND_BACK, from)};
+	const char *p[] = {
+	    ref->id, attempt, ref->worker, name(FF_RUN_QUEUED), from_set(FF_RUN_HAND_BACK, from),
+	    why};
 	return moved(
 	    ff_db_query(db,
 			"WITH r AS (UPDATE runs SET state = $4, attempt = attempt - 1, "
@@ -270,9 +272,9 @@ int ff_run_hand_back(struct ff_db *db, const struct ff_run_ref *ref, struct ff_e
 			"  WHERE id = $1 AND state = ANY($5::text[]) AND attempt = $2::int "
 			"  AND worker = $3 RETURNING id, attempt) "
 			"INSERT INTO run_events (run_id, state, attempt, message) "
-			"SELECT id, $4, attempt, 'handed back by draining worker ' || $3 FROM r "
-			"RETURNING run_id",
-			5, p, err),
+			"SELECT id, $4, attempt, 'handed back by worker ' || $3 || ': ' || $6 "
+			"FROM r RETURNING run_id",
+			6, p, err),
 	    err);
 }
 

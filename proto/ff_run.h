@@ -69,8 +69,11 @@ int ff_run_retry(struct ff_db *db, const struct ff_run_ref *ref, const struct ff
 int ff_run_dead_letter(struct ff_db *db, const struct ff_run_ref *ref,
 		       const struct ff_run_result *res, struct ff_err *err);
 
-/* hand_back: running -> queued without counting the attempt (a draining worker). */
-int ff_run_hand_back(struct ff_db *db, const struct ff_run_ref *ref, struct ff_err *err);
+/* hand_back: running -> queued without counting the attempt (a draining worker, or one
+ * whose engine is gone before the container ran); the event says "handed back by worker
+ * <worker>: <why>". */
+int ff_run_hand_back(struct ff_db *db, const struct ff_run_ref *ref, const char *why,
+		     struct ff_err *err);
 
 /* cancel and requeue, by run id. *out is one row: view of the moved run (NULLs when it did
  * not move), then the state the run was in (its last column). FF_ENOTFOUND when there is no

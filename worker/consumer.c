@@ -16,6 +16,7 @@
 #include "ff_run.h"
 #include "ff_util.h"
 #include "results.h"
+#include "images.h"
 #include "tcache.h"
 #include "wmetrics.h"
 
@@ -43,11 +44,13 @@ struct shared {
 	struct task *reports;	       /* started or finished tasks for the broker thread */
 	int closing;		       /* executors and heartbeat exit */
 	int draining;
-	int busy; /* tasks handed to executors, not yet settled */
+	int engine_down; /* the engine did not answer the heartbeat's ping: take no jobs */
+	int busy;	 /* tasks handed to executors, not yet settled */
 	struct exec_slot *slots;
 	int nslots;
 	const struct consumer_config *cfg;
 	struct tcache *tcache; /* the cached target volumes, shared by the executors */
+	struct images *images; /* pulls from FF_REGISTRY, shared by the executors */
 };
 
 struct executor {
@@ -309,6 +312,22 @@ static void heartbeat_enforce_stops(struct heartbeat *hb, const char *ids)
 	}
 }
 
+/* A worker whose engine is gone takes no jobs, so that they (and the retry of a run it
+ * lost) go to workers that can run them; it takes them again once the engine answers. */
+static void heartbeat_check_engine(struct heartbeat *hb)
+{
+	struct ff_err err;
+	int down = docker_ping(hb->docker, &err) < 0;
+	pthread_mutex_lock(&hb->sh->lock);
+	int was = hb->sh->engine_down;
+	hb->sh->engine_down = down;
+	pthread_mutex_unlock(&hb->sh->lock);
+	if (down && !was)
+		ff_warn("docker engine not answering, taking no jobs until it does: %s", err.msg);
+	else if (!down && was)
+		ff_info("docker engine answering again: taking jobs");
+}
+
 static void *heartbeat_main(void *arg)
 {
 	struct heartbeat *hb = arg;
@@ -327,6 +346,7 @@ static void *heartbeat_main(void *arg)
 		if (closing)
 			return NULL;
 		heartbeat_enforce_stops(hb, ids);
+		heartbeat_check_engine(hb);
 		/* Woken early by closing; otherwise once per HEARTBEAT_MS. */
 		struct timespec until;
 		ff_deadline_in(&until, HEARTBEAT_MS);
@@ -425,6 +445,7 @@ static int start_threads(const struct consumer_config *cfg, struct shared *sh, s
 		xs[i].sh = sh;
 		xs[i].env.cfg = cfg->exec;
 		xs[i].env.tcache = sh->tcache;
+		xs[i].env.images = sh->images;
 		xs[i].env.slot = &sh->slots[i];
 		xs[i].env.on_started = on_started;
 		xs[i].env.ctx = &xs[i];
@@ -443,9 +464,10 @@ static int start_threads(const struct consumer_config *cfg, struct shared *sh, s
 	if (docker_new(cfg->docker_host, &hb->docker, &err) < 0 ||
 	    (ff_db_connect(cfg->database_url, &hb->db, &err) < 0 && !hb->db))
 		goto out_fail;
-	if (docker_ping(hb->docker, &err) < 0)
+	if (docker_ping(hb->docker, &err) < 0) {
 		ff_warn("docker engine at %s not answering yet: %s", cfg->docker_host, err.msg);
-	else
+		sh->engine_down = 1; /* said once: the heartbeat says when it answers */
+	} else
 		tcache_discover(sh->tcache, hb->docker);
 	if (pthread_create(&hb->thread, NULL, heartbeat_main, hb) != 0) {
 		ff_err_set(&err, FF_EINTERNAL, "cannot start the heartbeat thread");
@@ -515,7 +537,8 @@ int consumer_run(const struct consumer_config *cfg, volatile sig_atomic_t *stop)
 
 	sh.slots = calloc((size_t)cfg->concurrency, sizeof(*sh.slots));
 	sh.tcache = tcache_new(cfg->exec->target_cache_bytes);
-	if (!xs || !sh.slots || !sh.tcache) {
+	sh.images = images_new(cfg->exec->registry);
+	if (!xs || !sh.slots || !sh.tcache || !sh.images) {
 		ff_error("worker not started: out of memory");
 		goto out;
 	}
@@ -556,7 +579,10 @@ int consumer_run(const struct consumer_config *cfg, volatile sig_atomic_t *stop)
 			generation++;
 			consuming = 0;
 		}
-		int accepting = !drain_deadline && busy < cfg->concurrency;
+		pthread_mutex_lock(&sh.lock);
+		int engine_down = sh.engine_down;
+		pthread_mutex_unlock(&sh.lock);
+		int accepting = !drain_deadline && busy < cfg->concurrency && !engine_down;
 		if (accepting && !consuming) {
 			if (ff_amqp_consume(amqp, cfg->pool, cfg->concurrency, &err) < 0)
 				goto broker_lost;
@@ -595,5 +621,6 @@ out:
 	free(xs);
 	free(sh.slots);
 	tcache_free(sh.tcache);
+	images_free(sh.images);
 	return rc;
 }

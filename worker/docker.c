@@ -468,3 +468,81 @@ int docker_archive_get(struct docker *d, const char *id, const char *path, size_
 	ff_buf_release(&r.body);
 	return rc;
 }
+
+/* --- image pulls ------------------------------------------------------------------------ */
+
+#define PULL_TIMEOUT_MS 600000L /* a workflow image over a slow registry link */
+
+/* What a pull's progress stream (one JSON object a line) says in the end: the digest the
+ * engine reports and the first error, which comes as a line of a 200 reply. */
+struct pull_scan {
+	char line[4096];
+	size_t len;
+	bool too_long; /* the line being read is past line[]: skipped */
+	char digest[80];
+	char error[512];
+};
+
+static void pull_line(struct pull_scan *s)
+{
+	cJSON *j = cJSON_ParseWithLength(s->line, s->len);
+	const cJSON *e = cJSON_GetObjectItemCaseSensitive(j, "error");
+	const cJSON *m = cJSON_GetObjectItemCaseSensitive(j, "message"); /* a non-2xx reply */
+	const cJSON *st = cJSON_GetObjectItemCaseSensitive(j, "status");
+	if (!cJSON_IsString(e))
+		e = m;
+	if (cJSON_IsString(e) && !s->error[0])
+		snprintf(s->error, sizeof(s->error), "%s", e->valuestring);
+	if (cJSON_IsString(st) && !strncmp(st->valuestring, "Digest: ", 8))
+		snprintf(s->digest, sizeof(s->digest), "%s", st->valuestring + 8);
+	cJSON_Delete(j);
+}
+
+static int pull_sink(void *ctx, const void *data, size_t n)
+{
+	struct pull_scan *s = ctx;
+	for (const char *p = data, *end = p + n; p < end; p++) {
+		if (*p != '\n') {
+			if (s->len < sizeof(s->line))
+				s->line[s->len++] = *p;
+			else
+				s->too_long = true;
+			continue;
+		}
+		if (!s->too_long && s->len)
+			pull_line(s);
+		s->len = 0;
+		s->too_long = false;
+	}
+	return 0;
+}
+
+int docker_image_pull(struct docker *d, const char *ref, char digest[80], struct ff_err *err)
+{
+	char path[640];
+	struct pull_scan scan = {0};
+	struct reply r = {
+	    .body = {.max = DOCKER_SMALL_REPLY}, .sink = pull_sink, .sink_ctx = &scan};
+	long status = 0;
+	char *eref = curl_easy_escape(d->curl, ref, 0);
+	if (!eref)
+		return ff_err_set(err, FF_ENOMEM, "out of memory");
+	/* a ref with its tag or digest: only that one is pulled (a bare name pulls every tag) */
+	snprintf(path, sizeof(path), "/images/create?fromImage=%s", eref);
+	curl_free(eref);
+	int rc = call(d, "POST", path, NULL, NULL, 0, PULL_TIMEOUT_MS, &r, &status, err);
+	if (rc == 0 && scan.len && !scan.too_long)
+		pull_line(&scan); /* a last line without its newline */
+	if (rc == 0 && (status < 200 || status > 299 || scan.error[0])) {
+		/* 404: the registry has no such image; a 200 stream can still end in an error */
+		int code = status == 404 || strstr(scan.error, "manifest unknown") ||
+				   strstr(scan.error, "not found")
+			       ? FF_ENOTFOUND
+			       : FF_EUNAVAIL;
+		rc = ff_err_set(err, code, "%s", scan.error[0] ? scan.error : "no message");
+	}
+	if (rc == 0)
+		snprintf(digest, 80, "%s", scan.digest);
+	ff_buf_release(&r.body);
+	return rc;
+}

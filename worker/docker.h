@@ -97,4 +97,11 @@ int docker_volume_create2(struct docker *d, const char *name, const cJSON *label
 /* GET /volumes filtered on one label ("key" or "key=value"); *out the reply (caller deletes). */
 int docker_volume_list(struct docker *d, const char *label, cJSON **out, struct ff_err *err);
 
+/* POST /images/create: pulls ref ("host:port/name:tag" or "host:port/name@sha256:...") into
+ * the engine, reading its progress stream as it comes; digest gets the one the engine
+ * reports ("" if it said none). FF_ENOTFOUND: the registry has no such image; FF_EUNAVAIL:
+ * the pull failed otherwise (the registry unreachable, a layer cut short); err carries the
+ * engine's message. */
+int docker_image_pull(struct docker *d, const char *ref, char digest[80], struct ff_err *err);
+
 #endif

@@ -24,6 +24,7 @@
 #include "ff_run.h"
 #include "ff_sarif.h"
 #include "ff_util.h"
+#include "images.h"
 #include "outcome.h"
 #include "output.h"
 #include "results.h"
@@ -84,6 +85,37 @@ static void note(struct attempt *a, const char *message)
 
 /* --- containers ---------------------------------------------------------------------- */
 
+/* Creates a container of the run's image. An engine without the image pulls it from
+ * FF_REGISTRY first (one pull per image, shared by this worker's executors), and the run's
+ * events say so; without a registry, or when the registry lacks it too, the run fails with
+ * a clear error. */
+static int create_container(struct attempt *a, const char *name, const cJSON *spec, char id[65],
+			    struct ff_err *err)
+{
+	struct docker *d = a->env->docker;
+	struct images *im = a->env->images;
+	int rc = docker_container_create(d, name, spec, id, err);
+	if (rc != FF_ENOTFOUND)
+		return rc;
+	if (!images_registry(im)[0])
+		return ff_err_set(err, FF_ENOTFOUND,
+				  "image '%s' is not available on this worker's docker engine "
+				  "(and no FF_REGISTRY to pull it from)",
+				  a->names.image);
+	char msg[IMAGES_REF_MAX + 160];
+	snprintf(msg, sizeof(msg), "image %s not on this engine: pulling it", a->names.image);
+	note(a, msg);
+	struct images_pull p;
+	if ((rc = images_pull(im, d, a->names.image, &p, err)) < 0)
+		return rc;
+	snprintf(msg, sizeof(msg), "image %s %s in %lld ms%s%s", a->names.image,
+		 p.shared ? "pulled by another run" : "pulled", (long long)p.ms,
+		 p.digest[0] ? ": " : "", p.digest);
+	note(a, msg);
+	ff_run_info(a->job->run_id, "%s", msg);
+	return docker_container_create(d, name, spec, id, err);
+}
+
 /* Streams the stored target through the re-pack into the helper's /target. */
 static long target_stream_read(void *ctx, void *buf, size_t n)
 {
@@ -91,9 +123,10 @@ static long target_stream_read(void *ctx, void *buf, size_t n)
 }
 
 /* The helper (never started) receives a tar through the archive endpoint at "/": the
- * target stream (st given: a fill), or only the results directory's mode. Its creation
- * also says whether the engine has the image. Takes spec. */
-static int helper_put(struct attempt *a, cJSON *spec, struct store_target *st, uint64_t *unpacked,
+ * stored target (fill: its large object is opened once the helper exists, so that no
+ * transaction stays open through an image pull), or only the results directory's mode.
+ * Its creation also says whether the engine has the image. Takes spec. */
+static int helper_put(struct attempt *a, cJSON *spec, bool fill, uint64_t *unpacked,
 		      struct ff_err *err)
 {
 	static const char empty_tar[1024];
@@ -103,15 +136,16 @@ static int helper_put(struct attempt *a, cJSON *spec, struct store_target *st, u
 	char helper[65];
 	if (!spec)
 		return ff_err_set(err, FF_ENOMEM, "out of memory");
-	int rc = docker_container_create(d, a->names.helper, spec, helper, err);
+	int rc = create_container(a, a->names.helper, spec, helper, err);
 	cJSON_Delete(spec);
-	if (rc == FF_ENOTFOUND)
-		return ff_err_set(err, FF_ENOTFOUND,
-				  "image '%s' is not available on this worker's docker engine",
-				  a->job->image);
 	if (rc < 0)
 		return rc;
-	if (!st) {
+	struct store_target target, *st = NULL;
+	if (fill && (rc = store_target_open(a->env->db, a->job->target, &target, err)) == 0)
+		st = &target;
+	if (rc < 0) {
+		/* the target not readable: nothing to copy */
+	} else if (!st) {
 		/* an empty archive re-packed: just "target/" and "results/" 01777 */
 		void *packed = NULL;
 		size_t plen = 0;
@@ -129,6 +163,8 @@ static int helper_put(struct attempt *a, cJSON *spec, struct store_target *st, u
 			*unpacked = ff_archive_repack_unpacked(rp);
 		ff_archive_repack_free(rp);
 	}
+	if (st)
+		store_target_close(st);
 	docker_container_remove(d, helper, &ignored);
 	return rc;
 }
@@ -192,7 +228,6 @@ static int fill_target(struct attempt *a, const char *marker, bool *results_done
 	const char *digest = a->job->target;
 	char data[128], fill_id[37], bytes_s[24];
 	uint64_t unpacked = 0;
-	struct store_target st;
 	cJSON *m = NULL;
 	ff_uuid_new(fill_id);
 	snprintf(data, sizeof(data), "ff-tdata-%.*s-%.8s", TCACHE_PREFIX, digest, fill_id);
@@ -202,10 +237,7 @@ static int fill_target(struct attempt *a, const char *marker, bool *results_done
 	if (rc < 0)
 		goto out;
 	snprintf(a->names.vol_target, sizeof(a->names.vol_target), "%s", data);
-	if ((rc = store_target_open(a->env->db, digest, &st, err)) < 0)
-		goto out_drop;
-	rc = helper_put(a, spec_helper(a->job, &a->names, a->env->cfg), &st, &unpacked, err);
-	store_target_close(&st);
+	rc = helper_put(a, spec_helper(a->job, &a->names, a->env->cfg), true, &unpacked, err);
 	if (rc < 0)
 		goto out_drop;
 	*results_done = true; /* the stream's "results/" 01777 went to this attempt's volume */
@@ -316,7 +348,7 @@ static int prepare_volumes(struct attempt *a, struct ff_err *err)
 	if (rc == 0)
 		rc = target_volume(a, &results_done, err);
 	if (rc == 0 && !a->results_visible && !results_done)
-		rc = helper_put(a, spec_helper_results(a->job, &a->names, a->env->cfg), NULL, NULL,
+		rc = helper_put(a, spec_helper_results(a->job, &a->names, a->env->cfg), false, NULL,
 				err);
 	return rc;
 }
@@ -413,7 +445,7 @@ static int run_container(struct attempt *a, struct ff_err *err)
 	cJSON *spec = spec_analysis(a->job, &a->names, a->env->cfg);
 	if (!spec)
 		return ff_err_set(err, FF_ENOMEM, "out of memory");
-	int rc = docker_container_create(d, a->names.base, spec, a->container, err);
+	int rc = create_container(a, a->names.base, spec, a->container, err);
 	cJSON_Delete(spec);
 	if (rc == 0 && !target_still_cached(a)) {
 		/* evicted between the look-up and the create: fill again, once */
@@ -548,6 +580,17 @@ static struct exec_result run_attempt(struct attempt *a)
 				cfg->stall_s);
 		stop = EXEC_STOP_NONE;
 	}
+	/* The engine went away before the container existed: nothing of the run happened, so
+	 * it goes back to the queue with no attempt spent, for a worker whose engine answers
+	 * (this one takes no jobs until its own does: consumer.c). */
+	struct ff_err ignored;
+	const char *hand_back_why = "draining";
+	if (rc < 0 && !a->container[0] && stop == EXEC_STOP_NONE && !refused &&
+	    docker_ping(a->env->docker, &ignored) < 0) {
+		ff_run_warn(job->run_id, "its docker engine is not answering: %s", err.msg);
+		hand_back_why = "its docker engine is not answering";
+		stop = EXEC_STOP_HANDBACK;
+	}
 	if (rc == 0 && a->container[0] && stop == EXEC_STOP_NONE) {
 		rc = a->results_visible ? results_collect_dir(a->results_dir, &lim, &a->res, &err)
 					: FF_EUNAVAIL;
@@ -610,7 +653,7 @@ static struct exec_result run_attempt(struct attempt *a)
 	if (o.transition == FF_RUN_CANCEL) {
 		ff_run_info(job->run_id, "cancelled: container stopped");
 	} else if (o.transition == FF_RUN_HAND_BACK) {
-		rc = ff_run_hand_back(a->env->db, &a->ref, &err);
+		rc = ff_run_hand_back(a->env->db, &a->ref, hand_back_why, &err);
 		if (rc <= 0)
 			ff_run_warn(job->run_id, "not handed back (%s): its lease will expire",
 				    rc < 0 ? err.msg : "no longer ours");
@@ -672,7 +715,9 @@ struct exec_result exec_run(struct exec_env *env, struct ff_job **msg)
 			    .exit_code = -1};
 	struct ff_err err = {0};
 
-	spec_names_init(&a.names, job->run_id, job->attempt);
+	char image[IMAGES_REF_MAX];
+	images_ref(env->images, job->image, image);
+	spec_names_init(&a.names, job->run_id, job->attempt, image);
 	int rc = ff_run_start(env->db, &a.ref, env->cfg->lease_s, &err);
 	if (rc == 0) {
 		ff_run_info(job->run_id, "attempt %d is not due: skipped", job->attempt);

@@ -29,6 +29,7 @@ struct exec_config {
 	long lease_s;		    /* a running run's lease, renewed by the heartbeat */
 	const char *allow_networks; /* FF_WORKER_ALLOW_NETWORKS: comma-separated network modes */
 	long stall_s; /* FF_WORKER_STALL_S: a container silent this long is stopped; 0: never */
+	const char *registry; /* FF_REGISTRY: where missing images are pulled from; "": none */
 };
 
 /* Why a running attempt must stop early. Set by the heartbeat (cancel) or the drain. */
@@ -54,10 +55,12 @@ struct exec_slot {
 };
 
 struct tcache;
+struct images;
 
 struct exec_env {
 	struct ff_db *db;
 	struct tcache *tcache; /* the worker's cached target volumes, shared by executors */
+	struct images *images; /* pulls from FF_REGISTRY, shared by executors */
 	struct docker *docker;
 	const struct exec_config *cfg;
 	struct exec_slot *slot;

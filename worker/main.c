@@ -39,13 +39,26 @@ static bool networks_valid(const char *list)
 	}
 }
 
+/* host[:port]: letters, digits, '.', '-' and one ':' before digits; under 256 bytes */
+static bool registry_valid(const char *r)
+{
+	size_t n = strlen(r), host = strcspn(r, ":");
+	if (n == 0)
+		return true;
+	if (n > 255 || host == 0 ||
+	    strspn(r, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		      "0123456789.-") != host)
+		return false;
+	return host == n || (n > host + 1 && strspn(r + host + 1, "0123456789") == n - host - 1);
+}
+
 int main(int argc, char **argv)
 {
 	const char *database_url, *amqp_url, *docker_host, *pool, *worker_id, *user, *log_level,
 	    *metrics_listen, *run_as;
 	long concurrency, log_max_kb, results_max_mb, tmpfs_mb, lease_s, drain_s, sarif_max_mb,
 	    sarif_max_values, target_cache_mb, stall_s;
-	const char *spool_dir, *results_direct, *allow_networks;
+	const char *spool_dir, *results_direct, *allow_networks, *registry;
 	const struct ff_config_entry config[] = {
 	    {"DATABASE_URL", FF_CFG_STR,
 	     "postgresql://fuzzforge:fuzzforge@127.0.0.1:5432/fuzzforge", 0, 0, &database_url,
@@ -91,6 +104,10 @@ int main(int argc, char **argv)
 	    {"FF_LOG_LEVEL", FF_CFG_STR, "info", 0, 0, &log_level, "debug, info, warn or error"},
 	    {"FF_METRICS_LISTEN", FF_CFG_STR, "", 0, 0, &metrics_listen,
 	     "host:port of the worker's Prometheus metrics (GET /metrics); empty: none"},
+	    {"FF_REGISTRY", FF_CFG_STR, "", 0, 0, &registry,
+	     "host:port of the registry the engine pulls the workflow images it lacks from "
+	     "(images then go by <registry>/<image>); empty: images are only those the engine "
+	     "has"},
 	    {"FF_WORKER_RUN_AS", FF_CFG_STR, "", 0, 0, &run_as,
 	     "uid:gid to become when started as root, joining the Docker socket's group "
 	     "(the worker image sets 10001:10001)"},
@@ -118,6 +135,10 @@ int main(int argc, char **argv)
 		    "ff-worker: FF_WORKER_ALLOW_NETWORKS: '%s' is not a comma-separated list of "
 		    "none, bridge and host\n",
 		    allow_networks);
+		return 2;
+	}
+	if (!registry_valid(registry)) {
+		fprintf(stderr, "ff-worker: FF_REGISTRY: '%s' is not host[:port]\n", registry);
 		return 2;
 	}
 	if (privdrop(run_as, docker_host, &err) < 0) {
@@ -152,6 +173,7 @@ int main(int argc, char **argv)
 	    .lease_s = lease_s,
 	    .allow_networks = allow_networks,
 	    .stall_s = stall_s,
+	    .registry = registry,
 	};
 	const struct consumer_config cc = {
 	    .amqp_url = amqp_url,

@@ -7,8 +7,9 @@
 #define NOFILE_LIMIT 4096
 #define LOG_MAX_SIZE "20m"
 
-void spec_names_init(struct spec_names *n, const char *run_id, int attempt)
+void spec_names_init(struct spec_names *n, const char *run_id, int attempt, const char *image)
 {
+	snprintf(n->image, sizeof(n->image), "%s", image);
 	snprintf(n->base, sizeof(n->base), "ff-%s-%d", run_id, attempt);
 	snprintf(n->helper, sizeof(n->helper), "%s-copy", n->base);
 	snprintf(n->vol_target, sizeof(n->vol_target), "%s-target", n->base);
@@ -58,7 +59,7 @@ cJSON *spec_analysis(const struct ff_job *j, const struct spec_names *n,
 		ff_job_env_free(env);
 		return NULL;
 	}
-	cJSON_AddStringToObject(spec, "Image", j->image);
+	cJSON_AddStringToObject(spec, "Image", n->image);
 	if (j->ncommand)
 		cJSON_AddItemToObject(spec, "Cmd", string_array(j->command, j->ncommand));
 	size_t nenv = 0;
@@ -107,7 +108,7 @@ static cJSON *helper(const struct ff_job *j, const struct spec_names *n,
 	cJSON *spec = cJSON_CreateObject();
 	if (!spec)
 		return NULL;
-	cJSON_AddStringToObject(spec, "Image", j->image);
+	cJSON_AddStringToObject(spec, "Image", n->image);
 	const char *cmd[] = {"/nonexistent"}; /* never started */
 	cJSON_AddItemToObject(spec, "Entrypoint", cJSON_CreateStringArray(cmd, 1));
 	cJSON_AddStringToObject(spec, "User", "0:0");

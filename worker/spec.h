@@ -17,9 +17,10 @@ struct spec_names {
 	char vol_target[128]; /* <base>-target at first (what an older worker left); then the
 				 cached target volume the attempt mounts (tcache.h) */
 	char vol_results[128];
+	char image[512]; /* the run's image as the engine knows it (images_ref) */
 };
 
-void spec_names_init(struct spec_names *n, const char *run_id, int attempt);
+void spec_names_init(struct spec_names *n, const char *run_id, int attempt, const char *image);
 
 /* {"fuzzforge.run": run_id, "fuzzforge.worker": worker_id}; caller deletes. */
 cJSON *spec_labels(const char *run_id, const char *worker_id);

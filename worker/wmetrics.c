@@ -29,8 +29,8 @@ struct series {
 static struct {
 	pthread_mutex_t mu;
 	atomic_int busy, total;
-	struct series runs[MAX_SERIES], durations[MAX_SERIES], calls[MAX_SERIES];
-	int nruns, ndurations, ncalls;
+	struct series runs[MAX_SERIES], durations[MAX_SERIES], calls[MAX_SERIES], pulls[MAX_SERIES];
+	int nruns, ndurations, ncalls, npulls;
 	pthread_t thread;
 	int listen_fd, wake[2];
 	bool started;
@@ -99,6 +99,17 @@ void wmetrics_engine_call(const char *method, const char *path, double seconds, 
 	pthread_mutex_unlock(&m.mu);
 }
 
+void wmetrics_image_pull(const char *outcome, double seconds)
+{
+	pthread_mutex_lock(&m.mu);
+	struct series *s = series_of(m.pulls, &m.npulls, outcome, "");
+	if (s) {
+		ff_histogram_observe(&s->h, seconds);
+		s->count++;
+	}
+	pthread_mutex_unlock(&m.mu);
+}
+
 /* Under mu: a family with a sample (its count) or a histogram per series, labelled key=name
  * and, where the series has one, outcome. */
 static void put_family(struct ff_buf *b, const char *name, const char *type, const char *help,
@@ -133,6 +144,11 @@ void wmetrics_render(struct ff_buf *b)
 	put_family(b, "fuzzforge_engine_call_failures_total", "counter",
 		   "Docker Engine API calls with no reply or a 5xx status.", "call", m.calls,
 		   m.ncalls);
+	put_family(b, "fuzzforge_image_pulls_total", "counter",
+		   "Workflow images pulled from FF_REGISTRY, by outcome.", "outcome", m.pulls,
+		   m.npulls);
+	put_family(b, "fuzzforge_image_pull_duration_seconds", "histogram",
+		   "Time pulls from FF_REGISTRY took, by outcome.", "outcome", m.pulls, m.npulls);
 	pthread_mutex_unlock(&m.mu);
 	int busy = atomic_load(&m.busy), total = atomic_load(&m.total);
 	ff_metrics_family(b, "fuzzforge_worker_slots", "gauge",

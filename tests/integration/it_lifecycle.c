@@ -91,7 +91,7 @@ static int perform(enum ff_run_transition t, const char *id)
 	case FF_RUN_REQUEUE:
 		rc = ff_run_requeue(db, id, 3, "again", false, VIEW, &out, &err);
 		break;
-	case FF_RUN_HAND_BACK: rc = ff_run_hand_back(db, &ref, &err); break;
+	case FF_RUN_HAND_BACK: rc = ff_run_hand_back(db, &ref, "draining", &err); break;
 	case FF_RUN_LEASE_EXPIRY:
 		/* it reaps every expired lease: did it reap this run's? */
 		rc = ff_run_expire_leases(db, 3, &out, &err);
@@ -159,7 +159,7 @@ static void attempt_and_worker_guards(void **state)
 	struct ff_run_result res = {.state = FF_RUN_SUCCEEDED, .exit_code = 0};
 	assert_int_equal(ff_run_finish(db, &other_worker, &res, &err), 0);
 	assert_int_equal(ff_run_finish(db, &old_attempt, &res, &err), 0);
-	assert_int_equal(ff_run_hand_back(db, &other_worker, &err), 0);
+	assert_int_equal(ff_run_hand_back(db, &other_worker, "draining", &err), 0);
 	assert_int_equal(state_of(id), FF_RUN_RUNNING);
 	/* an end the transition cannot have is refused before the database sees it */
 	res.state = FF_RUN_CANCELLED;

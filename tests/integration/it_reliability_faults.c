@@ -191,13 +191,12 @@ static void drain_on_sigterm(void **state)
 		     "WHERE id = $1",
 		     id2, text, sizeof(text));
 	assert_string_equal(text, "queued 0 -");
-	assert_int_equal(
-	    itest_sql_long(&t,
-			   "SELECT count(*) FROM run_events WHERE run_id = $1 AND "
-			   "state = 'queued' AND message = 'handed back by draining worker "
-			   "rel-drain-2'",
-			   id2),
-	    1);
+	assert_int_equal(itest_sql_long(&t,
+					"SELECT count(*) FROM run_events WHERE run_id = $1 AND "
+					"state = 'queued' AND message = 'handed back by worker "
+					"rel-drain-2: draining'",
+					id2),
+			 1);
 	assert_int_equal(rel_docker_leftovers(id2), 0); /* its container was killed and removed */
 	wait_worker_state(&t, "rel-drain-2", "stopped", 5000);
 

@@ -180,6 +180,27 @@ static pid_t spawn(struct itest *t, const char *binary, const char *role,
 	return pid;
 }
 
+pid_t itest_spawn(struct itest *t, const char *role, char *const argv[])
+{
+	char log[512];
+	snprintf(log, sizeof(log), "%s/%s-%s-%d.log", ITEST_LOG_DIR, t->name, role, t->nprocs);
+	assert_true(t->nprocs < ITEST_MAX_PROCS);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		if (fd >= 0) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+		}
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	t->procs[t->nprocs++] = pid;
+	return pid;
+}
+
 static int file_contains(const char *path, const char *needle)
 {
 	FILE *f = fopen(path, "r");
@@ -536,15 +557,20 @@ void itest_wait_state(struct itest *t, const char *id, const char *state, int ti
 	}
 }
 
-long itest_sql_long(struct itest *t, const char *sql, const char *param)
+PGconn *itest_pg(struct itest *t)
 {
 	if (!t->pg) {
 		t->pg = PQconnectdb(t->db_url);
 		if (PQstatus(t->pg) != CONNECTION_OK)
 			fail_msg("postgresql: %s", PQerrorMessage(t->pg));
 	}
+	return t->pg;
+}
+
+long itest_sql_long(struct itest *t, const char *sql, const char *param)
+{
 	const char *p[] = {param};
-	PGresult *r = PQexecParams(t->pg, sql, param ? 1 : 0, NULL, p, NULL, NULL, 0);
+	PGresult *r = PQexecParams(itest_pg(t), sql, param ? 1 : 0, NULL, p, NULL, NULL, 0);
 	if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1)
 		fail_msg("%s: %s", sql, PQerrorMessage(t->pg));
 	long v = strtol(PQgetvalue(r, 0, 0), NULL, 10);

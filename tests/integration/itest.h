@@ -59,6 +59,9 @@ pid_t itest_start_controller(struct itest *t, const char *const *extra_env);
 pid_t itest_start_worker(struct itest *t, const char *const *extra_env);
 /* Sends sig and waits up to timeout_ms; returns the exit status (or -1 on timeout). */
 int itest_stop(struct itest *t, pid_t pid, int sig, int timeout_ms);
+/* Starts argv[0] (a full path) with argv, its output in the log directory under role; it is
+ * the test's like the controller and workers: killed with the test, stopped at teardown. */
+pid_t itest_spawn(struct itest *t, const char *role, char *const argv[]);
 
 /* One API call; body may be NULL. auth: 1 the right key, 2 a wrong one, 0 none. */
 int itest_http(struct itest *t, const char *method, const char *path, const char *ctype,
@@ -89,6 +92,8 @@ int64_t itest_now_ms(void);
 void itest_pause_ms(int ms);
 
 /* A single-value SQL query on the test database, as a long (fails the test on error). */
+/* The test database's connection, made at first use. */
+PGconn *itest_pg(struct itest *t);
 long itest_sql_long(struct itest *t, const char *sql, const char *param);
 
 /* The string member k of o, or NULL when o has no such string. */

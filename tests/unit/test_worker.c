@@ -249,7 +249,7 @@ static void analysis_spec_is_hardened(void **state)
 	const struct exec_config cfg = {
 	    .worker_id = "w1", .container_user = "65534:65534", .tmpfs_mb = 64};
 	struct spec_names n;
-	spec_names_init(&n, job->run_id, 2);
+	spec_names_init(&n, job->run_id, 2, "reg.example:5000/img:1");
 	assert_string_equal(n.base, "ff-01234567-89ab-4def-8123-456789abcdef-2");
 	assert_string_equal(n.vol_results, "ff-01234567-89ab-4def-8123-456789abcdef-2-results");
 
@@ -257,6 +257,9 @@ static void analysis_spec_is_hardened(void **state)
 	assert_non_null(spec);
 	const cJSON *hc = cJSON_GetObjectItem(spec, "HostConfig");
 	assert_string_equal(cJSON_GetObjectItem(spec, "User")->valuestring, "65534:65534");
+	/* the engine's name of the image, as the worker pulls it */
+	assert_string_equal(cJSON_GetObjectItem(spec, "Image")->valuestring,
+			    "reg.example:5000/img:1");
 	assert_true(cJSON_IsTrue(cJSON_GetObjectItem(hc, "ReadonlyRootfs")));
 	assert_string_equal(cJSON_GetArrayItem(cJSON_GetObjectItem(hc, "CapDrop"), 0)->valuestring,
 			    "ALL");

@@ -1,0 +1,291 @@
+/* it_farm — a CI farm on one machine: a registry (Debian's docker-registry) holding the
+ * workflow image, and two extra Docker engines standing in for two more hosts, each with its
+ * own data root, exec root, pidfile and socket and no bridge, and a worker on each beside
+ * the one on the machine's engine. The extra engines start empty: every image they run is
+ * pulled from the registry. Runs spread over all three workers; an image missing from the
+ * registry is a clear run error; stopping one engine in the middle of a run sends that run
+ * to another worker, with exactly one result. */
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <curl/curl.h>
+
+#include "itest.h"
+
+#define IMAGE	 "fuzzforge/test-busybox:1"
+#define ENGINES	 2
+#define RUNS	 12
+#define START_MS 60000
+
+struct engine {
+	char dir[200], sock[240], host[250];
+	pid_t pid;
+};
+
+static size_t sink(char *p, size_t size, size_t n, void *arg)
+{
+	struct itest_resp *r = arg;
+	size_t len = size * n;
+	char *b = realloc(r->body, r->len + len + 1);
+	if (!b)
+		return 0;
+	memcpy(b + r->len, p, len);
+	r->body = b;
+	r->len += len;
+	b[r->len] = '\0';
+	return len;
+}
+
+/* GET url (over unix_socket when given): the status, 0 for no answer; the body in *r. */
+static long get(const char *url, const char *unix_socket, struct itest_resp *r)
+{
+	CURL *c = curl_easy_init();
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	if (unix_socket)
+		curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, unix_socket);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 5000L);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
+	long status = 0;
+	if (curl_easy_perform(c) == CURLE_OK)
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+	curl_easy_cleanup(c);
+	return status;
+}
+
+static void wait_http_ok(const char *what, const char *url, const char *unix_socket)
+{
+	int64_t deadline = itest_now_ms() + START_MS;
+	for (;;) {
+		struct itest_resp r = {0};
+		long st = get(url, unix_socket, &r);
+		itest_resp_release(&r);
+		if (st == 200)
+			return;
+		if (itest_now_ms() > deadline)
+			fail_msg("%s not answering %s within %d s", what, url, START_MS / 1000);
+		itest_pause_ms(100);
+	}
+}
+
+/* The images an engine holds, as its /images/json lists them. */
+static char *engine_images(const struct engine *e)
+{
+	struct itest_resp r = {0};
+	assert_int_equal(get("http://localhost/images/json", e->sock, &r), 200);
+	return r.body ? r.body : strdup("");
+}
+
+static void start_engine(struct itest *t, struct engine *e, const char *root, int i)
+{
+	char data[300], exec_root[300], pidfile[300];
+	snprintf(e->dir, sizeof(e->dir), "%s/engine%d", root, i);
+	snprintf(e->sock, sizeof(e->sock), "%s/docker.sock", e->dir);
+	snprintf(e->host, sizeof(e->host), "unix://%s", e->sock);
+	snprintf(data, sizeof(data), "--data-root=%s/data", e->dir);
+	snprintf(exec_root, sizeof(exec_root), "--exec-root=%s/exec", e->dir);
+	snprintf(pidfile, sizeof(pidfile), "--pidfile=%s/dockerd.pid", e->dir);
+	assert_int_equal(mkdir(e->dir, 0700), 0);
+	char *argv[] = {"/usr/sbin/dockerd",
+			data,
+			exec_root,
+			pidfile,
+			"-H",
+			e->host,
+			"--bridge=none",
+			"--iptables=false",
+			"--ip-masq=false",
+			NULL};
+	char role[32];
+	snprintf(role, sizeof(role), "dockerd%d", i);
+	e->pid = itest_spawn(t, role, argv);
+	wait_http_ok("extra docker engine", "http://localhost/_ping", e->sock);
+	char *images = engine_images(e);
+	assert_string_equal(images, "[]\n"); /* it starts empty */
+	free(images);
+}
+
+static void docker_cli(char *const argv[])
+{
+	if (itest_run_cmd(argv) != 0)
+		fail_msg("docker %s %s failed", argv[1], argv[2]);
+}
+
+static long worker_pulls(struct itest *t, const char *worker)
+{
+	return itest_sql_long(t,
+			      "SELECT count(*) FROM run_events e JOIN runs r ON r.id = e.run_id "
+			      "WHERE r.worker = $1 AND e.message LIKE 'image % pulled%'",
+			      worker);
+}
+
+static void farm(void **state)
+{
+	(void)state;
+	struct itest t;
+	char root[] = "/tmp/ff-farm-XXXXXX", cfg_path[300], registry[32], target[65];
+	char body[256], ids[RUNS][37];
+	itest_require_image(IMAGE);
+	assert_non_null(mkdtemp(root));
+	itest_setup(&t, "farm");
+
+	/* the registry, its storage in the test's directory */
+	int reg_port = itest_free_port();
+	snprintf(registry, sizeof(registry), "127.0.0.1:%d", reg_port);
+	snprintf(cfg_path, sizeof(cfg_path), "%s/registry.yml", root);
+	FILE *f = fopen(cfg_path, "w");
+	assert_non_null(f);
+	fprintf(f,
+		"version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: %s/registry\n"
+		"http:\n  addr: %s\n",
+		root, registry);
+	fclose(f);
+	char *reg_argv[] = {"/usr/bin/docker-registry", "serve", cfg_path, NULL};
+	itest_spawn(&t, "registry", reg_argv);
+	char url[128];
+	snprintf(url, sizeof(url), "http://%s/v2/", registry);
+	wait_http_ok("registry", url, NULL);
+
+	/* the workflow image pushed, as deploy/build-images.sh does with FF_REGISTRY */
+	char pushed[128];
+	snprintf(pushed, sizeof(pushed), "%s/%s", registry, IMAGE);
+	docker_cli((char *[]){"/usr/bin/docker", "tag", IMAGE, pushed, NULL});
+	docker_cli((char *[]){"/usr/bin/docker", "push", pushed, NULL});
+
+	struct engine engines[ENGINES];
+	for (int i = 0; i < ENGINES; i++)
+		start_engine(&t, &engines[i], root, i + 1);
+
+	itest_start_controller(&t, NULL);
+	char reg_env[64], metrics_env[64], host_env[ENGINES][320];
+	snprintf(reg_env, sizeof(reg_env), "FF_REGISTRY=%s", registry);
+	int metrics_port = itest_free_port();
+	snprintf(metrics_env, sizeof(metrics_env), "FF_METRICS_LISTEN=127.0.0.1:%d", metrics_port);
+	const char *on_host[] = {"FF_WORKER_ID=farm-host", "FF_WORKER_CONCURRENCY=2", reg_env,
+				 NULL};
+	pid_t host_worker = itest_start_worker(&t, on_host);
+	const char *names[ENGINES] = {"farm-engine1", "farm-engine2"};
+	for (int i = 0; i < ENGINES; i++) {
+		char id_env[64];
+		snprintf(id_env, sizeof(id_env), "FF_WORKER_ID=%s", names[i]);
+		snprintf(host_env[i], sizeof(host_env[i]), "DOCKER_HOST=%s", engines[i].host);
+		const char *env[] = {id_env,
+				     host_env[i],
+				     "FF_WORKER_CONCURRENCY=2",
+				     reg_env,
+				     i == 0 ? metrics_env : "FF_METRICS_LISTEN=",
+				     NULL};
+		itest_start_worker(&t, env);
+	}
+
+	/* 1: a stream of runs spreads over the three workers; the empty engines pull */
+	const char *files[] = {"a.txt", "farm\n", NULL};
+	itest_upload(&t, files, target);
+	snprintf(body, sizeof(body),
+		 "{\"workflow\":\"test-farm\",\"target\":\"%s\",\"parameters\":{\"seconds\":1}}",
+		 target);
+	for (int i = 0; i < RUNS; i++)
+		assert_int_equal(itest_submit(&t, body, ids[i]), 202);
+	for (int i = 0; i < RUNS; i++) {
+		cJSON *run = itest_wait_terminal(&t, ids[i], 180000);
+		assert_string_equal(itest_str(run, "state"), "succeeded");
+		cJSON_Delete(run);
+	}
+	PGresult *res =
+	    PQexec(itest_pg(&t), "SELECT worker, count(*) FROM runs GROUP BY 1 ORDER BY 1");
+	for (int r = 0; r < PQntuples(res); r++)
+		printf("farm: %s ran %s runs, %ld pull events\n", PQgetvalue(res, r, 0),
+		       PQgetvalue(res, r, 1), worker_pulls(&t, PQgetvalue(res, r, 0)));
+	PQclear(res);
+	assert_int_equal(itest_sql_long(&t, "SELECT count(DISTINCT worker) FROM runs", NULL), 3);
+	assert_int_equal(worker_pulls(&t, "farm-host"), 0); /* its engine has the image */
+	for (int i = 0; i < ENGINES; i++) {
+		assert_true(worker_pulls(&t, names[i]) >= 1);
+		char *images = engine_images(&engines[i]);
+		assert_non_null(strstr(images, pushed));
+		free(images);
+	}
+	struct itest_resp m = {0};
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/metrics", metrics_port);
+	assert_int_equal(get(url, NULL, &m), 200);
+	assert_non_null(strstr(m.body, "fuzzforge_image_pulls_total{outcome=\"pulled\"} "));
+	itest_resp_release(&m);
+
+	/* 2: an image the registry lacks is a clear run error */
+	char missing[37];
+	snprintf(body, sizeof(body), "{\"workflow\":\"test-noimage\",\"target\":\"%s\"}", target);
+	assert_int_equal(itest_submit(&t, body, missing), 202);
+	cJSON *run = itest_wait_terminal(&t, missing, 120000);
+	assert_string_equal(itest_str(run, "state"), "failed");
+	printf("farm: missing image: %s\n", itest_str(run, "error"));
+	char want[128];
+	snprintf(want, sizeof(want), "not pulled from the registry %s", registry);
+	assert_non_null(strstr(itest_str(run, "error"), want));
+	assert_non_null(strstr(itest_str(run, "error"), "manifest unknown"));
+	cJSON_Delete(run);
+
+	/* 3: the run's engine stops in the middle of it: the run goes to the other engine's
+	 * worker, and ends there once (the machine's own worker is stopped first, so that the
+	 * run is on an extra engine, the one this test may stop) */
+	assert_int_equal(itest_stop(&t, host_worker, SIGTERM, 60000), 0);
+	char long_run[37];
+	snprintf(body, sizeof(body),
+		 "{\"workflow\":\"test-farm\",\"target\":\"%s\",\"parameters\":{\"seconds\":15}}",
+		 target);
+	assert_int_equal(itest_submit(&t, body, long_run), 202);
+	int64_t deadline = itest_now_ms() + 60000;
+	while (itest_sql_long(&t,
+			      "SELECT count(*) FROM run_events WHERE run_id = $1 AND "
+			      "message = 'container started'",
+			      long_run) == 0) {
+		if (itest_now_ms() > deadline)
+			fail_msg("run %s never started its container", long_run);
+		itest_pause_ms(100);
+	}
+	char worker[64];
+	res = PQexecParams(itest_pg(&t), "SELECT worker FROM runs WHERE id = $1", 1, NULL,
+			   (const char *[]){long_run}, NULL, NULL, 0);
+	assert_int_equal(PQntuples(res), 1);
+	snprintf(worker, sizeof(worker), "%s", PQgetvalue(res, 0, 0));
+	PQclear(res);
+	int lost = strcmp(worker, names[0]) == 0 ? 0 : 1; /* the engine to stop */
+	assert_string_equal(worker, names[lost]);
+	printf("farm: run %s started on %s: stopping its engine\n", long_run, worker);
+	assert_int_equal(itest_stop(&t, engines[lost].pid, SIGTERM, 60000), 0);
+
+	run = itest_wait_terminal(&t, long_run, 180000);
+	assert_string_equal(itest_str(run, "state"), "succeeded");
+	cJSON_Delete(run);
+	res = PQexecParams(itest_pg(&t), "SELECT worker, attempt FROM runs WHERE id = $1", 1, NULL,
+			   (const char *[]){long_run}, NULL, NULL, 0);
+	printf("farm: run %s ended on %s, attempt %s\n", long_run, PQgetvalue(res, 0, 0),
+	       PQgetvalue(res, 0, 1));
+	assert_string_equal(PQgetvalue(res, 0, 0), names[1 - lost]);
+	PQclear(res);
+	assert_int_equal(
+	    itest_sql_long(&t, "SELECT count(*) FROM run_results WHERE run_id = $1", long_run), 1);
+	assert_int_equal(itest_sql_long(&t,
+					"SELECT count(*) FROM run_events WHERE run_id = $1 AND "
+					"state = 'succeeded'",
+					long_run),
+			 1);
+
+	itest_teardown(&t);
+	char *rm[] = {"/bin/rm", "-rf", root, NULL};
+	itest_run_cmd(rm);
+}
+
+int main(void)
+{
+	setvbuf(stdout, NULL, _IOLBF, 0); /* what ran where, even when a check fails */
+	const struct CMUnitTest tests[] = {cmocka_unit_test(farm)};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
