@@ -41,7 +41,7 @@ int main(int argc, char **argv)
 {
 	struct app app = {0};
 	struct http_limits lim = {0};
-	const char *log_level;
+	const char *log_level, *image_pins;
 	long max_target_mb, max_json_kb, fault, db_threads, max_uploads, max_followers, rate_per_s,
 	    rate_burst, audit_days, cache_mb;
 	const struct ff_config_entry config[] = {
@@ -53,6 +53,9 @@ int main(int argc, char **argv)
 	     "RabbitMQ URL"},
 	    {"FF_WORKFLOWS_DIR", FF_CFG_STR, FF_SOURCE_DIR "/workflows", 0, 0,
 	     &app.cfg.workflows_dir, "colon-separated directories of workflows"},
+	    {"FF_IMAGE_PINS", FF_CFG_STR, "", 0, 0, &image_pins,
+	     "file of \"<image> sha256:...\" lines (deploy/build-images.sh writes it when it "
+	     "pushes to FF_REGISTRY): workflows' images pinned by digest; empty: none"},
 	    {"FF_API_KEY", FF_CFG_STR, NULL, 0, 0, &app.cfg.api_key,
 	     "the bootstrap admin key, at least 16 characters (required); other keys are "
 	     "created with POST /api/v1/keys"},
@@ -136,6 +139,13 @@ int main(int argc, char **argv)
 	}
 	ff_info("loaded %zu workflows from %s", ff_catalog_count(app.catalog),
 		app.cfg.workflows_dir);
+	size_t pinned = 0;
+	if (*image_pins && ff_catalog_pin(app.catalog, image_pins, &pinned, &err) < 0) {
+		ff_error("FF_IMAGE_PINS: %s", err.msg);
+		goto out;
+	}
+	if (*image_pins)
+		ff_info("%zu workflow images pinned by digest from %s", pinned, image_pins);
 	const struct keys_config kc = {.database_url = app.cfg.database_url,
 				       .bootstrap_key = app.cfg.api_key,
 				       .rate_per_s = (double)rate_per_s,

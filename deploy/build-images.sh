@@ -11,6 +11,11 @@
 # binary and FF_BUILD_DIR is not set, it is built there with CMake if this machine can
 # (deploy/install-deps.sh installs what that needs); else the script says what to run.
 # The dev cluster runs this same script in its workflow-images service (docker-compose.yml).
+# With FF_REGISTRY (host:port), each image is also pushed to that registry as
+# <registry>/<image>, and its digest recorded in FF_IMAGE_PINS (default
+# deploy/.images/pins, git-ignored) as a line "<image> sha256:..."; a controller given that
+# file (FF_IMAGE_PINS) pins every workflow's image by digest, so every worker pulls the
+# same bits (README § Farm).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${FF_BUILD_DIR:-$root/build}
@@ -85,9 +90,41 @@ build_one() { # build_one <workflow dir>
 	fi
 	ff_image_build build-images "$image" "$ctx" "$wf_base" || rc=$?
 	rm -rf "$ctx"
+	[ $rc -eq 0 ] && [ -n "${FF_REGISTRY:-}" ] && { push_one "$image" || rc=$?; }
 	return $rc
 }
 
+# push_one <image>: pushes <image> to FF_REGISTRY and records its digest in the pins file.
+push_one() {
+	local image=$1 remote="$FF_REGISTRY/$1" digest log
+	log=$(mktemp)
+	if ! { docker tag "$image" "$remote" && docker push "$remote"; } >"$log" 2>&1; then
+		tail -n 5 "$log" >&2
+		rm -f "$log"
+		echo "build-images: pushing $remote failed (above): is the registry at $FF_REGISTRY up?" >&2
+		return 1
+	fi
+	rm -f "$log"
+	digest=$(docker image inspect -f '{{range .RepoDigests}}{{println .}}{{end}}' "$remote" |
+		sed -n "s|^$FF_REGISTRY/${image%:*}@||p" | head -n 1)
+	[ -n "$digest" ] || { echo "build-images: the engine reports no digest for $remote" >&2; return 1; }
+	pin "$image" "$digest"
+	echo "build-images: pushed $remote ($digest)"
+}
+
+# pin <image> <digest>: the pins file with this image's line replaced, written atomically
+pin() {
+	local tmp
+	mkdir -p "$(dirname "$pins")"
+	tmp=$(mktemp "$pins.XXXXXX")
+	{ [ -f "$pins" ] && grep -v "^$1 " "$pins" || true; } >"$tmp"
+	echo "$1 $2" >>"$tmp"
+	sort -o "$tmp" "$tmp"
+	chmod 644 "$tmp"
+	mv -f "$tmp" "$pins"
+}
+
+pins=${FF_IMAGE_PINS:-$root/deploy/.images/pins}
 if [ $# -gt 0 ]; then
 	dirs=()
 	for n in "$@"; do

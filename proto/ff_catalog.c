@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -158,5 +159,67 @@ int ff_catalog_load(const char *dirs, struct ff_catalog **out, struct ff_err *er
 	c = NULL;
 out:
 	ff_catalog_free(c);
+	return rc;
+}
+
+/* "sha256:" and 64 lowercase hex digits */
+static bool digest_valid(const char *d)
+{
+	return strncmp(d, "sha256:", 7) == 0 && strlen(d) == 71 &&
+	       strspn(d + 7, "0123456789abcdef") == 64;
+}
+
+/* Pins every manifest of image to digest; how many it pinned, or -1 on no memory. */
+static long pin_image(struct ff_catalog *c, const char *image, const char *digest)
+{
+	long n = 0;
+	for (size_t i = 0; i < c->n; i++) {
+		struct ff_manifest *m = c->v[i];
+		if (strcmp(m->image, image) != 0 || strchr(m->image, '@'))
+			continue;
+		size_t len = strlen(image) + 1 + strlen(digest) + 1;
+		char *pinned = malloc(len);
+		if (!pinned)
+			return -1;
+		snprintf(pinned, len, "%s@%s", image, digest);
+		free(m->image);
+		m->image = pinned;
+		n++;
+	}
+	return n;
+}
+
+int ff_catalog_pin(struct ff_catalog *c, const char *path, size_t *pinned, struct ff_err *err)
+{
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return ff_err_set(err, errno == ENOENT ? FF_ENOTFOUND : FF_EINTERNAL,
+				  "image pins %s: %s", path, strerror(errno));
+	char line[512], image[FF_MANIFEST_IMAGE_MAX + 1], digest[80];
+	int rc = 0, lineno = 0;
+	size_t total = 0;
+	while (rc == 0 && fgets(line, sizeof(line), f)) {
+		lineno++;
+		if (line[0] == '#' || strspn(line, " \t\r\n") == strlen(line))
+			continue;
+		char extra;
+		if (!strchr(line, '\n') && !feof(f))
+			rc = ff_err_set(err, FF_EINVAL, "image pins %s:%d: line too long", path,
+					lineno);
+		else if (sscanf(line, "%255s %79s %c", image, digest, &extra) != 2 ||
+			 !ff_manifest_image_valid(image) || !digest_valid(digest))
+			rc = ff_err_set(err, FF_EINVAL,
+					"image pins %s:%d: not \"<image> sha256:<64 hex>\"", path,
+					lineno);
+		else {
+			long n = pin_image(c, image, digest);
+			if (n < 0)
+				rc = ff_err_set(err, FF_ENOMEM, "out of memory");
+			total += n > 0 ? (size_t)n : 0;
+		}
+	}
+	fclose(f);
+	if (rc == 0 && pinned)
+		*pinned = total;
 	return rc;
 }

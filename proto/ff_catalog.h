@@ -20,6 +20,13 @@ struct ff_catalog;
  * caller frees it with ff_catalog_free(). */
 int ff_catalog_load(const char *dirs, struct ff_catalog **out, struct ff_err *err);
 void ff_catalog_free(struct ff_catalog *c); /* NULL-safe */
+/* Pins images by digest from the file at path (deploy/build-images.sh writes it when it
+ * pushes to a registry): lines "<image> sha256:<64 hex>", '#' comments and blank lines
+ * skipped. Every manifest whose image is listed gets "<image>@sha256:..." instead; images
+ * not listed, and manifests that already name a digest, stay as they are. *pinned (may be
+ * NULL) gets how many manifests were pinned. FF_ENOTFOUND: no such file; FF_EINVAL: a
+ * malformed line (err names it). Call before the catalogue is shared. */
+int ff_catalog_pin(struct ff_catalog *c, const char *path, size_t *pinned, struct ff_err *err);
 /* How many workflows; 0 for NULL. */
 size_t ff_catalog_count(const struct ff_catalog *c);
 /* The i-th by name, NULL past the end; owned by c. */

@@ -160,11 +160,30 @@ static void farm(void **state)
 	docker_cli((char *[]){"/usr/bin/docker", "tag", IMAGE, pushed, NULL});
 	docker_cli((char *[]){"/usr/bin/docker", "push", pushed, NULL});
 
+	/* its digest pinned, as build-images.sh records it for the controller */
+	char cmd[512], digest[80] = "", pins_path[300], pins_env[320];
+	snprintf(cmd, sizeof(cmd),
+		 "docker image inspect -f '{{range .RepoDigests}}{{println .}}{{end}}' %s | "
+		 "sed -n 's|^%s/fuzzforge/test-busybox@||p'",
+		 pushed, registry);
+	FILE *p = popen(cmd, "r");
+	assert_non_null(p);
+	assert_non_null(fgets(digest, sizeof(digest), p));
+	pclose(p);
+	digest[strcspn(digest, "\n")] = '\0';
+	assert_int_equal(strlen(digest), 71);
+	snprintf(pins_path, sizeof(pins_path), "%s/pins", root);
+	assert_non_null(f = fopen(pins_path, "w"));
+	fprintf(f, "%s %s\n", IMAGE, digest);
+	fclose(f);
+	snprintf(pins_env, sizeof(pins_env), "FF_IMAGE_PINS=%s", pins_path);
+
 	struct engine engines[ENGINES];
 	for (int i = 0; i < ENGINES; i++)
 		start_engine(&t, &engines[i], root, i + 1);
 
-	itest_start_controller(&t, NULL);
+	const char *controller_env[] = {pins_env, NULL};
+	itest_start_controller(&t, controller_env);
 	char reg_env[64], metrics_env[64], host_env[ENGINES][320];
 	snprintf(reg_env, sizeof(reg_env), "FF_REGISTRY=%s", registry);
 	int metrics_port = itest_free_port();
@@ -205,14 +224,26 @@ static void farm(void **state)
 		printf("farm: %s ran %s runs, %ld pull events\n", PQgetvalue(res, r, 0),
 		       PQgetvalue(res, r, 1), worker_pulls(&t, PQgetvalue(res, r, 0)));
 	PQclear(res);
+	res = PQexec(itest_pg(&t), "SELECT r.worker, e.message FROM run_events e JOIN runs r ON "
+				   "r.id = e.run_id WHERE e.message LIKE 'image %' ORDER BY e.id");
+	for (int r = 0; r < PQntuples(res); r++)
+		printf("farm: %s: %s\n", PQgetvalue(res, r, 0), PQgetvalue(res, r, 1));
+	PQclear(res);
 	assert_int_equal(itest_sql_long(&t, "SELECT count(DISTINCT worker) FROM runs", NULL), 3);
 	assert_int_equal(worker_pulls(&t, "farm-host"), 0); /* its engine has the image */
+	/* each pulled the pinned digest */
+	char pinned[256];
+	snprintf(pinned, sizeof(pinned), "%s@%s", pushed, digest);
 	for (int i = 0; i < ENGINES; i++) {
 		assert_true(worker_pulls(&t, names[i]) >= 1);
 		char *images = engine_images(&engines[i]);
-		assert_non_null(strstr(images, pushed));
+		assert_non_null(strstr(images, digest));
 		free(images);
 	}
+	assert_true(itest_sql_long(&t,
+				   "SELECT count(*) FROM run_events WHERE message LIKE 'image ' || "
+				   "$1 || ' pulled in %'",
+				   pinned) >= ENGINES);
 	struct itest_resp m = {0};
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d/metrics", metrics_port);
 	assert_int_equal(get(url, NULL, &m), 200);

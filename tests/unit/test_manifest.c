@@ -681,6 +681,51 @@ static void catalog_tree(void **state)
 	tree_remove(&t);
 }
 
+/* Image pins: listed images get their digest, others and already pinned ones stay; a bad
+ * line is refused with its number. */
+static void catalog_pins(void **state)
+{
+	(void)state;
+	struct tree t = {.n = 0};
+	struct ff_catalog *c = NULL;
+	struct ff_err err = {0};
+	char dir[128], pins[128];
+	size_t pinned = 99;
+	const char *d1 = "sha256:1111111111111111111111111111111111111111111111111111111111111111";
+	snprintf(t.root, sizeof(t.root), "/tmp/ff-test-pins-XXXXXX");
+	assert_non_null(mkdtemp(t.root));
+	tree_mkdir(&t, "a");
+	tree_write(&t, "a/workflow.json", manifest_text("a"));
+	tree_mkdir(&t, "b");
+	tree_write(&t, "b/workflow.json", manifest_text("b"));
+	tree_mkdir(&t, "c");
+	tree_write(&t, "c/workflow.json",
+		   "{\"name\":\"c\",\"version\":\"1\",\"image\":\"img/c@sha256:"
+		   "2222222222222222222222222222222222222222222222222222222222222222\"}");
+	char text[512];
+	snprintf(text, sizeof(text), "# pins\n\nimg/a %s\nimg/c %s\nimg/elsewhere %s\n", d1, d1,
+		 d1);
+	tree_write(&t, "pins", text);
+	tree_write(&t, "bad", "img/a sha256:12\n");
+	snprintf(dir, sizeof(dir), "%s", t.root);
+	assert_int_equal(ff_catalog_load(dir, &c, &err), 0);
+	snprintf(pins, sizeof(pins), "%s/pins", t.root);
+	assert_int_equal(ff_catalog_pin(c, pins, &pinned, &err), 0);
+	assert_int_equal(pinned, 1);
+	char want[128];
+	snprintf(want, sizeof(want), "img/a@%s", d1);
+	assert_string_equal(ff_catalog_find(c, "a")->image, want);
+	assert_string_equal(ff_catalog_find(c, "b")->image, "img/b");
+	assert_non_null(strstr(ff_catalog_find(c, "c")->image, "@sha256:2222"));
+	snprintf(pins, sizeof(pins), "%s/bad", t.root);
+	assert_int_equal(ff_catalog_pin(c, pins, NULL, &err), FF_EINVAL);
+	assert_non_null(strstr(err.msg, "bad:1"));
+	snprintf(pins, sizeof(pins), "%s/none", t.root);
+	assert_int_equal(ff_catalog_pin(c, pins, NULL, &err), FF_ENOTFOUND);
+	ff_catalog_free(c);
+	tree_remove(&t);
+}
+
 /* The test workflows the integration tests run load, and behave as they expect. */
 static void catalog_test_workflows(void **state)
 {
@@ -724,7 +769,7 @@ int main(void)
 	    cmocka_unit_test(retry_on_timeout),	      cmocka_unit_test(raw_input_refusals),
 	    cmocka_unit_test(validate_refusals),      cmocka_unit_test(predicates),
 	    cmocka_unit_test(load_file_errors),	      cmocka_unit_test(catalog_tree),
-	    cmocka_unit_test(catalog_test_workflows),
+	    cmocka_unit_test(catalog_test_workflows), cmocka_unit_test(catalog_pins),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
