@@ -117,7 +117,7 @@ pin() {
 	local tmp
 	mkdir -p "$(dirname "$pins")"
 	tmp=$(mktemp "$pins.XXXXXX")
-	{ [ -f "$pins" ] && grep -v "^$1 " "$pins" || true; } >"$tmp"
+	if [ -f "$pins" ]; then grep -v "^$1 " "$pins" >"$tmp" || true; fi
 	echo "$1 $2" >>"$tmp"
 	sort -o "$tmp" "$tmp"
 	chmod 644 "$tmp"

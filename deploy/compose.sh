@@ -249,7 +249,7 @@ cmd_build() {
 }
 
 cmd_up() {
-	local start t0 timeout=${FF_UP_TIMEOUT:-300} addr amqp ui pg
+	local start t0 timeout=${FF_UP_TIMEOUT:-300} addr amqp ui pg reg
 	start=$(date +%s)
 	cmd_build
 	make_secrets
@@ -264,6 +264,7 @@ cmd_up() {
 	pg=$(dc port postgres 5432 2>/dev/null || true)
 	amqp=$(dc port rabbitmq 5672 2>/dev/null || true)
 	ui=$(dc port rabbitmq 15672 2>/dev/null || true)
+	reg=$(dc port registry 5000 2>/dev/null || true)
 	say "FuzzForge is ready at http://$addr" \
 		"(cluster up in $(($(date +%s) - t0)) s, $(($(date +%s) - start)) s in all)"
 	# how to get the key, for this project (the default needs no COMPOSE_PROJECT_NAME)
@@ -276,6 +277,7 @@ cmd_up() {
   workers      deploy/compose.sh scale N
                (now ${FF_WORKERS:-1}, each running ${FF_WORKER_CONCURRENCY:-2} runs at once)
   logs         deploy/compose.sh logs -f [controller|worker|postgres|rabbitmq]
+  registry     http://${reg:-?}  (the workflow images; workers on other hosts: deploy/add-worker.sh)
   RabbitMQ UI  http://${ui:-?}  (user ${FF_RABBITMQ_USER:-fuzzforge}, FF_RABBITMQ_PASSWORD in the same file)
   AMQP         amqp://${FF_RABBITMQ_USER:-fuzzforge}:<password>@${amqp:-?}/
   PostgreSQL   postgresql://${FF_PG_USER:-fuzzforge}:<password>@${pg:-?}/${FF_PG_DB:-fuzzforge}

@@ -17,11 +17,12 @@ batch=6
 
 COMPOSE_PROJECT_NAME=ffe2e$$$(date +%s | tail -c 5)
 export COMPOSE_PROJECT_NAME
-export FF_CONTROLLER_PORT
+export FF_CONTROLLER_PORT FF_REGISTRY_PORT
 # Below the ephemeral range (ip_local_port_range, 32768-60999 here): Docker takes the random
 # host ports of the other services from that range, and once took the one picked here (CI:
-# "port is already allocated").
-FF_CONTROLLER_PORT=$(python3 -c '
+# "port is already allocated"). The registry's must be fixed too: the engine pushes to it.
+free_port() {
+	python3 -c '
 import random, socket
 lo = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
 for port in random.sample(range(10000, lo), 200):
@@ -32,7 +33,11 @@ for port in random.sample(range(10000, lo), 200):
         continue
     print(port)
     break
-')
+'
+}
+FF_CONTROLLER_PORT=$(free_port)
+FF_REGISTRY_PORT=$(free_port)
+while [ "$FF_REGISTRY_PORT" = "$FF_CONTROLLER_PORT" ]; do FF_REGISTRY_PORT=$(free_port); done
 # Empty: Docker picks free host ports, so this never collides with a cluster already running.
 export FF_PG_PORT='' FF_AMQP_PORT='' FF_RABBITMQ_UI_PORT='' FF_PROMETHEUS_PORT=''
 # No FF_API_KEY or passwords: `up` generates them into the project's secrets file.
@@ -57,6 +62,7 @@ teardown() {
 		[ "$rc" = 0 ] || { timeout 60 bash "$compose" logs --tail=40 >&2 || true; }
 		timeout 180 bash "$compose" down -v >/dev/null 2>&1 || true
 	fi
+	[ -z "${added:-}" ] || docker rm -f "$added" >/dev/null 2>&1 || true
 	rm -f "$uplog" "$secrets"
 	log "finished with status $rc"
 }
@@ -116,7 +122,7 @@ for id in $(project_containers); do
 done
 [ "$nports" -ge 4 ] || fail "only $nports published ports found"
 log "$nports published ports, all on 127.0.0.1 (management UI: $ui)"
-for svc in postgres rabbitmq controller worker; do
+for svc in postgres rabbitmq registry controller worker; do
 	[ "$(project_containers "$svc" | wc -l)" -eq 1 ] || fail "$svc is not running"
 done
 curl -fsS --max-time 5 -o /dev/null "http://127.0.0.1:$FF_CONTROLLER_PORT/readyz" ||
@@ -124,6 +130,16 @@ curl -fsS --max-time 5 -o /dev/null "http://127.0.0.1:$FF_CONTROLLER_PORT/readyz
 # The key protects the API: no key, no runs.
 code=$(curl -s --max-time 10 -o /dev/null -w '%{http_code}' "$base/runs")
 [ "$code" = 401 ] || fail "GET /runs without a key answered $code, not 401"
+
+# The workflow images are in the registry, and the controller pins them by digest.
+catalog=$(curl -fsS --max-time 10 "http://127.0.0.1:$FF_REGISTRY_PORT/v2/_catalog") ||
+	fail "the registry does not answer /v2/_catalog"
+[[ $catalog == *'"fuzzforge/secret-detection"'* ]] ||
+	fail "the registry lacks fuzzforge/secret-detection: $catalog"
+image=$(api "$base/workflows/secret-detection" | python3 -c 'import json,sys; print(json.load(sys.stdin)["image"])')
+[[ $image == fuzzforge/secret-detection:*@sha256:* ]] ||
+	fail "secret-detection's image is not pinned by digest: $image"
+log "registry holds $(python3 -c 'import json,sys; print(len(json.loads(sys.argv[1])["repositories"]))' "$catalog") images; secret-detection runs $image"
 
 # 1. One scan, checked finding by finding against EXPECTED.json.
 out=$(mktemp)
@@ -240,6 +256,32 @@ timeout 180 bash "$compose" scale 1 || fail "scale 1 failed"
 n=$(project_containers worker | wc -l)
 [ "$n" -eq 1 ] || fail "$n worker containers running after scale 1"
 log "back to 1 worker"
+
+# 3b. A worker host added with deploy/add-worker.sh, given the cluster's published addresses
+# as a host elsewhere would be; with the compose workers stopped, it runs the next scan.
+added=ffe2e-added-$$ added_name=ffe2e-added-$$
+pg_addr=$(docker port "$(project_containers postgres)" 5432 | head -1)
+mq_addr=$(docker port "$(project_containers rabbitmq)" 5672 | head -1)
+timeout 300 bash "$root/deploy/add-worker.sh" --name "$added" \
+	--database "postgresql://fuzzforge:$pg_pw@$pg_addr/fuzzforge" \
+	--broker "amqp://fuzzforge:$mq_pw@$mq_addr/" --registry "127.0.0.1:$FF_REGISTRY_PORT" ||
+	fail "add-worker.sh failed"
+timeout 180 bash "$compose" scale 0 || fail "scale 0 failed"
+id=$(api -H 'Content-Type: application/json' \
+	--data "{\"workflow\":\"secret-detection\",\"target\":\"$sha\"}" "$base/runs" |
+	python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])') || fail "submit failed"
+deadline=$(($(date +%s) + 180))
+until read -r state worker < <(api "$base/runs/$id" |
+	python3 -c 'import json,sys; r = json.load(sys.stdin); print(r["state"], r.get("worker") or "-")') &&
+	[ "$state" = succeeded ]; do
+	case ${state:-} in failed | timed_out | cancelled) fail "run $id on the added worker ended $state" ;; esac
+	[ "$(date +%s)" -lt "$deadline" ] || fail "run $id not done on the added worker within 180 s"
+	sleep 0.5
+done
+[ "$worker" = "$added" ] || fail "run $id ran on $worker, not on the added worker $added"
+docker stop -t 30 "$added" >/dev/null && docker rm "$added" >/dev/null
+added=''
+log "deploy/add-worker.sh: worker $added_name joined the farm and ran a scan"
 
 # 4. Down with the volumes: nothing of the project is left.
 timeout 180 bash "$compose" down -v || fail "down -v failed"
