@@ -198,22 +198,32 @@ int cmd_dead_letters(struct ff_cmd_ctx *ctx, struct ff_args *a)
 
 /* ---- workers ---- */
 
+/* The row's cells: running of slots, heartbeat age, the engine's version, and how many
+ * workflows' images its engine holds (--json names them). */
 static void worker_row(const cJSON *w, const char **row, char *buf, size_t bufsz)
 {
-	size_t half = bufsz / 2;
-	snprintf(buf, half, "%ld/%ld", ff_cmd_jlong(w, "running", 0),
+	size_t part = bufsz / 4;
+	char *running = buf, *age = buf + part, *engine = buf + 2 * part, *images = buf + 3 * part;
+	const cJSON *e = cJSON_GetObjectItemCaseSensitive(w, "engine");
+	snprintf(running, part, "%ld/%ld", ff_cmd_jlong(w, "running", 0),
 		 ff_cmd_jlong(w, "concurrency", 0));
-	ff_age(ff_cmd_jstr(w, "last_heartbeat"), time(NULL), buf + half, bufsz - half);
+	ff_age(ff_cmd_jstr(w, "last_heartbeat"), time(NULL), age, part);
+	snprintf(engine, part, "%s", cJSON_IsObject(e) ? ff_cmd_jstr(e, "version") : "-");
+	snprintf(images, part, "%d",
+		 cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(w, "workflow_images")));
 	row[0] = ff_cmd_jstr(w, "id");
 	row[1] = ff_cmd_jstr(w, "host");
 	row[2] = ff_cmd_jstr(w, "pool");
 	row[3] = ff_cmd_jstr(w, "state");
-	row[4] = buf;
-	row[5] = buf + half;
+	row[4] = running;
+	row[5] = age;
+	row[6] = engine;
+	row[7] = images;
 }
 
 int cmd_workers(struct ff_cmd_ctx *ctx, struct ff_args *a)
 {
-	static const char *const hdr[] = {"ID", "HOST", "POOL", "STATE", "RUNNING", "HEARTBEAT"};
-	return ff_cmd_list(ctx, a, "/api/v1/workers", "workers", 6, hdr, worker_row, NULL);
+	static const char *const hdr[] = {"ID",	     "HOST",	  "POOL",   "STATE",
+					  "RUNNING", "HEARTBEAT", "ENGINE", "IMAGES"};
+	return ff_cmd_list(ctx, a, "/api/v1/workers", "workers", 8, hdr, worker_row, NULL);
 }

@@ -1,10 +1,13 @@
 /* api_admin — what operators look at: dead-lettered runs, the worker fleet, the audit log. */
+#include <cjson/cJSON.h>
 #include <libpq-fe.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "api.h"
 #include "app.h"
+#include "ff_catalog.h"
 #include "ff_run_state.h"
 
 void api_dead_letters_list(struct http_req *r)
@@ -45,18 +48,59 @@ void api_dead_letter_delete(struct http_req *r)
 	PQclear(res);
 }
 
+/* The catalogue's images as [{"workflow", "ref"}], ref as an engine that has the image
+ * lists it (images_engine_refs, the registry's prefix off): "name@sha256:..." for a pinned
+ * image (an engine records a digest without its tag), else the name as it is. */
+static char *catalog_refs(const struct ff_catalog *c)
+{
+	cJSON *arr = cJSON_CreateArray();
+	for (size_t i = 0; arr && i < ff_catalog_count(c); i++) {
+		const struct ff_manifest *m = ff_catalog_at(c, i);
+		char ref[FF_MANIFEST_IMAGE_MAX + 1];
+		const char *at = strchr(m->image, '@');
+		size_t name = at ? (size_t)(at - m->image) : strlen(m->image);
+		/* a tag's ':' comes after the last '/' (a registry's port comes before it) */
+		size_t tag = name;
+		for (size_t j = name; j > 0 && m->image[j - 1] != '/'; j--)
+			if (m->image[j - 1] == ':')
+				tag = j - 1;
+		if (at) /* name:tag@digest: name@digest */
+			snprintf(ref, sizeof(ref), "%.*s%s", (int)tag, m->image, at);
+		else
+			snprintf(ref, sizeof(ref), "%s", m->image);
+		cJSON *o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "workflow", m->name);
+		cJSON_AddStringToObject(o, "ref", ref);
+		cJSON_AddItemToArray(arr, o);
+	}
+	char *text = arr ? cJSON_PrintUnformatted(arr) : NULL;
+	cJSON_Delete(arr);
+	return text;
+}
+
+/* GET /api/v1/workers: each worker with its engine (as its heartbeat last described it) and
+ * the workflows whose image that engine holds. */
 void api_workers_list(struct http_req *r)
 {
 	struct ff_err err;
+	char *refs = catalog_refs(r->app->catalog);
+	if (!refs)
+		return http_reply_fail(r, FF_ENOMEM, NULL, "out of memory");
 	PGresult *res = ff_db_query(
 	    r->db,
 	    "SELECT json_build_object('workers', COALESCE(json_agg(json_build_object("
 	    "'id', w.id, 'host', w.host, 'pool', w.pool, 'concurrency', w.concurrency, "
 	    "'running', w.running, 'running_runs', (SELECT COALESCE(json_agg(x.id), '[]'::json) "
 	    "FROM runs x WHERE x.worker = w.id AND x.state = $1), 'state', w.state, "
-	    "'started_at', ff_ts(w.started_at), 'last_heartbeat', ff_ts(w.last_heartbeat)) "
+	    "'started_at', ff_ts(w.started_at), 'last_heartbeat', ff_ts(w.last_heartbeat), "
+	    "'engine', CASE WHEN w.engine_at IS NOT NULL THEN json_build_object("
+	    "'docker_host', w.docker_host, 'version', w.engine_version, 'registry', w.registry, "
+	    "'described_at', ff_ts(w.engine_at)) END, "
+	    "'workflow_images', (SELECT COALESCE(json_agg(c->>'workflow' ORDER BY c->>'workflow'), "
+	    "'[]'::json) FROM jsonb_array_elements($2::jsonb) c WHERE c->>'ref' = ANY(w.images))) "
 	    "ORDER BY w.started_at DESC), '[]'::json)) FROM workers w",
-	    1, (const char *[]){ff_run_state_name(FF_RUN_RUNNING)}, &err);
+	    2, (const char *[]){ff_run_state_name(FF_RUN_RUNNING), refs}, &err);
+	free(refs);
 	if (!res)
 		return http_reply_error(r, &err);
 	api_reply_row_json(r, res, "workers");

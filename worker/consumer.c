@@ -20,11 +20,12 @@
 #include "tcache.h"
 #include "wmetrics.h"
 
-#define CONSUME_POLL_MS	 50
-#define HEARTBEAT_MS	 1000
-#define AMQP_HEARTBEAT_S 30
-#define RECONNECT_MIN_MS 200
-#define RECONNECT_MAX_MS 10000
+#define CONSUME_POLL_MS	   50
+#define HEARTBEAT_MS	   1000
+#define ENGINE_DESCRIBE_MS 30000 /* how often the engine's version and images are recorded */
+#define AMQP_HEARTBEAT_S   30
+#define RECONNECT_MIN_MS   200
+#define RECONNECT_MAX_MS   10000
 
 struct task {
 	struct ff_job *job;
@@ -218,6 +219,8 @@ struct heartbeat {
 	struct ff_db *db;
 	struct docker *docker;
 	char host[256];
+	int64_t described_ms; /* when the engine was last described; 0: to do */
+	unsigned pulled;      /* images_pulled() then */
 };
 
 /* The runs the executors hold now, as a PostgreSQL uuid[] literal ("{}" for none). */
@@ -312,6 +315,40 @@ static void heartbeat_enforce_stops(struct heartbeat *hb, const char *ids)
 	}
 }
 
+/* Records what the engine is and holds (GET /api/v1/workers): its DOCKER_HOST, version, the
+ * registry, its image references. After the worker registered; again every
+ * ENGINE_DESCRIBE_MS, after a pull, and as soon as the engine answers after an outage. */
+static void heartbeat_describe_engine(struct heartbeat *hb)
+{
+	const struct consumer_config *cfg = hb->sh->cfg;
+	struct ff_err err;
+	char version[64];
+	cJSON *refs = NULL;
+	unsigned pulled = images_pulled(hb->sh->images);
+	if (docker_version(hb->docker, version, &err) < 0 ||
+	    images_engine_refs(hb->sh->images, hb->docker, &refs, &err) < 0) {
+		ff_warn("engine not described: %s", err.msg);
+		return;
+	}
+	char *refs_json = cJSON_PrintUnformatted(refs);
+	cJSON_Delete(refs);
+	const char *p[] = {cfg->exec->worker_id, cfg->docker_host, version,
+			   images_registry(hb->sh->images), refs_json};
+	if (!refs_json)
+		return;
+	if (ff_db_exec(hb->db,
+		       "UPDATE workers SET docker_host = $2, engine_version = $3, "
+		       "registry = NULLIF($4, ''), engine_at = now(), images = ARRAY(SELECT "
+		       "jsonb_array_elements_text($5::jsonb)) WHERE id = $1",
+		       5, p, &err) < 0)
+		ff_warn("engine not described: %s", err.msg);
+	else {
+		hb->described_ms = ff_now_ms();
+		hb->pulled = pulled;
+	}
+	free(refs_json);
+}
+
 /* A worker whose engine is gone takes no jobs, so that they (and the retry of a run it
  * lost) go to workers that can run them; it takes them again once the engine answers. */
 static void heartbeat_check_engine(struct heartbeat *hb)
@@ -326,6 +363,9 @@ static void heartbeat_check_engine(struct heartbeat *hb)
 		ff_warn("docker engine not answering, taking no jobs until it does: %s", err.msg);
 	else if (!down && was)
 		ff_info("docker engine answering again: taking jobs");
+	if (!down && (!hb->described_ms || was || hb->pulled != images_pulled(hb->sh->images) ||
+		      ff_now_ms() - hb->described_ms >= ENGINE_DESCRIBE_MS))
+		heartbeat_describe_engine(hb);
 }
 
 static void *heartbeat_main(void *arg)

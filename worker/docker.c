@@ -546,3 +546,19 @@ int docker_image_pull(struct docker *d, const char *ref, char digest[80], struct
 	ff_buf_release(&r.body);
 	return rc;
 }
+
+int docker_version(struct docker *d, char out[64], struct ff_err *err)
+{
+	cJSON *reply = NULL;
+	int rc = simple(d, "GET", "/version", NULL, 5000L, 0, &reply, err);
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(reply, "Version");
+	if (rc == 0)
+		snprintf(out, 64, "%s", cJSON_IsString(v) ? v->valuestring : "unknown");
+	cJSON_Delete(reply);
+	return rc;
+}
+
+int docker_image_list(struct docker *d, cJSON **out, struct ff_err *err)
+{
+	return simple(d, "GET", "/images/json", NULL, DOCKER_CALL_TIMEOUT_MS, 0, out, err);
+}

@@ -104,4 +104,10 @@ int docker_volume_list(struct docker *d, const char *label, cJSON **out, struct 
  * engine's message. */
 int docker_image_pull(struct docker *d, const char *ref, char digest[80], struct ff_err *err);
 
+/* GET /version: the engine's version ("20.10.24+dfsg1"; "unknown" if it names none). */
+int docker_version(struct docker *d, char out[64], struct ff_err *err);
+/* GET /images/json: *out the engine's images, each with its RepoTags and RepoDigests
+ * (caller deletes). */
+int docker_image_list(struct docker *d, cJSON **out, struct ff_err *err);
+
 #endif

@@ -25,6 +25,7 @@ struct images {
 	pthread_mutex_t lock;
 	pthread_cond_t done;
 	struct pull *pulls; /* under way */
+	unsigned pulled;    /* under lock */
 };
 
 struct images *images_new(const char *registry)
@@ -137,6 +138,7 @@ int images_pull(struct images *im, struct docker *d, const char *ref, struct ima
 	pthread_mutex_lock(&im->lock);
 	p->done = true;
 	p->rc = rc;
+	im->pulled += rc == 0;
 	p->err = perr;
 	snprintf(p->digest, sizeof(p->digest), "%s", digest);
 	unlink_pull(im, p); /* the next run that lacks it pulls again */
@@ -145,4 +147,49 @@ int images_pull(struct images *im, struct docker *d, const char *ref, struct ima
 	put(p);
 	pthread_mutex_unlock(&im->lock);
 	return rc;
+}
+
+unsigned images_pulled(const struct images *im)
+{
+	struct images *m = (struct images *)im; /* the lock only */
+	pthread_mutex_lock(&m->lock);
+	unsigned n = m->pulled;
+	pthread_mutex_unlock(&m->lock);
+	return n;
+}
+
+static void add_refs(cJSON *out, const cJSON *refs, const char *reg, size_t reg_len)
+{
+	const cJSON *r;
+	cJSON_ArrayForEach(r, refs)
+	{
+		if (!cJSON_IsString(r) || cJSON_GetArraySize(out) >= IMAGES_LIST_MAX)
+			continue;
+		const char *ref = r->valuestring;
+		if (reg_len && !strncmp(ref, reg, reg_len) && ref[reg_len] == '/')
+			ref += reg_len + 1;
+		if (strcmp(ref, "<none>:<none>") && strcmp(ref, "<none>@<none>"))
+			cJSON_AddItemToArray(out, cJSON_CreateString(ref));
+	}
+}
+
+int images_engine_refs(const struct images *im, struct docker *d, cJSON **out, struct ff_err *err)
+{
+	cJSON *list = NULL;
+	int rc = docker_image_list(d, &list, err);
+	if (rc < 0)
+		return rc;
+	const char *reg = images_registry(im);
+	cJSON *refs = cJSON_CreateArray(), *img;
+	cJSON_ArrayForEach(img, list)
+	{
+		add_refs(refs, cJSON_GetObjectItemCaseSensitive(img, "RepoTags"), reg, strlen(reg));
+		add_refs(refs, cJSON_GetObjectItemCaseSensitive(img, "RepoDigests"), reg,
+			 strlen(reg));
+	}
+	cJSON_Delete(list);
+	if (!refs)
+		return ff_err_set(err, FF_ENOMEM, "out of memory");
+	*out = refs;
+	return 0;
 }

@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <cjson/cJSON.h>
+
 #include "docker.h"
 #include "ff_err.h"
 
@@ -39,5 +41,13 @@ struct images_pull {
  * Codes as docker_image_pull; err says which registry refused what. */
 int images_pull(struct images *im, struct docker *d, const char *ref, struct images_pull *out,
 		struct ff_err *err);
+
+/* The references of every image the engine holds, tags and digests ("name:tag",
+ * "name@sha256:..."), with the registry's "<registry>/" taken off so that they compare with
+ * the catalogue's names: a JSON array of at most IMAGES_LIST_MAX strings (caller deletes). */
+#define IMAGES_LIST_MAX 1000
+/* Pulls that succeeded so far: when it moves, what the engine holds changed. */
+unsigned images_pulled(const struct images *im);
+int images_engine_refs(const struct images *im, struct docker *d, cJSON **out, struct ff_err *err);
 
 #endif

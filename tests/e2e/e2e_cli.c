@@ -622,7 +622,8 @@ static void operator_commands(void **state)
 	assert_int_equal(ff(cmd, out, sizeof(out)), 1); /* dismissed already */
 
 	rc = ff("workers", out, sizeof(out));
-	if (rc != 0 || !strstr(out, "HEARTBEAT") || !strstr(out, "active") || !strstr(out, "s ago"))
+	if (rc != 0 || !strstr(out, "HEARTBEAT") || !strstr(out, "active") ||
+	    !strstr(out, "s ago") || !strstr(out, "IMAGES"))
 		fail_msg("ff workers exited %d:\n%s", rc, out);
 
 	rc = ff("upload " E2E_SAMPLE " 2>/dev/null", out, sizeof(out));

@@ -127,6 +127,38 @@ static long worker_pulls(struct itest *t, const char *worker)
 			      worker);
 }
 
+/* The worker's entry in GET /api/v1/workers once its engine is described as holding the
+ * image of workflow (its heartbeat does so after a pull); the caller deletes the answer. */
+static cJSON *worker_with_image(struct itest *t, const char *id, const char *workflow,
+				cJSON **answer)
+{
+	int64_t deadline = itest_now_ms() + 30000;
+	for (;;) {
+		struct itest_resp r = {0};
+		itest_get_ok(t, "/api/v1/workers", &r);
+		cJSON *w;
+		cJSON_ArrayForEach(w, cJSON_GetObjectItem(r.json, "workers"))
+		{
+			cJSON *img;
+			if (strcmp(itest_str(w, "id"), id) != 0)
+				continue;
+			cJSON_ArrayForEach(img, cJSON_GetObjectItem(w, "workflow_images"))
+			{
+				if (!strcmp(img->valuestring, workflow)) {
+					*answer = r.json;
+					r.json = NULL;
+					itest_resp_release(&r);
+					return w;
+				}
+			}
+		}
+		itest_resp_release(&r);
+		if (itest_now_ms() > deadline)
+			fail_msg("worker %s not shown with %s's image within 30 s", id, workflow);
+		itest_pause_ms(100);
+	}
+}
+
 static void farm(void **state)
 {
 	(void)state;
@@ -244,6 +276,20 @@ static void farm(void **state)
 				   "SELECT count(*) FROM run_events WHERE message LIKE 'image ' || "
 				   "$1 || ' pulled in %'",
 				   pinned) >= ENGINES);
+	/* the workers view: each engine, and the workflows whose image it now holds */
+	for (int i = 0; i < ENGINES; i++) {
+		cJSON *answer = NULL, *w = worker_with_image(&t, names[i], "test-farm", &answer);
+		cJSON *e = cJSON_GetObjectItem(w, "engine");
+		assert_string_equal(itest_str(e, "docker_host"), engines[i].host);
+		assert_string_equal(itest_str(e, "registry"), registry);
+		assert_true(strlen(itest_str(e, "version")) > 0);
+		char *images = cJSON_PrintUnformatted(cJSON_GetObjectItem(w, "workflow_images"));
+		printf("farm: %s: engine %s %s, workflow images %s\n", names[i],
+		       itest_str(e, "docker_host"), itest_str(e, "version"), images);
+		assert_null(strstr(images, "\"test-noimage\""));
+		free(images);
+		cJSON_Delete(answer);
+	}
 	struct itest_resp m = {0};
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d/metrics", metrics_port);
 	assert_int_equal(get(url, NULL, &m), 200);
