@@ -48,9 +48,10 @@ while [ $# -gt 0 ]; do
 	esac
 	shift 2
 done
-[ -n "$database" ] && [ -n "$broker" ] && [ -n "$registry" ] || usage
-[[ $concurrency =~ ^[0-9]+$ ]] && [ "$concurrency" -ge 1 ] && [ "$concurrency" -le 64 ] ||
+if [ -z "$database" ] || [ -z "$broker" ] || [ -z "$registry" ]; then usage; fi
+if ! [[ $concurrency =~ ^[0-9]+$ ]] || [ "$concurrency" -lt 1 ] || [ "$concurrency" -gt 64 ]; then
 	die "--concurrency must be 1 to 64"
+fi
 [[ $registry =~ ^[A-Za-z0-9.-]+(:[0-9]+)?$ ]] || die "--registry must be host[:port], not '$registry'"
 [ -n "$name" ] || name=ff-worker-$(hostname -s)
 [[ $name =~ ^[A-Za-z0-9][A-Za-z0-9_.-]*$ ]] || die "--name '$name' is not a container name"
@@ -70,8 +71,17 @@ reachable() {
 		die "$1 at $2 does not answer from this host: check the address and the firewall"
 }
 
-command -v docker >/dev/null 2>&1 && docker version >/dev/null 2>&1 ||
-	{ say "starting the Docker engine (deploy/services.sh)"; bash "$root/deploy/services.sh" start docker; }
+if ! docker version >/dev/null 2>&1; then
+	if ! [ -x /usr/sbin/dockerd ] || ! command -v curl >/dev/null 2>&1; then
+		[ "$(id -u)" = 0 ] || die "no Docker engine or curl here: run as root to install them"
+		say "installing docker.io and curl from Debian's archive (apt-get)"
+		DEBIAN_FRONTEND=noninteractive apt-get update -qq &&
+			DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+				docker.io curl >/dev/null || die "installing docker.io failed"
+	fi
+	say "starting the Docker engine (deploy/services.sh)"
+	bash "$root/deploy/services.sh" start docker
+fi
 reachable PostgreSQL "$(host_port "$database" 5432)"
 reachable RabbitMQ "$(host_port "$broker" 5672)"
 curl -fsS --max-time 10 -o /dev/null "http://$registry/v2/" 2>/dev/null ||
