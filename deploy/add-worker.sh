@@ -75,9 +75,10 @@ if ! docker version >/dev/null 2>&1; then
 	if ! [ -x /usr/sbin/dockerd ] || ! command -v curl >/dev/null 2>&1; then
 		[ "$(id -u)" = 0 ] || die "no Docker engine or curl here: run as root to install them"
 		say "installing docker.io and curl from Debian's archive (apt-get)"
-		DEBIAN_FRONTEND=noninteractive apt-get update -qq &&
-			DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-				docker.io curl >/dev/null || die "installing docker.io failed"
+		if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+			--no-install-recommends docker.io curl >/dev/null; }; then
+			die "installing docker.io failed"
+		fi
 	fi
 	say "starting the Docker engine (deploy/services.sh)"
 	bash "$root/deploy/services.sh" start docker
