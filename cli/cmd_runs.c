@@ -147,7 +147,7 @@ int ff_cmd_submit(struct ff_cmd_ctx *ctx, const char *workflow, const char *targ
 		rc = err->code;
 		goto out;
 	}
-	rc = ff_client_json(ctx->client, "POST", "/api/v1/runs", body, run, err);
+	rc = ff_client_post_once(ctx->client, "/api/v1/runs", body, run, err);
 	if (!rc && !ff_cmd_jstr(*run, "id")) {
 		cJSON_Delete(*run);
 		*run = NULL;

@@ -3,11 +3,13 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 
 #include "ff_buf.h"
 #include "ff_json.h"
+#include "ff_util.h"
 
 #define USER_AGENT "ff/1.0"
 
@@ -402,6 +404,33 @@ int ff_client_json(struct ff_client *c, const char *method, const char *path, co
 	if (!rc)
 		rc = parse_answer(&s, path, out, err);
 	ff_buf_release(&s.body);
+	cJSON_free(text);
+	return rc;
+}
+
+int ff_client_post_once(struct ff_client *c, const char *path, const cJSON *body, cJSON **out,
+			struct ff_err *err)
+{
+	static const int backoff_ms[] = {250, 500, 1000, 2000, 4000};
+	char key[FF_UUID_LEN + 1], header[64];
+	char *text = cJSON_PrintUnformatted(body);
+	if (!text)
+		return ff_err_set(err, FF_ENOMEM, "out of memory");
+	ff_uuid_new(key);
+	snprintf(header, sizeof(header), "Idempotency-Key: ff-%s", key);
+	int rc;
+	for (size_t i = 0;; i++) {
+		struct sink s = {.c = c, .max = FF_CLIENT_MAX_BODY, .header = header};
+		rc = request(c, "POST", path, "application/json", text, strlen(text), &s, err);
+		if (!rc)
+			rc = parse_answer(&s, path, out, err);
+		ff_buf_release(&s.body);
+		bool transient = (rc == FF_EUNAVAIL || rc == FF_ETIMEOUT) &&
+				 c->last_status != 408 && !interrupted(c);
+		if (!transient || i == sizeof(backoff_ms) / sizeof(backoff_ms[0]))
+			break;
+		usleep((useconds_t)backoff_ms[i] * 1000);
+	}
 	cJSON_free(text);
 	return rc;
 }

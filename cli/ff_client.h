@@ -54,6 +54,13 @@ long ff_client_last_status(const struct ff_client *c);
 int ff_client_json(struct ff_client *c, const char *method, const char *path, const cJSON *body,
 		   cJSON **out, struct ff_err *err);
 
+/* POSTs body to path under an Idempotency-Key (a fresh one for each call), retrying what a
+ * controller or balancer refuses for the moment (no connection, 429, 502, 503, 504) for up
+ * to about 8 s: the key makes a retry of a request that did land return the same resource,
+ * never a second one. Otherwise as ff_client_json. */
+int ff_client_post_once(struct ff_client *c, const char *path, const cJSON *body, cJSON **out,
+			struct ff_err *err);
+
 /* POSTs len bytes of buf with the given Content-Type; otherwise as ff_client_json. */
 int ff_client_post_bytes(struct ff_client *c, const char *path, const char *content_type,
 			 const void *buf, size_t len, cJSON **out, struct ff_err *err);

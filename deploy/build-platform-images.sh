@@ -5,6 +5,8 @@
 #                                            builds the workflow images (deploy/build-images.sh)
 #   fuzzforge/postgres, fuzzforge/rabbitmq   deploy/images/{postgres,rabbitmq}/
 #   fuzzforge/registry                       deploy/images/registry/ (Debian's docker-registry)
+#   fuzzforge/haproxy                        deploy/images/haproxy/ (the ha profile; only
+#                                            when named)
 #   fuzzforge/prometheus                     deploy/images/prometheus/ (the metrics profile;
 #                                            only when named)
 # tagged $FF_IMAGE_TAG (default local), on the base image FF_BASE_IMAGE, else the one
@@ -12,7 +14,8 @@
 # build reads, and the base image) are unchanged since it was built is skipped: the inputs'
 # digest is kept in the image's ff.context label (deploy/image-lib.sh).
 #   deploy/build-platform-images.sh [controller|worker|workflow-images|postgres|rabbitmq|
-#                                    registry|prometheus]...  (default: all but prometheus)
+#                                    registry|haproxy|prometheus]...  (default: all but
+#                                    haproxy and prometheus)
 # FF_VERBOSE=1 shows docker build's output; otherwise it is shown only when a build fails.
 # FF_NO_CACHE=1 rebuilds everything from scratch (e.g. to pick up Debian updates).
 set -euo pipefail
@@ -57,7 +60,7 @@ build_one() { # build_one <name>
 			tag_rootfs
 		fi
 		;;
-	postgres | rabbitmq | registry | prometheus)
+	postgres | rabbitmq | registry | haproxy | prometheus)
 		ff_image_build "${opts[@]}" build-platform-images "$image" "deploy/images/$name" "$base"
 		;;
 	*) echo "build-platform-images: unknown image '$name'" >&2; return 2 ;;

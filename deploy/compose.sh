@@ -12,6 +12,9 @@
 #   deploy/compose.sh metrics               start Prometheus (the metrics profile) on
 #                                           127.0.0.1:${FF_PROMETHEUS_PORT:-9090}, scraping
 #                                           the controller and every worker
+#   deploy/compose.sh ha                    a second controller and HAProxy in front of both
+#                                           (the ha profile) on
+#                                           127.0.0.1:${FF_BALANCER_PORT:-8080}
 #   deploy/compose.sh ps                    the cluster's containers
 #   deploy/compose.sh logs [options] [SERVICE...]   e.g. logs -f worker
 #   deploy/compose.sh key                   print the API key (FF_API_KEY=$(deploy/compose.sh key))
@@ -333,14 +336,27 @@ cmd_down() {
 	"") ;;
 	*) die "usage: compose.sh down [-v]" ;;
 	esac
-	# with the metrics profile on, so that its Prometheus goes too
-	COMPOSE_PROFILES=metrics dc "${args[@]}"
+	# with the profiles on, so that Prometheus, the second controller and the balancer go too
+	COMPOSE_PROFILES=metrics,ha dc "${args[@]}"
 	# the volumes are gone, and with them what the passwords protected: the next up makes new
 	if [[ " ${args[*]} " == *" -v "* ]] && [ -f "$secrets_file" ]; then
 		rm -f "$secrets_file"
 		kept="$kept, and $secrets_file"
 	fi
 	say "stopped project $project; $kept"
+}
+
+cmd_ha() {
+	local addr=127.0.0.1:${FF_BALANCER_PORT:-8080} deadline
+	base_image
+	bash "$root/deploy/build-platform-images.sh" haproxy
+	dc --profile ha up -d --no-deps --no-build controller2 balancer
+	deadline=$(($(date +%s) + 120))
+	until curl -fsS -o /dev/null --max-time 2 "http://$addr/readyz" 2>/dev/null; do
+		[ "$(date +%s)" -lt "$deadline" ] || die "the balancer at $addr is not ready after 120 s"
+		sleep 1
+	done
+	say "two controllers behind HAProxy on http://$addr (each checked on /readyz every 500 ms)"
 }
 
 cmd_metrics() {
@@ -369,7 +385,7 @@ key)
 	[ -n "$key" ] || die "no FF_API_KEY, no $secrets_file, no controller running: run deploy/compose.sh up"
 	echo "$key"
 	;;
-up | scan | scale | metrics | ps | logs | down)
+up | scan | scale | metrics | ha | ps | logs | down)
 	if [ "$cmd" = up ]; then
 		cmd_up "$@"
 		exit
@@ -380,6 +396,7 @@ up | scan | scale | metrics | ps | logs | down)
 	scan) cmd_scan "$@" ;;
 	scale) cmd_scale "$@" ;;
 	metrics) cmd_metrics ;;
+	ha) cmd_ha ;;
 	ps) dc ps "$@" ;;
 	logs) if [ $# -eq 0 ]; then dc logs --tail=100; else dc logs "$@"; fi ;;
 	down) cmd_down "$@" ;;

@@ -17,7 +17,7 @@ batch=6
 
 COMPOSE_PROJECT_NAME=ffe2e$$$(date +%s | tail -c 5)
 export COMPOSE_PROJECT_NAME
-export FF_CONTROLLER_PORT FF_REGISTRY_PORT
+export FF_CONTROLLER_PORT FF_REGISTRY_PORT FF_BALANCER_PORT
 # Below the ephemeral range (ip_local_port_range, 32768-60999 here): Docker takes the random
 # host ports of the other services from that range, and once took the one picked here (CI:
 # "port is already allocated"). The registry's must be fixed too: the engine pushes to it.
@@ -38,6 +38,10 @@ for port in random.sample(range(10000, lo), 200):
 FF_CONTROLLER_PORT=$(free_port)
 FF_REGISTRY_PORT=$(free_port)
 while [ "$FF_REGISTRY_PORT" = "$FF_CONTROLLER_PORT" ]; do FF_REGISTRY_PORT=$(free_port); done
+FF_BALANCER_PORT=$(free_port)
+while [ "$FF_BALANCER_PORT" = "$FF_CONTROLLER_PORT" ] || [ "$FF_BALANCER_PORT" = "$FF_REGISTRY_PORT" ]; do
+	FF_BALANCER_PORT=$(free_port)
+done
 # Empty: Docker picks free host ports, so this never collides with a cluster already running.
 export FF_PG_PORT='' FF_AMQP_PORT='' FF_RABBITMQ_UI_PORT='' FF_PROMETHEUS_PORT=''
 # No FF_API_KEY or passwords: `up` generates them into the project's secrets file.
@@ -250,6 +254,33 @@ while IFS= read -r q; do
 		fail "Prometheus refused README's query: $q"
 done < <(awk '/^```promql/ { on = 1; next } /^```/ { on = 0 } on && !/^#/' "$root/README.md")
 log "Prometheus scrapes the controller and 3 workers: $done_runs attempts done, $succeeded runs succeeded"
+
+# 2c. The ha profile: two controllers behind HAProxy. With the first one stopped, the
+# balancer keeps answering, and a submission through it (retried under its Idempotency-Key
+# while refused, as a client must) runs.
+timeout 600 bash "$compose" ha || fail "compose.sh ha failed"
+lb=http://127.0.0.1:$FF_BALANCER_PORT/api/v1
+first=$(project_containers controller)
+docker stop -t 10 "$first" >/dev/null || fail "stopping the first controller failed"
+deadline=$(($(date +%s) + 60))
+until id=$(api -H 'Content-Type: application/json' -H "Idempotency-Key: e2e-ha-$$" \
+	--data "{\"workflow\":\"secret-detection\",\"target\":\"$sha\"}" "$lb/runs" 2>/dev/null |
+	python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])'); do
+	[ "$(date +%s)" -lt "$deadline" ] || fail "no submission through the balancer within 60 s"
+	sleep 0.5
+done
+deadline=$(($(date +%s) + 180))
+until [ "$(api "$lb/runs/$id" | python3 -c 'import json,sys; print(json.load(sys.stdin)["state"])')" = succeeded ]; do
+	[ "$(date +%s)" -lt "$deadline" ] || fail "run $id through the balancer not succeeded within 180 s"
+	sleep 0.5
+done
+docker start "$first" >/dev/null || fail "restarting the first controller failed"
+deadline=$(($(date +%s) + 60))
+until curl -fsS -o /dev/null --max-time 2 "http://127.0.0.1:$FF_CONTROLLER_PORT/readyz"; do
+	[ "$(date +%s)" -lt "$deadline" ] || fail "the first controller not ready again within 60 s"
+	sleep 0.5
+done
+log "ha: with one controller stopped, run $id went through HAProxy and succeeded"
 
 # 3. Back to one worker.
 timeout 180 bash "$compose" scale 1 || fail "scale 1 failed"

@@ -1124,6 +1124,87 @@ static void request_interrupted(void **state)
 	close(s);
 }
 
+/* ---- a submit refused for the moment is retried under one Idempotency-Key ---- */
+
+/* A server (a child process) that answers its first request 503 and its second 202, and
+ * writes each request's Idempotency-Key header, one a line, to fd. */
+static void refusing_server(int s, int fd)
+{
+	for (int i = 0; i < 2; i++) {
+		int c = accept(s, NULL, NULL);
+		char head[8192];
+		size_t n = 0;
+		ssize_t got;
+		while (n < sizeof(head) - 1 &&
+		       (got = read(c, head + n, sizeof(head) - 1 - n)) > 0) {
+			n += (size_t)got;
+			head[n] = '\0';
+			char *end = strstr(head, "\r\n\r\n");
+			char *cl = strcasestr(head, "Content-Length: ");
+			if (end && cl && n >= (size_t)(end + 4 - head) + strtoul(cl + 16, NULL, 10))
+				break;
+		}
+		head[n] = '\0';
+		char *k = strcasestr(head, "Idempotency-Key: ");
+		size_t klen = k ? strcspn(k + 17, "\r\n") : 0;
+		(void)!write(fd, k ? k + 17 : "-", k ? klen : 1);
+		(void)!write(fd, "\n", 1);
+		static const char busy[] =
+		    "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n"
+		    "Connection: close\r\n\r\n";
+		static const char ok[] =
+		    "HTTP/1.1 202 Accepted\r\nContent-Type: application/json\r\n"
+		    "Content-Length: 11\r\nConnection: close\r\n\r\n{\"id\":\"r1\"}";
+		(void)!write(c, i == 0 ? busy : ok, i == 0 ? sizeof(busy) - 1 : sizeof(ok) - 1);
+		close(c);
+	}
+}
+
+static void post_once_retries(void **state)
+{
+	(void)state;
+	int s = socket(AF_INET, SOCK_STREAM, 0), fds[2];
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t salen = sizeof(sa);
+	assert_int_equal(bind(s, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(s, 4), 0);
+	assert_int_equal(getsockname(s, (struct sockaddr *)&sa, &salen), 0);
+	assert_int_equal(pipe(fds), 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		refusing_server(s, fds[1]);
+		_exit(0);
+	}
+	close(fds[1]);
+	char url[64];
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d", ntohs(sa.sin_port));
+	struct ff_err err = {0};
+	struct ff_client *c = ff_client_new(url, NULL, &err);
+	assert_non_null(c);
+	cJSON *body = cJSON_Parse("{\"workflow\":\"w\"}"), *out = NULL;
+	assert_int_equal(ff_client_post_once(c, "/api/v1/runs", body, &out, &err), 0);
+	assert_string_equal(cJSON_GetObjectItem(out, "id")->valuestring, "r1");
+	char keys[256] = "";
+	size_t n = 0;
+	ssize_t got;
+	while ((got = read(fds[0], keys + n, sizeof(keys) - 1 - n)) > 0)
+		n += (size_t)got;
+	keys[n] = '\0';
+	/* two requests, one key: "ff-<uuid>\nff-<uuid>\n", the same twice */
+	char *nl = strchr(keys, '\n');
+	assert_non_null(nl);
+	assert_int_equal(strncmp(keys, "ff-", 3), 0);
+	assert_string_equal(nl + 1 + (nl - keys), "\n");
+	assert_int_equal(strncmp(keys, nl + 1, (size_t)(nl - keys)), 0);
+	waitpid(pid, NULL, 0);
+	cJSON_Delete(body);
+	cJSON_Delete(out);
+	ff_client_free(c);
+	close(fds[0]);
+	close(s);
+}
+
 /* ---- client helpers ---- */
 
 static void url_escape(void **state)
@@ -1521,6 +1602,7 @@ int main(void)
 	    cmocka_unit_test(junit_and_csv_reports),
 	    cmocka_unit_test(report_atomic),
 	    cmocka_unit_test(request_interrupted),
+	    cmocka_unit_test(post_once_retries),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
