@@ -48,6 +48,7 @@
 #define CACHED_RUNS  "200"
 #define MSG_LEN	     600
 #define FLOOR_QUEUE  "ff.bench.floor"
+#define FLOOR_QUORUM "ff.bench.floor-quorum" /* what a quorum queue would cost (README) */
 #define FLOOR_TARGET "0000000000000000000000000000000000000000000000000000000000000000"
 
 struct series;
@@ -65,7 +66,8 @@ struct series {
 	const char *name;
 	int threads, max, per_op;
 	const struct client *client;
-	void *arg; /* what client->open connects to */
+	void *arg;   /* what client->open connects to */
+	bool quorum; /* the RabbitMQ floors: to a quorum queue, not a classic one */
 	/* filled by run_series */
 	double *ms, wall_ms, deadline;
 	atomic_int next, errors;
@@ -247,6 +249,7 @@ static void pg_prepare(struct itest *scratch)
 
 struct amqp_client {
 	amqp_connection_state_t conn;
+	const char *queue;
 	uint64_t tag; /* the last delivery tag published */
 	char msg[MSG_LEN + 1];
 };
@@ -272,6 +275,11 @@ static void *amqp_open(struct series *s)
 	char url[256];
 	struct amqp_connection_info ci;
 	struct amqp_client *a = calloc(1, sizeof(*a));
+	amqp_table_entry_t quorum_type = {
+	    .key = amqp_cstring_bytes("x-queue-type"),
+	    .value = {.kind = AMQP_FIELD_KIND_UTF8, .value.bytes = amqp_cstring_bytes("quorum")}};
+	amqp_table_t quorum_args = {.num_entries = 1, .entries = &quorum_type};
+	a->queue = s->quorum ? FLOOR_QUORUM : FLOOR_QUEUE;
 	snprintf(url, sizeof(url), "%s", ((struct itest *)s->arg)->amqp_url);
 	assert_int_equal(amqp_parse_url(url, &ci), AMQP_STATUS_OK);
 	a->conn = amqp_new_connection();
@@ -288,8 +296,8 @@ static void *amqp_open(struct series *s)
 	    (amqp_channel_open(a->conn, 1), amqp_ok(amqp_get_rpc_reply(a->conn), "channel")) < 0 ||
 	    (amqp_confirm_select(a->conn, 1), amqp_ok(amqp_get_rpc_reply(a->conn), "confirm")) <
 		0 ||
-	    (amqp_queue_declare(a->conn, 1, amqp_cstring_bytes(FLOOR_QUEUE), 0, 1, 0, 0,
-				amqp_empty_table),
+	    (amqp_queue_declare(a->conn, 1, amqp_cstring_bytes(a->queue), 0, 1, 0, 0,
+				s->quorum ? quorum_args : amqp_empty_table),
 	     amqp_ok(amqp_get_rpc_reply(a->conn), "queue.declare")) < 0) {
 		amqp_client_free(a);
 		return NULL;
@@ -324,8 +332,8 @@ static int amqp_publish_one(struct amqp_client *a)
 					 .content_type = amqp_cstring_bytes("application/json")};
 	amqp_bytes_t body = {MSG_LEN, a->msg};
 	a->tag++;
-	return amqp_basic_publish(a->conn, 1, amqp_cstring_bytes(""),
-				  amqp_cstring_bytes(FLOOR_QUEUE), 0, 0, &props, body) == 0
+	return amqp_basic_publish(a->conn, 1, amqp_cstring_bytes(""), amqp_cstring_bytes(a->queue),
+				  0, 0, &props, body) == 0
 		   ? 0
 		   : -1;
 }
@@ -354,7 +362,7 @@ static int amqp_op_batch(void *state, int i)
 static void amqp_close(void *state)
 {
 	struct amqp_client *a = state;
-	amqp_queue_purge(a->conn, 1, amqp_cstring_bytes(FLOOR_QUEUE));
+	amqp_queue_purge(a->conn, 1, amqp_cstring_bytes(a->queue));
 	amqp_client_free(a);
 }
 
@@ -550,8 +558,14 @@ static void bench(void **state)
 			       .arg = &scratch};
 	run_series(&pg1);
 	run_series(&pg16);
+	struct series mq1q = mq1, mq100q = mq100;
+	mq1q.name = "rabbitmq floor: confirmed publish, each, quorum";
+	mq100q.name = "rabbitmq floor: confirmed publish, per 100, quorum";
+	mq1q.quorum = mq100q.quorum = true;
 	run_series(&mq1);
 	run_series(&mq100);
+	run_series(&mq1q);
+	run_series(&mq100q);
 	itest_teardown(&scratch);
 
 	/* (3) the platform, no worker. */
@@ -613,6 +627,12 @@ static void bench(void **state)
 	print_series(&pg16);
 	print_series(&mq1);
 	print_series(&mq100);
+	print_series(&mq1q);
+	print_series(&mq100q);
+	printf(
+	    "quorum queue against classic (no priorities on 3.10: not adopted, README § Farm)\n");
+	print_ratio(&mq1q, &mq1);
+	print_ratio(&mq100q, &mq100);
 	printf("\n");
 	print_series(&sub);
 	print_target(50, 3000);
