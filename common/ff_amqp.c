@@ -65,13 +65,18 @@ static int declare_exchange(struct ff_amqp *a, const char *name, const char *typ
 	return reply_error(amqp_get_rpc_reply(a->conn), "exchange.declare", err);
 }
 
+/* Declares queue name bound to exchange under key; *ready (may be NULL) gets the messages it
+ * holds ready for a consumer (not those delivered and not yet acked). */
 static int declare_queue(struct ff_amqp *a, const char *name, amqp_table_t args,
-			 const char *exchange, const char *key, struct ff_err *err)
+			 const char *exchange, const char *key, uint32_t *ready, struct ff_err *err)
 {
-	amqp_queue_declare(a->conn, 1, amqp_cstring_bytes(name), 0, 1, 0, 0, args);
+	amqp_queue_declare_ok_t *ok =
+	    amqp_queue_declare(a->conn, 1, amqp_cstring_bytes(name), 0, 1, 0, 0, args);
 	int rc = reply_error(amqp_get_rpc_reply(a->conn), "queue.declare", err);
 	if (rc < 0)
 		return rc;
+	if (ready)
+		*ready = ok ? ok->message_count : 0;
 	amqp_queue_bind(a->conn, 1, amqp_cstring_bytes(name), amqp_cstring_bytes(exchange),
 			amqp_cstring_bytes(key), amqp_empty_table);
 	return reply_error(amqp_get_rpc_reply(a->conn), "queue.bind", err);
@@ -119,7 +124,7 @@ int ff_amqp_connect(const char *url, int heartbeat_s, struct ff_amqp **out, stru
 	if ((rc = declare_exchange(a, FF_AMQP_JOBS_EXCHANGE, "direct", err)) < 0 ||
 	    (rc = declare_exchange(a, FF_AMQP_DEAD_EXCHANGE, "fanout", err)) < 0 ||
 	    (rc = declare_queue(a, FF_AMQP_DEAD_QUEUE, amqp_empty_table, FF_AMQP_DEAD_EXCHANGE, "",
-				err)) < 0)
+				NULL, err)) < 0)
 		goto out_free;
 	amqp_confirm_select(a->conn, 1);
 	rc = reply_error(amqp_get_rpc_reply(a->conn), "confirm.select", err);
@@ -150,12 +155,11 @@ void ff_amqp_free(struct ff_amqp *a)
 	free(a);
 }
 
-int ff_amqp_declare_pool(struct ff_amqp *a, const char *pool, struct ff_err *err)
+/* Declares ff.jobs.<pool> and its binding; *ready (may be NULL) as declare_queue's. */
+static int declare_jobs_queue(struct ff_amqp *a, const char *pool, uint32_t *ready,
+			      struct ff_err *err)
 {
 	char queue[128];
-	for (size_t i = 0; i < a->npools; i++)
-		if (strcmp(a->pools[i], pool) == 0)
-			return 0;
 	snprintf(queue, sizeof(queue), FF_AMQP_JOBS_EXCHANGE ".%s", pool);
 	amqp_table_entry_t entries[2] = {
 	    {.key = amqp_cstring_bytes("x-max-priority"),
@@ -165,7 +169,20 @@ int ff_amqp_declare_pool(struct ff_amqp *a, const char *pool, struct ff_err *err
 		       .value.bytes = amqp_cstring_bytes(FF_AMQP_DEAD_EXCHANGE)}},
 	};
 	amqp_table_t args = {.num_entries = 2, .entries = entries};
-	int rc = declare_queue(a, queue, args, FF_AMQP_JOBS_EXCHANGE, pool, err);
+	return declare_queue(a, queue, args, FF_AMQP_JOBS_EXCHANGE, pool, ready, err);
+}
+
+int ff_amqp_pool_ready(struct ff_amqp *a, const char *pool, uint32_t *ready, struct ff_err *err)
+{
+	return declare_jobs_queue(a, pool, ready, err);
+}
+
+int ff_amqp_declare_pool(struct ff_amqp *a, const char *pool, struct ff_err *err)
+{
+	for (size_t i = 0; i < a->npools; i++)
+		if (strcmp(a->pools[i], pool) == 0)
+			return 0;
+	int rc = declare_jobs_queue(a, pool, NULL, err);
 	/* Remembered so the next declare of this pool skips the round trip; without memory
 	 * it is simply declared again. */
 	char *copy = rc == 0 && a->npools < MAX_POOLS ? strdup(pool) : NULL;

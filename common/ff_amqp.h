@@ -31,6 +31,9 @@ void ff_amqp_free(struct ff_amqp *a); /* NULL-safe */
 
 /* Declares queue ff.jobs.<pool> and its binding (idempotent; remembered per connection). */
 int ff_amqp_declare_pool(struct ff_amqp *a, const char *pool, struct ff_err *err);
+/* How many jobs ff.jobs.<pool> holds ready (declaring it if the broker lost it): what the
+ * outbox's audit compares with the runs PostgreSQL says are waiting. */
+int ff_amqp_pool_ready(struct ff_amqp *a, const char *pool, uint32_t *ready, struct ff_err *err);
 
 /* Publishes a persistent message to ff.jobs with routing key pool and waits for the broker's
  * confirm. 0 once confirmed; FF_EUNAVAIL on a nack or a broken connection. */

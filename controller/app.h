@@ -23,6 +23,7 @@ struct app_config {
 	long db_wait_s;
 	long lease_s;
 	int fault_exit_after_commit; /* tests: die between commit and publish */
+	long broker_audit_s;	     /* FF_BROKER_AUDIT_S: see outbox_audit; 0: off */
 };
 
 struct app {

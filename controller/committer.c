@@ -269,6 +269,11 @@ static void sweep(struct app *app)
 	}
 	reaper_tick(app);
 	outbox_sweep(app);
+	static int64_t next_audit; /* the one publisher thread that sweeps */
+	if (app->cfg.broker_audit_s > 0 && ff_now_ms() >= next_audit) {
+		next_audit = ff_now_ms() + app->cfg.broker_audit_s * 1000 / 2;
+		outbox_audit(app);
+	}
 }
 
 static void *publisher_main(void *arg)

@@ -96,6 +96,9 @@ int main(int argc, char **argv)
 	     "how long to wait for PostgreSQL at start"},
 	    {"FF_LEASE_S", FF_CFG_INT, "30", 3, 3600, &app.cfg.lease_s,
 	     "a running run whose worker is silent this long goes back to the queue"},
+	    {"FF_BROKER_AUDIT_S", FF_CFG_INT, "60", 0, 86400, &app.cfg.broker_audit_s,
+	     "runs waiting this long for a job their queue no longer holds (a broker node lost "
+	     "with its disk) are published again; 0: never checked"},
 	    {"FF_FAULT_EXIT_AFTER_COMMIT", FF_CFG_INT, "0", 0, 1, &fault,
 	     "tests only: exit between committing a run and publishing it"},
 	    {"FF_LOG_LEVEL", FF_CFG_STR, "info", 0, 0, &log_level, "debug, info, warn or error"},

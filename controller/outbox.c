@@ -112,6 +112,53 @@ static void publish_due(struct app *app, const char *run_id)
 		ff_db_rollback(app->db);
 }
 
+void outbox_audit(struct app *app)
+{
+	struct ff_err err;
+	char waiting[96], age[32];
+	snprintf(age, sizeof(age), "%ld seconds", app->cfg.broker_audit_s);
+	const char *p[] = {ff_run_states_array(FF_RUN_WAITING, waiting, sizeof(waiting)), age,
+			   NULL};
+	PGresult *res =
+	    ff_db_query(app->db,
+			"SELECT pool, count(*) FROM runs WHERE "
+			"published AND state = ANY($1::text[]) AND coalesce("
+			"next_attempt_at, created_at) < clock_timestamp() - $2::interval "
+			"GROUP BY pool",
+			2, p, &err);
+	struct ff_amqp *amqp = res && PQntuples(res) ? app_amqp(app, &err) : NULL;
+	for (int i = 0; amqp && i < PQntuples(res); i++) {
+		const char *pool = PQgetvalue(res, i, 0);
+		long waiting_runs = strtol(PQgetvalue(res, i, 1), NULL, 10);
+		uint32_t ready = 0;
+		if (ff_amqp_pool_ready(amqp, pool, &ready, &err) < 0) {
+			app_amqp_reset(app);
+			break;
+		}
+		if ((long)ready >= waiting_runs) {
+			ff_debug(
+			    "broker audit: queue ff.jobs.%s holds %u jobs for %ld waiting runs",
+			    pool, ready, waiting_runs);
+			continue;
+		}
+		p[2] = pool;
+		PGresult *moved = ff_db_query(
+		    app->db,
+		    "UPDATE runs SET published = false, next_attempt_at = clock_timestamp() "
+		    "WHERE pool = $3 AND published AND state = "
+		    "ANY($1::text[]) AND coalesce(next_attempt_at, created_at) < "
+		    "clock_timestamp() - $2::interval RETURNING id",
+		    3, p, &err);
+		ff_warn(
+		    "broker audit: queue ff.jobs.%s holds %u jobs, %ld runs have waited for one "
+		    "over %ld s: %d republished",
+		    pool, ready, waiting_runs, app->cfg.broker_audit_s,
+		    moved ? PQntuples(moved) : 0);
+		PQclear(moved);
+	}
+	PQclear(res);
+}
+
 void outbox_publish_run(struct app *app, const char *run_id)
 {
 	publish_due(app, run_id);

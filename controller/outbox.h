@@ -20,4 +20,13 @@ void outbox_publish_run(struct app *app, const char *run_id);
 /* Publishes every run that is due and waiting in the outbox. */
 void outbox_sweep(struct app *app);
 
+/* The broker's side of the truth: a pool whose queue holds fewer jobs than PostgreSQL has
+ * runs waiting, published, for longer than cfg.broker_audit_s lost them (the broker node
+ * went, with its disk, or the queue was purged): those runs go back to the outbox, which
+ * publishes them again. A job that was not lost after all is then there twice, which is
+ * harmless: a worker's guarded start runs each attempt once. A run published again waits
+ * broker_audit_s afresh before it can be judged lost twice. Call at most every
+ * broker_audit_s / 2. */
+void outbox_audit(struct app *app);
+
 #endif
