@@ -9,8 +9,6 @@
  * PostgreSQL: accepted, succeeded, failed, lost (accepted, not terminal at the deadline),
  * duplicated (more than one result row or terminal event), and submit-to-finish latency.
  * Usage: soak [runs, default 2000] [seconds between worker kills, default 4] */
-#include <fcntl.h>
-#include <sys/prctl.h>
 
 #include "it_reliability.h"
 
@@ -42,12 +40,7 @@ static void worker_spawn(struct fleet *f, int i)
 	pid_t pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-		if (fd >= 0) {
-			dup2(fd, 1);
-			dup2(fd, 2);
-		}
+		itest_child_setup(log);
 		putenv(id_env);
 		putenv(port_env);
 		putenv(db_env);

@@ -54,19 +54,6 @@ static void write_cfg(const char *path, int port, int a, int b)
 	free(text);
 }
 
-/* Lines of the log at path that hold needle. */
-static int count_lines(const char *path, const char *needle)
-{
-	FILE *f = fopen(path, "r");
-	char line[4096];
-	int n = 0;
-	while (f && fgets(line, sizeof(line), f))
-		n += strstr(line, needle) != NULL;
-	if (f)
-		fclose(f);
-	return n;
-}
-
 static void wait_ready(struct itest *t, const char *what)
 {
 	int64_t deadline = itest_now_ms() + 30000;
@@ -127,8 +114,8 @@ static void kill_one_controller(void **state)
 	char log_a[256], log_b[256];
 	snprintf(log_a, sizeof(log_a), "%s/balancer-controller-0.log", ITEST_LOG_DIR);
 	snprintf(log_b, sizeof(log_b), "%s/balancer-controller-1.log", ITEST_LOG_DIR);
-	int by_a = count_lines(log_a, "POST /api/v1/runs 202"),
-	    by_b = count_lines(log_b, "POST /api/v1/runs 202");
+	int by_a = itest_file_lines(log_a, "POST /api/v1/runs 202"),
+	    by_b = itest_file_lines(log_b, "POST /api/v1/runs 202");
 	printf("balancer: %d submissions accepted (%d by A before it died, %d by B), %d refusals "
 	       "retried by the client\n",
 	       SUBMITS, by_a, by_b, retried);

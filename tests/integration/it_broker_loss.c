@@ -6,7 +6,6 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -36,10 +35,7 @@ static void lost_jobs_are_republished(void **state)
 	snprintf(log, sizeof(log), "%s/broker_loss-controller-0.log", ITEST_LOG_DIR);
 	int64_t deadline = itest_now_ms() + 30000;
 	for (;;) {
-		char *text = itest_read_file(log);
-		int seen = text && strstr(text, "holds 6 jobs for 6 waiting runs");
-		free(text);
-		if (seen)
+		if (itest_file_lines(log, "holds 6 jobs for 6 waiting runs"))
 			break;
 		if (itest_now_ms() > deadline)
 			fail_msg("no broker audit of the 6 waiting runs within 30 s");

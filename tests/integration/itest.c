@@ -142,6 +142,17 @@ void itest_teardown(struct itest *t)
 		fprintf(stderr, "itest: vhost %s not deleted\n", scope);
 }
 
+void itest_child_setup(const char *path)
+{
+	/* A test that dies must not leave a worker consuming the shared queue. */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	if (fd >= 0) {
+		dup2(fd, 1);
+		dup2(fd, 2);
+	}
+}
+
 static pid_t spawn(struct itest *t, const char *binary, const char *role,
 		   const char *const *extra_env, char *logpath, size_t loglen)
 {
@@ -154,13 +165,7 @@ static pid_t spawn(struct itest *t, const char *binary, const char *role,
 	pid_t pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
-		/* A test that dies must not leave a worker consuming the shared queue. */
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		int fd = open(logpath, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-		if (fd >= 0) {
-			dup2(fd, 1);
-			dup2(fd, 2);
-		}
+		itest_child_setup(logpath);
 		putenv(port_env);
 		putenv(db_env);
 		putenv(amqp_env);
@@ -188,12 +193,7 @@ pid_t itest_spawn(struct itest *t, const char *role, char *const argv[])
 	pid_t pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-		if (fd >= 0) {
-			dup2(fd, 1);
-			dup2(fd, 2);
-		}
+		itest_child_setup(log);
 		execv(argv[0], argv);
 		_exit(127);
 	}
@@ -201,16 +201,16 @@ pid_t itest_spawn(struct itest *t, const char *role, char *const argv[])
 	return pid;
 }
 
-static int file_contains(const char *path, const char *needle)
+int itest_file_lines(const char *path, const char *needle)
 {
 	FILE *f = fopen(path, "r");
 	char line[4096];
-	int found = 0;
-	while (f && !found && fgets(line, sizeof(line), f))
-		found = strstr(line, needle) != NULL;
+	int n = 0;
+	while (f && fgets(line, sizeof(line), f))
+		n += strstr(line, needle) != NULL;
 	if (f)
 		fclose(f);
-	return found;
+	return n;
 }
 
 static void assert_alive(pid_t pid, const char *log)
@@ -244,7 +244,7 @@ pid_t itest_start_worker(struct itest *t, const char *const *extra_env)
 	char log[512];
 	pid_t pid = spawn(t, ITEST_WORKER, "worker", extra_env, log, sizeof(log));
 	int64_t deadline = itest_now_ms() + 60000;
-	while (!file_contains(log, "consuming ff.jobs")) {
+	while (!itest_file_lines(log, "consuming ff.jobs")) {
 		assert_alive(pid, log);
 		if (itest_now_ms() > deadline)
 			fail_msg("worker not consuming within 60 s; see %s", log);

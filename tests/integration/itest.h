@@ -59,6 +59,8 @@ pid_t itest_start_controller(struct itest *t, const char *const *extra_env);
 pid_t itest_start_worker(struct itest *t, const char *const *extra_env);
 /* Sends sig and waits up to timeout_ms; returns the exit status (or -1 on timeout). */
 int itest_stop(struct itest *t, pid_t pid, int sig, int timeout_ms);
+/* In a child the test forked: its output to the log at path, and its death with the test's. */
+void itest_child_setup(const char *path);
 /* Starts argv[0] (a full path) with argv, its output in the log directory under role; it is
  * the test's like the controller and workers: killed with the test, stopped at teardown. */
 pid_t itest_spawn(struct itest *t, const char *role, char *const argv[]);
@@ -100,6 +102,8 @@ long itest_sql_long(struct itest *t, const char *sql, const char *param);
 const char *itest_str(const cJSON *o, const char *k);
 /* A file of less than 1 MiB as a malloc'd NUL-terminated string, or fails the test. */
 char *itest_read_file(const char *path);
+/* How many lines of the file at path (a log) hold needle; 0 when there is no such file. */
+int itest_file_lines(const char *path, const char *needle);
 /* Runs argv (no shell, argv[0] a full path) and waits; returns its exit status, or -1. */
 int itest_run_cmd(char *const argv[]);
 /* Fails the test, naming the script that builds it, unless the Docker image exists. */
