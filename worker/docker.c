@@ -562,3 +562,14 @@ int docker_image_list(struct docker *d, cJSON **out, struct ff_err *err)
 {
 	return simple(d, "GET", "/images/json", NULL, DOCKER_CALL_TIMEOUT_MS, 0, out, err);
 }
+
+int docker_image_inspect(struct docker *d, const char *ref, struct ff_err *err)
+{
+	char path[640];
+	char *eref = curl_easy_escape(d->curl, ref, 0);
+	if (!eref)
+		return ff_err_set(err, FF_ENOMEM, "out of memory");
+	snprintf(path, sizeof(path), "/images/%s/json", eref);
+	curl_free(eref);
+	return simple(d, "GET", path, NULL, DOCKER_CALL_TIMEOUT_MS, 0, NULL, err);
+}

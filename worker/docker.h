@@ -104,6 +104,8 @@ int docker_volume_list(struct docker *d, const char *label, cJSON **out, struct 
  * engine's message. */
 int docker_image_pull(struct docker *d, const char *ref, char digest[80], struct ff_err *err);
 
+/* GET /images/{ref}/json: 0 if the engine has ref, FF_ENOTFOUND if not. */
+int docker_image_inspect(struct docker *d, const char *ref, struct ff_err *err);
 /* GET /version: the engine's version ("20.10.24+dfsg1"; "unknown" if it names none). */
 int docker_version(struct docker *d, char out[64], struct ff_err *err);
 /* GET /images/json: *out the engine's images, each with its RepoTags and RepoDigests

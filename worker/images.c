@@ -125,20 +125,25 @@ int images_pull(struct images *im, struct docker *d, const char *ref, struct ima
 
 	struct ff_err engine = {0}, perr = {0};
 	char digest[80] = "";
-	int rc = docker_image_pull(d, ref, digest, &engine);
+	/* A pull that ended between this executor's failed create and here left the image:
+	 * then there is nothing to pull, and no second pull of one image. */
+	bool there = docker_image_inspect(d, ref, &engine) == 0;
+	int rc = there ? 0 : docker_image_pull(d, ref, digest, &engine);
 	if (rc < 0)
 		ff_err_set(&perr, rc, "image %s not pulled from the registry %s: %s", ref,
 			   im->registry, engine.msg);
 	out->ms = ff_now_ms() - t0;
-	wmetrics_image_pull(rc == 0		 ? "pulled"
-			    : rc == FF_ENOTFOUND ? "not_found"
-						 : "failed",
-			    (double)out->ms / 1e3);
+	out->shared = there;
+	if (!there)
+		wmetrics_image_pull(rc == 0		 ? "pulled"
+				    : rc == FF_ENOTFOUND ? "not_found"
+							 : "failed",
+				    (double)out->ms / 1e3);
 
 	pthread_mutex_lock(&im->lock);
 	p->done = true;
 	p->rc = rc;
-	im->pulled += rc == 0;
+	im->pulled += rc == 0 && !there;
 	p->err = perr;
 	snprintf(p->digest, sizeof(p->digest), "%s", digest);
 	unlink_pull(im, p); /* the next run that lacks it pulls again */

@@ -32,7 +32,8 @@ const char *images_registry(const struct images *im); /* "" when none */
 void images_ref(const struct images *im, const char *image, char out[IMAGES_REF_MAX]);
 
 struct images_pull {
-	bool shared;	 /* another executor's pull of the same image, waited for */
+	bool shared;	 /* another executor's pull of the same image, waited for (or just ended:
+			  the engine had the image when this one looked) */
 	int64_t ms;	 /* how long this executor waited for it */
 	char digest[80]; /* what the engine reports, "" if it said none */
 };

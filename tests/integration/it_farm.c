@@ -8,6 +8,7 @@
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -87,12 +88,12 @@ static char *engine_images(const struct engine *e)
 static void start_engine(struct itest *t, struct engine *e, const char *root, int i)
 {
 	char data[300], exec_root[300], pidfile[300];
-	snprintf(e->dir, sizeof(e->dir), "%s/engine%d", root, i);
-	snprintf(e->sock, sizeof(e->sock), "%s/docker.sock", e->dir);
-	snprintf(e->host, sizeof(e->host), "unix://%s", e->sock);
-	snprintf(data, sizeof(data), "--data-root=%s/data", e->dir);
-	snprintf(exec_root, sizeof(exec_root), "--exec-root=%s/exec", e->dir);
-	snprintf(pidfile, sizeof(pidfile), "--pidfile=%s/dockerd.pid", e->dir);
+	snprintf(e->dir, sizeof(e->dir), "%.100s/engine%d", root, i);
+	snprintf(e->sock, sizeof(e->sock), "%.200s/docker.sock", e->dir);
+	snprintf(e->host, sizeof(e->host), "unix://%.230s", e->sock);
+	snprintf(data, sizeof(data), "--data-root=%.200s/data", e->dir);
+	snprintf(exec_root, sizeof(exec_root), "--exec-root=%.200s/exec", e->dir);
+	snprintf(pidfile, sizeof(pidfile), "--pidfile=%.200s/dockerd.pid", e->dir);
 	assert_int_equal(mkdir(e->dir, 0700), 0);
 	char *argv[] = {"/usr/sbin/dockerd",
 			data,
@@ -119,11 +120,17 @@ static void docker_cli(char *const argv[])
 		fail_msg("docker %s %s failed", argv[1], argv[2]);
 }
 
-static long worker_pulls(struct itest *t, const char *worker)
+/* The worker's runs' events saying their image was pulled (by the run itself, or, shared,
+ * by another run of the same worker). */
+static long worker_pulls(struct itest *t, const char *worker, bool shared)
 {
 	return itest_sql_long(t,
-			      "SELECT count(*) FROM run_events e JOIN runs r ON r.id = e.run_id "
-			      "WHERE r.worker = $1 AND e.message LIKE 'image % pulled%'",
+			      shared ? "SELECT count(*) FROM run_events e JOIN runs r ON "
+				       "r.id = e.run_id WHERE r.worker = $1 AND "
+				       "e.message LIKE 'image % pulled by another run in %'"
+				     : "SELECT count(*) FROM run_events e JOIN runs r ON "
+				       "r.id = e.run_id WHERE r.worker = $1 AND "
+				       "e.message LIKE 'image % pulled in %'",
 			      worker);
 }
 
@@ -237,14 +244,20 @@ static void farm(void **state)
 		itest_start_worker(&t, env);
 	}
 
-	/* 1: a stream of runs spreads over the three workers; the empty engines pull */
-	const char *files[] = {"a.txt", "farm\n", NULL};
+	/* 1: a stream of runs spreads over the three workers; the empty engines pull. Two
+	 * targets, so that an engine's two executors start at once (one target's fill is
+	 * serialised) and need the image together: one pull serves both. */
+	const char *files[] = {"a.txt", "farm\n", NULL}, *files2[] = {"b.txt", "farm 2\n", NULL};
+	char target2[65];
 	itest_upload(&t, files, target);
-	snprintf(body, sizeof(body),
-		 "{\"workflow\":\"test-farm\",\"target\":\"%s\",\"parameters\":{\"seconds\":1}}",
-		 target);
-	for (int i = 0; i < RUNS; i++)
+	itest_upload(&t, files2, target2);
+	for (int i = 0; i < RUNS; i++) {
+		snprintf(body, sizeof(body),
+			 "{\"workflow\":\"test-farm\",\"target\":\"%s\","
+			 "\"parameters\":{\"seconds\":1}}",
+			 i % 2 ? target2 : target);
 		assert_int_equal(itest_submit(&t, body, ids[i]), 202);
+	}
 	for (int i = 0; i < RUNS; i++) {
 		cJSON *run = itest_wait_terminal(&t, ids[i], 180000);
 		assert_string_equal(itest_str(run, "state"), "succeeded");
@@ -253,8 +266,10 @@ static void farm(void **state)
 	PGresult *res =
 	    PQexec(itest_pg(&t), "SELECT worker, count(*) FROM runs GROUP BY 1 ORDER BY 1");
 	for (int r = 0; r < PQntuples(res); r++)
-		printf("farm: %s ran %s runs, %ld pull events\n", PQgetvalue(res, r, 0),
-		       PQgetvalue(res, r, 1), worker_pulls(&t, PQgetvalue(res, r, 0)));
+		printf("farm: %s ran %s runs: %ld pulled its image, %ld waited for that pull\n",
+		       PQgetvalue(res, r, 0), PQgetvalue(res, r, 1),
+		       worker_pulls(&t, PQgetvalue(res, r, 0), false),
+		       worker_pulls(&t, PQgetvalue(res, r, 0), true));
 	PQclear(res);
 	res = PQexec(itest_pg(&t), "SELECT r.worker, e.message FROM run_events e JOIN runs r ON "
 				   "r.id = e.run_id WHERE e.message LIKE 'image %' ORDER BY e.id");
@@ -262,12 +277,13 @@ static void farm(void **state)
 		printf("farm: %s: %s\n", PQgetvalue(res, r, 0), PQgetvalue(res, r, 1));
 	PQclear(res);
 	assert_int_equal(itest_sql_long(&t, "SELECT count(DISTINCT worker) FROM runs", NULL), 3);
-	assert_int_equal(worker_pulls(&t, "farm-host"), 0); /* its engine has the image */
+	assert_int_equal(worker_pulls(&t, "farm-host", false), 0); /* its engine has the image */
 	/* each pulled the pinned digest */
 	char pinned[256];
 	snprintf(pinned, sizeof(pinned), "%s@%s", pushed, digest);
 	for (int i = 0; i < ENGINES; i++) {
-		assert_true(worker_pulls(&t, names[i]) >= 1);
+		/* one pull per engine, however many of its runs needed the image at once */
+		assert_int_equal(worker_pulls(&t, names[i], false), 1);
 		char *images = engine_images(&engines[i]);
 		assert_non_null(strstr(images, digest));
 		free(images);
@@ -293,7 +309,12 @@ static void farm(void **state)
 	struct itest_resp m = {0};
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d/metrics", metrics_port);
 	assert_int_equal(get(url, NULL, &m), 200);
-	assert_non_null(strstr(m.body, "fuzzforge_image_pulls_total{outcome=\"pulled\"} "));
+	assert_non_null(strstr(m.body, "fuzzforge_image_pulls_total{outcome=\"pulled\"} 1\n"));
+	for (char *line = strtok(m.body, "\n"); line; line = strtok(NULL, "\n"))
+		if (line[0] != '#' && !strstr(line, "_bucket") &&
+		    (strstr(line, "image_pull") || strstr(line, "worker_slots") ||
+		     strstr(line, "create\"}") || strstr(line, "worker_runs_total{")))
+			printf("farm: metrics of %s: %s\n", names[0], line);
 	itest_resp_release(&m);
 
 	/* 2: an image the registry lacks is a clear run error */
