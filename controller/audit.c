@@ -169,15 +169,15 @@ static void *audit_main(void *arg)
 	struct ff_db *db = NULL;
 	struct ff_err err;
 	ff_db_connect(a->database_url, &db, &err); /* a server down now: retried on use */
-	int64_t pruned_ms = 0;
+	int64_t next_prune_ms = 0; /* at once, then hourly (the clock counts from boot) */
 	pthread_mutex_lock(&a->lock);
 	for (;;) {
 		bool stopping = a->stopping;
 		pthread_mutex_unlock(&a->lock);
 		flush(a, db);
-		if (ff_now_ms() - pruned_ms > PRUNE_EVERY_MS) {
+		if (ff_now_ms() >= next_prune_ms) {
 			prune(a, db);
-			pruned_ms = ff_now_ms();
+			next_prune_ms = ff_now_ms() + PRUNE_EVERY_MS;
 		}
 		pthread_mutex_lock(&a->lock);
 		if (stopping)
