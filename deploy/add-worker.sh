@@ -8,6 +8,8 @@
 #                        [--concurrency N] [--pool NAME] [--name NAME] [--docker-host URL]
 #   --database     DATABASE_URL of the farm's PostgreSQL (or of its PgBouncer)
 #   --broker       AMQP_URL of the farm's RabbitMQ
+#                  (both may come from the environment instead, DATABASE_URL and AMQP_URL,
+#                  which keeps their passwords out of ps; so may FF_REGISTRY)
 #   --registry     the registry the workflow images are pulled from (FF_REGISTRY). A registry
 #                  on another host needs TLS, or this engine's daemon.json "insecure-registries"
 #                  naming it (a lab only): README § Farm
@@ -20,7 +22,8 @@
 # FF_WORKER_DRAIN_S, then go back to the queue); remove it with `docker rm NAME`.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-database='' broker='' registry='' concurrency=2 pool=default name=''
+database=${DATABASE_URL:-} broker=${AMQP_URL:-} registry=${FF_REGISTRY:-}
+concurrency=2 pool=default name=''
 docker_host=unix:///var/run/docker.sock
 tag=${FF_IMAGE_TAG:-local}
 
@@ -30,7 +33,7 @@ die() {
 	exit 1
 }
 usage() {
-	sed -n '7,17p' "$0" | sed 's/^# \{0,1\}//' >&2
+	sed -n '7,20p' "$0" | sed 's/^# \{0,1\}//' >&2
 	exit 2
 }
 

@@ -293,10 +293,10 @@ log "back to 1 worker"
 added=ffe2e-added-$$ added_name=ffe2e-added-$$
 pg_addr=$(docker port "$(project_containers postgres)" 5432 | head -1)
 mq_addr=$(docker port "$(project_containers rabbitmq)" 5672 | head -1)
-timeout 300 bash "$root/deploy/add-worker.sh" --name "$added" \
-	--database "postgresql://fuzzforge:$pg_pw@$pg_addr/fuzzforge" \
-	--broker "amqp://fuzzforge:$mq_pw@$mq_addr/" --registry "127.0.0.1:$FF_REGISTRY_PORT" ||
-	fail "add-worker.sh failed"
+DATABASE_URL="postgresql://fuzzforge:$pg_pw@$pg_addr/fuzzforge" \
+	AMQP_URL="amqp://fuzzforge:$mq_pw@$mq_addr/" \
+	timeout 300 bash "$root/deploy/add-worker.sh" --name "$added" \
+	--registry "127.0.0.1:$FF_REGISTRY_PORT" || fail "add-worker.sh failed"
 timeout 180 bash "$compose" scale 0 || fail "scale 0 failed"
 id=$(api -H 'Content-Type: application/json' \
 	--data "{\"workflow\":\"secret-detection\",\"target\":\"$sha\"}" "$base/runs" |
