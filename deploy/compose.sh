@@ -4,8 +4,8 @@
 #   deploy/compose.sh up                    install what is missing, start the engine, build
 #                                           the images, start the cluster, wait until ready
 #   deploy/compose.sh build                 only build every image the project needs (base,
-#                                           controller, worker, postgres, rabbitmq, workflows),
-#                                           skipping those that are up to date
+#                                           controller, worker, postgres, rabbitmq, registry,
+#                                           workflows), skipping those that are up to date
 #   deploy/compose.sh scan DIR [WORKFLOW] [ff options...]
 #                                           scan DIR (default workflow: secret-detection)
 #   deploy/compose.sh scale N               run N workers
