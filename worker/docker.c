@@ -517,6 +517,20 @@ static int pull_sink(void *ctx, const void *data, size_t n)
 	return 0;
 }
 
+/* "<before><ref, URL-escaped><after>" into path[size]: FF_ETOOBIG when it does not fit. */
+static int image_path(struct docker *d, char *path, size_t size, const char *before,
+		      const char *ref, const char *after, struct ff_err *err)
+{
+	char *eref = curl_easy_escape(d->curl, ref, 0);
+	if (!eref)
+		return ff_err_set(err, FF_ENOMEM, "out of memory");
+	int n = snprintf(path, size, "%s%s%s", before, eref, after);
+	curl_free(eref);
+	if (n < 0 || (size_t)n >= size)
+		return ff_err_set(err, FF_ETOOBIG, "image name '%s' too long for the engine", ref);
+	return 0;
+}
+
 int docker_image_pull(struct docker *d, const char *ref, char digest[80], struct ff_err *err)
 {
 	char path[640];
@@ -524,13 +538,10 @@ int docker_image_pull(struct docker *d, const char *ref, char digest[80], struct
 	struct reply r = {
 	    .body = {.max = DOCKER_SMALL_REPLY}, .sink = pull_sink, .sink_ctx = &scan};
 	long status = 0;
-	char *eref = curl_easy_escape(d->curl, ref, 0);
-	if (!eref)
-		return ff_err_set(err, FF_ENOMEM, "out of memory");
 	/* a ref with its tag or digest: only that one is pulled (a bare name pulls every tag) */
-	snprintf(path, sizeof(path), "/images/create?fromImage=%s", eref);
-	curl_free(eref);
-	int rc = call(d, "POST", path, NULL, NULL, 0, PULL_TIMEOUT_MS, &r, &status, err);
+	int rc = image_path(d, path, sizeof(path), "/images/create?fromImage=", ref, "", err);
+	if (rc == 0)
+		rc = call(d, "POST", path, NULL, NULL, 0, PULL_TIMEOUT_MS, &r, &status, err);
 	if (rc == 0 && scan.len && !scan.too_long)
 		pull_line(&scan); /* a last line without its newline */
 	if (rc == 0 && (status < 200 || status > 299 || scan.error[0])) {
@@ -566,10 +577,6 @@ int docker_image_list(struct docker *d, cJSON **out, struct ff_err *err)
 int docker_image_inspect(struct docker *d, const char *ref, struct ff_err *err)
 {
 	char path[640];
-	char *eref = curl_easy_escape(d->curl, ref, 0);
-	if (!eref)
-		return ff_err_set(err, FF_ENOMEM, "out of memory");
-	snprintf(path, sizeof(path), "/images/%s/json", eref);
-	curl_free(eref);
-	return simple(d, "GET", path, NULL, DOCKER_CALL_TIMEOUT_MS, 0, NULL, err);
+	int rc = image_path(d, path, sizeof(path), "/images/", ref, "/json", err);
+	return rc < 0 ? rc : simple(d, "GET", path, NULL, DOCKER_CALL_TIMEOUT_MS, 0, NULL, err);
 }
