@@ -27,8 +27,7 @@ struct images *images_new(const char *registry);
 void images_free(struct images *im);		      /* NULL-safe */
 const char *images_registry(const struct images *im); /* "" when none */
 
-/* The engine's name of image (at most FF_MANIFEST_IMAGE_MAX bytes): <registry>/<image>, or
- * image itself without a registry. */
+/* The engine's name of image: <registry>/<image>, or image itself without a registry. */
 void images_ref(const struct images *im, const char *image, char out[IMAGES_REF_MAX]);
 
 struct images_pull {
@@ -43,12 +42,13 @@ struct images_pull {
 int images_pull(struct images *im, struct docker *d, const char *ref, struct images_pull *out,
 		struct ff_err *err);
 
+/* Pulls that succeeded so far: when it moves, what the engine holds changed. */
+unsigned images_pulled(const struct images *im);
+
 /* The references of every image the engine holds, tags and digests ("name:tag",
  * "name@sha256:..."), with the registry's "<registry>/" taken off so that they compare with
  * the catalogue's names: a JSON array of at most IMAGES_LIST_MAX strings (caller deletes). */
 #define IMAGES_LIST_MAX 1000
-/* Pulls that succeeded so far: when it moves, what the engine holds changed. */
-unsigned images_pulled(const struct images *im);
 int images_engine_refs(const struct images *im, struct docker *d, cJSON **out, struct ff_err *err);
 
 #endif
