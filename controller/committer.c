@@ -260,7 +260,8 @@ static void publish_batch(struct publisher *p, struct submission *batch, int n)
 	}
 }
 
-static void sweep(struct app *app)
+/* The primary publisher's periodic work; *next_audit_ms: when the broker audit is due. */
+static void sweep(struct app *app, int64_t *next_audit_ms)
 {
 	struct ff_err err;
 	if (app->amqp && ff_amqp_service(app->amqp, &err) < 0) {
@@ -269,9 +270,8 @@ static void sweep(struct app *app)
 	}
 	reaper_tick(app);
 	outbox_sweep(app);
-	static int64_t next_audit; /* the one publisher thread that sweeps */
-	if (app->cfg.broker_audit_s > 0 && ff_now_ms() >= next_audit) {
-		next_audit = ff_now_ms() + app->cfg.broker_audit_s * 1000 / 2;
+	if (app->cfg.broker_audit_s > 0 && ff_now_ms() >= *next_audit_ms) {
+		*next_audit_ms = ff_now_ms() + app->cfg.broker_audit_s * 1000 / 2;
 		outbox_audit(app);
 	}
 }
@@ -281,7 +281,7 @@ static void *publisher_main(void *arg)
 	struct publisher *p = arg;
 	struct committer *c = p->c;
 	struct stage *q = &c->publishes;
-	int64_t next_sweep = ff_now_ms() + SWEEP_MS;
+	int64_t next_sweep = ff_now_ms() + SWEEP_MS, next_audit = 0;
 	for (;;) {
 		char pokes[POKES_MAX][FF_UUID_LEN + 1];
 		int n, npokes = 0;
@@ -319,7 +319,7 @@ static void *publisher_main(void *arg)
 		if (stop)
 			return NULL;
 		if (ff_now_ms() >= next_sweep) {
-			sweep(c->app);
+			sweep(c->app, &next_audit);
 			next_sweep = ff_now_ms() + SWEEP_MS;
 		}
 	}

@@ -112,6 +112,12 @@ static void publish_due(struct app *app, const char *run_id)
 		ff_db_rollback(app->db);
 }
 
+/* A run the audit may judge: published, still waiting ($1: those states), for longer than
+ * $2. */
+#define AUDIT_STALE                                                                                \
+	"published AND state = ANY($1::text[]) AND "                                               \
+	"coalesce(next_attempt_at, created_at) < clock_timestamp() - $2::interval"
+
 void outbox_audit(struct app *app)
 {
 	struct ff_err err;
@@ -119,13 +125,9 @@ void outbox_audit(struct app *app)
 	snprintf(age, sizeof(age), "%ld seconds", app->cfg.broker_audit_s);
 	const char *p[] = {ff_run_states_array(FF_RUN_WAITING, waiting, sizeof(waiting)), age,
 			   NULL};
-	PGresult *res =
-	    ff_db_query(app->db,
-			"SELECT pool, count(*) FROM runs WHERE "
-			"published AND state = ANY($1::text[]) AND coalesce("
-			"next_attempt_at, created_at) < clock_timestamp() - $2::interval "
-			"GROUP BY pool",
-			2, p, &err);
+	PGresult *res = ff_db_query(
+	    app->db, "SELECT pool, count(*) FROM runs WHERE " AUDIT_STALE " GROUP BY pool", 2, p,
+	    &err);
 	struct ff_amqp *amqp = res && PQntuples(res) ? app_amqp(app, &err) : NULL;
 	for (int i = 0; amqp && i < PQntuples(res); i++) {
 		const char *pool = PQgetvalue(res, i, 0);
@@ -145,9 +147,7 @@ void outbox_audit(struct app *app)
 		PGresult *moved = ff_db_query(
 		    app->db,
 		    "UPDATE runs SET published = false, next_attempt_at = clock_timestamp() "
-		    "WHERE pool = $3 AND published AND state = "
-		    "ANY($1::text[]) AND coalesce(next_attempt_at, created_at) < "
-		    "clock_timestamp() - $2::interval RETURNING id",
+		    "WHERE pool = $3 AND " AUDIT_STALE " RETURNING id",
 		    3, p, &err);
 		ff_warn(
 		    "broker audit: queue ff.jobs.%s holds %u jobs, %ld runs have waited for one "
