@@ -217,14 +217,14 @@ build_workflow_images() {
 		"fuzzforge/workflow-images:$FF_IMAGE_TAG"
 }
 
-wait_ready() { # wait_ready <deadline (epoch s)>
-	local url
-	url=http://$(controller_addr)/readyz
+wait_ready() { # wait_ready <deadline (epoch s)> [URL (default: the controller's /readyz)]
+	local url=${2:-}
+	[ -n "$url" ] || url=http://$(controller_addr)/readyz
 	until curl -fsS -o /dev/null --max-time 2 "$url" 2>/dev/null; do
 		if [ "$(date +%s)" -ge "$1" ]; then
 			dc ps >&2 || true
 			dc logs --tail=30 controller >&2 || true
-			die "the controller did not answer 200 on $url in time"
+			die "no 200 from $url in time"
 		fi
 		sleep 1
 	done
@@ -347,15 +347,11 @@ cmd_down() {
 }
 
 cmd_ha() {
-	local addr=127.0.0.1:${FF_BALANCER_PORT:-8080} deadline
+	local addr=127.0.0.1:${FF_BALANCER_PORT:-8080}
 	base_image
 	bash "$root/deploy/build-platform-images.sh" haproxy
 	dc --profile ha up -d --no-deps --no-build controller2 balancer
-	deadline=$(($(date +%s) + 120))
-	until curl -fsS -o /dev/null --max-time 2 "http://$addr/readyz" 2>/dev/null; do
-		[ "$(date +%s)" -lt "$deadline" ] || die "the balancer at $addr is not ready after 120 s"
-		sleep 1
-	done
+	wait_ready $(($(date +%s) + 120)) "http://$addr/readyz"
 	say "two controllers behind HAProxy on http://$addr (each checked on /readyz every 500 ms)"
 }
 
