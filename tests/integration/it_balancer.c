@@ -54,22 +54,6 @@ static void write_cfg(const char *path, int port, int a, int b)
 	free(text);
 }
 
-static void wait_ready(struct itest *t, const char *what)
-{
-	int64_t deadline = itest_now_ms() + 30000;
-	for (;;) {
-		struct itest_resp r = {0};
-		int rc = itest_http(t, "GET", "/readyz", NULL, NULL, 0, 0, &r);
-		long st = r.status;
-		itest_resp_release(&r);
-		if (rc == 0 && st == 200)
-			return;
-		if (itest_now_ms() > deadline)
-			fail_msg("%s not ready within 30 s", what);
-		itest_pause_ms(50);
-	}
-}
-
 static void kill_one_controller(void **state)
 {
 	(void)state;
@@ -86,7 +70,7 @@ static void kill_one_controller(void **state)
 	char *argv[] = {"/usr/sbin/haproxy", "-db", "-f", cfg, NULL};
 	itest_spawn(&t, "haproxy", argv);
 	itest_use_port(&t, port_lb);
-	wait_ready(&t, "the balancer");
+	itest_wait_ready(&t, 0, "the balancer");
 	itest_start_worker(&t, (const char *[]){"FF_WORKER_CONCURRENCY=4", NULL});
 
 	const char *files[] = {"a.txt", "balanced\n", NULL};

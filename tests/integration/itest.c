@@ -213,39 +213,49 @@ int itest_file_lines(const char *path, const char *needle)
 	return n;
 }
 
-static void assert_alive(pid_t pid, const char *log)
+/* what: the process, and where its log is */
+static void assert_alive(pid_t pid, const char *what)
 {
 	int st;
 	if (waitpid(pid, &st, WNOHANG) == pid)
-		fail_msg("process %d exited early (status %d); see %s", (int)pid, st, log);
+		fail_msg("process %d exited early (status %d): %s", (int)pid, st, what);
 }
 
-pid_t itest_start_controller(struct itest *t, const char *const *extra_env)
+void itest_wait_ready(struct itest *t, pid_t pid, const char *what)
 {
-	char log[512];
-	pid_t pid = spawn(t, ITEST_CONTROLLER, "controller", extra_env, log, sizeof(log));
 	int64_t deadline = itest_now_ms() + 60000;
 	for (;;) {
 		struct itest_resp r = {0};
 		if (itest_http(t, "GET", "/readyz", NULL, NULL, 0, 0, &r) == 0 && r.status == 200) {
 			itest_resp_release(&r);
-			return pid;
+			return;
 		}
 		itest_resp_release(&r);
-		assert_alive(pid, log);
+		if (pid > 0)
+			assert_alive(pid, what);
 		if (itest_now_ms() > deadline)
-			fail_msg("controller not ready within 60 s; see %s", log);
+			fail_msg("%s not ready within 60 s", what);
 		itest_pause_ms(POLL_MS);
 	}
 }
 
+pid_t itest_start_controller(struct itest *t, const char *const *extra_env)
+{
+	char log[512], what[600];
+	pid_t pid = spawn(t, ITEST_CONTROLLER, "controller", extra_env, log, sizeof(log));
+	snprintf(what, sizeof(what), "controller (see %s)", log);
+	itest_wait_ready(t, pid, what);
+	return pid;
+}
+
 pid_t itest_start_worker(struct itest *t, const char *const *extra_env)
 {
-	char log[512];
+	char log[512], what[600];
 	pid_t pid = spawn(t, ITEST_WORKER, "worker", extra_env, log, sizeof(log));
+	snprintf(what, sizeof(what), "worker (see %s)", log);
 	int64_t deadline = itest_now_ms() + 60000;
 	while (!itest_file_lines(log, "consuming ff.jobs")) {
-		assert_alive(pid, log);
+		assert_alive(pid, what);
 		if (itest_now_ms() > deadline)
 			fail_msg("worker not consuming within 60 s; see %s", log);
 		itest_pause_ms(POLL_MS);

@@ -56,6 +56,9 @@ void itest_use_port(struct itest *t, int port);
  * consumes). extra_env: NULL-terminated "K=V" strings, or NULL. Logs go to
  * <build>/tests/integration/logs/<name>-<proc>.log. */
 pid_t itest_start_controller(struct itest *t, const char *const *extra_env);
+/* Waits up to 60 s until /readyz at t's port answers 200; fails the test past that, or as
+ * soon as pid (if > 0) has exited. what names it (and its log) in the failure. */
+void itest_wait_ready(struct itest *t, pid_t pid, const char *what);
 pid_t itest_start_worker(struct itest *t, const char *const *extra_env);
 /* Sends sig and waits up to timeout_ms; returns the exit status (or -1 on timeout). */
 int itest_stop(struct itest *t, pid_t pid, int sig, int timeout_ms);
