@@ -18,9 +18,10 @@
 #include "outbox.h"
 #include "reaper.h"
 
-#define BATCH_MAX 256  /* submits in one transaction */
-#define SWEEP_MS  1000 /* the reaper and the outbox sweep */
-#define POKES_MAX 64
+#define BATCH_MAX    256  /* submits in one transaction */
+#define SWEEP_MS     1000 /* the reaper and the outbox sweep */
+#define POKES_MAX    64
+#define MARKS_MAX_MS 100 /* how long confirmed runs may wait to be marked published */
 /* Publisher threads: a batch's confirm wait (the broker's disk) is the longest step of a
  * submit, so while one publisher waits the other publishes the next batch. */
 #define PUBLISHERS 2
@@ -42,8 +43,9 @@ struct publisher {
 	bool primary;
 	struct ff_db *db;
 	struct ff_amqp *amqp;
-	struct ff_buf marks; /* the batch's runs whose job the broker confirmed */
+	struct ff_buf marks; /* runs whose job the broker confirmed, not yet marked */
 	int nmarks;
+	int64_t marks_since_ms; /* when the oldest of them was confirmed */
 };
 
 /* Two stages: the inserter commits batches (its own connection), the publishers publish
@@ -121,13 +123,18 @@ static void pub_amqp_reset(struct publisher *p)
 
 static void mark_later(struct publisher *p, const char *id)
 {
+	if (!p->nmarks)
+		p->marks_since_ms = ff_now_ms();
 	if (ff_buf_append(&p->marks, p->nmarks ? "," : "{", 1) == 0 &&
 	    ff_buf_append(&p->marks, id, strlen(id)) == 0)
 		p->nmarks++;
 }
 
-/* Takes the confirmed runs out of the outbox before their 202s go. A failure only leaves
- * runs in the outbox, which publishes them again, harmlessly. */
+/* Takes the confirmed runs out of the outbox: after their 202s went, and many batches in
+ * one statement while submits keep coming (a mark costs a publisher as long as a confirm).
+ * Unmarked runs are published again only after SUBMIT_GRACE (outbox.c), well after
+ * MARKS_MAX_MS; a failure, or a crash before the flush, only leaves runs in the outbox,
+ * which publishes them again, harmlessly. */
 static void mark_flush(struct publisher *p)
 {
 	struct ff_err err;
@@ -250,14 +257,16 @@ static void *inserter_main(void *arg)
 
 /* ---- the publisher ---- */
 
+/* Replies, then leaves the marks for later unless they have waited long enough. */
 static void publish_batch(struct publisher *p, struct submission *batch, int n)
 {
 	publish_all(p, batch, n);
-	mark_flush(p);
 	for (struct submission *s = batch, *next; s; s = next) {
 		next = s->next;
 		s->done(s, pub_db(p));
 	}
+	if (p->nmarks >= BATCH_MAX || ff_now_ms() - p->marks_since_ms >= MARKS_MAX_MS)
+		mark_flush(p);
 }
 
 /* The primary publisher's periodic work; *next_audit_ms: when the broker audit is due. */
@@ -287,6 +296,12 @@ static void *publisher_main(void *arg)
 		int n, npokes = 0;
 		pthread_mutex_lock(&q->mu);
 		while (!q->head && !(p->primary && c->npokes) && !q->stopping) {
+			if (p->nmarks) { /* nothing to publish: the marks go now */
+				pthread_mutex_unlock(&q->mu);
+				mark_flush(p);
+				pthread_mutex_lock(&q->mu);
+				continue;
+			}
 			if (!p->primary) {
 				pthread_cond_wait(&q->cv, &q->mu);
 				continue;
@@ -309,6 +324,8 @@ static void *publisher_main(void *arg)
 
 		if (batch)
 			publish_batch(p, batch, n);
+		if (stop)
+			mark_flush(p);
 		if (!p->primary) {
 			if (stop)
 				return NULL;

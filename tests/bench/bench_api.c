@@ -43,7 +43,7 @@
 #define AMQP_MAX     20000 /* confirmed publishes, one at a time */
 #define AMQP_BATCH   100
 #define AMQP_BATCHES 500    /* batches of AMQP_BATCH */
-#define HTTP_MAX     3000   /* requests per platform series */
+#define HTTP_MAX     20000  /* requests per platform series */
 #define CACHED_MAX   100000 /* reads of finished runs */
 #define CACHED_RUNS  "200"
 #define MSG_LEN	     600
