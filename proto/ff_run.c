@@ -156,7 +156,8 @@ int ff_run_submit(struct ff_db *db, const struct ff_run_submission *s, const cha
 	return rc;
 }
 
-int ff_run_start(struct ff_db *db, const struct ff_run_ref *ref, long lease_s, struct ff_err *err)
+int ff_run_start(struct ff_db *db, const struct ff_run_ref *ref, long lease_s, bool *again,
+		 struct ff_err *err)
 {
 	char attempt[16], lease[24], from[STATES_MAX];
 	snprintf(attempt, sizeof(attempt), "%d", ref->attempt);
@@ -169,26 +170,29 @@ int ff_run_start(struct ff_db *db, const struct ff_run_ref *ref, long lease_s, s
 			   from_set(FF_RUN_START, from),
 			   name(FF_RUN_QUEUED),
 			   name(FF_RUN_RETRYING)};
-	/* One statement: all its parts see the row as it was before, so prev is the state the
-	 * run leaves. Events are inserted in order (a retry's queued step first). */
-	return moved(
-	    ff_db_query(
-		db,
-		"WITH prev AS (SELECT state FROM runs WHERE id = $1), "
-		"r AS (UPDATE runs SET state = $5, attempt = $2::int, worker = $3, "
-		"  started_at = clock_timestamp(), progress = 0, progress_text = NULL, "
-		"  next_attempt_at = NULL, lease_until = clock_timestamp() + $4::int * "
-		"  interval '1 second' WHERE id = $1 AND state = ANY($6::text[]) "
-		"  AND attempt = $2::int - 1 RETURNING id, attempt), "
-		"e AS (INSERT INTO run_events (run_id, state, attempt, message) "
-		"  SELECT id, st, att, msg FROM ("
-		"    SELECT 1 AS o, r.id, $7 AS st, r.attempt - 1 AS att, 'retry due' AS msg "
-		"    FROM r, prev WHERE prev.state = $8 "
-		"    UNION ALL SELECT 2, r.id, $5, r.attempt, 'started on ' || $3 FROM r) x "
-		"  ORDER BY o) "
-		"SELECT id FROM r",
-		8, p, err),
-	    err);
+	/* One statement: all its parts see the rows as they were before, so prev is the state
+	 * the run leaves and "again" does not see the event inserted here. Events are inserted
+	 * in order (a retry's queued step first). */
+	PGresult *res = ff_db_query(
+	    db,
+	    "WITH prev AS (SELECT state FROM runs WHERE id = $1), "
+	    "r AS (UPDATE runs SET state = $5, attempt = $2::int, worker = $3, "
+	    "  started_at = clock_timestamp(), progress = 0, progress_text = NULL, "
+	    "  next_attempt_at = NULL, lease_until = clock_timestamp() + $4::int * "
+	    "  interval '1 second' WHERE id = $1 AND state = ANY($6::text[]) "
+	    "  AND attempt = $2::int - 1 RETURNING id, attempt), "
+	    "e AS (INSERT INTO run_events (run_id, state, attempt, message) "
+	    "  SELECT id, st, att, msg FROM ("
+	    "    SELECT 1 AS o, r.id, $7 AS st, r.attempt - 1 AS att, 'retry due' AS msg "
+	    "    FROM r, prev WHERE prev.state = $8 "
+	    "    UNION ALL SELECT 2, r.id, $5, r.attempt, 'started on ' || $3 FROM r) x "
+	    "  ORDER BY o) "
+	    "SELECT EXISTS (SELECT 1 FROM run_events WHERE run_id = $1 AND attempt = $2::int "
+	    "  AND state = $5) FROM r",
+	    8, p, err);
+	if (again)
+		*again = res && PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+	return moved(res, err);
 }
 
 /* finish, retry and dead_letter: the attempt's end, guarded on it still holding the run. */

@@ -48,8 +48,12 @@ int ff_run_submit_many(struct ff_db *db, const struct ff_run_submission *const *
 		       const char *view, PGresult **out, struct ff_err *err);
 
 /* start: queued or retrying -> running for ref (the attempt must be the next one), with a
- * lease of lease_s. A retry that came due also gets its queued step in the history. */
-int ff_run_start(struct ff_db *db, const struct ff_run_ref *ref, long lease_s, struct ff_err *err);
+ * lease of lease_s. A retry that came due also gets its queued step in the history. *again
+ * (may be NULL) says whether this attempt was started before, by a worker that handed it
+ * back or lost its lease without the attempt counting: that worker's containers and
+ * volumes for it may still exist. */
+int ff_run_start(struct ff_db *db, const struct ff_run_ref *ref, long lease_s, bool *again,
+		 struct ff_err *err);
 
 /* How an attempt ended, for finish, retry and dead_letter. */
 struct ff_run_result {

@@ -46,6 +46,7 @@ struct attempt {
 	char results_dir[512]; /* the results volume's directory on the engine's host */
 	bool results_visible;  /* ... and this worker can open it */
 	bool target_held;      /* a tcache user count is ours to release */
+	bool started_before;   /* this attempt was started before (ff_run_start's again) */
 	bool timed_out;
 	int exit_code;
 };
@@ -354,11 +355,14 @@ static int prepare_volumes(struct attempt *a, struct ff_err *err)
 }
 
 /* A worker that died during this attempt number left these behind (its run came back to
- * the queue without counting the attempt): start clean, above all with no stale results. */
+ * the queue without counting the attempt): start clean, above all with no stale results.
+ * A first start has nothing to find, and saves the engine four calls. */
 static void remove_leftovers(struct attempt *a)
 {
 	struct docker *d = a->env->docker;
 	struct ff_err ignored;
+	if (!a->started_before)
+		return;
 	docker_container_remove(d, a->names.base, &ignored);
 	docker_container_remove(d, a->names.helper, &ignored);
 	docker_volume_remove(d, a->names.vol_target, &ignored);
@@ -718,7 +722,7 @@ struct exec_result exec_run(struct exec_env *env, struct ff_job **msg)
 	char image[IMAGES_REF_MAX];
 	images_ref(env->images, job->image, image);
 	spec_names_init(&a.names, job->run_id, job->attempt, image);
-	int rc = ff_run_start(env->db, &a.ref, env->cfg->lease_s, &err);
+	int rc = ff_run_start(env->db, &a.ref, env->cfg->lease_s, &a.started_before, &err);
 	if (rc == 0) {
 		ff_run_info(job->run_id, "attempt %d is not due: skipped", job->attempt);
 		return (struct exec_result){EXEC_SKIP, 0};

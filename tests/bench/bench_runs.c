@@ -1,8 +1,8 @@
 /* bench_runs — what the platform adds on top of Docker. Not a test: it prints figures.
  *
- * (a) the floor: create + start + wait + remove of the trivial test image through the raw
- *     Engine API (network none, hardened), over a kept-open connection, 1 and 4 at a time,
- *     half of it before the platform's series and half after;
+ * (a) the floor: create + start + wait + remove of the trivial workflow's container (test-noop:
+ *     its image, command and limits, network none, hardened; /results on a tmpfs) through
+ *     the raw Engine API over a kept-open connection, 1 and 4 at a time;
  * (b) the same work through the platform: runs of the test-noop workflow submitted over the
  *     REST API to a real controller and a worker of 4 slots.
  *     1 at a time: each run submitted once the last has ended; its latency from the wall
@@ -13,6 +13,7 @@
  *     4 at a time: all submitted at once, so the worker keeps its 4 slots busy as the
  *     floor's 4 threads keep 4 containers going; the rate is runs over first POST to last
  *     finished_at, the latency of each run its started_at → finished_at.
+ * The floor and the platform take turns, BLOCK runs at a time.
  * Usage: bench_runs [runs per series, default 40] */
 #include <pthread.h>
 #include <setjmp.h>
@@ -31,6 +32,7 @@
 #include "itest.h"
 
 #define IMAGE "fuzzforge/test-busybox:1"
+#define BLOCK 8 /* runs per turn (two per slot at 4 at a time) */
 
 struct series {
 	const char *name;
@@ -69,11 +71,14 @@ static void *floor_thread(void *arg)
 	struct ff_err err;
 	if (docker_new("unix:///var/run/docker.sock", &d, &err) < 0)
 		return NULL;
-	cJSON *spec =
-	    cJSON_Parse("{\"Image\":\"" IMAGE "\",\"Cmd\":[\"true\"],\"User\":\"65534:65534\","
-			"\"HostConfig\":{\"NetworkMode\":\"none\",\"CapDrop\":[\"ALL\"],"
-			"\"SecurityOpt\":[\"no-new-privileges\"],\"ReadonlyRootfs\":true,"
-			"\"Memory\":67108864,\"MemorySwap\":67108864,\"PidsLimit\":64}}");
+	/* test-noop's container as the worker makes it (its command, its manifest's limits),
+	 * with /results on a tmpfs: without the volumes and the platform around it */
+	cJSON *spec = cJSON_Parse(
+	    "{\"Image\":\"" IMAGE "\",\"Cmd\":[\"/bin/sh\",\"/ff/noop.sh\"],"
+	    "\"User\":\"65534:65534\",\"HostConfig\":{\"NetworkMode\":\"none\","
+	    "\"CapDrop\":[\"ALL\"],\"SecurityOpt\":[\"no-new-privileges\"],\"ReadonlyRootfs\":true,"
+	    "\"Memory\":67108864,\"MemorySwap\":67108864,\"NanoCpus\":500000000,\"PidsLimit\":64,"
+	    "\"Tmpfs\":{\"/results\":\"mode=1777\",\"/tmp\":\"rw,exec,nosuid,nodev,size=64m\"}}}");
 	for (int i = 0; i < j->count; i++) {
 		char id[65], name[64];
 		int code;
@@ -94,8 +99,7 @@ static void *floor_thread(void *arg)
 	return NULL;
 }
 
-/* Adds total runs, parallel at a time, to s: the floor runs in two halves, before and after
- * the platform's series, so that an engine getting faster or slower meanwhile moves both. */
+/* Adds total runs, parallel at a time, to s. */
 static void run_floor(struct series *s, int total, int parallel)
 {
 	pthread_t th[8];
@@ -129,13 +133,18 @@ static double run_ms_since(struct itest *t, const char *id, int64_t since_us)
 	return (double)(finished_us - since_us) / 1000.0;
 }
 
+/* Adds total runs to s (see the top of the file for the two ways). */
 static void run_platform(struct itest *t, const char *target, struct series *s, int total,
 			 bool all_at_once)
 {
 	char body[256];
 	char(*ids)[37] = calloc((size_t)total, 37);
-	s->ms = calloc((size_t)total, sizeof(double));
-	s->n = total;
+	double *ms = realloc(s->ms, (size_t)(s->n + total) * sizeof(double));
+	if (!ids || !ms)
+		exit(1);
+	s->ms = ms;
+	ms += s->n;
+	s->n += total;
 	snprintf(body, sizeof(body), "{\"workflow\":\"test-noop\",\"target\":\"%s\"}", target);
 	if (!all_at_once) {
 		for (int k = 0; k < total; k++) {
@@ -143,13 +152,14 @@ static void run_platform(struct itest *t, const char *target, struct series *s, 
 			if (itest_submit(t, body, ids[k]) != 202)
 				exit(1);
 			cJSON_Delete(itest_wait_terminal(t, ids[k], 120000));
-			s->ms[k] = run_ms_since(t, ids[k], submitted_us);
-			s->wall_ms += s->ms[k];
+			ms[k] = run_ms_since(t, ids[k], submitted_us);
+			s->wall_ms += ms[k];
 		}
 		free(ids);
 		return;
 	}
 	int64_t first_us = ff_wall_us();
+	double wall_ms = 0;
 	for (int k = 0; k < total; k++)
 		if (itest_submit(t, body, ids[k]) != 202)
 			exit(1);
@@ -159,10 +169,11 @@ static void run_platform(struct itest *t, const char *target, struct series *s, 
 						 "SELECT (extract(epoch FROM started_at) * "
 						 "1000000)::bigint FROM runs WHERE id = $1",
 						 ids[k]);
-		s->ms[k] = run_ms_since(t, ids[k], started_us);
+		ms[k] = run_ms_since(t, ids[k], started_us);
 		double since_first = run_ms_since(t, ids[k], first_us);
-		s->wall_ms = since_first > s->wall_ms ? since_first : s->wall_ms;
+		wall_ms = since_first > wall_ms ? since_first : wall_ms;
 	}
+	s->wall_ms += wall_ms;
 	free(ids);
 }
 
@@ -190,9 +201,6 @@ static void bench(void **state)
 	struct series f4 = {.name = "engine floor, 4 at a time"};
 	struct series p1 = {.name = "platform, 1 at a time"};
 	struct series p4 = {.name = "platform, 4 at a time"};
-	run_floor(&f1, per_series / 2, 1);
-	run_floor(&f4, per_series / 2, 4);
-
 	struct itest t;
 	char target[65];
 	itest_setup(&t, "bench");
@@ -201,10 +209,17 @@ static void bench(void **state)
 	itest_start_worker(&t, env1);
 	const char *files[] = {"a.txt", "hello\n", NULL};
 	itest_upload(&t, files, target);
-	run_platform(&t, target, &p1, per_series, false);
-	run_platform(&t, target, &p4, per_series, true);
-	run_floor(&f1, per_series / 2, 1);
-	run_floor(&f4, per_series / 2, 4);
+	/* Floor and platform take turns, a block of BLOCK runs each: an engine getting slower
+	 * or faster meanwhile (this machine's disk and neighbours vary by the minute) moves
+	 * both alike. */
+	for (int done = 0; done < per_series; done += BLOCK) {
+		run_floor(&f1, BLOCK, 1);
+		run_platform(&t, target, &p1, BLOCK, false);
+	}
+	for (int done = 0; done < per_series; done += BLOCK) {
+		run_floor(&f4, BLOCK, 4);
+		run_platform(&t, target, &p4, BLOCK, true);
+	}
 
 	printf("\n");
 	report(&f1, NULL);
@@ -219,9 +234,9 @@ int main(int argc, char **argv)
 {
 	if (argc > 1) {
 		long n = strtol(argv[1], NULL, 10);
-		per_series = n >= 8 && n <= 10000 ? (int)n : per_series;
+		per_series = n >= BLOCK && n <= 10000 ? (int)n : per_series;
 	}
-	per_series -= per_series % 8; /* the floor's halves, 4 at a time */
+	per_series -= per_series % BLOCK;
 	const struct CMUnitTest tests[] = {cmocka_unit_test(bench)};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

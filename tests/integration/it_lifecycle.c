@@ -71,7 +71,7 @@ static int perform(enum ff_run_transition t, const char *id)
 	switch (t) {
 	case FF_RUN_START:
 		ref.attempt = 2; /* the next attempt after the seeded one */
-		rc = ff_run_start(db, &ref, 30, &err);
+		rc = ff_run_start(db, &ref, 30, NULL, &err);
 		break;
 	case FF_RUN_FINISH:
 		res.state = FF_RUN_SUCCEEDED;
@@ -169,10 +169,16 @@ static void attempt_and_worker_guards(void **state)
 	char q[37];
 	seed(q, FF_RUN_QUEUED);
 	struct ff_run_ref same = {q, 1, WORKER};
-	assert_int_equal(ff_run_start(db, &same, 30, &err), 0);
+	bool again = true;
+	assert_int_equal(ff_run_start(db, &same, 30, &again, &err), 0);
 	same.attempt = 2;
-	assert_int_equal(ff_run_start(db, &same, 30, &err), 1);
-	assert_int_equal(ff_run_start(db, &same, 30, &err), 0); /* the duplicate */
+	assert_int_equal(ff_run_start(db, &same, 30, &again, &err), 1);
+	assert_false(again); /* a first start: nothing of it can be left on an engine */
+	assert_int_equal(ff_run_start(db, &same, 30, NULL, &err), 0); /* the duplicate */
+	/* handed back, the same attempt starts again, and may find what the first start left */
+	assert_int_equal(ff_run_hand_back(db, &same, "draining", &err), 1);
+	assert_int_equal(ff_run_start(db, &same, 30, &again, &err), 1);
+	assert_true(again);
 	/* dead-lettering writes the dead_letters row with the attempt and error */
 	seed(id, FF_RUN_RUNNING);
 	res = (struct ff_run_result){.state = FF_RUN_TIMED_OUT, .error = "slow", .exit_code = -1};

@@ -131,7 +131,7 @@ static void unstorable_result_dead_lettered(void **state)
 	assert_int_equal(itest_submit(&t, body, id), 202);
 	assert_int_equal(ff_db_connect(t.db_url, &db, &err), 0);
 	const struct ff_run_ref ref = {id, 1, "it-store"};
-	assert_int_equal(ff_run_start(db, &ref, 300, &err), 1);
+	assert_int_equal(ff_run_start(db, &ref, 300, NULL, &err), 1);
 
 	struct output out;
 	output_init(&out, 1 << 20, NULL, NULL, NULL);
