@@ -4,7 +4,9 @@
  * pools; a queue that refuses publishes (a reject-publish length policy) gives nacks, which
  * come back as ok[i] = 0 with the call still 0; a bad message id fails before anything is
  * sent; after the broker drops the connection a batch fails with FF_EUNAVAIL and every ok[i]
- * is 0. What landed is read on a connection of the test's own (rabbitmq-c directly). */
+ * is 0; a new pool's queue is a classic queue of version 2, and a queue an older FuzzForge
+ * declared without that argument is used as it is. What landed is read on a connection of the
+ * test's own (rabbitmq-c directly). */
 #include <amqp.h>
 #include <amqp_tcp_socket.h>
 #include <setjmp.h>
@@ -199,6 +201,67 @@ static void batch_spans_pools(void **state)
 	ff_amqp_free(a);
 }
 
+/* x-queue-version of ff.jobs.<pool>, as rabbitmqctl lists the queue's arguments ("" when
+ * it has none). */
+static void queue_version(const char *pool, char *out, size_t len)
+{
+	char cmd[512];
+	snprintf(cmd, sizeof(cmd),
+		 RABBITMQCTL " -q list_queues -p '%s' name arguments --no-table-headers | "
+			     "awk '$1 == \"ff.jobs.%s\"' | grep -o 'x-queue-version\",[0-9]*' | "
+			     "cut -d, -f2",
+		 vhost, pool);
+	FILE *f = popen(cmd, "r");
+	assert_non_null(f);
+	if (!fgets(out, (int)len, f))
+		out[0] = '\0';
+	out[strcspn(out, "\n")] = '\0';
+	pclose(f);
+}
+
+/* A new pool's queue is a classic queue of version 2; one an older FuzzForge declared (no
+ * x-queue-version) is refused that declare by the broker, and used as it is: the channel
+ * comes back with confirms on, and a batch after it lands, every message confirmed. */
+static void queue_version_2_and_older_queues(void **state)
+{
+	(void)state;
+	char v[16];
+	struct ff_amqp *a = connect_or_fail();
+	struct ff_err err;
+	assert_int_equal(ff_amqp_declare_pool(a, "fresh", &err), 0);
+	queue_version("fresh", v, sizeof(v));
+	assert_string_equal(v, "2");
+
+	amqp_connection_state_t c = raw_connect();
+	amqp_table_entry_t old_args[2] = {
+	    {.key = amqp_cstring_bytes("x-max-priority"),
+	     .value = {.kind = AMQP_FIELD_KIND_I32, .value.i32 = FF_AMQP_MAX_PRIORITY}},
+	    {.key = amqp_cstring_bytes("x-dead-letter-exchange"),
+	     .value = {.kind = AMQP_FIELD_KIND_UTF8,
+		       .value.bytes = amqp_cstring_bytes(FF_AMQP_DEAD_EXCHANGE)}},
+	};
+	amqp_queue_declare(c, 1, amqp_cstring_bytes(FF_AMQP_JOBS_EXCHANGE ".older"), 0, 1, 0, 0,
+			   (amqp_table_t){.num_entries = 2, .entries = old_args});
+	check_reply(amqp_get_rpc_reply(c), "queue.declare as an older version");
+	raw_close(c);
+
+	make_batch(PROPS_BATCH, "older", "older", NULL);
+	int rc = ff_amqp_publish_batch(a, B.msgs, PROPS_BATCH, B.ok, &err);
+	if (rc != 0)
+		fail_msg("batch to a queue of an older version: %d %s", rc, err.msg);
+	assert_all_ok(PROPS_BATCH, 1);
+	assert_int_equal(queue_count("older"), PROPS_BATCH);
+	queue_version("older", v, sizeof(v));
+	assert_string_equal(v, "");
+	uint32_t ready = 0; /* the broker audit's declare: this connection remembers the queue */
+	assert_int_equal(ff_amqp_pool_ready(a, "older", &ready, &err), 0);
+	assert_int_equal(ready, PROPS_BATCH);
+	/* and the pool declared before the channel was opened again still takes messages */
+	assert_int_equal(ff_amqp_publish(a, "fresh", "{}", 2, 0, "after-reopen", &err), 0);
+	assert_int_equal(queue_count("fresh"), 1);
+	ff_amqp_free(a);
+}
+
 /* A queue that holds 5 and refuses what comes after: the broker nacks those publishes. */
 static void nacks_are_ok_0(void **state)
 {
@@ -312,6 +375,7 @@ int main(void)
 	    cmocka_unit_test(messages_keep_priority_id_and_body),
 	    cmocka_unit_test(batch_spans_pools),
 	    cmocka_unit_test(nacks_are_ok_0),
+	    cmocka_unit_test(queue_version_2_and_older_queues),
 	    cmocka_unit_test(long_message_id_fails_before_sending),
 	    cmocka_unit_test(batch_after_connection_drop_fails),
 	};
