@@ -206,7 +206,7 @@ static int reopen_channel(struct ff_amqp *a, struct ff_err *err)
 
 /* Declares ff.jobs.<pool> and its binding; *ready (may be NULL) as declare_queue's.
  * A new queue is a classic queue of version 2: with 16 clients submitting, its confirms
- * came in 1.5 ms against version 1's 2.8 (bench_api, docs/controller-http.md). A queue an
+ * came in 1.5 ms against version 1's 2.8 (bench_api; README § Farm, Broker). A queue an
  * older FuzzForge declared has no x-queue-version, and the broker refuses to declare it
  * with another one: it is then used as it is (a queue-version policy converts it). */
 static int declare_jobs_queue(struct ff_amqp *a, const char *pool, uint32_t *ready,
