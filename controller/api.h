@@ -20,6 +20,10 @@ void api_workflows_list(struct http_req *r);
 void api_workflow_get(struct http_req *r);
 /* api_runs.c */
 void api_run_submit(struct http_req *r);
+/* Whether api_run_submit may run on the loop: no Idempotency-Key (whose replay is looked up
+ * in the database) and a body of at most API_SUBMIT_ON_LOOP_MAX bytes. */
+bool api_run_submit_on_loop(struct http_req *r);
+#define API_SUBMIT_ON_LOOP_MAX 16384
 void api_run_get(struct http_req *r);
 void api_runs_list(struct http_req *r);
 void api_run_events(struct http_req *r);

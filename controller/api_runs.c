@@ -172,8 +172,16 @@ static void submit_done(struct submission *s, struct ff_db *db)
 	http_complete(r);
 }
 
-/* Validates the submit here, on a database thread; the committer inserts it with others
- * in one transaction, publishes its job, and replies (submit_done). */
+bool api_run_submit_on_loop(struct http_req *r)
+{
+	size_t len;
+	http_body(r, &len);
+	return !http_header(r, "Idempotency-Key") && len <= API_SUBMIT_ON_LOOP_MAX;
+}
+
+/* Validates the submit here, on the loop or a database thread (api_run_submit_on_loop);
+ * the committer inserts it with others in one transaction, publishes its job, and replies
+ * (submit_done). */
 void api_run_submit(struct http_req *r)
 {
 	struct app *app = r->app;

@@ -130,6 +130,11 @@ struct http_route {
 	const char *query; /* the query parameters it takes, space-separated ("state limit");
 			      "label*" may be given more than once; NULL: none. Any other is
 			      refused (400) before the handler runs */
+	/* For a database-thread route (HTTP_ON_POOL): whether this request needs no database
+	 * and is cheap enough for the loop, which then runs the handler itself, saving the hop
+	 * to a thread and back; the handler may still defer its reply (http_defer). NULL:
+	 * always a database thread. */
+	bool (*on_loop)(struct http_req *r);
 };
 
 struct http_limits {

@@ -91,18 +91,19 @@ static void echo_json(struct http_req *r)
 /* Like the real table (api.c): literal segments, {x} parameters, a {x*} tail, one path
  * under several methods (405 with Allow), query lists, each kind of body. */
 static const struct http_route routes[] = {
-    {HTTP_M_GET, "/health", echo, HTTP_PUBLIC, HTTP_BODY_NONE, HTTP_ON_LOOP, NULL},
+    {HTTP_M_GET, "/health", echo, HTTP_PUBLIC, HTTP_BODY_NONE, HTTP_ON_LOOP, NULL, NULL},
     {HTTP_M_GET, "/api/v1/runs", echo, HTTP_PUBLIC, HTTP_BODY_NONE, HTTP_ON_LOOP,
-     "state limit cursor"},
-    {HTTP_M_GET, "/api/v1/runs/{id}", echo, HTTP_PUBLIC, HTTP_BODY_NONE, HTTP_ON_LOOP, NULL},
-    {HTTP_M_DELETE, "/api/v1/runs/{id}", echo, HTTP_PUBLIC, HTTP_BODY_NONE, HTTP_ON_LOOP, NULL},
-    {HTTP_M_POST, "/api/v1/runs/{id}/retry", echo_json, HTTP_PUBLIC, HTTP_BODY_JSON, HTTP_ON_LOOP,
+     "state limit cursor", NULL},
+    {HTTP_M_GET, "/api/v1/runs/{id}", echo, HTTP_PUBLIC, HTTP_BODY_NONE, HTTP_ON_LOOP, NULL, NULL},
+    {HTTP_M_DELETE, "/api/v1/runs/{id}", echo, HTTP_PUBLIC, HTTP_BODY_NONE, HTTP_ON_LOOP, NULL,
      NULL},
+    {HTTP_M_POST, "/api/v1/runs/{id}/retry", echo_json, HTTP_PUBLIC, HTTP_BODY_JSON, HTTP_ON_LOOP,
+     NULL, NULL},
     {HTTP_M_GET, "/api/v1/runs/{id}/artifacts/{name*}", echo, HTTP_PUBLIC, HTTP_BODY_NONE,
-     HTTP_ON_LOOP, NULL},
+     HTTP_ON_LOOP, NULL, NULL},
     {HTTP_M_POST, "/api/v1/workflows/{name}/submit", echo_json, HTTP_PUBLIC, HTTP_BODY_JSON,
-     HTTP_ON_LOOP, "limit"},
-    {HTTP_M_POST, "/api/v1/targets", echo, HTTP_PUBLIC, HTTP_BODY_TARGET, HTTP_ON_LOOP, NULL},
+     HTTP_ON_LOOP, "limit", NULL},
+    {HTTP_M_POST, "/api/v1/targets", echo, HTTP_PUBLIC, HTTP_BODY_TARGET, HTTP_ON_LOOP, NULL, NULL},
 };
 
 static struct event_base *base;
