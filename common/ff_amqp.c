@@ -95,6 +95,19 @@ static int declare_queue(struct ff_amqp *a, const char *name, amqp_table_t args,
 	return reply_error(amqp_get_rpc_reply(a->conn), "queue.bind", err);
 }
 
+/* Channel 1 with publisher confirms on; a new channel's delivery tags start at 1. */
+static int open_channel(struct ff_amqp *a, struct ff_err *err)
+{
+	amqp_channel_open(a->conn, 1);
+	int rc = reply_error(amqp_get_rpc_reply(a->conn), "channel.open", err);
+	if (rc < 0)
+		return rc;
+	a->channel_open = 1;
+	a->publish_seq = 0;
+	amqp_confirm_select(a->conn, 1);
+	return reply_error(amqp_get_rpc_reply(a->conn), "confirm.select", err);
+}
+
 int ff_amqp_connect(const char *url, int heartbeat_s, struct ff_amqp **out, struct ff_err *err)
 {
 	struct amqp_connection_info info;
@@ -129,19 +142,11 @@ int ff_amqp_connect(const char *url, int heartbeat_s, struct ff_amqp **out, stru
 			 "login", err);
 	if (rc < 0)
 		goto out_free;
-	amqp_channel_open(a->conn, 1);
-	rc = reply_error(amqp_get_rpc_reply(a->conn), "channel.open", err);
-	if (rc < 0)
-		goto out_free;
-	a->channel_open = 1;
-	if ((rc = declare_exchange(a, FF_AMQP_JOBS_EXCHANGE, "direct", err)) < 0 ||
+	if ((rc = open_channel(a, err)) < 0 ||
+	    (rc = declare_exchange(a, FF_AMQP_JOBS_EXCHANGE, "direct", err)) < 0 ||
 	    (rc = declare_exchange(a, FF_AMQP_DEAD_EXCHANGE, "fanout", err)) < 0 ||
 	    (rc = declare_queue(a, FF_AMQP_DEAD_QUEUE, amqp_empty_table, FF_AMQP_DEAD_EXCHANGE, "",
 				NULL, err)) < 0)
-		goto out_free;
-	amqp_confirm_select(a->conn, 1);
-	rc = reply_error(amqp_get_rpc_reply(a->conn), "confirm.select", err);
-	if (rc < 0)
 		goto out_free;
 	free(copy);
 	*out = a;
@@ -186,8 +191,7 @@ static void pools_add(struct pools *p, const char *pool)
 		p->name[p->n++] = copy;
 }
 
-/* The broker closed channel 1 over a refused declare: acknowledged, and opened again as
- * ff_amqp_connect left it (confirms on; a new channel's delivery tags start over). */
+/* The broker closed channel 1 over a refused declare: acknowledged, and opened again. */
 static int reopen_channel(struct ff_amqp *a, struct ff_err *err)
 {
 	amqp_channel_close_ok_t close_ok = {0};
@@ -195,13 +199,7 @@ static int reopen_channel(struct ff_amqp *a, struct ff_err *err)
 	if ((rc = status_error(rc, "channel.close-ok", err)) < 0)
 		return rc;
 	a->channel_open = 0;
-	amqp_channel_open(a->conn, 1);
-	if ((rc = reply_error(amqp_get_rpc_reply(a->conn), "channel.open", err)) < 0)
-		return rc;
-	a->channel_open = 1;
-	a->publish_seq = 0;
-	amqp_confirm_select(a->conn, 1);
-	return reply_error(amqp_get_rpc_reply(a->conn), "confirm.select", err);
+	return open_channel(a, err);
 }
 
 /* Declares ff.jobs.<pool> and its binding; *ready (may be NULL) as declare_queue's.
