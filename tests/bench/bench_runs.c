@@ -122,15 +122,15 @@ static void run_floor(struct series *s, int total, int parallel)
 
 /* --- (b) through the platform -------------------------------------------------------------- */
 
-/* A run's time in ms: from since_us (wall clock) to its finished_at. */
-static double run_ms_since(struct itest *t, const char *id, int64_t since_us)
+/* A run's timestamp column (started_at, finished_at) in µs of the wall clock. */
+static int64_t run_at_us(struct itest *t, const char *id, const char *column)
 {
-	long finished_us =
-	    itest_sql_long(t,
-			   "SELECT (extract(epoch FROM finished_at) * 1000000)::bigint "
-			   "FROM runs WHERE id = $1 AND state = 'succeeded'",
-			   id);
-	return (double)(finished_us - since_us) / 1000.0;
+	char sql[160];
+	snprintf(sql, sizeof(sql),
+		 "SELECT (extract(epoch FROM %s) * 1000000)::bigint FROM runs WHERE id = $1 "
+		 "AND state = 'succeeded'",
+		 column);
+	return itest_sql_long(t, sql, id);
 }
 
 /* Adds total runs to s (see the top of the file for the two ways). */
@@ -152,7 +152,8 @@ static void run_platform(struct itest *t, const char *target, struct series *s, 
 			if (itest_submit(t, body, ids[k]) != 202)
 				exit(1);
 			cJSON_Delete(itest_wait_terminal(t, ids[k], 120000));
-			ms[k] = run_ms_since(t, ids[k], submitted_us);
+			ms[k] =
+			    (double)(run_at_us(t, ids[k], "finished_at") - submitted_us) / 1000.0;
 			s->wall_ms += ms[k];
 		}
 		free(ids);
@@ -165,12 +166,9 @@ static void run_platform(struct itest *t, const char *target, struct series *s, 
 			exit(1);
 	for (int k = 0; k < total; k++) {
 		cJSON_Delete(itest_wait_terminal(t, ids[k], 120000));
-		long started_us = itest_sql_long(t,
-						 "SELECT (extract(epoch FROM started_at) * "
-						 "1000000)::bigint FROM runs WHERE id = $1",
-						 ids[k]);
-		ms[k] = run_ms_since(t, ids[k], started_us);
-		double since_first = run_ms_since(t, ids[k], first_us);
+		int64_t finished_us = run_at_us(t, ids[k], "finished_at");
+		ms[k] = (double)(finished_us - run_at_us(t, ids[k], "started_at")) / 1000.0;
+		double since_first = (double)(finished_us - first_us) / 1000.0;
 		wall_ms = since_first > wall_ms ? since_first : wall_ms;
 	}
 	s->wall_ms += wall_ms;
