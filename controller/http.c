@@ -946,19 +946,10 @@ static void dispatch(struct http_conn *c)
 	c->handling = true;
 	s->inflight++;
 	bufferevent_disable(c->bev, EV_READ); /* a pipelined request waits for this reply */
-	if (r->route->where == HTTP_ON_POOL && r->route->on_loop && r->route->on_loop(r)) {
-		/* Deferred, the reply comes through on_wake, which runs on this thread: r and c
-		 * stay ours until we return. */
-		bool deferred = false;
-		r->deferred = &deferred;
-		r->route->handler(r);
-		if (!deferred) {
-			r->deferred = NULL;
-			conn_respond(c, r);
-		}
-		return;
-	}
-	pool_push(s->pool, r);
+	if (r->route->where == HTTP_ON_POOL && r->route->on_loop && r->route->on_loop(r))
+		pool_run_here(r); /* its reply comes through on_wake, as a database thread's */
+	else
+		pool_push(s->pool, r);
 }
 
 static void spawn_stream(struct http_conn *c)

@@ -52,6 +52,11 @@ static void run_handler(struct http_req *r, struct ff_db *db)
 	http_complete(r);
 }
 
+void pool_run_here(struct http_req *r)
+{
+	run_handler(r, NULL);
+}
+
 struct worker_arg {
 	struct pool *p;
 	int i;

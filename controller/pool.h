@@ -18,6 +18,9 @@ void pool_push(struct pool *p, struct http_req *r);
 /* The same on a new thread with a connection of its own, for a request whose handler
  * reads a streamed body. FF_ENOMEM/FF_EUNAVAIL when no thread or connection can be had. */
 int pool_spawn(struct pool *p, struct http_req *r, struct ff_err *err);
+/* Runs r's handler on the calling thread (the loop, for a route's on_loop), with no
+ * database, and completes it as a database thread would: unless the handler deferred. */
+void pool_run_here(struct http_req *r);
 /* Lets queued requests finish, then stops the threads. NULL-safe. */
 void pool_stop(struct pool *p);
 
