@@ -11,7 +11,7 @@ PKGS=(
 	libclang-rt-dev llvm
 	# the libraries the platform links
 	libevent-dev librabbitmq-dev libpq-dev libcjson-dev libcurl4-openssl-dev libhttp-parser-dev zlib1g-dev
-	uuid-dev libarchive-dev libssl-dev libcmocka-dev
+	uuid-dev libarchive-dev nettle-dev libssl-dev libcmocka-dev
 	# the services, and the test workflows' image (busybox)
 	postgresql rabbitmq-server docker.io busybox-static
 	# lint.clang_format and lint.shellcheck (scripts/lint.sh); zsh parses ff's completion
