@@ -24,6 +24,8 @@ PKGS=(
 	prometheus
 	# workflows/secret-detection/bench.sh: the scanner's CPU time
 	time
+	# integration.it_balancer's balancer and integration.it_farm's registry
+	haproxy docker-registry
 )
 # e2e.mcp's client (scripts/node-deps.sh installs its npm packages): Node.js and npm. Judged
 # by the commands, not the packages: a Node.js from elsewhere (nodesource's, which carries
