@@ -47,6 +47,7 @@ struct attempt {
 	bool results_visible;  /* ... and this worker can open it */
 	bool target_held;      /* a tcache user count is ours to release */
 	bool started_before;   /* this attempt was started before (ff_run_start's again) */
+	bool cleaned_up;       /* cleanup_docker has run */
 	bool timed_out;
 	int exit_code;
 };
@@ -369,11 +370,14 @@ static void remove_leftovers(struct attempt *a)
 	docker_volume_remove(d, a->names.vol_results, &ignored);
 }
 
-/* The container and the results volume go; the target volume stays cached. */
+/* The container and the results volume go; the target volume stays cached. Once. */
 static void cleanup_docker(struct attempt *a)
 {
 	struct docker *d = a->env->docker;
 	struct ff_err err;
+	if (a->cleaned_up)
+		return;
+	a->cleaned_up = true;
 	if (a->container[0] && docker_container_remove(d, a->container, &err) < 0)
 		ff_run_warn(a->job->run_id, "container not removed: %s", err.msg);
 	if (docker_volume_remove(d, a->names.vol_results, &err) < 0)
@@ -606,7 +610,6 @@ static struct exec_result run_attempt(struct attempt *a)
 		if (a->res.skipped[0])
 			note(a, a->res.skipped);
 	}
-	cleanup_docker(a);
 
 	int sarif_ok = 0;
 	if (a->res.sarif_error[0])
@@ -655,8 +658,10 @@ static struct exec_result run_attempt(struct attempt *a)
 
 	struct exec_result result = {EXEC_DONE, 0};
 	if (o.transition == FF_RUN_CANCEL) {
+		cleanup_docker(a);
 		ff_run_info(job->run_id, "cancelled: container stopped");
 	} else if (o.transition == FF_RUN_HAND_BACK) {
+		cleanup_docker(a); /* before the run is another worker's, same names and all */
 		rc = ff_run_hand_back(a->env->db, &a->ref, hand_back_why, &err);
 		if (rc <= 0)
 			ff_run_warn(job->run_id, "not handed back (%s): its lease will expire",
@@ -671,10 +676,19 @@ static struct exec_result run_attempt(struct attempt *a)
 						.res = &a->res,
 						.findings = sarif_ok ? &findings : NULL};
 		struct outcome recorded;
-		rc =
-		    store_attempt_end(a->env->db, &s, a->env->cfg->lease_s * 1000, &recorded, &err);
+		/* The result first, at one try: it ends the run for whoever waits on it, and the
+		 * container's removal (7 ms of the engine's time) need not delay that. With the
+		 * database away the engine is cleaned up first, so nothing of the run is left on
+		 * it while this worker holds the result for up to a lease. */
+		rc = store_attempt_end(a->env->db, &s, 0, &recorded, &err);
+		if (rc == FF_EUNAVAIL) {
+			cleanup_docker(a);
+			rc = store_attempt_end(a->env->db, &s, a->env->cfg->lease_s * 1000,
+					       &recorded, &err);
+		}
 		result = performed(a, &recorded, rc, &err);
 	}
+	cleanup_docker(a);
 	ff_findings_release(&findings);
 	return result;
 }

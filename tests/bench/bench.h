@@ -10,5 +10,9 @@ void bench_sort(double *ms, int n);
 /* The pct-th percentile (0-100) of n > 0 sorted latencies: the element at n * pct / 100,
  * clamped to the last. */
 double bench_pct(const double *sorted, int n, int pct);
+/* CPU time the whole machine has spent (/proc/stat: user, nice, system, irq, softirq,
+ * steal; 10 ms ticks) less this process's own (getrusage), in ms: what the engine, the
+ * platform's processes and the services used between two calls. */
+double bench_machine_cpu_ms(void);
 
 #endif

@@ -13,7 +13,8 @@
  *     4 at a time: all submitted at once, so the worker keeps its 4 slots busy as the
  *     floor's 4 threads keep 4 containers going; the rate is runs over first POST to last
  *     finished_at, the latency of each run its started_at → finished_at.
- * The floor and the platform take turns, BLOCK runs at a time.
+ * The floor and the platform take turns, BLOCK runs at a time. Each series also prints the
+ * machine's CPU per run, the bench's own left out (bench_machine_cpu_ms).
  * Usage: bench_runs [runs per series, default 40] */
 #include <pthread.h>
 #include <setjmp.h>
@@ -39,6 +40,7 @@ struct series {
 	double *ms;
 	int n;
 	double wall_ms;
+	double cpu_ms; /* bench_machine_cpu_ms over the series */
 };
 
 static void report(const struct series *s, const struct series *floor)
@@ -46,13 +48,14 @@ static void report(const struct series *s, const struct series *floor)
 	bench_sort(s->ms, s->n);
 	double p50 = bench_pct(s->ms, s->n, 50), p95 = bench_pct(s->ms, s->n, 95);
 	double rate = s->n / (s->wall_ms / 1000.0);
-	printf("%-34s n=%-4d p50 %7.1f ms  p95 %7.1f ms  %6.2f runs/s", s->name, s->n, p50, p95,
-	       rate);
+	double cpu = s->cpu_ms / s->n;
+	printf("%-34s n=%-4d p50 %7.1f ms  p95 %7.1f ms  %6.2f runs/s  cpu %5.1f ms/run", s->name,
+	       s->n, p50, p95, rate, cpu);
 	if (floor) {
 		double fp50 = bench_pct(floor->ms, floor->n, 50);
 		double frate = floor->n / (floor->wall_ms / 1000.0);
-		printf("  | p50 x%.2f (+%.1f ms), rate x%.2f", p50 / fp50, p50 - fp50,
-		       rate / frate);
+		printf("  | p50 x%.2f (+%.1f ms), rate x%.2f, cpu +%.1f ms", p50 / fp50, p50 - fp50,
+		       rate / frate, cpu - floor->cpu_ms / floor->n);
 	}
 	printf("\n");
 }
@@ -109,6 +112,7 @@ static void run_floor(struct series *s, int total, int parallel)
 		exit(1);
 	s->ms = ms;
 	int64_t t0 = ff_now_ms();
+	double cpu0 = bench_machine_cpu_ms();
 	for (int i = 0; i < parallel; i++) {
 		jobs[i] =
 		    (struct floor_job){total / parallel, s->ms + s->n + i * (total / parallel)};
@@ -118,6 +122,7 @@ static void run_floor(struct series *s, int total, int parallel)
 		pthread_join(th[i], NULL);
 	s->n += total;
 	s->wall_ms += (double)(ff_now_ms() - t0);
+	s->cpu_ms += bench_machine_cpu_ms() - cpu0;
 }
 
 /* --- (b) through the platform -------------------------------------------------------------- */
@@ -145,6 +150,7 @@ static void run_platform(struct itest *t, const char *target, struct series *s, 
 	s->ms = ms;
 	ms += s->n;
 	s->n += total;
+	double cpu0 = bench_machine_cpu_ms();
 	snprintf(body, sizeof(body), "{\"workflow\":\"test-noop\",\"target\":\"%s\"}", target);
 	if (!all_at_once) {
 		for (int k = 0; k < total; k++) {
@@ -156,6 +162,7 @@ static void run_platform(struct itest *t, const char *target, struct series *s, 
 			    (double)(run_at_us(t, ids[k], "finished_at") - submitted_us) / 1000.0;
 			s->wall_ms += ms[k];
 		}
+		s->cpu_ms += bench_machine_cpu_ms() - cpu0;
 		free(ids);
 		return;
 	}
@@ -172,6 +179,7 @@ static void run_platform(struct itest *t, const char *target, struct series *s, 
 		wall_ms = since_first > wall_ms ? since_first : wall_ms;
 	}
 	s->wall_ms += wall_ms;
+	s->cpu_ms += bench_machine_cpu_ms() - cpu0;
 	free(ids);
 }
 

@@ -133,6 +133,20 @@ static inline long rel_docker_leftovers(const char *run_id)
 	return c < 0 || v < 0 ? -1 : c + v;
 }
 
+/* Waits until Docker holds nothing of the run (a worker removes its container and results
+ * volume just after recording the result); fails naming what was waited for. */
+static inline void rel_wait_no_leftovers(const char *run_id, int timeout_ms, const char *what)
+{
+	int64_t deadline = itest_now_ms() + timeout_ms;
+	while (rel_docker_leftovers(run_id) != 0) {
+		if (itest_now_ms() > deadline)
+			fail_msg(
+			    "%s: Docker still holds a container or volume of run %s after %d s",
+			    what, run_id, timeout_ms / 1000);
+		itest_pause_ms(REL_POLL_MS);
+	}
+}
+
 /* An authenticated call without a body; returns the status (0 when it did not answer). */
 static inline long rel_call(struct itest *t, const char *method, const char *path, cJSON **json_out)
 {

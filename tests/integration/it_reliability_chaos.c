@@ -166,12 +166,8 @@ static void database_restart_while_running(void **state)
 		itest_pause_ms(REL_POLL_MS);
 	}
 	/* Containers gone while the database is down: the workers hold the results now. */
-	int64_t deadline = itest_now_ms() + 60000;
-	while (rel_docker_leftovers(ids[6]) != 0 || rel_docker_leftovers(ids[7]) != 0) {
-		if (itest_now_ms() > deadline)
-			fail_msg("containers still there 60 s into the database outage");
-		itest_pause_ms(REL_POLL_MS);
-	}
+	rel_wait_no_leftovers(ids[6], 60000, "the database outage");
+	rel_wait_no_leftovers(ids[7], 60000, "the database outage");
 	assert_int_equal(system(PG_CTL "start"), 0);
 	for (int i = 6; i < 8; i++)
 		rel_wait_terminal_sql(&t, ids[i], 120000);

@@ -99,7 +99,7 @@ static void worker_killed_mid_run(void **state)
 					id),
 			 1);
 	/* the new attempt removed the leftovers by name, then its own containers */
-	assert_int_equal(rel_docker_leftovers(id), 0);
+	rel_wait_no_leftovers(id, 30000, "the second attempt");
 
 	/* 11: the registry: the silent worker is lost, the other one active */
 	wait_worker_state(&t, "rel-kill-a", "lost", 30000);

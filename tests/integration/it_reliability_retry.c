@@ -398,12 +398,7 @@ static void cancel_and_retry(void **state)
 	assert_int_equal(itest_submit(&t, body, running), 202);
 	rel_wait_container_started(&t, running, 60000);
 	assert_int_equal(rel_run_action(&t, running, "cancel"), 202);
-	int64_t deadline = itest_now_ms() + 30000;
-	while (rel_docker_leftovers(running) != 0) {
-		if (itest_now_ms() > deadline)
-			fail_msg("container of cancelled run %s still there after 30 s", running);
-		itest_pause_ms(REL_POLL_MS);
-	}
+	rel_wait_no_leftovers(running, 30000, "the cancelled run");
 	/* the executor is free again (concurrency 1): the next run completes */
 	rel_body(body, sizeof(body), "test-noop", target, NULL, 0);
 	assert_int_equal(itest_submit(&t, body, sentinel), 202);

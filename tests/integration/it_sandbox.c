@@ -48,12 +48,7 @@ static void results_cap_stops_the_workflow(void **state)
 	rel_sql_text(&t, "SELECT state || ' ' || error FROM runs WHERE id = $1", id, v, sizeof(v));
 	if (strncmp(v, "failed results over 4 MB", 24) != 0)
 		fail_msg("run ended '%s', not failed for its results' size", v);
-	int64_t deadline = itest_now_ms() + 30000;
-	while (rel_docker_leftovers(id) != 0) {
-		if (itest_now_ms() > deadline)
-			fail_msg("the stopped run's container or volume is still there after 30 s");
-		itest_pause_ms(REL_POLL_MS);
-	}
+	rel_wait_no_leftovers(id, 30000, "the stopped run");
 	itest_teardown(&t);
 }
 
