@@ -90,6 +90,6 @@ for how in host image; do
 	c=$(median <"$work/c") w=$(median <"$work/w")
 	label="binaries ($build)"
 	[ "$how" = image ] && label="images (fuzzforge/*:$tag)"
-	printf '%-34s %10.1f %10.1f %10.1f %10s\n' "$label" "$(bc -l <<<"$c / 1024")" \
-		"$(bc -l <<<"$w / 1024")" "$(bc -l <<<"($c + $w) / 1024")" "$target_mib"
+	awk -v label="$label" -v c="$c" -v w="$w" -v target="$target_mib" \
+		'BEGIN { printf "%-34s %10.1f %10.1f %10.1f %10s\n", label, c / 1024, w / 1024, (c + w) / 1024, target }'
 done
