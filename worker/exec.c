@@ -385,6 +385,15 @@ static void cleanup_docker(struct attempt *a)
 	target_release(a);
 }
 
+/* store_attempt.on_unavailable: the result is recorded before the cleanup, since it ends the
+ * run for whoever waits on it and the container's removal (7 ms of the engine's time) need
+ * not delay that; but with the database away the engine is cleaned up at once, so nothing of
+ * the run is left on it while this worker holds the result for up to a lease. */
+static void cleanup_on_unavailable(void *ctx)
+{
+	cleanup_docker(ctx);
+}
+
 /* Records the container in the slot the heartbeat watches, and says whether the attempt
  * has been told to stop meanwhile. */
 static enum exec_stop slot_set_container(struct attempt *a, const char *container)
@@ -658,7 +667,6 @@ static struct exec_result run_attempt(struct attempt *a)
 
 	struct exec_result result = {EXEC_DONE, 0};
 	if (o.transition == FF_RUN_CANCEL) {
-		cleanup_docker(a);
 		ff_run_info(job->run_id, "cancelled: container stopped");
 	} else if (o.transition == FF_RUN_HAND_BACK) {
 		cleanup_docker(a); /* before the run is another worker's, same names and all */
@@ -674,18 +682,12 @@ static struct exec_result run_attempt(struct attempt *a)
 						.exit_code = a->exit_code,
 						.out = &a->out,
 						.res = &a->res,
-						.findings = sarif_ok ? &findings : NULL};
+						.findings = sarif_ok ? &findings : NULL,
+						.on_unavailable = cleanup_on_unavailable,
+						.ctx = a};
 		struct outcome recorded;
-		/* The result first, at one try: it ends the run for whoever waits on it, and the
-		 * container's removal (7 ms of the engine's time) need not delay that. With the
-		 * database away the engine is cleaned up first, so nothing of the run is left on
-		 * it while this worker holds the result for up to a lease. */
-		rc = store_attempt_end(a->env->db, &s, 0, &recorded, &err);
-		if (rc == FF_EUNAVAIL) {
-			cleanup_docker(a);
-			rc = store_attempt_end(a->env->db, &s, a->env->cfg->lease_s * 1000,
-					       &recorded, &err);
-		}
+		rc =
+		    store_attempt_end(a->env->db, &s, a->env->cfg->lease_s * 1000, &recorded, &err);
 		result = performed(a, &recorded, rc, &err);
 	}
 	cleanup_docker(a);

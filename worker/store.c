@@ -314,6 +314,8 @@ static int record(struct ff_db *db, const struct store_attempt *a, long retry_fo
 	int backoff_ms = 100;
 	for (;;) {
 		int rc = record_once(db, a, err);
+		if (rc == FF_EUNAVAIL && a->on_unavailable)
+			a->on_unavailable(a->ctx);
 		if (rc != FF_EUNAVAIL || ff_now_ms() + backoff_ms > deadline)
 			return rc;
 		ff_run_warn(a->ref->id, "result not recorded yet (%s): retrying", err->msg);

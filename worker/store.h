@@ -56,6 +56,10 @@ struct store_attempt {
 	const struct output *out;
 	const struct results *res;
 	const struct ff_findings *findings;
+	/* Called, when set, each time a try finds the database away (before any pause for it):
+	 * what the caller would rather not hold while it waits (the worker's containers). */
+	void (*on_unavailable)(void *ctx);
+	void *ctx;
 };
 
 /* Records the attempt's end. A retried attempt keeps its logs; findings and artifacts are
