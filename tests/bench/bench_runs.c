@@ -142,34 +142,25 @@ static int64_t run_at_us(struct itest *t, const char *id, const char *column)
 	return itest_sql_long(t, sql, id);
 }
 
-/* Adds total runs to s (see the top of the file for the two ways). */
-static void run_platform(struct itest *t, const char *target, struct series *s, int total,
-			 bool all_at_once)
+/* Each run submitted once the last has ended; returns the sum of their latencies. */
+static double one_at_a_time(struct itest *t, const char *body, char (*ids)[37], double *ms,
+			    int total)
 {
-	char body[256];
-	char(*ids)[37] = calloc((size_t)total, 37);
-	double *ms = realloc(s->ms, (size_t)(s->n + total) * sizeof(double));
-	if (!ids || !ms)
-		exit(1);
-	s->ms = ms;
-	ms += s->n;
-	s->n += total;
-	double cpu0 = bench_machine_cpu_ms();
-	snprintf(body, sizeof(body), "{\"workflow\":\"test-noop\",\"target\":\"%s\"}", target);
-	if (!all_at_once) {
-		for (int k = 0; k < total; k++) {
-			int64_t submitted_us = ff_wall_us();
-			if (itest_submit(t, body, ids[k]) != 202)
-				exit(1);
-			cJSON_Delete(itest_wait_terminal_every(t, ids[k], 120000, WAIT_POLL_MS));
-			ms[k] =
-			    (double)(run_at_us(t, ids[k], "finished_at") - submitted_us) / 1000.0;
-			s->wall_ms += ms[k];
-		}
-		s->cpu_ms += bench_machine_cpu_ms() - cpu0;
-		free(ids);
-		return;
+	double wall_ms = 0;
+	for (int k = 0; k < total; k++) {
+		int64_t submitted_us = ff_wall_us();
+		if (itest_submit(t, body, ids[k]) != 202)
+			exit(1);
+		cJSON_Delete(itest_wait_terminal_every(t, ids[k], 120000, WAIT_POLL_MS));
+		ms[k] = (double)(run_at_us(t, ids[k], "finished_at") - submitted_us) / 1000.0;
+		wall_ms += ms[k];
 	}
+	return wall_ms;
+}
+
+/* All submitted at once; returns first POST to last finished_at. */
+static double all_at_once(struct itest *t, const char *body, char (*ids)[37], double *ms, int total)
+{
 	int64_t first_us = ff_wall_us();
 	double wall_ms = 0;
 	for (int k = 0; k < total; k++)
@@ -182,8 +173,25 @@ static void run_platform(struct itest *t, const char *target, struct series *s, 
 		double since_first = (double)(finished_us - first_us) / 1000.0;
 		wall_ms = since_first > wall_ms ? since_first : wall_ms;
 	}
-	s->wall_ms += wall_ms;
+	return wall_ms;
+}
+
+/* Adds total runs to s (see the top of the file for the two ways). */
+static void run_platform(struct itest *t, const char *target, struct series *s, int total,
+			 bool at_once)
+{
+	char body[256];
+	char(*ids)[37] = calloc((size_t)total, 37);
+	double *ms = realloc(s->ms, (size_t)(s->n + total) * sizeof(double));
+	if (!ids || !ms)
+		exit(1);
+	s->ms = ms;
+	snprintf(body, sizeof(body), "{\"workflow\":\"test-noop\",\"target\":\"%s\"}", target);
+	double cpu0 = bench_machine_cpu_ms();
+	s->wall_ms += at_once ? all_at_once(t, body, ids, ms + s->n, total)
+			      : one_at_a_time(t, body, ids, ms + s->n, total);
 	s->cpu_ms += bench_machine_cpu_ms() - cpu0;
+	s->n += total;
 	free(ids);
 }
 

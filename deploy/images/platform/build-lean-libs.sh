@@ -45,7 +45,8 @@ install -D -m 644 src/interfaces/libpq/libpq.so.5.* -t "$out$libdir"
 cd "$work"/curl-*/
 # Debian's OpenSSL flavour names its symbol version CURL_OPENSSL_4 (its 90_gnutls patch,
 # applied to the shared sources, renames it for the gnutls flavour): keep Debian's name.
-version=$(objdump -T "$libdir/libcurl.so.4" | awk '$NF == "curl_easy_init" { print $(NF - 1) }')
+symbol_version() { objdump -T "$1" | awk '$NF == "curl_easy_init" { print $(NF - 1) }'; }
+version=$(symbol_version "$libdir/libcurl.so.4")
 sed -i "s/^CURL_@CURL_LT_SHLIB_VERSIONED_FLAVOUR@[0-9]*\$/$version/" lib/libcurl.vers.in
 ./configure -q --enable-versioned-symbols --disable-static --disable-manual --with-openssl \
 	--with-zlib --without-ca-bundle --without-ca-path \
@@ -55,7 +56,7 @@ sed -i "s/^CURL_@CURL_LT_SHLIB_VERSIONED_FLAVOUR@[0-9]*\$/$version/" lib/libcurl
 	--without-librtmp --without-libidn2 --without-libpsl --without-nghttp2 --without-brotli \
 	--without-zstd >/dev/null
 make -s -j"$jobs" -C lib >/dev/null
-built=$(objdump -T lib/.libs/libcurl.so.4 | awk '$NF == "curl_easy_init" { print $(NF - 1) }')
+built=$(symbol_version lib/.libs/libcurl.so.4)
 [ "$built" = "$version" ] || {
 	echo "build-lean-libs: libcurl's symbols are $built, Debian's $version" >&2
 	exit 1
