@@ -18,10 +18,11 @@
 #include "outbox.h"
 #include "reaper.h"
 
-#define BATCH_MAX    256  /* submits in one transaction */
-#define SWEEP_MS     1000 /* the reaper and the outbox sweep */
+#define BATCH_MAX    256   /* submits in one transaction */
+#define SWEEP_MS     1000  /* the reaper and the outbox sweep */
+#define PRUNE_MS     60000 /* the outbox's stale rows */
 #define POKES_MAX    64
-#define MARKS_MAX_MS 100 /* how long confirmed runs may wait to be marked published */
+#define MARKS_MAX_MS 100 /* how long confirmed jobs may wait to leave the outbox */
 /* Publisher threads: a batch's confirm wait (the broker's disk) is the longest step of a
  * submit, so while one publisher waits the other publishes the next batch. */
 #define PUBLISHERS 2
@@ -93,7 +94,7 @@ static struct submission *stage_take(struct stage *q, int *n)
 	return batch;
 }
 
-/* ---- marking published ---- */
+/* ---- taking confirmed jobs out of the outbox ---- */
 
 static struct ff_db *pub_db(struct publisher *p)
 {
@@ -130,10 +131,11 @@ static void mark_later(struct publisher *p, const char *id)
 		p->nmarks++;
 }
 
-/* Takes the confirmed runs out of the outbox: after their 202s went, and many batches in
- * one statement while submits keep coming (a mark costs a publisher as long as a confirm).
- * Unmarked runs are published again only after SUBMIT_GRACE (outbox.c), well after
- * MARKS_MAX_MS; a failure, or a crash before the flush, only leaves runs in the outbox,
+/* Takes the confirmed jobs out of the outbox: after their 202s went, MARKS_MAX_MS or
+ * BATCH_MAX of them in one statement, busy or idle (flushed whenever a publisher found
+ * nothing to do, it was a statement per batch of a few runs: 35 % fewer submits/s). Jobs
+ * still there are published again only after SUBMIT_GRACE (outbox.c), well after
+ * MARKS_MAX_MS; a failure, or a crash before the flush, only leaves them in the outbox,
  * which publishes them again, harmlessly. */
 static void mark_flush(struct publisher *p)
 {
@@ -269,8 +271,13 @@ static void publish_batch(struct publisher *p, struct submission *batch, int n)
 		mark_flush(p);
 }
 
-/* The primary publisher's periodic work; *next_audit_ms: when the broker audit is due. */
-static void sweep(struct app *app, int64_t *next_audit_ms)
+/* When the primary publisher's less frequent work is due. */
+struct sweep_due {
+	int64_t audit_ms, prune_ms;
+};
+
+/* The primary publisher's periodic work. */
+static void sweep(struct app *app, struct sweep_due *due)
 {
 	struct ff_err err;
 	if (app->amqp && ff_amqp_service(app->amqp, &err) < 0) {
@@ -279,9 +286,13 @@ static void sweep(struct app *app, int64_t *next_audit_ms)
 	}
 	reaper_tick(app);
 	outbox_sweep(app);
-	if (app->cfg.broker_audit_s > 0 && ff_now_ms() >= *next_audit_ms) {
-		*next_audit_ms = ff_now_ms() + app->cfg.broker_audit_s * 1000 / 2;
+	if (app->cfg.broker_audit_s > 0 && ff_now_ms() >= due->audit_ms) {
+		due->audit_ms = ff_now_ms() + app->cfg.broker_audit_s * 1000 / 2;
 		outbox_audit(app);
+	}
+	if (ff_now_ms() >= due->prune_ms) {
+		due->prune_ms = ff_now_ms() + PRUNE_MS;
+		outbox_prune(app);
 	}
 }
 
@@ -290,27 +301,32 @@ static void *publisher_main(void *arg)
 	struct publisher *p = arg;
 	struct committer *c = p->c;
 	struct stage *q = &c->publishes;
-	int64_t next_sweep = ff_now_ms() + SWEEP_MS, next_audit = 0;
+	int64_t next_sweep = ff_now_ms() + SWEEP_MS;
+	struct sweep_due due = {0};
 	for (;;) {
 		char pokes[POKES_MAX][FF_UUID_LEN + 1];
 		int n, npokes = 0;
 		pthread_mutex_lock(&q->mu);
 		while (!q->head && !(p->primary && c->npokes) && !q->stopping) {
-			if (p->nmarks) { /* nothing to publish: the marks go now */
+			/* Idle: the marks wait for more, up to MARKS_MAX_MS, as when busy. */
+			int64_t marks_due = p->marks_since_ms + MARKS_MAX_MS, now = ff_now_ms();
+			if (p->nmarks && now >= marks_due) {
 				pthread_mutex_unlock(&q->mu);
 				mark_flush(p);
 				pthread_mutex_lock(&q->mu);
 				continue;
 			}
-			if (!p->primary) {
+			int64_t until = p->primary ? next_sweep : INT64_MAX;
+			if (p->nmarks && marks_due < until)
+				until = marks_due;
+			if (until == INT64_MAX) {
 				pthread_cond_wait(&q->cv, &q->mu);
 				continue;
 			}
-			long wait = (long)(next_sweep - ff_now_ms());
-			if (wait <= 0)
-				break;
+			if (until <= now)
+				break; /* the sweep is due */
 			struct timespec ts;
-			ff_deadline_in(&ts, wait);
+			ff_deadline_in(&ts, (long)(until - now));
 			pthread_cond_timedwait(&q->cv, &q->mu, &ts);
 		}
 		struct submission *batch = stage_take(q, &n);
@@ -336,7 +352,7 @@ static void *publisher_main(void *arg)
 		if (stop)
 			return NULL;
 		if (ff_now_ms() >= next_sweep) {
-			sweep(c->app, &next_audit);
+			sweep(c->app, &due);
 			next_sweep = ff_now_ms() + SWEEP_MS;
 		}
 	}

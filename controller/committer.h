@@ -2,7 +2,7 @@
  * own with its own connections: submits grouped into one transaction and one wait for the
  * broker's confirms (group commit), and once a second the lease reaper and the outbox
  * sweep. A 202 still means what it meant with one transaction per submit: the run is
- * committed and its job confirmed by the broker, or in the outbox (published = false),
+ * committed and its job confirmed by the broker, or in the outbox (ff_run.h),
  * which publishes it as soon as the broker confirms. */
 #ifndef COMMITTER_H
 #define COMMITTER_H

@@ -92,15 +92,18 @@ static void publish_due(struct app *app, const char *run_id)
 			   ff_run_state_name(FF_RUN_RETRYING), run_id};
 	if (ff_db_begin(app->db, &err) < 0)
 		return;
+	/* The outbox rows are locked, not the runs: a worker starting a run already published
+	 * does not wait for this transaction. */
 	PGresult *res = ff_db_query(
 	    app->db,
-	    "SELECT id, job::text, attempt, max_attempts, priority, pool FROM runs "
-	    "WHERE NOT published AND state = ANY($1::text[]) "
-	    "AND ($3::uuid IS NULL OR id = $3::uuid) "
-	    "AND coalesce(next_attempt_at, created_at) + CASE WHEN next_attempt_at IS NULL "
-	    "  OR state = $2 THEN interval '" SUBMIT_GRACE "' ELSE interval '0' END "
+	    "SELECT r.id, r.job::text, r.attempt, r.max_attempts, r.priority, r.pool "
+	    "FROM run_outbox o JOIN runs r ON r.id = o.run_id AND o.attempt = r.attempt + 1 "
+	    "WHERE r.state = ANY($1::text[]) AND ($3::uuid IS NULL OR o.run_id = $3::uuid) "
+	    "AND coalesce(r.next_attempt_at, r.created_at) + CASE WHEN r.next_attempt_at IS "
+	    "  NULL OR r.state = $2 THEN interval '" SUBMIT_GRACE "' ELSE interval '0' END "
 	    "  <= clock_timestamp() "
-	    "ORDER BY priority DESC, created_at LIMIT " SWEEP_BATCH " FOR UPDATE SKIP LOCKED",
+	    "ORDER BY r.priority DESC, r.created_at LIMIT " SWEEP_BATCH " FOR UPDATE OF o SKIP "
+	    "LOCKED",
 	    3, p, &err);
 	if (!res) {
 		ff_db_rollback(app->db);
@@ -115,7 +118,9 @@ static void publish_due(struct app *app, const char *run_id)
 /* A run the audit may judge: published, still waiting ($1: those states), for longer than
  * $2. */
 #define AUDIT_STALE                                                                                \
-	"published AND state = ANY($1::text[]) AND "                                               \
+	"NOT EXISTS (SELECT 1 FROM run_outbox o WHERE o.run_id = runs.id AND "                     \
+	"  o.attempt = runs.attempt + 1) AND "                                                     \
+	"state = ANY($1::text[]) AND "                                                             \
 	"coalesce(next_attempt_at, created_at) < clock_timestamp() - $2::interval"
 
 void outbox_audit(struct app *app)
@@ -146,8 +151,9 @@ void outbox_audit(struct app *app)
 		p[2] = pool;
 		PGresult *moved = ff_db_query(
 		    app->db,
-		    "UPDATE runs SET published = false, next_attempt_at = clock_timestamp() "
-		    "WHERE pool = $3 AND " AUDIT_STALE " RETURNING id",
+		    "WITH r AS (UPDATE runs SET next_attempt_at = clock_timestamp() "
+		    "  WHERE pool = $3 AND " AUDIT_STALE " RETURNING id, attempt) " FF_RUN_TO_OUTBOX
+		    " ON CONFLICT DO NOTHING RETURNING run_id",
 		    3, p, &err);
 		ff_warn(
 		    "broker audit: queue ff.jobs.%s holds %u jobs, %ld runs have waited for one "
@@ -167,4 +173,14 @@ void outbox_publish_run(struct app *app, const char *run_id)
 void outbox_sweep(struct app *app)
 {
 	publish_due(app, NULL);
+}
+
+void outbox_prune(struct app *app)
+{
+	struct ff_err err;
+	int dropped = ff_run_outbox_prune(app->db, &err);
+	if (dropped < 0)
+		ff_warn("outbox: stale jobs not dropped (%s)", err.msg);
+	else if (dropped)
+		ff_info("outbox: %d jobs of runs that had moved on dropped", dropped);
 }

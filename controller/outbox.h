@@ -1,5 +1,5 @@
-/* outbox — what makes the database, not the broker, the source of truth for runs: a run
- * whose job the broker has not confirmed (published = false) is in the outbox. A submit
+/* outbox — what makes the database, not the broker, the source of truth for runs: a job
+ * the broker has not confirmed is in the outbox (table run_outbox, see ff_run.h). A submit
  * publishes its own job at once; when that fails (a broker that is down, a controller
  * that died between commit and publish), as for a retry a worker could not publish, a
  * hand-back, a lease expiry or a requeue, the sweep publishes it: every second, on every
@@ -28,5 +28,8 @@ void outbox_sweep(struct app *app);
  * broker_audit_s afresh before it can be judged lost twice. Call at most every
  * broker_audit_s / 2. */
 void outbox_audit(struct app *app);
+
+/* ff_run_outbox_prune, logged. Call about once a minute. */
+void outbox_prune(struct app *app);
 
 #endif

@@ -107,7 +107,8 @@ int ff_run_submit_many(struct ff_db *db, const struct ff_run_submission *const *
 	}
 	p[SUBMIT_COLUMNS] = name(FF_RUN_QUEUED);
 	/* One statement for all: the rows in the order given, each only if its target is
-	 * stored, each with its first event. */
+	 * stored, each with its first event and its job in the outbox (no conflict possible:
+	 * the run is new). */
 	char *sql =
 	    rc ? NULL
 	       : with_view(
@@ -125,7 +126,8 @@ int ff_run_submit_many(struct ff_db *db, const struct ff_run_submission *const *
 		     "  FROM v WHERE EXISTS (SELECT 1 FROM targets t WHERE t.sha256 = "
 		     "  v.target) ORDER BY ord RETURNING *), "
 		     "e AS (INSERT INTO run_events (run_id, state, attempt, message) "
-		     "  SELECT id, state, 0, 'submitted' FROM r) "
+		     "  SELECT id, state, 0, 'submitted' FROM r), "
+		     "o AS (INSERT INTO run_outbox (run_id, attempt) SELECT id, 1 FROM r) "
 		     "SELECT ",
 		     view, ", r.id::text FROM r", err);
 	if (rc)
@@ -226,14 +228,14 @@ static int end_attempt(struct ff_db *db, enum ff_run_transition t, const struct 
 			"  finished_at = CASE WHEN $9::bool THEN NULL ELSE clock_timestamp() END, "
 			"  next_attempt_at = CASE WHEN $9::bool THEN clock_timestamp() + "
 			"    $8::int * interval '1 second' END, "
-			"  published = CASE WHEN $9::bool THEN false ELSE published END, "
 			"  progress = CASE WHEN $10::bool THEN 100 ELSE progress END "
 			"  WHERE id = $1 AND state = ANY($11::text[]) AND attempt = $6::int "
 			"  AND worker = $7 RETURNING id, attempt), "
 			"d AS (INSERT INTO dead_letters (run_id, attempts, last_error) "
 			"  SELECT id, attempt, $3 FROM r WHERE $12::bool "
 			"  ON CONFLICT (run_id) DO UPDATE SET attempts = EXCLUDED.attempts, "
-			"  last_error = EXCLUDED.last_error, at = clock_timestamp()) "
+			"  last_error = EXCLUDED.last_error, at = clock_timestamp()), "
+			"o AS (" FF_RUN_TO_OUTBOX " WHERE $9::bool ON CONFLICT DO NOTHING) "
 			"INSERT INTO run_events (run_id, state, attempt, message) "
 			"SELECT id, $2, attempt, CASE WHEN $9::bool THEN 'attempt ' || attempt || "
 			"  ' failed: ' || $3 || '; next attempt in ' || $8 || ' s' ELSE $3 END "
@@ -272,9 +274,10 @@ int ff_run_hand_back(struct ff_db *db, const struct ff_run_ref *ref, const char 
 	    ff_db_query(db,
 			"WITH r AS (UPDATE runs SET state = $4, attempt = attempt - 1, "
 			"  worker = NULL, lease_until = NULL, started_at = NULL, "
-			"  published = false, next_attempt_at = clock_timestamp() "
+			"  next_attempt_at = clock_timestamp() "
 			"  WHERE id = $1 AND state = ANY($5::text[]) AND attempt = $2::int "
-			"  AND worker = $3 RETURNING id, attempt) "
+			"  AND worker = $3 RETURNING id, attempt), "
+			"o AS (" FF_RUN_TO_OUTBOX " ON CONFLICT DO NOTHING) "
 			"INSERT INTO run_events (run_id, state, attempt, message) "
 			"SELECT id, $4, attempt, 'handed back by worker ' || $3 || ': ' || $6 "
 			"FROM r RETURNING run_id",
@@ -338,7 +341,7 @@ int ff_run_requeue(struct ff_db *db, const char *id, int budget, const char *mes
 	    "WITH r AS (UPDATE runs SET state = $5, max_attempts = attempt + $2::int, "
 	    "  error = NULL, exit_code = NULL, started_at = NULL, finished_at = NULL, "
 	    "  worker = NULL, progress = 0, progress_text = NULL, findings_summary = NULL, "
-	    "  published = false, next_attempt_at = clock_timestamp(), lease_losses = 0 "
+	    "  next_attempt_at = clock_timestamp(), lease_losses = 0 "
 	    "  WHERE id = $1 AND state = ANY($6::text[]) "
 	    "  AND (NOT $4::bool OR EXISTS (SELECT 1 FROM dead_letters d "
 	    "  WHERE d.run_id = $1)) RETURNING *), "
@@ -346,6 +349,7 @@ int ff_run_requeue(struct ff_db *db, const char *id, int budget, const char *mes
 	    "d2 AS (DELETE FROM artifacts WHERE run_id IN (SELECT id FROM r)), "
 	    "d3 AS (DELETE FROM run_results WHERE run_id IN (SELECT id FROM r)), "
 	    "d4 AS (DELETE FROM dead_letters WHERE run_id IN (SELECT id FROM r)), "
+	    "o AS (" FF_RUN_TO_OUTBOX " ON CONFLICT DO NOTHING), "
 	    "e AS (INSERT INTO run_events (run_id, state, attempt, message) "
 	    "  SELECT id, state, attempt, $3 FROM r) "
 	    "SELECT ",
@@ -369,7 +373,7 @@ int ff_run_expire_leases(struct ff_db *db, int max_losses, PGresult **out, struc
 	    "END, "
 	    "  attempt = CASE WHEN lost.lease_losses + 1 >= $1::int THEN runs.attempt "
 	    "    ELSE runs.attempt - 1 END, "
-	    "  worker = NULL, lease_until = NULL, published = false, "
+	    "  worker = NULL, lease_until = NULL, "
 	    "  next_attempt_at = clock_timestamp(), lease_losses = lost.lease_losses + 1 "
 	    "  FROM lost WHERE runs.id = lost.id RETURNING runs.id, runs.state, runs.attempt, "
 	    "  runs.error, lost.worker), "
@@ -377,7 +381,8 @@ int ff_run_expire_leases(struct ff_db *db, int max_losses, PGresult **out, struc
 	    "d AS (INSERT INTO dead_letters (run_id, attempts, last_error) "
 	    "  SELECT id, attempt, error FROM r WHERE state = $3 "
 	    "  ON CONFLICT (run_id) DO UPDATE SET attempts = EXCLUDED.attempts, "
-	    "  last_error = EXCLUDED.last_error, at = clock_timestamp()) "
+	    "  last_error = EXCLUDED.last_error, at = clock_timestamp()), "
+	    "o AS (" FF_RUN_TO_OUTBOX " WHERE state = $4 ON CONFLICT DO NOTHING) "
 	    "INSERT INTO run_events (run_id, state, attempt, message) "
 	    "SELECT id, state, attempt, 'lease expired on worker ' || coalesce(worker, '?') || "
 	    "  CASE WHEN state = $4 THEN ': requeued' ELSE ': giving up' END FROM r "
@@ -399,13 +404,34 @@ int ff_run_mark_published(struct ff_db *db, const char *id, int job_attempt, str
 int ff_run_mark_published_many(struct ff_db *db, const char *ids, int job_attempt,
 			       struct ff_err *err)
 {
-	char attempt[16], waiting[STATES_MAX];
+	char attempt[16];
 	snprintf(attempt, sizeof(attempt), "%d", job_attempt);
-	const char *p[] = {ids, attempt, ff_run_states_array(FF_RUN_WAITING, waiting, STATES_MAX)};
+	const char *p[] = {ids, attempt};
 	return ff_db_exec(db,
-			  "UPDATE runs SET published = true WHERE id = ANY($1::uuid[]) "
-			  "AND attempt = $2::int - 1 AND state = ANY($3::text[])",
-			  3, p, err);
+			  "DELETE FROM run_outbox WHERE run_id = ANY($1::uuid[]) "
+			  "AND attempt = $2::int",
+			  2, p, err);
+}
+
+int ff_run_outbox_prune(struct ff_db *db, struct ff_err *err)
+{
+	char waiting[STATES_MAX];
+	const char *p[] = {ff_run_states_array(FF_RUN_WAITING, waiting, STATES_MAX)};
+	/* The run's row is locked: a statement that puts the run's job back in the outbox (a
+	 * hand-back) then either waits for this delete or is seen by it. */
+	PGresult *res =
+	    ff_db_query(db,
+			"WITH stale AS (SELECT o.run_id, o.attempt FROM run_outbox o "
+			"  JOIN runs r ON r.id = o.run_id WHERE o.attempt <> r.attempt + 1 "
+			"  OR NOT r.state = ANY($1::text[]) FOR UPDATE OF r SKIP LOCKED) "
+			"DELETE FROM run_outbox o USING stale "
+			"WHERE o.run_id = stale.run_id AND o.attempt = stale.attempt RETURNING 1",
+			1, p, err);
+	if (!res)
+		return err->code;
+	int n = PQntuples(res);
+	PQclear(res);
+	return n;
 }
 
 int ff_run_progress(struct ff_db *db, const char *id, int pct, const char *text, struct ff_err *err)

@@ -65,8 +65,8 @@ struct ff_run_result {
 /* finish: running -> succeeded or timed_out. */
 int ff_run_finish(struct ff_db *db, const struct ff_run_ref *ref, const struct ff_run_result *res,
 		  struct ff_err *err);
-/* retry: running -> retrying; the next attempt is due in delay_s and goes to the outbox
- * (published = false) until its publish is confirmed. */
+/* retry: running -> retrying; the next attempt is due in delay_s and its job goes to the
+ * outbox until its publish is confirmed. */
 int ff_run_retry(struct ff_db *db, const struct ff_run_ref *ref, const struct ff_run_result *res,
 		 long delay_s, struct ff_err *err);
 /* dead_letter: running -> failed or timed_out past the budget, with its dead_letters row. */
@@ -94,12 +94,25 @@ int ff_run_requeue(struct ff_db *db, const char *id, int budget, const char *mes
  * several controllers may reap at once. *out: the run ids moved (caller PQclear()s). */
 int ff_run_expire_leases(struct ff_db *db, int max_losses, PGresult **out, struct ff_err *err);
 
-/* The outbox: the job for job_attempt was confirmed by the broker. A run that has moved on
- * meanwhile is left alone. 0 or an FF_E* code. */
+/* The outbox (table run_outbox) holds every job the broker has not confirmed: (run_id,
+ * attempt), the job that starts that attempt. A statement that makes a run's next job due
+ * puts it there in its own transaction: FF_RUN_TO_OUTBOX, from its CTE r of the runs it
+ * moved (their id and current attempt), then its own WHERE and ON CONFLICT DO NOTHING (a
+ * row left by a confirm never recorded stays; outbox_prune drops those). */
+#define FF_RUN_TO_OUTBOX "INSERT INTO run_outbox (run_id, attempt) SELECT id, attempt + 1 FROM r"
+
+/* The broker confirmed the job for job_attempt: out of the outbox. 0 or an FF_E* code. */
 int ff_run_mark_published(struct ff_db *db, const char *id, int job_attempt, struct ff_err *err);
 /* The same for many runs at once: ids is a PostgreSQL array literal, "{id,id,...}". */
 int ff_run_mark_published_many(struct ff_db *db, const char *ids, int job_attempt,
 			       struct ff_err *err);
+
+/* Drops the outbox rows of runs that have moved on: jobs whose confirm was never recorded (a
+ * database error, a crash just after the confirm) or jobs of runs cancelled before their
+ * publish. They are never published (the sweep and the audit look only for the job of a
+ * run's next attempt), so this only keeps the table small. The number dropped, or an FF_E*
+ * code. */
+int ff_run_outbox_prune(struct ff_db *db, struct ff_err *err);
 
 /* Within running, no transition: live progress, an event in the history, lease renewal
  * for the runs a worker's executors hold (ids: a uuid[] literal). 0 or an FF_E* code. */

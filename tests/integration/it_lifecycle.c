@@ -60,6 +60,15 @@ static long events(const char *id, enum ff_run_state s)
 	return itest_sql_long(&T, q, id);
 }
 
+/* How many jobs for the run's next attempt the outbox holds. */
+static long next_job_in_outbox(const char *id)
+{
+	return itest_sql_long(&T,
+			      "SELECT count(*) FROM run_outbox o JOIN runs r ON r.id = o.run_id "
+			      "AND o.attempt = r.attempt + 1 WHERE r.id = $1",
+			      id);
+}
+
 /* Performs transition t on run id; returns what the function returned. */
 static int perform(enum ff_run_transition t, const char *id)
 {
@@ -140,6 +149,10 @@ static void every_transition_from_every_state(void **state)
 				/* start from retrying also records the retry's queued step */
 				assert_int_equal(after - before,
 						 t == FF_RUN_START && s == FF_RUN_RETRYING ? 2 : 1);
+				/* a run left waiting has its next job in the outbox, in the
+				 * same transaction */
+				assert_int_equal(next_job_in_outbox(id),
+						 (FF_RUN_WAITING & FF_RUN_BIT(now)) != 0);
 			} else {
 				assert_int_equal(now, s);
 				assert_int_equal(after, before);
@@ -265,15 +278,39 @@ static void submit_and_publish(void **state)
 	s.idempotency_key = NULL;
 	s.target = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
 	assert_int_equal(ff_run_submit(db, &s, VIEW, &out, &err), 0);
-	/* the outbox: attempt 1's job confirmed takes the queued run out of it; a stale
-	 * confirmation (another attempt's) leaves it alone */
+	/* the outbox: the submit put attempt 1's job there; its confirm takes it out, another
+	 * attempt's confirm leaves it */
 	const char *id = "00000000-0000-4000-8000-00000000aaaa";
+	const char *in_outbox = "SELECT count(*) FROM run_outbox WHERE run_id = $1 AND attempt = 1";
+	assert_int_equal(itest_sql_long(&T, in_outbox, id), 1);
 	assert_int_equal(ff_run_mark_published(db, id, 2, &err), 0);
-	assert_int_equal(
-	    itest_sql_long(&T, "SELECT count(*) FROM runs WHERE id = $1 AND published", id), 0);
+	assert_int_equal(itest_sql_long(&T, in_outbox, id), 1);
 	assert_int_equal(ff_run_mark_published(db, id, 1, &err), 0);
+	assert_int_equal(itest_sql_long(&T, in_outbox, id), 0);
+}
+
+/* The prune drops the jobs of runs that moved on (another attempt, a run no longer waiting)
+ * and keeps the job of a waiting run's next attempt, even one not due yet. */
+static void outbox_prune(void **state)
+{
+	(void)state;
+	struct ff_err err;
+	char waiting[37], running[37], cancelled[37];
+	seed(waiting, FF_RUN_RETRYING);
+	seed(running, FF_RUN_RUNNING);
+	seed(cancelled, FF_RUN_CANCELLED);
+	const char *p[] = {waiting, running, cancelled};
+	sql("DELETE FROM run_outbox", 0, NULL); /* what the tests before left */
+	sql("UPDATE runs SET next_attempt_at = now() + interval '1 hour' WHERE id = $1", 1, p);
+	/* seeded at attempt 1: the waiting run's next job is 2; the running run's job 1 was
+	 * the one it started with; the cancelled run's job 2 was never published */
+	sql("INSERT INTO run_outbox (run_id, attempt) VALUES ($1, 2), ($2, 1), ($3, 2)", 3, p);
+	assert_int_equal(ff_run_outbox_prune(db, &err), 2);
 	assert_int_equal(
-	    itest_sql_long(&T, "SELECT count(*) FROM runs WHERE id = $1 AND published", id), 1);
+	    itest_sql_long(&T, "SELECT count(*) FROM run_outbox WHERE run_id = $1", waiting), 1);
+	assert_int_equal(
+	    itest_sql_long(&T, "SELECT count(*) FROM run_outbox WHERE run_id <> $1", waiting), 0);
+	assert_int_equal(ff_run_outbox_prune(db, &err), 0);
 }
 
 /* Many submits in one statement: rows come back in the order given, a run whose target was
@@ -341,6 +378,7 @@ int main(void)
 	    cmocka_unit_test(attempt_and_worker_guards),
 	    cmocka_unit_test(lease_losses),
 	    cmocka_unit_test(submit_and_publish),
+	    cmocka_unit_test(outbox_prune),
 	    cmocka_unit_test(submit_many),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);

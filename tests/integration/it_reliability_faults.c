@@ -130,8 +130,9 @@ static void controller_dies_between_commit_and_publish(void **state)
 	assert_int_equal(itest_stop(&t, c1, SIGKILL, 10000), 70);
 	assert_int_equal(itest_sql_long(&t, "SELECT count(*) FROM runs", NULL), 1);
 	assert_int_equal(itest_sql_long(&t,
-					"SELECT count(*) FROM runs WHERE NOT published AND "
-					"state = 'queued'",
+					"SELECT count(*) FROM runs r JOIN run_outbox o "
+					"ON o.run_id = r.id AND o.attempt = 1 "
+					"WHERE r.state = 'queued'",
 					NULL),
 			 1);
 	rel_sql_text(&t, "SELECT id FROM runs", NULL, id, sizeof(id));
@@ -142,7 +143,8 @@ static void controller_dies_between_commit_and_publish(void **state)
 	assert_int_equal(
 	    itest_sql_long(&t,
 			   "SELECT count(*) FROM runs WHERE id = $1 AND state = 'succeeded' "
-			   "AND attempt = 1 AND published",
+			   "AND attempt = 1 AND NOT EXISTS (SELECT 1 FROM run_outbox "
+			   "WHERE run_id = $1)",
 			   id),
 	    1);
 	assert_int_equal(
