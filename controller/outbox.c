@@ -69,7 +69,8 @@ static void publish_rows(struct app *app, PGresult *res)
 			continue;
 		/* Not marked (the database just failed): the sweep publishes it again, harmlessly.
 		 */
-		if (ff_run_mark_published(app->db, id, attempt, &err) < 0)
+		int gen = (int)strtol(PQgetvalue(res, row[k], 6), NULL, 10);
+		if (ff_run_mark_published(app->db, id, attempt, gen, &err) < 0)
 			ff_run_warn(id, "outbox: published, not marked (%s)", err.msg);
 		else
 			ff_run_info(id, "published from the outbox");
@@ -96,7 +97,7 @@ static void publish_due(struct app *app, const char *run_id)
 	 * does not wait for this transaction. */
 	PGresult *res = ff_db_query(
 	    app->db,
-	    "SELECT r.id, r.job::text, r.attempt, r.max_attempts, r.priority, r.pool "
+	    "SELECT r.id, r.job::text, r.attempt, r.max_attempts, r.priority, r.pool, o.gen "
 	    "FROM run_outbox o JOIN runs r ON r.id = o.run_id AND o.attempt = r.attempt + 1 "
 	    "WHERE r.state = ANY($1::text[]) AND ($3::uuid IS NULL OR o.run_id = $3::uuid) "
 	    "AND coalesce(r.next_attempt_at, r.created_at) + CASE WHEN r.next_attempt_at IS "
@@ -149,12 +150,13 @@ void outbox_audit(struct app *app)
 			continue;
 		}
 		p[2] = pool;
-		PGresult *moved = ff_db_query(
-		    app->db,
-		    "WITH r AS (UPDATE runs SET next_attempt_at = clock_timestamp() "
-		    "  WHERE pool = $3 AND " AUDIT_STALE " RETURNING id, attempt) " FF_RUN_TO_OUTBOX
-		    " ON CONFLICT DO NOTHING RETURNING run_id",
-		    3, p, &err);
+		PGresult *moved =
+		    ff_db_query(app->db,
+				"WITH r AS (UPDATE runs SET next_attempt_at = clock_timestamp() "
+				"  WHERE pool = $3 AND " AUDIT_STALE
+				" RETURNING id, attempt, true AS next_due) " FF_RUN_TO_OUTBOX
+				" RETURNING run_id",
+				3, p, &err);
 		ff_warn(
 		    "broker audit: queue ff.jobs.%s holds %u jobs, %ld runs have waited for one "
 		    "over %ld s: %d republished",

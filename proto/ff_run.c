@@ -230,12 +230,12 @@ static int end_attempt(struct ff_db *db, enum ff_run_transition t, const struct 
 			"    $8::int * interval '1 second' END, "
 			"  progress = CASE WHEN $10::bool THEN 100 ELSE progress END "
 			"  WHERE id = $1 AND state = ANY($11::text[]) AND attempt = $6::int "
-			"  AND worker = $7 RETURNING id, attempt), "
+			"  AND worker = $7 RETURNING id, attempt, $9::bool AS next_due), "
 			"d AS (INSERT INTO dead_letters (run_id, attempts, last_error) "
 			"  SELECT id, attempt, $3 FROM r WHERE $12::bool "
 			"  ON CONFLICT (run_id) DO UPDATE SET attempts = EXCLUDED.attempts, "
 			"  last_error = EXCLUDED.last_error, at = clock_timestamp()), "
-			"o AS (" FF_RUN_TO_OUTBOX " WHERE $9::bool ON CONFLICT DO NOTHING) "
+			"o AS (" FF_RUN_TO_OUTBOX ") "
 			"INSERT INTO run_events (run_id, state, attempt, message) "
 			"SELECT id, $2, attempt, CASE WHEN $9::bool THEN 'attempt ' || attempt || "
 			"  ' failed: ' || $3 || '; next attempt in ' || $8 || ' s' ELSE $3 END "
@@ -276,8 +276,8 @@ int ff_run_hand_back(struct ff_db *db, const struct ff_run_ref *ref, const char 
 			"  worker = NULL, lease_until = NULL, started_at = NULL, "
 			"  next_attempt_at = clock_timestamp() "
 			"  WHERE id = $1 AND state = ANY($5::text[]) AND attempt = $2::int "
-			"  AND worker = $3 RETURNING id, attempt), "
-			"o AS (" FF_RUN_TO_OUTBOX " ON CONFLICT DO NOTHING) "
+			"  AND worker = $3 RETURNING id, attempt, true AS next_due), "
+			"o AS (" FF_RUN_TO_OUTBOX ") "
 			"INSERT INTO run_events (run_id, state, attempt, message) "
 			"SELECT id, $4, attempt, 'handed back by worker ' || $3 || ': ' || $6 "
 			"FROM r RETURNING run_id",
@@ -344,12 +344,12 @@ int ff_run_requeue(struct ff_db *db, const char *id, int budget, const char *mes
 	    "  next_attempt_at = clock_timestamp(), lease_losses = 0 "
 	    "  WHERE id = $1 AND state = ANY($6::text[]) "
 	    "  AND (NOT $4::bool OR EXISTS (SELECT 1 FROM dead_letters d "
-	    "  WHERE d.run_id = $1)) RETURNING *), "
+	    "  WHERE d.run_id = $1)) RETURNING *, true AS next_due), "
 	    "d1 AS (DELETE FROM findings WHERE run_id IN (SELECT id FROM r)), "
 	    "d2 AS (DELETE FROM artifacts WHERE run_id IN (SELECT id FROM r)), "
 	    "d3 AS (DELETE FROM run_results WHERE run_id IN (SELECT id FROM r)), "
 	    "d4 AS (DELETE FROM dead_letters WHERE run_id IN (SELECT id FROM r)), "
-	    "o AS (" FF_RUN_TO_OUTBOX " ON CONFLICT DO NOTHING), "
+	    "o AS (" FF_RUN_TO_OUTBOX "), "
 	    "e AS (INSERT INTO run_events (run_id, state, attempt, message) "
 	    "  SELECT id, state, attempt, $3 FROM r) "
 	    "SELECT ",
@@ -376,13 +376,13 @@ int ff_run_expire_leases(struct ff_db *db, int max_losses, PGresult **out, struc
 	    "  worker = NULL, lease_until = NULL, "
 	    "  next_attempt_at = clock_timestamp(), lease_losses = lost.lease_losses + 1 "
 	    "  FROM lost WHERE runs.id = lost.id RETURNING runs.id, runs.state, runs.attempt, "
-	    "  runs.error, lost.worker), "
+	    "  runs.error, lost.worker, runs.state = $4 AS next_due), "
 	    /* given up: a dead letter like any run that failed past its budget */
 	    "d AS (INSERT INTO dead_letters (run_id, attempts, last_error) "
 	    "  SELECT id, attempt, error FROM r WHERE state = $3 "
 	    "  ON CONFLICT (run_id) DO UPDATE SET attempts = EXCLUDED.attempts, "
 	    "  last_error = EXCLUDED.last_error, at = clock_timestamp()), "
-	    "o AS (" FF_RUN_TO_OUTBOX " WHERE state = $4 ON CONFLICT DO NOTHING) "
+	    "o AS (" FF_RUN_TO_OUTBOX ") "
 	    "INSERT INTO run_events (run_id, state, attempt, message) "
 	    "SELECT id, state, attempt, 'lease expired on worker ' || coalesce(worker, '?') || "
 	    "  CASE WHEN state = $4 THEN ': requeued' ELSE ': giving up' END FROM r "
@@ -394,23 +394,31 @@ int ff_run_expire_leases(struct ff_db *db, int max_losses, PGresult **out, struc
 	return PQntuples(res) > 0;
 }
 
-int ff_run_mark_published(struct ff_db *db, const char *id, int job_attempt, struct ff_err *err)
+static int mark_published(struct ff_db *db, const char *ids, int job_attempt, int gen,
+			  struct ff_err *err)
+{
+	char attempt[16], g[16];
+	snprintf(attempt, sizeof(attempt), "%d", job_attempt);
+	snprintf(g, sizeof(g), "%d", gen);
+	const char *p[] = {ids, attempt, g};
+	return ff_db_exec(db,
+			  "DELETE FROM run_outbox WHERE run_id = ANY($1::uuid[]) "
+			  "AND attempt = $2::int AND gen = $3::int",
+			  3, p, err);
+}
+
+int ff_run_mark_published(struct ff_db *db, const char *id, int job_attempt, int gen,
+			  struct ff_err *err)
 {
 	char ids[FF_UUID_LEN + 3];
 	snprintf(ids, sizeof(ids), "{%s}", id);
-	return ff_run_mark_published_many(db, ids, job_attempt, err);
+	return mark_published(db, ids, job_attempt, gen, err);
 }
 
 int ff_run_mark_published_many(struct ff_db *db, const char *ids, int job_attempt,
 			       struct ff_err *err)
 {
-	char attempt[16];
-	snprintf(attempt, sizeof(attempt), "%d", job_attempt);
-	const char *p[] = {ids, attempt};
-	return ff_db_exec(db,
-			  "DELETE FROM run_outbox WHERE run_id = ANY($1::uuid[]) "
-			  "AND attempt = $2::int",
-			  2, p, err);
+	return mark_published(db, ids, job_attempt, 0, err);
 }
 
 int ff_run_outbox_prune(struct ff_db *db, struct ff_err *err)

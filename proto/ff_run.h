@@ -95,15 +95,22 @@ int ff_run_requeue(struct ff_db *db, const char *id, int budget, const char *mes
 int ff_run_expire_leases(struct ff_db *db, int max_losses, PGresult **out, struct ff_err *err);
 
 /* The outbox (table run_outbox) holds every job the broker has not confirmed: (run_id,
- * attempt), the job that starts that attempt. A statement that makes a run's next job due
- * puts it there in its own transaction: FF_RUN_TO_OUTBOX, from its CTE r of the runs it
- * moved (their id and current attempt), then its own WHERE and ON CONFLICT DO NOTHING (a
- * row left by a confirm never recorded stays; outbox_prune drops those). */
-#define FF_RUN_TO_OUTBOX "INSERT INTO run_outbox (run_id, attempt) SELECT id, attempt + 1 FROM r"
+ * attempt), the job that starts that attempt, and gen, how many times it was put there
+ * again while there. A statement that makes a run's next job due puts it there in its own
+ * transaction: FF_RUN_TO_OUTBOX takes the rows of its CTE r (id, current attempt, and
+ * next_due: whether the run now waits for its next attempt's job). */
+#define FF_RUN_TO_OUTBOX                                                                           \
+	"INSERT INTO run_outbox (run_id, attempt) SELECT id, attempt + 1 FROM r WHERE next_due "   \
+	"ON CONFLICT (run_id, attempt) DO UPDATE SET gen = run_outbox.gen + 1"
 
-/* The broker confirmed the job for job_attempt: out of the outbox. 0 or an FF_E* code. */
-int ff_run_mark_published(struct ff_db *db, const char *id, int job_attempt, struct ff_err *err);
-/* The same for many runs at once: ids is a PostgreSQL array literal, "{id,id,...}". */
+/* The broker confirmed the job for job_attempt, published when its outbox row was at gen:
+ * out of the outbox, unless it was put there again since (a hand-back of the attempt that
+ * job started, say, before this confirm was recorded: the job was consumed, another one is
+ * needed). 0 or an FF_E* code. */
+int ff_run_mark_published(struct ff_db *db, const char *id, int job_attempt, int gen,
+			  struct ff_err *err);
+/* The same for many runs' jobs at gen 0 (the submit's and a retry's, published after the
+ * statement that put them there): ids is a PostgreSQL array literal, "{id,id,...}". */
 int ff_run_mark_published_many(struct ff_db *db, const char *ids, int job_attempt,
 			       struct ff_err *err);
 

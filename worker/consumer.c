@@ -167,7 +167,7 @@ static void publish_followup(struct ff_amqp **pub, const char *url, struct ff_db
 		*pub = NULL;
 		return;
 	}
-	if (ff_run_mark_published(db, id, next, &err) < 0)
+	if (ff_run_mark_published(db, id, next, 0, &err) < 0)
 		ff_run_warn(id, "retry published but not marked: %s", err.msg);
 	ff_run_info(id, "attempt %d due in %ld s", next, t->result.delay_s);
 }

@@ -14,10 +14,11 @@
 #include "ff_run.h"
 #include "itest.h"
 
-#define TARGET "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-#define WORKER "w1"
-#define JOB    "{\"v\": 1}"
-#define VIEW   "r.state"
+#define TARGET	  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+#define WORKER	  "w1"
+#define JOB	  "{\"v\": 1}"
+#define VIEW	  "r.state"
+#define FIRST_RUN "00000000-0000-4000-8000-00000000aaaa" /* submit_and_publish's */
 
 static struct itest T;
 static struct ff_db *db;
@@ -257,7 +258,7 @@ static void submit_and_publish(void **state)
 	(void)state;
 	struct ff_err err;
 	PGresult *out = NULL;
-	struct ff_run_submission s = {.id = "00000000-0000-4000-8000-00000000aaaa",
+	struct ff_run_submission s = {.id = FIRST_RUN,
 				      .workflow = "wf",
 				      .workflow_version = "1",
 				      .target = TARGET,
@@ -280,12 +281,20 @@ static void submit_and_publish(void **state)
 	assert_int_equal(ff_run_submit(db, &s, VIEW, &out, &err), 0);
 	/* the outbox: the submit put attempt 1's job there; its confirm takes it out, another
 	 * attempt's confirm leaves it */
-	const char *id = "00000000-0000-4000-8000-00000000aaaa";
+	const char *id = FIRST_RUN;
 	const char *in_outbox = "SELECT count(*) FROM run_outbox WHERE run_id = $1 AND attempt = 1";
 	assert_int_equal(itest_sql_long(&T, in_outbox, id), 1);
-	assert_int_equal(ff_run_mark_published(db, id, 2, &err), 0);
+	assert_int_equal(ff_run_mark_published_many(db, "{" FIRST_RUN "}", 2, &err), 0);
 	assert_int_equal(itest_sql_long(&T, in_outbox, id), 1);
-	assert_int_equal(ff_run_mark_published(db, id, 1, &err), 0);
+	/* the job is consumed and the attempt handed back before its confirm is recorded:
+	 * attempt 1 needs a job again, so that confirm leaves the row, and the sweep's confirm
+	 * of the job it publishes again takes it out */
+	struct ff_run_ref ref = {id, 1, WORKER};
+	assert_int_equal(ff_run_start(db, &ref, 30, NULL, &err), 1);
+	assert_int_equal(ff_run_hand_back(db, &ref, "draining", &err), 1);
+	assert_int_equal(ff_run_mark_published_many(db, "{" FIRST_RUN "}", 1, &err), 0);
+	assert_int_equal(itest_sql_long(&T, in_outbox, id), 1);
+	assert_int_equal(ff_run_mark_published(db, id, 1, 1, &err), 0);
 	assert_int_equal(itest_sql_long(&T, in_outbox, id), 0);
 }
 
