@@ -133,7 +133,7 @@ static void mark_later(struct publisher *p, const char *id)
 
 /* Takes the confirmed jobs out of the outbox: after their 202s went, MARKS_MAX_MS or
  * BATCH_MAX of them in one statement, busy or idle (flushed whenever a publisher found
- * nothing to do, it was a statement per batch of a few runs: 35 % fewer submits/s). Jobs
+ * nothing to do, it was a statement per batch of about five runs: 20 % fewer submits/s). Jobs
  * still there are published again only after SUBMIT_GRACE (outbox.c), well after
  * MARKS_MAX_MS; a failure, or a crash before the flush, only leaves them in the outbox,
  * which publishes them again, harmlessly. */
