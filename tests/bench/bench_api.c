@@ -619,10 +619,7 @@ static void bench(void **state)
 	atomic_init(&b.hits, 0);
 	run_http(&cached, &b, GET_RUN, controller, &cpu_cached);
 	long hits = atomic_load(&b.hits);
-	long published = itest_sql_long(&t,
-					"SELECT count(*) FROM runs WHERE NOT EXISTS "
-					"(SELECT 1 FROM run_outbox o WHERE o.run_id = runs.id)",
-					NULL);
+	long published = itest_sql_long(&t, ITEST_SQL_PUBLISHED_RUNS, NULL);
 	itest_teardown(&t);
 
 	printf("\n");

@@ -13,10 +13,6 @@
 #include "itest.h"
 
 #define RUNS 6
-/* runs whose job the broker confirmed: none of theirs left in the outbox */
-#define PUBLISHED_RUNS                                                                             \
-	"SELECT count(*) FROM runs WHERE NOT EXISTS (SELECT 1 FROM run_outbox o "                  \
-	"WHERE o.run_id = runs.id)"
 
 static void lost_jobs_are_republished(void **state)
 {
@@ -33,7 +29,7 @@ static void lost_jobs_are_republished(void **state)
 		assert_int_equal(itest_submit(&t, body, ids[i]), 202);
 	/* confirmed before each 202; marked published just after */
 	int64_t marked_by = itest_now_ms() + 10000;
-	while (itest_sql_long(&t, PUBLISHED_RUNS, NULL) != RUNS) {
+	while (itest_sql_long(&t, ITEST_SQL_PUBLISHED_RUNS, NULL) != RUNS) {
 		if (itest_now_ms() > marked_by)
 			fail_msg("the %d runs not all marked published within 10 s", RUNS);
 		itest_pause_ms(20);
@@ -50,7 +46,7 @@ static void lost_jobs_are_republished(void **state)
 			fail_msg("no broker audit of the 6 waiting runs within 30 s");
 		itest_pause_ms(100);
 	}
-	assert_int_equal(itest_sql_long(&t, PUBLISHED_RUNS, NULL), RUNS);
+	assert_int_equal(itest_sql_long(&t, ITEST_SQL_PUBLISHED_RUNS, NULL), RUNS);
 
 	/* the broker loses them: no worker has consumed any */
 	const char *vhost = strrchr(t.amqp_url, '/') + 1;

@@ -102,6 +102,11 @@ void itest_pause_ms(int ms);
 /* The test database's connection, made at first use. */
 PGconn *itest_pg(struct itest *t);
 long itest_sql_long(struct itest *t, const char *sql, const char *param);
+/* For itest_sql_long: the runs whose job the broker confirmed (none of theirs left in the
+ * outbox). */
+#define ITEST_SQL_PUBLISHED_RUNS                                                                   \
+	"SELECT count(*) FROM runs WHERE NOT EXISTS (SELECT 1 FROM run_outbox o "                  \
+	"WHERE o.run_id = runs.id)"
 
 /* The string member k of o, or NULL when o has no such string. */
 const char *itest_str(const cJSON *o, const char *k);
