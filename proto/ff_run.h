@@ -109,8 +109,8 @@ int ff_run_expire_leases(struct ff_db *db, int max_losses, PGresult **out, struc
  * needed). 0 or an FF_E* code. */
 int ff_run_mark_published(struct ff_db *db, const char *id, int job_attempt, int gen,
 			  struct ff_err *err);
-/* The same for many runs' jobs at gen 0 (the submit's and a retry's, published after the
- * statement that put them there): ids is a PostgreSQL array literal, "{id,id,...}". */
+/* The same for many runs' jobs at gen 0 (the submits', published after the statement that
+ * put them there): ids is a PostgreSQL array literal, "{id,id,...}". */
 int ff_run_mark_published_many(struct ff_db *db, const char *ids, int job_attempt,
 			       struct ff_err *err);
 
