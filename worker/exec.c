@@ -37,6 +37,7 @@
 /* One attempt in progress; released by attempt_release(). */
 struct attempt {
 	const struct ff_job *job;
+	const char *automation_id; /* the run's, for its SARIF log (store_job_trusted) */
 	struct exec_env *env;
 	struct ff_run_ref ref;
 	struct spec_names names;
@@ -533,26 +534,21 @@ static struct exec_result performed(const struct attempt *a, const struct outcom
 	return (struct exec_result){EXEC_DONE, 0};
 }
 
-/* The stored log carries the run's automationDetails.id (store_automation_id): the SARIF a
- * user downloads names the workflow and labels it came from. If the database cannot say, the
- * log is kept as the workflow wrote it. */
+/* The stored log carries the run's automationDetails.id: the SARIF a user downloads names
+ * the workflow and labels it came from. */
 static void set_automation_id(struct attempt *a)
 {
 	struct ff_err err;
-	char *id, *log;
+	char *log;
 	size_t len;
-	if (store_automation_id(a->env->db, a->job->run_id, &id, &err) < 0) {
-		ff_run_warn(a->job->run_id, "no automationDetails.id: %s", err.msg);
-		return;
-	}
-	if (ff_sarif_set_automation_id(a->res.sarif, a->res.sarif_len, id, &log, &len, &err) < 0) {
+	if (ff_sarif_set_automation_id(a->res.sarif, a->res.sarif_len, a->automation_id, &log, &len,
+				       &err) < 0) {
 		ff_run_warn(a->job->run_id, "no automationDetails.id: %s", err.msg);
 	} else {
 		free(a->res.sarif);
 		a->res.sarif = log;
 		a->res.sarif_len = len;
 	}
-	free(id);
 }
 
 /* Everything after the run is ours: containers, results, the outcome. */
@@ -704,15 +700,17 @@ static struct exec_result requeue_later(const char *run_id, const char *what, co
 	return (struct exec_result){EXEC_REQUEUE, 0};
 }
 
-/* The run's stored job in place of the message, or why the message is refused. */
-static struct exec_result trust_job(struct exec_env *env, struct ff_job **job)
+/* The run's stored job in place of the message (and its automation id, for the caller to
+ * free), or why the message is refused. */
+static struct exec_result trust_job(struct exec_env *env, struct ff_job **job, char **automation_id)
 {
 	struct ff_err err;
-	struct ff_job *trusted;
+	struct store_trusted trusted;
 	int rc = store_job_trusted(env->db, *job, &trusted, &err);
 	if (rc == 0) {
 		ff_job_free(*job);
-		*job = trusted;
+		*job = trusted.job;
+		*automation_id = trusted.automation_id;
 		return (struct exec_result){EXEC_DONE, 0};
 	}
 	if (rc == FF_ENOTFOUND || rc == FF_ECONFLICT || rc == FF_EINVAL) {
@@ -723,13 +721,12 @@ static struct exec_result trust_job(struct exec_env *env, struct ff_job **job)
 	return requeue_later((*job)->run_id, "job not read from the database", err.msg);
 }
 
-struct exec_result exec_run(struct exec_env *env, struct ff_job **msg)
+/* The trusted job's attempt: started, run and recorded, or skipped when not due. */
+static struct exec_result start_attempt(struct exec_env *env, const struct ff_job *job,
+					const char *automation_id)
 {
-	struct exec_result trust = trust_job(env, msg);
-	if (trust.outcome != EXEC_DONE)
-		return trust;
-	const struct ff_job *job = *msg;
 	struct attempt a = {.job = job,
+			    .automation_id = automation_id,
 			    .env = env,
 			    .ref = {job->run_id, job->attempt, env->cfg->worker_id},
 			    .exit_code = -1};
@@ -754,6 +751,16 @@ struct exec_result exec_run(struct exec_env *env, struct ff_job **msg)
 	struct exec_result result = run_attempt(&a);
 	slot_hold(env->slot, "");
 	attempt_release(&a);
+	return result;
+}
+
+struct exec_result exec_run(struct exec_env *env, struct ff_job **msg)
+{
+	char *automation_id = NULL;
+	struct exec_result result = trust_job(env, msg, &automation_id);
+	if (result.outcome == EXEC_DONE)
+		result = start_attempt(env, *msg, automation_id);
+	free(automation_id);
 	return result;
 }
 

@@ -12,34 +12,18 @@
 
 #define TARGET_CHUNK (256u << 10)
 
-int store_automation_id(struct ff_db *db, const char *run_id, char **id, struct ff_err *err)
-{
-	const char *p[] = {run_id};
-	*id = NULL;
-	PGresult *res = ff_db_query(
-	    db,
-	    "SELECT workflow || '/' || coalesce((SELECT string_agg(key || '=' || value, ',' "
-	    "ORDER BY key COLLATE \"C\") FROM jsonb_each_text(labels)), '') || '/' "
-	    "FROM runs WHERE id = $1",
-	    1, p, err);
-	if (!res)
-		return err->code;
-	int rc = 0;
-	if (PQntuples(res) != 1)
-		rc = ff_err_set(err, FF_ENOTFOUND, "names no run %s", run_id);
-	else if (!(*id = strdup(PQgetvalue(res, 0, 0))))
-		rc = ff_err_set(err, FF_ENOMEM, "out of memory");
-	PQclear(res);
-	return rc;
-}
-
-int store_job_trusted(struct ff_db *db, const struct ff_job *msg, struct ff_job **trusted,
+/* The run's SARIF automationDetails.id is read with its job: one round trip per run. */
+int store_job_trusted(struct ff_db *db, const struct ff_job *msg, struct store_trusted *out,
 		      struct ff_err *err)
 {
 	const char *p[] = {msg->run_id};
-	*trusted = NULL;
+	*out = (struct store_trusted){0};
 	PGresult *res =
-	    ff_db_query(db, "SELECT job::text, max_attempts FROM runs WHERE id = $1", 1, p, err);
+	    ff_db_query(db,
+			"SELECT job::text, max_attempts, workflow || '/' || coalesce((SELECT "
+			"string_agg(key || '=' || value, ',' ORDER BY key COLLATE \"C\") "
+			"FROM jsonb_each_text(labels)), '') || '/' FROM runs WHERE id = $1",
+			1, p, err);
 	if (!res)
 		return err->code;
 	int rc = 0;
@@ -51,6 +35,8 @@ int store_job_trusted(struct ff_db *db, const struct ff_job *msg, struct ff_job 
 				 &why) < 0) {
 		rc = ff_err_set(err, FF_EINVAL, "the stored job of run %s does not decode: %s",
 				msg->run_id, why.msg);
+	} else if (!(out->automation_id = strdup(PQgetvalue(res, 0, 2)))) {
+		rc = ff_err_set(err, FF_ENOMEM, "out of memory");
 	} else {
 		const char *field = ff_job_differs(job, msg);
 		if (field) {
@@ -60,13 +46,22 @@ int store_job_trusted(struct ff_db *db, const struct ff_job *msg, struct ff_job 
 		} else {
 			job->attempt = msg->attempt;
 			job->max_attempts = atoi(PQgetvalue(res, 0, 1));
-			*trusted = job;
+			out->job = job;
 			job = NULL;
 		}
 	}
 	ff_job_free(job);
 	PQclear(res);
+	if (rc < 0)
+		store_trusted_release(out);
 	return rc;
+}
+
+void store_trusted_release(struct store_trusted *t)
+{
+	ff_job_free(t->job);
+	free(t->automation_id);
+	*t = (struct store_trusted){0};
 }
 
 int store_target_open(struct ff_db *db, const char *sha256, struct store_target *t,
@@ -185,6 +180,9 @@ static int insert_output(struct ff_db *db, const struct store_attempt *a, struct
 	int fmts[] = {0, 1, 1, 0};
 	PGresult *res =
 	    ff_db_query_bin(db,
+			    /* the pieces followers read while it ran go: the whole log is
+			     * here now */
+			    "WITH chunks AS (DELETE FROM run_log_chunks WHERE run_id = $1) "
 			    "INSERT INTO run_results (run_id, sarif, logs, logs_truncated) "
 			    "VALUES ($1, $2, $3, $4) ON CONFLICT (run_id) DO UPDATE SET "
 			    "sarif = EXCLUDED.sarif, logs = EXCLUDED.logs, "
@@ -193,9 +191,7 @@ static int insert_output(struct ff_db *db, const struct store_attempt *a, struct
 	if (!res)
 		return err->code;
 	PQclear(res);
-	/* the pieces followers read while it ran: the whole log is here now */
-	const char *q[] = {a->ref->id};
-	return ff_db_exec(db, "DELETE FROM run_log_chunks WHERE run_id = $1", 1, q, err);
+	return 0;
 }
 
 static int insert_findings(struct ff_db *db, const char *id, const struct ff_findings *f,

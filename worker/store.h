@@ -32,20 +32,23 @@ int store_target_open(struct ff_db *db, const char *sha256, struct store_target 
 long store_target_read(void *ctx, const void **buf, struct ff_err *err);
 void store_target_close(struct store_target *t); /* safe after a failed open */
 
-/* The run's SARIF automationDetails.id, "<workflow>/<labels>/": its labels as k=v sorted by
- * key in byte order, comma-separated ("secret-detection/branch=main,ci=github/"; no labels:
- * "secret-detection//"), so every run of one workflow in one pipeline has the same id. On
- * success *id is for the caller to free. */
-int store_automation_id(struct ff_db *db, const char *run_id, char **id, struct ff_err *err);
-
 /* The job a message points at: the one the controller validated and stored with the run.
  * A broker message is a pointer (run id and attempt), not an instruction: anyone who can
- * publish to the broker can write one. On success *trusted is the stored job with the
- * message's attempt and the run's max_attempts; caller frees. FF_ENOTFOUND: no such run;
- * FF_ECONFLICT: the message disagrees with the stored job (err names the field); FF_EINVAL:
- * the stored job does not decode; other codes: the database is away. */
-int store_job_trusted(struct ff_db *db, const struct ff_job *msg, struct ff_job **trusted,
+ * publish to the broker can write one. On success out->job is the stored job with the
+ * message's attempt and the run's max_attempts, and out->automation_id the run's SARIF
+ * automationDetails.id, "<workflow>/<labels>/": its labels as k=v sorted by key in byte
+ * order, comma-separated ("secret-detection/branch=main,ci=github/"; no labels:
+ * "secret-detection//"), so every run of one workflow in one pipeline has the same id.
+ * Caller releases with store_trusted_release. FF_ENOTFOUND: no such run; FF_ECONFLICT: the
+ * message disagrees with the stored job (err names the field); FF_EINVAL: the stored job
+ * does not decode; other codes: the database is away. */
+struct store_trusted {
+	struct ff_job *job;
+	char *automation_id;
+};
+int store_job_trusted(struct ff_db *db, const struct ff_job *msg, struct store_trusted *out,
 		      struct ff_err *err);
+void store_trusted_release(struct store_trusted *t); /* safe on a zeroed one */
 
 /* What an attempt leaves behind for the database. findings: the SARIF log's, NULL when it
  * had none or an invalid one. res: NULL keeps no SARIF log and no artifacts. */
