@@ -3,6 +3,9 @@
 #ifndef BENCH_H
 #define BENCH_H
 
+#include <stdbool.h>
+#include <sys/types.h>
+
 /* Milliseconds on CLOCK_MONOTONIC, with sub-millisecond precision. */
 double bench_now_ms(void);
 /* Sorts n latencies ascending, in place. */
@@ -14,5 +17,10 @@ double bench_pct(const double *sorted, int n, int pct);
  * steal; 10 ms ticks) less this process's own (getrusage), in ms: what the engine, the
  * platform's processes and the services used between two calls. */
 double bench_machine_cpu_ms(void);
+/* The CPU time, in ms, of the processes in an accounting group that tests/bench/cpu_groups.sh
+ * made (cgroup v1 cpuacct or v2), or -1 when there is no such group. */
+double bench_group_cpu_ms(const char *group);
+/* Moves pid into the group; false when there is none (or no right to). */
+bool bench_group_join(const char *group, pid_t pid);
 
 #endif

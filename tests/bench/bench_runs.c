@@ -14,7 +14,8 @@
  *     floor's 4 threads keep 4 containers going; the rate is runs over first POST to last
  *     finished_at, the latency of each run its started_at → finished_at.
  * The floor and the platform take turns, BLOCK runs at a time. Each series also prints the
- * machine's CPU per run, the bench's own left out (bench_machine_cpu_ms).
+ * machine's CPU per run, the bench's own left out (bench_machine_cpu_ms), and, when
+ * tests/bench/cpu_groups.sh has made the groups, that of each component.
  * Usage: bench_runs [runs per series, default 40] */
 #include <pthread.h>
 #include <setjmp.h>
@@ -35,9 +36,11 @@
 #define IMAGE "fuzzforge/test-busybox:1"
 #define BLOCK 8 /* runs per turn (two per slot at 4 at a time) */
 /* How often the platform series look for a run's end. Neither rate nor latency depends on
- * it (both end at finished_at), but every look is a request and a query taken from the
- * engine's CPU, which the floor's blocking waits do not take. */
-#define WAIT_POLL_MS 100
+ * it (both end at finished_at), but every look is a request, two queries and an audit row
+ * taken from the engine's CPU, which the floor's blocking waits do not take: at 100 ms a
+ * run cost 3.4 looks, at 250 ms 2 (the last one sees it finished). */
+#define WAIT_POLL_MS 250
+#define NGROUPS	     5
 
 struct series {
 	const char *name;
@@ -45,7 +48,44 @@ struct series {
 	int n;
 	double wall_ms;
 	double cpu_ms; /* bench_machine_cpu_ms over the series */
+	double group_ms[NGROUPS];
 };
+
+/* The components' accounting groups (tests/bench/cpu_groups.sh): the controller and the
+ * worker are moved into theirs when started. */
+static const char *const groups[NGROUPS] = {"engine", "postgres", "rabbitmq", "controller",
+					    "worker"};
+static bool have_groups;
+
+static void groups_cpu_ms(double ms[NGROUPS])
+{
+	for (int i = 0; i < NGROUPS; i++) {
+		char name[64];
+		snprintf(name, sizeof(name), "ff-bench-%s", groups[i]);
+		ms[i] = bench_group_cpu_ms(name);
+	}
+}
+
+/* Each series' CPU from the machine's and the groups' counters, taken at its start (start)
+ * and added at its end. */
+struct cpu_mark {
+	double machine, groups[NGROUPS];
+};
+
+static struct cpu_mark cpu_mark(void)
+{
+	struct cpu_mark m = {.machine = bench_machine_cpu_ms()};
+	groups_cpu_ms(m.groups);
+	return m;
+}
+
+static void cpu_add(struct series *s, const struct cpu_mark *start)
+{
+	struct cpu_mark end = cpu_mark();
+	s->cpu_ms += end.machine - start->machine;
+	for (int i = 0; i < NGROUPS; i++)
+		s->group_ms[i] += end.groups[i] - start->groups[i];
+}
 
 static void report(const struct series *s, const struct series *floor)
 {
@@ -60,6 +100,15 @@ static void report(const struct series *s, const struct series *floor)
 		double frate = floor->n / (floor->wall_ms / 1000.0);
 		printf("  | p50 x%.2f (+%.1f ms), rate x%.2f, cpu +%.1f ms", p50 / fp50, p50 - fp50,
 		       rate / frate, cpu - floor->cpu_ms / floor->n);
+	}
+	printf("\n");
+	if (!have_groups)
+		return;
+	printf("%-34s", "  cpu ms/run by component:");
+	for (int i = 0; i < NGROUPS; i++) {
+		printf(" %s %.1f", groups[i], s->group_ms[i] / s->n);
+		if (floor)
+			printf(" (%+.1f)", s->group_ms[i] / s->n - floor->group_ms[i] / floor->n);
 	}
 	printf("\n");
 }
@@ -116,7 +165,7 @@ static void run_floor(struct series *s, int total, int parallel)
 		exit(1);
 	s->ms = ms;
 	int64_t t0 = ff_now_ms();
-	double cpu0 = bench_machine_cpu_ms();
+	struct cpu_mark cpu0 = cpu_mark();
 	for (int i = 0; i < parallel; i++) {
 		jobs[i] =
 		    (struct floor_job){total / parallel, s->ms + s->n + i * (total / parallel)};
@@ -126,7 +175,7 @@ static void run_floor(struct series *s, int total, int parallel)
 		pthread_join(th[i], NULL);
 	s->n += total;
 	s->wall_ms += (double)(ff_now_ms() - t0);
-	s->cpu_ms += bench_machine_cpu_ms() - cpu0;
+	cpu_add(s, &cpu0);
 }
 
 /* --- (b) through the platform -------------------------------------------------------------- */
@@ -187,10 +236,10 @@ static void run_platform(struct itest *t, const char *target, struct series *s, 
 		exit(1);
 	s->ms = ms;
 	snprintf(body, sizeof(body), "{\"workflow\":\"test-noop\",\"target\":\"%s\"}", target);
-	double cpu0 = bench_machine_cpu_ms();
+	struct cpu_mark cpu0 = cpu_mark();
 	s->wall_ms += at_once ? all_at_once(t, body, ids, ms + s->n, total)
 			      : one_at_a_time(t, body, ids, ms + s->n, total);
-	s->cpu_ms += bench_machine_cpu_ms() - cpu0;
+	cpu_add(s, &cpu0);
 	s->n += total;
 	free(ids);
 }
@@ -228,9 +277,11 @@ static void bench(void **state)
 	struct itest t;
 	char target[65];
 	itest_setup(&t, "bench");
-	itest_start_controller(&t, NULL);
+	pid_t controller = itest_start_controller(&t, NULL);
 	const char *env1[] = {"FF_WORKER_CONCURRENCY=4", NULL};
-	itest_start_worker(&t, env1);
+	pid_t worker = itest_start_worker(&t, env1);
+	have_groups = bench_group_join("ff-bench-controller", controller) &&
+		      bench_group_join("ff-bench-worker", worker);
 	const char *files[] = {"a.txt", "hello\n", NULL};
 	itest_upload(&t, files, target);
 	/* Floor and platform take turns, a block of BLOCK runs each: an engine getting slower

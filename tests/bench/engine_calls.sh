@@ -3,8 +3,9 @@
 # curl over the engine's socket: the calls the raw floor makes (create, start, wait, remove)
 # and those the container contract adds (volumes, the helper container that receives the
 # target through the archive endpoint, reading /results back). Not a test: it prints the
-# median of each call over ROUNDS rounds (default 10). Needs fuzzforge/test-busybox:1
-# (tests/workflows/build-image.sh) and a running engine.
+# median of each call over ROUNDS rounds (default 10), with the engine's CPU for it when
+# tests/bench/cpu_groups.sh has put the engine in a group of its own. Needs
+# fuzzforge/test-busybox:1 (tests/workflows/build-image.sh) and a running engine.
 #   tests/bench/engine_calls.sh [ROUNDS]
 set -euo pipefail
 rounds=${1:-10}
@@ -19,12 +20,26 @@ echo 'int x;' >"$tmp/tree/target/a.c"
 chmod 777 "$tmp/tree/results"
 tar -C "$tmp/tree" -cf "$tmp/target.tar" target results
 
+# The engine's CPU per call too, when tests/bench/cpu_groups.sh has put it in a group.
+engine_cpu=
+for f in /sys/fs/cgroup/cpuacct/ff-bench-engine/cpuacct.usage /sys/fs/cgroup/ff-bench-engine/cpu.stat; do
+	[ -r "$f" ] && engine_cpu=$f && break
+done
+engine_cpu_us() { # the engine group's CPU so far, in µs
+	case $engine_cpu in
+	*cpuacct.usage) echo $(($(cat "$engine_cpu") / 1000)) ;;
+	*) awk '$1 == "usage_usec" { print $2 }' "$engine_cpu" ;;
+	esac
+}
+
 call() { # call <label> <curl args...>: appends the call's time in ms to $tmp/<label>
-	local label=$1 code
+	local label=$1 code cpu0
 	shift
+	[ -z "$engine_cpu" ] || cpu0=$(engine_cpu_us)
 	code=$(curl -s -o /dev/null -w '%{http_code} %{time_total}' --unix-socket "$sock" "$@")
 	case ${code%% *} in 2* | 404) ;; *) echo "engine_calls: $label answered '${code%% *}'" >&2; exit 1 ;; esac
 	awk -v t="${code#* }" 'BEGIN { printf "%.2f\n", t * 1000 }' >>"$tmp/$label"
+	[ -z "$engine_cpu" ] || awk -v t=$(($(engine_cpu_us) - cpu0)) 'BEGIN { printf "%.2f\n", t / 1000 }' >>"$tmp/$label.cpu"
 }
 post() { # post <label> <path> <json body>
 	call "$1" -X POST -H 'Content-Type: application/json' -d "$3" "$api$2"
@@ -46,9 +61,12 @@ for ((i = 0; i < rounds; i++)); do
 	call volume-remove -X DELETE "$api/volumes/$n-r"
 done
 
-echo "median ms per call over $rounds rounds (the floor's calls marked *)"
+median() { sort -n "$1" | awk '{ v[NR] = $1 } END { printf "%8.2f", v[int((NR + 1) / 2)] }'; }
+echo "median ms per call over $rounds rounds (the floor's calls marked *)${engine_cpu:+, with the CPU ms the engine spent on it}"
 for label in leftover-check volume-create helper-create archive-put helper-remove create start wait archive-get remove volume-remove; do
 	mark=' '
 	case $label in create | start | wait | remove) mark='*' ;; esac
-	sort -n "$tmp/$label" | awk -v l="$label" -v m="$mark" '{ v[NR] = $1 } END { printf "  %s %-15s %8.2f  (n=%d)\n", m, l, v[int((NR + 1) / 2)], NR }'
+	printf "  %s %-15s %s" "$mark" "$label" "$(median "$tmp/$label")"
+	[ -z "$engine_cpu" ] || printf "  cpu %s" "$(median "$tmp/$label.cpu")"
+	printf "  (n=%d)\n" "$(wc -l <"$tmp/$label")"
 done
