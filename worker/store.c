@@ -52,16 +52,11 @@ int store_job_trusted(struct ff_db *db, const struct ff_job *msg, struct store_t
 	}
 	ff_job_free(job);
 	PQclear(res);
-	if (rc < 0)
-		store_trusted_release(out);
+	if (rc < 0) {
+		free(out->automation_id);
+		out->automation_id = NULL;
+	}
 	return rc;
-}
-
-void store_trusted_release(struct store_trusted *t)
-{
-	ff_job_free(t->job);
-	free(t->automation_id);
-	*t = (struct store_trusted){0};
 }
 
 int store_target_open(struct ff_db *db, const char *sha256, struct store_target *t,

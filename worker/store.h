@@ -39,7 +39,7 @@ void store_target_close(struct store_target *t); /* safe after a failed open */
  * automationDetails.id, "<workflow>/<labels>/": its labels as k=v sorted by key in byte
  * order, comma-separated ("secret-detection/branch=main,ci=github/"; no labels:
  * "secret-detection//"), so every run of one workflow in one pipeline has the same id.
- * Caller releases with store_trusted_release. FF_ENOTFOUND: no such run; FF_ECONFLICT: the
+ * The caller owns both (ff_job_free, free). FF_ENOTFOUND: no such run; FF_ECONFLICT: the
  * message disagrees with the stored job (err names the field); FF_EINVAL: the stored job
  * does not decode; other codes: the database is away. */
 struct store_trusted {
@@ -48,7 +48,6 @@ struct store_trusted {
 };
 int store_job_trusted(struct ff_db *db, const struct ff_job *msg, struct store_trusted *out,
 		      struct ff_err *err);
-void store_trusted_release(struct store_trusted *t); /* safe on a zeroed one */
 
 /* What an attempt leaves behind for the database. findings: the SARIF log's, NULL when it
  * had none or an invalid one. res: NULL keeps no SARIF log and no artifacts. */
