@@ -57,17 +57,7 @@ static const char *const groups[NGROUPS] = {"engine", "postgres", "rabbitmq", "c
 					    "worker"};
 static bool have_groups;
 
-static void groups_cpu_ms(double ms[NGROUPS])
-{
-	for (int i = 0; i < NGROUPS; i++) {
-		char name[64];
-		snprintf(name, sizeof(name), "ff-bench-%s", groups[i]);
-		ms[i] = bench_group_cpu_ms(name);
-	}
-}
-
-/* Each series' CPU from the machine's and the groups' counters, taken at its start (start)
- * and added at its end. */
+/* The machine's and the groups' CPU counters, read at a series' start and its end. */
 struct cpu_mark {
 	double machine, groups[NGROUPS];
 };
@@ -75,7 +65,11 @@ struct cpu_mark {
 static struct cpu_mark cpu_mark(void)
 {
 	struct cpu_mark m = {.machine = bench_machine_cpu_ms()};
-	groups_cpu_ms(m.groups);
+	for (int i = 0; i < NGROUPS; i++) {
+		char name[64];
+		snprintf(name, sizeof(name), "ff-bench-%s", groups[i]);
+		m.groups[i] = bench_group_cpu_ms(name);
+	}
 	return m;
 }
 
