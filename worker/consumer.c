@@ -16,6 +16,7 @@
 #include "ff_run.h"
 #include "ff_util.h"
 #include "results.h"
+#include "rvol.h"
 #include "images.h"
 #include "tcache.h"
 #include "wmetrics.h"
@@ -58,6 +59,7 @@ struct executor {
 	pthread_t thread;
 	struct shared *sh;
 	struct exec_env env;
+	struct rvol rvol;
 	struct task *current;
 };
 
@@ -487,6 +489,8 @@ static int start_threads(const struct consumer_config *cfg, struct shared *sh, s
 		xs[i].env.tcache = sh->tcache;
 		xs[i].env.images = sh->images;
 		xs[i].env.slot = &sh->slots[i];
+		rvol_init(&xs[i].rvol, cfg->exec->worker_id, i);
+		xs[i].env.rvol = &xs[i].rvol;
 		xs[i].env.on_started = on_started;
 		xs[i].env.ctx = &xs[i];
 		sh->slots[i].lock = &sh->lock;
@@ -507,8 +511,10 @@ static int start_threads(const struct consumer_config *cfg, struct shared *sh, s
 	if (docker_ping(hb->docker, &err) < 0) {
 		ff_warn("docker engine at %s not answering yet: %s", cfg->docker_host, err.msg);
 		sh->engine_down = 1; /* said once: the heartbeat says when it answers */
-	} else
+	} else {
 		tcache_discover(sh->tcache, hb->docker);
+		rvol_sweep(hb->docker, hb->db);
+	}
 	if (pthread_create(&hb->thread, NULL, heartbeat_main, hb) != 0) {
 		ff_err_set(&err, FF_EINTERNAL, "cannot start the heartbeat thread");
 		goto out_fail;
@@ -529,6 +535,8 @@ static void stop_threads(struct shared *sh, struct executor *xs, int n, struct h
 	for (int i = 0; i < n; i++) {
 		if (xs[i].thread)
 			pthread_join(xs[i].thread, NULL);
+		if (xs[i].env.docker)
+			rvol_remove(&xs[i].rvol, xs[i].env.docker);
 		ff_db_free(xs[i].env.db);
 		docker_free(xs[i].env.docker);
 	}

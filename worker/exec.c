@@ -28,6 +28,7 @@
 #include "outcome.h"
 #include "output.h"
 #include "results.h"
+#include "rvol.h"
 #include "spec.h"
 #include "store.h"
 #include "tcache.h"
@@ -46,6 +47,7 @@ struct attempt {
 	struct results res;
 	char results_dir[512]; /* the results volume's directory on the engine's host */
 	bool results_visible;  /* ... and this worker can open it */
+	bool results_kept;     /* ... and it is the executor's kept volume (rvol.h) */
 	bool target_held;      /* a tcache user count is ours to release */
 	bool started_before;   /* this attempt was started before (ff_run_start's again) */
 	bool cleaned_up;       /* cleanup_docker has run */
@@ -319,11 +321,21 @@ static void target_release(struct attempt *a)
 	a->target_held = false;
 }
 
-/* The per-attempt results volume, world-writable (sticky) like /tmp: set straight on its
- * directory when this worker sees the engine's volumes, else through a helper. */
+/* The attempt's results volume, world-writable (sticky) like /tmp: the executor's kept one
+ * when this worker reads /results from the engine's directory; else one for the attempt,
+ * its mode set straight on its directory when this worker sees it, or through a helper. */
 static int results_volume(struct attempt *a, struct ff_err *err)
 {
 	struct docker *d = a->env->docker;
+	struct rvol *kept = a->env->rvol;
+	struct ff_err why;
+	if (kept && a->env->cfg->results_direct &&
+	    rvol_acquire(kept, d, a->env->cfg->worker_id, &why) == 0) {
+		snprintf(a->names.vol_results, sizeof(a->names.vol_results), "%s", kept->name);
+		snprintf(a->results_dir, sizeof(a->results_dir), "%s", kept->dir);
+		a->results_visible = a->results_kept = true;
+		return 0;
+	}
 	cJSON *labels = spec_labels(a->job->run_id, a->env->cfg->worker_id);
 	cJSON *v = NULL;
 	int rc = docker_volume_create2(d, a->names.vol_results, labels, &v, err);
@@ -381,7 +393,9 @@ static void cleanup_docker(struct attempt *a)
 	a->cleaned_up = true;
 	if (a->container[0] && docker_container_remove(d, a->container, &err) < 0)
 		ff_run_warn(a->job->run_id, "container not removed: %s", err.msg);
-	if (docker_volume_remove(d, a->names.vol_results, &err) < 0)
+	if (a->results_kept)
+		rvol_release(a->env->rvol, d);
+	else if (docker_volume_remove(d, a->names.vol_results, &err) < 0)
 		ff_run_warn(a->job->run_id, "volume not removed: %s", err.msg);
 	target_release(a);
 }
@@ -482,6 +496,10 @@ static int run_container(struct attempt *a, struct ff_err *err)
 			rc = docker_container_create(d, a->names.base, spec, a->container, err);
 		cJSON_Delete(spec);
 	}
+	/* the container pins the kept volume now: whatever happened to it since the last run
+	 * (removed and made again by the engine), it starts empty and world-writable */
+	if (rc == 0 && a->results_kept)
+		rc = rvol_pinned(a->env->rvol, err);
 	if (rc == 0 && slot_set_container(a, a->container) != EXEC_STOP_NONE)
 		return 0; /* stopped before it started */
 	if (rc == 0)

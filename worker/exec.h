@@ -56,6 +56,7 @@ struct exec_slot {
 
 struct tcache;
 struct images;
+struct rvol;
 
 struct exec_env {
 	struct ff_db *db;
@@ -64,6 +65,7 @@ struct exec_env {
 	struct docker *docker;
 	const struct exec_config *cfg;
 	struct exec_slot *slot;
+	struct rvol *rvol; /* this executor's kept results volume (rvol.h); NULL: one per run */
 	/* Called once the run is ours (marked running): the broker message can be acked. */
 	void (*on_started)(void *ctx);
 	void *ctx;

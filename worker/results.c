@@ -272,6 +272,61 @@ static int walk_dir(struct dwalk *w, int dfd, int depth)
 	return rc;
 }
 
+/* --- emptying a kept volume ----------------------------------------------------------------- */
+
+/* Everything inside dfd goes: links are unlinked, never followed; directories are opened
+ * beneath their parent with the read's rules. Deeper than RESULTS_EMPTY_MAX_DEPTH fails:
+ * the caller lets the engine remove the volume instead. */
+static int empty_dir(int dfd, int depth, struct ff_err *err)
+{
+	if (depth > RESULTS_EMPTY_MAX_DEPTH)
+		return ff_err_set(err, FF_ETOOBIG, "nested deeper than %d",
+				  RESULTS_EMPTY_MAX_DEPTH);
+	int dup_fd = fcntl(dfd, F_DUPFD_CLOEXEC, 0);
+	DIR *dir = dup_fd >= 0 ? fdopendir(dup_fd) : NULL;
+	if (!dir) {
+		if (dup_fd >= 0)
+			close(dup_fd);
+		return ff_err_set(err, FF_EINTERNAL, "cannot list: %s", strerror(errno));
+	}
+	int rc = 0;
+	struct dirent *de;
+	while (rc == 0 && (de = readdir(dir))) {
+		const char *name = de->d_name;
+		if (!strcmp(name, ".") || !strcmp(name, "..") || unlinkat(dfd, name, 0) == 0 ||
+		    errno == ENOENT)
+			continue;
+		if (errno != EISDIR) {
+			rc = ff_err_set(err, FF_EINTERNAL, "cannot remove %s: %s", name,
+					strerror(errno));
+			break;
+		}
+		int fd = open_beneath(dfd, name, O_RDONLY | O_DIRECTORY);
+		if (fd < 0)
+			rc = ff_err_set(err, FF_EINTERNAL, "cannot open %s: %s", name,
+					strerror(errno));
+		else if ((rc = empty_dir(fd, depth + 1, err)) == 0 &&
+			 unlinkat(dfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
+			rc = ff_err_set(err, FF_EINTERNAL, "cannot remove %s: %s", name,
+					strerror(errno));
+		if (fd >= 0)
+			close(fd);
+	}
+	closedir(dir);
+	return rc;
+}
+
+int results_empty_dir(const char *path, struct ff_err *err)
+{
+	int root = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (root < 0)
+		return ff_err_set(err, FF_EUNAVAIL, "%s cannot be opened: %s", path,
+				  strerror(errno));
+	int rc = empty_dir(root, 0, err);
+	close(root);
+	return rc;
+}
+
 int results_collect_dir(const char *mountpoint, const struct results_limits *lim, struct results *r,
 			struct ff_err *err)
 {

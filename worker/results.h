@@ -29,6 +29,7 @@
 #define RESULTS_ARTIFACT_NAME_MAX 255
 #define RESULTS_MAX_ARTIFACTS	  10000
 #define RESULTS_MAX_DEPTH	  32
+#define RESULTS_EMPTY_MAX_DEPTH	  64
 
 struct results_limits {
 	uint64_t max_bytes;    /* every file read, in all (FF_RESULTS_MAX_MB) */
@@ -73,6 +74,13 @@ int results_collect_archive(struct docker *d, const char *container,
 int results_collect_tar(int fd, const struct results_limits *lim, struct results *r,
 			struct ff_err *err);
 void results_release(struct results *r);
+
+/* Removes everything inside the directory path (a kept results volume, between runs), by
+ * the direct read's rules: a link is unlinked, never followed, and every directory is
+ * opened beneath its parent with openat2. FF_ETOOBIG when the tree is nested deeper than
+ * RESULTS_EMPTY_MAX_DEPTH (each level holds two descriptors), FF_EUNAVAIL when path cannot
+ * be opened, FF_EINTERNAL when an entry cannot be removed (err names it). */
+int results_empty_dir(const char *path, struct ff_err *err);
 
 /* While a workflow runs: whether the tree under dir (its /results, seen from this host)
  * uses more than max_bytes of disk or holds more than max_entries entries. The walk never

@@ -1,7 +1,8 @@
 /* it_worker_data — the worker's data plane against the real services: memory stays bounded
  * on hostile inputs (a 1 GB sparse file in a 10 KB target, a SARIF log of 10M values, 250 MB
  * of results), a hostile /results tree cannot make the worker read host files (both ways of
- * reading /results), and target volumes are cached per engine with LRU eviction. */
+ * reading /results), an executor's kept results volume is emptied between runs and swept
+ * when its worker is gone, and target volumes are cached per engine with LRU eviction. */
 #include <fcntl.h>
 #include <setjmp.h>
 #include <stdbool.h>
@@ -207,6 +208,32 @@ static void hostile_case(struct itest *t, const char *target, const char *mode, 
 	}
 }
 
+#define KEPT_WORKER "it-wdata-kept"
+#define KEPT_VOLUMES                                                                               \
+	"docker volume ls -q --filter label=fuzzforge.results-slot --filter "                      \
+	"label=fuzzforge.worker=" KEPT_WORKER
+
+/* Waits until the kept results volume (there is one, its worker having one executor) holds
+ * nothing: it is emptied just after the run's result is recorded. */
+static void wait_kept_volume_empty(int timeout_ms)
+{
+	char cmd[512];
+	snprintf(cmd, sizeof(cmd),
+		 "ls -A \"$(docker volume inspect -f '{{.Mountpoint}}' $(" KEPT_VOLUMES "))\"");
+	int64_t deadline = itest_now_ms() + timeout_ms;
+	while (rel_shell_lines(cmd) != 0) {
+		if (itest_now_ms() > deadline)
+			fail_msg("the kept results volume is not empty after %d s",
+				 timeout_ms / 1000);
+		itest_pause_ms(REL_POLL_MS);
+	}
+}
+
+/* Both ways of reading /results, one executor each. Read straight from the engine's
+ * directory, the runs share the executor's kept results volume (rvol.h), emptied between
+ * them without following the links they planted: the next run sees none of the last one's
+ * files (a leftover real.txt or artifacts/ would show in its artifacts), and the volume goes
+ * when the worker stops. Through the archive, a volume per run, none kept. */
 static void hostile_results_not_followed(void **state)
 {
 	(void)state;
@@ -219,12 +246,52 @@ static void hostile_results_not_followed(void **state)
 	const char *files[] = {"a.c", "int a;\n", NULL};
 	itest_upload(&t, files, target);
 	for (int w = 0; w < 2; w++) {
-		const char *wenv[] = {ways[w], NULL};
+		const char *wenv[] = {ways[w], "FF_WORKER_CONCURRENCY=1",
+				      "FF_WORKER_ID=" KEPT_WORKER, NULL};
 		pid_t pid = itest_start_worker(&t, wenv);
-		for (int m = 0; m < 3; m++)
+		for (int m = 0; m < 3; m++) {
 			hostile_case(&t, target, modes[m], w == 0);
+			assert_int_equal(rel_shell_lines(KEPT_VOLUMES), w == 0 ? 1 : 0);
+			if (w == 0)
+				wait_kept_volume_empty(30000);
+		}
 		assert_int_equal(itest_stop(&t, pid, SIGTERM, 30000), 0);
+		assert_int_equal(rel_shell_lines(KEPT_VOLUMES), 0);
 	}
+	assert_int_equal(access("/etc/shadow", F_OK), 0);
+	itest_teardown(&t);
+}
+
+/* At its start a worker removes the kept results volumes of workers the database does not
+ * list as active or draining (killed ones), and leaves those of live workers alone. */
+static void kept_volumes_of_dead_workers_swept(void **state)
+{
+	(void)state;
+	struct itest t;
+	itest_setup(&t, "wdata_sweep");
+	static const char *const make[] = {
+	    "docker volume create --label fuzzforge.results-slot=ff-results-x-0 --label "
+	    "fuzzforge.worker=it-sweep-dead ff-it-sweep-dead >/dev/null",
+	    "docker volume create --label fuzzforge.results-slot=ff-results-y-0 --label "
+	    "fuzzforge.worker=it-sweep-live ff-it-sweep-live >/dev/null",
+	};
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(system(make[i]), 0);
+	itest_start_controller(&t, NULL); /* the schema, for the workers row */
+	PGresult *res =
+	    PQexec(itest_pg(&t), "INSERT INTO workers (id, host, pool, concurrency, state) VALUES "
+				 "('it-sweep-live', 'h', 'default', 1, 'active')");
+	assert_int_equal(PQresultStatus(res), PGRES_COMMAND_OK);
+	PQclear(res);
+	itest_start_worker(&t, NULL);
+	int64_t deadline = itest_now_ms() + 30000;
+	while (rel_shell_lines("docker volume ls -q --filter name=ff-it-sweep-dead") != 0) {
+		if (itest_now_ms() > deadline)
+			fail_msg("a dead worker's kept results volume is still there after 30 s");
+		itest_pause_ms(REL_POLL_MS);
+	}
+	assert_int_equal(rel_shell_lines("docker volume ls -q --filter name=ff-it-sweep-live"), 1);
+	assert_int_equal(system("docker volume rm ff-it-sweep-live >/dev/null"), 0);
 	itest_teardown(&t);
 }
 
@@ -300,6 +367,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(memory_stays_bounded),
 	    cmocka_unit_test(hostile_results_not_followed),
+	    cmocka_unit_test(kept_volumes_of_dead_workers_swept),
 	    cmocka_unit_test(target_volumes_cached),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
