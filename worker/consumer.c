@@ -483,13 +483,15 @@ static int start_threads(const struct consumer_config *cfg, struct shared *sh, s
 			 struct heartbeat *hb)
 {
 	struct ff_err err = {0};
+	char nonce[RVOL_NONCE_LEN + 1];
+	rvol_nonce(nonce);
 	for (int i = 0; i < cfg->concurrency; i++) {
 		xs[i].sh = sh;
 		xs[i].env.cfg = cfg->exec;
 		xs[i].env.tcache = sh->tcache;
 		xs[i].env.images = sh->images;
 		xs[i].env.slot = &sh->slots[i];
-		rvol_init(&xs[i].rvol, cfg->exec->worker_id, i);
+		rvol_init(&xs[i].rvol, cfg->exec->worker_id, nonce, i);
 		xs[i].env.rvol = &xs[i].rvol;
 		xs[i].env.on_started = on_started;
 		xs[i].env.ctx = &xs[i];
@@ -513,7 +515,7 @@ static int start_threads(const struct consumer_config *cfg, struct shared *sh, s
 		sh->engine_down = 1; /* said once: the heartbeat says when it answers */
 	} else {
 		tcache_discover(sh->tcache, hb->docker);
-		rvol_sweep(hb->docker, hb->db);
+		rvol_sweep(hb->docker, hb->db, cfg->exec->worker_id, nonce);
 	}
 	if (pthread_create(&hb->thread, NULL, heartbeat_main, hb) != 0) {
 		ff_err_set(&err, FF_EINTERNAL, "cannot start the heartbeat thread");

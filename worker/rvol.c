@@ -8,18 +8,27 @@
 #include <unistd.h>
 
 #include "ff_log.h"
+#include "ff_util.h"
 #include "results.h"
 
 #define SLOT_LABEL "fuzzforge.results-slot"
 
-void rvol_init(struct rvol *v, const char *worker_id, int slot)
+void rvol_nonce(char nonce[RVOL_NONCE_LEN + 1])
+{
+	char uuid[FF_UUID_LEN + 1];
+	ff_uuid_new(uuid);
+	snprintf(nonce, RVOL_NONCE_LEN + 1, "%.*s", RVOL_NONCE_LEN, uuid);
+}
+
+void rvol_init(struct rvol *v, const char *worker_id, const char *nonce, int slot)
 {
 	/* a worker id may hold any byte; a volume name may not (FNV-1a) */
 	unsigned long long h = 1469598103934665603ULL;
 	for (const char *c = worker_id; *c; c++)
 		h = (h ^ (unsigned char)*c) * 1099511628211ULL;
 	*v = (struct rvol){0};
-	snprintf(v->name, sizeof(v->name), "ff-results-%016llx-%d", h, slot);
+	snprintf(v->nonce, sizeof(v->nonce), "%s", nonce);
+	snprintf(v->name, sizeof(v->name), "ff-results-%016llx-%s-%d", h, nonce, slot);
 }
 
 /* Empty and world-writable (sticky), as a run's /results starts. */
@@ -53,7 +62,7 @@ int rvol_acquire(struct rvol *v, struct docker *d, const char *worker_id, struct
 		return 0;
 	cJSON *labels = cJSON_CreateObject(), *out = NULL;
 	cJSON_AddStringToObject(labels, "fuzzforge.worker", worker_id);
-	cJSON_AddStringToObject(labels, SLOT_LABEL, v->name);
+	cJSON_AddStringToObject(labels, SLOT_LABEL, v->nonce);
 	int rc = docker_volume_create2(d, v->name, labels, &out, err);
 	cJSON_Delete(labels);
 	const cJSON *mp = cJSON_GetObjectItemCaseSensitive(out, "Mountpoint");
@@ -62,7 +71,6 @@ int rvol_acquire(struct rvol *v, struct docker *d, const char *worker_id, struct
 	cJSON_Delete(out);
 	if (rc < 0)
 		return rc;
-	/* a killed worker of the same id may have left a run's files in it */
 	if (!v->dir[0] || make_ready(v, err) < 0) {
 		give_up(v, d, v->dir[0] ? err->msg : "no directory");
 		return ff_err_set(err, FF_EUNAVAIL, "results volume not kept here");
@@ -105,7 +113,7 @@ static bool listed(PGresult *live, const char *worker)
 	return false;
 }
 
-void rvol_sweep(struct docker *d, struct ff_db *db)
+void rvol_sweep(struct docker *d, struct ff_db *db, const char *worker_id, const char *nonce)
 {
 	struct ff_err err;
 	cJSON *list = NULL;
@@ -128,10 +136,14 @@ void rvol_sweep(struct docker *d, struct ff_db *db)
 	cJSON_ArrayForEach(vol, cJSON_GetObjectItemCaseSensitive(list, "Volumes"))
 	{
 		const cJSON *name = cJSON_GetObjectItemCaseSensitive(vol, "Name");
-		const cJSON *w = cJSON_GetObjectItemCaseSensitive(
-		    cJSON_GetObjectItemCaseSensitive(vol, "Labels"), "fuzzforge.worker");
-		if (cJSON_IsString(name) && cJSON_IsString(w) && !listed(live, w->valuestring) &&
-		    docker_volume_remove(d, name->valuestring, &err) == 0)
+		const cJSON *labels = cJSON_GetObjectItemCaseSensitive(vol, "Labels");
+		const cJSON *w = cJSON_GetObjectItemCaseSensitive(labels, "fuzzforge.worker");
+		const cJSON *n = cJSON_GetObjectItemCaseSensitive(labels, SLOT_LABEL);
+		if (!cJSON_IsString(name) || !cJSON_IsString(w) || !cJSON_IsString(n))
+			continue;
+		bool dead = !strcmp(w->valuestring, worker_id) ? strcmp(n->valuestring, nonce) != 0
+							       : !listed(live, w->valuestring);
+		if (dead && docker_volume_remove(d, name->valuestring, &err) == 0)
 			removed++;
 	}
 	PQclear(live);

@@ -4,8 +4,10 @@
  * 1.4, remove 1.45: tests/bench/engine_calls.sh), 1.2 % of the trivial run's floor. When
  * this worker reads /results straight from the engine's directory (results_collect_dir), it
  * can also empty that directory itself, so each executor keeps one volume instead,
- * `ff-results-<hash of the worker id>-<slot>`, labelled fuzzforge.worker and
- * fuzzforge.results-slot (not fuzzforge.run: it is no run's leftover).
+ * `ff-results-<hash of the worker id>-<process nonce>-<slot>`, labelled fuzzforge.worker (the
+ * id) and fuzzforge.results-slot (the nonce); not fuzzforge.run: it is no run's leftover.
+ * The nonce is new with every worker process: a worker restarted under the same id never
+ * shares a volume with a container its killed predecessor left running.
  *
  * Between runs the directory is emptied (results_empty_dir: never following a link); once a
  * container that mounts it exists (and so pins it), rvol_pinned checks it is still empty and
@@ -22,14 +24,19 @@
 #include "ff_db.h"
 #include "ff_err.h"
 
+#define RVOL_NONCE_LEN 8
+
 struct rvol {
-	char name[64];
+	char name[80];
+	char nonce[RVOL_NONCE_LEN + 1];
 	char dir[512]; /* its directory on this host; "" until made */
 	bool off;      /* not kept here: the caller uses a volume per run */
 };
 
-/* The slot's volume name; nothing is made yet. */
-void rvol_init(struct rvol *v, const char *worker_id, int slot);
+/* A new process nonce (RVOL_NONCE_LEN hex digits). */
+void rvol_nonce(char nonce[RVOL_NONCE_LEN + 1]);
+/* The slot's volume name, for this worker process; nothing is made yet. */
+void rvol_init(struct rvol *v, const char *worker_id, const char *nonce, int slot);
 
 /* Before a run: 0 with the volume made (the first time) and v->dir visible here, or
  * FF_EUNAVAIL with v->off set (use a volume per run); other codes: the engine's error. */
@@ -47,8 +54,10 @@ void rvol_release(struct rvol *v, struct docker *d);
 void rvol_remove(struct rvol *v, struct docker *d);
 
 /* At the worker's start: removes the kept results volumes of workers that the database does
- * not list as active or draining (a killed worker's). The engine refuses to remove one that
- * a container uses. Best effort: failures are logged. */
-void rvol_sweep(struct docker *d, struct ff_db *db);
+ * not list as active or draining, and those of earlier processes of this worker id (other
+ * nonces): killed workers'. The engine refuses to remove one that a container still uses
+ * (a container a killed worker left running); a later start tries again. Best effort:
+ * failures are logged. */
+void rvol_sweep(struct docker *d, struct ff_db *db, const char *worker_id, const char *nonce);
 
 #endif

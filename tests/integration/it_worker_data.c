@@ -263,19 +263,22 @@ static void hostile_results_not_followed(void **state)
 }
 
 /* At its start a worker removes the kept results volumes of workers the database does not
- * list as active or draining (killed ones), and leaves those of live workers alone. */
+ * list as active or draining and those an earlier process of its own id left (killed ones),
+ * and leaves those of live workers alone. */
 static void kept_volumes_of_dead_workers_swept(void **state)
 {
 	(void)state;
 	struct itest t;
 	itest_setup(&t, "wdata_sweep");
 	static const char *const make[] = {
-	    "docker volume create --label fuzzforge.results-slot=ff-results-x-0 --label "
+	    "docker volume create --label fuzzforge.results-slot=0badc0de --label "
 	    "fuzzforge.worker=it-sweep-dead ff-it-sweep-dead >/dev/null",
-	    "docker volume create --label fuzzforge.results-slot=ff-results-y-0 --label "
+	    "docker volume create --label fuzzforge.results-slot=0badc0de --label "
+	    "fuzzforge.worker=it-sweep-self ff-it-sweep-self >/dev/null",
+	    "docker volume create --label fuzzforge.results-slot=0badc0de --label "
 	    "fuzzforge.worker=it-sweep-live ff-it-sweep-live >/dev/null",
 	};
-	for (int i = 0; i < 2; i++)
+	for (int i = 0; i < 3; i++)
 		assert_int_equal(system(make[i]), 0);
 	itest_start_controller(&t, NULL); /* the schema, for the workers row */
 	PGresult *res =
@@ -283,9 +286,11 @@ static void kept_volumes_of_dead_workers_swept(void **state)
 				 "('it-sweep-live', 'h', 'default', 1, 'active')");
 	assert_int_equal(PQresultStatus(res), PGRES_COMMAND_OK);
 	PQclear(res);
-	itest_start_worker(&t, NULL);
+	const char *wenv[] = {"FF_WORKER_ID=it-sweep-self", NULL};
+	itest_start_worker(&t, wenv);
 	int64_t deadline = itest_now_ms() + 30000;
-	while (rel_shell_lines("docker volume ls -q --filter name=ff-it-sweep-dead") != 0) {
+	while (rel_shell_lines("docker volume ls -q --filter name=ff-it-sweep-dead") != 0 ||
+	       rel_shell_lines("docker volume ls -q --filter name=ff-it-sweep-self") != 0) {
 		if (itest_now_ms() > deadline)
 			fail_msg("a dead worker's kept results volume is still there after 30 s");
 		itest_pause_ms(REL_POLL_MS);
