@@ -51,8 +51,9 @@ struct shared {
 	struct exec_slot *slots;
 	int nslots;
 	const struct consumer_config *cfg;
-	struct tcache *tcache; /* the cached target volumes, shared by the executors */
-	struct images *images; /* pulls from FF_REGISTRY, shared by the executors */
+	struct tcache *tcache;	      /* the cached target volumes, shared by the executors */
+	struct images *images;	      /* pulls from FF_REGISTRY, shared by the executors */
+	struct rvol_owner rvol_owner; /* whose the executors' kept results volumes are */
 };
 
 struct executor {
@@ -483,15 +484,14 @@ static int start_threads(const struct consumer_config *cfg, struct shared *sh, s
 			 struct heartbeat *hb)
 {
 	struct ff_err err = {0};
-	char nonce[RVOL_NONCE_LEN + 1];
-	rvol_nonce(nonce);
+	rvol_owner_init(&sh->rvol_owner, cfg->exec->worker_id, cfg->database_url);
 	for (int i = 0; i < cfg->concurrency; i++) {
 		xs[i].sh = sh;
 		xs[i].env.cfg = cfg->exec;
 		xs[i].env.tcache = sh->tcache;
 		xs[i].env.images = sh->images;
 		xs[i].env.slot = &sh->slots[i];
-		rvol_init(&xs[i].rvol, cfg->exec->worker_id, nonce, i);
+		rvol_init(&xs[i].rvol, &sh->rvol_owner, i);
 		xs[i].env.rvol = &xs[i].rvol;
 		xs[i].env.on_started = on_started;
 		xs[i].env.ctx = &xs[i];
@@ -515,7 +515,7 @@ static int start_threads(const struct consumer_config *cfg, struct shared *sh, s
 		sh->engine_down = 1; /* said once: the heartbeat says when it answers */
 	} else {
 		tcache_discover(sh->tcache, hb->docker);
-		rvol_sweep(hb->docker, hb->db, cfg->exec->worker_id, nonce);
+		rvol_sweep(hb->docker, hb->db, &sh->rvol_owner);
 	}
 	if (pthread_create(&hb->thread, NULL, heartbeat_main, hb) != 0) {
 		ff_err_set(&err, FF_EINTERNAL, "cannot start the heartbeat thread");

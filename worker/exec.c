@@ -329,8 +329,7 @@ static int results_volume(struct attempt *a, struct ff_err *err)
 	struct docker *d = a->env->docker;
 	struct rvol *kept = a->env->rvol;
 	struct ff_err why;
-	if (kept && a->env->cfg->results_direct &&
-	    rvol_acquire(kept, d, a->env->cfg->worker_id, &why) == 0) {
+	if (kept && a->env->cfg->results_direct && rvol_acquire(kept, d, &why) == 0) {
 		snprintf(a->names.vol_results, sizeof(a->names.vol_results), "%s", kept->name);
 		snprintf(a->results_dir, sizeof(a->results_dir), "%s", kept->dir);
 		a->results_visible = a->results_kept = true;

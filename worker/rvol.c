@@ -11,24 +11,32 @@
 #include "ff_util.h"
 #include "results.h"
 
-#define SLOT_LABEL "fuzzforge.results-slot"
+#define SLOT_LABEL     "fuzzforge.results-slot"
+#define DATABASE_LABEL "fuzzforge.database"
 
-void rvol_nonce(char nonce[RVOL_NONCE_LEN + 1])
+static unsigned long long fnv1a(const char *s)
+{
+	unsigned long long h = 1469598103934665603ULL;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	return h;
+}
+
+void rvol_owner_init(struct rvol_owner *o, const char *worker_id, const char *database_url)
 {
 	char uuid[FF_UUID_LEN + 1];
 	ff_uuid_new(uuid);
-	snprintf(nonce, RVOL_NONCE_LEN + 1, "%.*s", RVOL_NONCE_LEN, uuid);
+	o->worker_id = worker_id;
+	snprintf(o->nonce, sizeof(o->nonce), "%.8s", uuid);
+	snprintf(o->database, sizeof(o->database), "%016llx", fnv1a(database_url));
 }
 
-void rvol_init(struct rvol *v, const char *worker_id, const char *nonce, int slot)
+void rvol_init(struct rvol *v, const struct rvol_owner *owner, int slot)
 {
-	/* a worker id may hold any byte; a volume name may not (FNV-1a) */
-	unsigned long long h = 1469598103934665603ULL;
-	for (const char *c = worker_id; *c; c++)
-		h = (h ^ (unsigned char)*c) * 1099511628211ULL;
-	*v = (struct rvol){0};
-	snprintf(v->nonce, sizeof(v->nonce), "%s", nonce);
-	snprintf(v->name, sizeof(v->name), "ff-results-%016llx-%s-%d", h, nonce, slot);
+	*v = (struct rvol){.owner = owner};
+	/* a worker id may hold any byte; a volume name may not */
+	snprintf(v->name, sizeof(v->name), "ff-results-%016llx-%s-%d", fnv1a(owner->worker_id),
+		 owner->nonce, slot);
 }
 
 /* Empty and world-writable (sticky), as a run's /results starts. */
@@ -54,15 +62,16 @@ static void give_up(struct rvol *v, struct docker *d, const char *why)
 	v->off = true;
 }
 
-int rvol_acquire(struct rvol *v, struct docker *d, const char *worker_id, struct ff_err *err)
+int rvol_acquire(struct rvol *v, struct docker *d, struct ff_err *err)
 {
 	if (v->off)
 		return ff_err_set(err, FF_EUNAVAIL, "results volume not kept here");
 	if (v->dir[0])
 		return 0;
 	cJSON *labels = cJSON_CreateObject(), *out = NULL;
-	cJSON_AddStringToObject(labels, "fuzzforge.worker", worker_id);
-	cJSON_AddStringToObject(labels, SLOT_LABEL, v->nonce);
+	cJSON_AddStringToObject(labels, "fuzzforge.worker", v->owner->worker_id);
+	cJSON_AddStringToObject(labels, SLOT_LABEL, v->owner->nonce);
+	cJSON_AddStringToObject(labels, DATABASE_LABEL, v->owner->database);
 	int rc = docker_volume_create2(d, v->name, labels, &out, err);
 	cJSON_Delete(labels);
 	const cJSON *mp = cJSON_GetObjectItemCaseSensitive(out, "Mountpoint");
@@ -113,14 +122,16 @@ static bool listed(PGresult *live, const char *worker)
 	return false;
 }
 
-void rvol_sweep(struct docker *d, struct ff_db *db, const char *worker_id, const char *nonce)
+void rvol_sweep(struct docker *d, struct ff_db *db, const struct rvol_owner *owner)
 {
 	struct ff_err err;
 	cJSON *list = NULL;
 	/* A live worker's volume removed here all the same (its worker not registered yet, or
 	 * marked lost while it was slow) is made again by the engine, empty and unlabelled, at
 	 * that worker's next container create, and rvol_pinned sets its mode before the run. */
-	if (docker_volume_list(d, SLOT_LABEL, &list, &err) < 0) {
+	char label[64];
+	snprintf(label, sizeof(label), DATABASE_LABEL "=%s", owner->database);
+	if (docker_volume_list(d, label, &list, &err) < 0) {
 		ff_warn("kept results volumes not listed: %s", err.msg);
 		return;
 	}
@@ -141,8 +152,9 @@ void rvol_sweep(struct docker *d, struct ff_db *db, const char *worker_id, const
 		const cJSON *n = cJSON_GetObjectItemCaseSensitive(labels, SLOT_LABEL);
 		if (!cJSON_IsString(name) || !cJSON_IsString(w) || !cJSON_IsString(n))
 			continue;
-		bool dead = !strcmp(w->valuestring, worker_id) ? strcmp(n->valuestring, nonce) != 0
-							       : !listed(live, w->valuestring);
+		bool dead = !strcmp(w->valuestring, owner->worker_id)
+				? strcmp(n->valuestring, owner->nonce) != 0
+				: !listed(live, w->valuestring);
 		if (dead && docker_volume_remove(d, name->valuestring, &err) == 0)
 			removed++;
 	}

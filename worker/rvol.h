@@ -5,7 +5,8 @@
  * this worker reads /results straight from the engine's directory (results_collect_dir), it
  * can also empty that directory itself, so each executor keeps one volume instead,
  * `ff-results-<hash of the worker id>-<process nonce>-<slot>`, labelled fuzzforge.worker (the
- * id) and fuzzforge.results-slot (the nonce); not fuzzforge.run: it is no run's leftover.
+ * id), fuzzforge.results-slot (the nonce) and fuzzforge.database (struct rvol_owner); not
+ * fuzzforge.run: it is no run's leftover.
  * The nonce is new with every worker process: a worker restarted under the same id never
  * shares a volume with a container its killed predecessor left running.
  *
@@ -24,23 +25,30 @@
 #include "ff_db.h"
 #include "ff_err.h"
 
-#define RVOL_NONCE_LEN 8
+/* Whose kept volumes: this worker process, in this deployment. The database is named by a
+ * hash of its URL, so that a worker sweeps only the volumes of workers that share its
+ * database (its workers table says which of those are alive), never those of another
+ * deployment on the same engine. */
+struct rvol_owner {
+	const char *worker_id;
+	char nonce[9];	   /* new with every process */
+	char database[17]; /* hex of a hash of the database URL */
+};
+void rvol_owner_init(struct rvol_owner *o, const char *worker_id, const char *database_url);
 
 struct rvol {
+	const struct rvol_owner *owner;
 	char name[80];
-	char nonce[RVOL_NONCE_LEN + 1];
 	char dir[512]; /* its directory on this host; "" until made */
 	bool off;      /* not kept here: the caller uses a volume per run */
 };
 
-/* A new process nonce (RVOL_NONCE_LEN hex digits). */
-void rvol_nonce(char nonce[RVOL_NONCE_LEN + 1]);
-/* The slot's volume name, for this worker process; nothing is made yet. */
-void rvol_init(struct rvol *v, const char *worker_id, const char *nonce, int slot);
+/* The slot's volume name; nothing is made yet. owner outlives v. */
+void rvol_init(struct rvol *v, const struct rvol_owner *owner, int slot);
 
 /* Before a run: 0 with the volume made (the first time) and v->dir visible here, or
  * FF_EUNAVAIL with v->off set (use a volume per run); other codes: the engine's error. */
-int rvol_acquire(struct rvol *v, struct docker *d, const char *worker_id, struct ff_err *err);
+int rvol_acquire(struct rvol *v, struct docker *d, struct ff_err *err);
 
 /* Once a container mounting it exists: empty (emptied if not) and world-writable, or an
  * error for the run (v->off is set: the next run uses a volume per run). */
@@ -53,11 +61,11 @@ void rvol_release(struct rvol *v, struct docker *d);
 /* On the executor's exit: removed through the engine. */
 void rvol_remove(struct rvol *v, struct docker *d);
 
-/* At the worker's start: removes the kept results volumes of workers that the database does
- * not list as active or draining, and those of earlier processes of this worker id (other
- * nonces): killed workers'. The engine refuses to remove one that a container still uses
- * (a container a killed worker left running); a later start tries again. Best effort:
- * failures are logged. */
-void rvol_sweep(struct docker *d, struct ff_db *db, const char *worker_id, const char *nonce);
+/* At the worker's start: removes the kept results volumes, in its database, of workers that
+ * database does not list as active or draining, and those of earlier processes of its own
+ * worker id (other nonces): killed workers'. The engine refuses to remove one that a
+ * container still uses (one a killed worker left running); a later start tries again.
+ * Best effort: failures are logged. */
+void rvol_sweep(struct docker *d, struct ff_db *db, const struct rvol_owner *owner);
 
 #endif

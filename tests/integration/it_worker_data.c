@@ -18,6 +18,7 @@
 
 #include "it_reliability.h"
 #include "itest.h"
+#include "rvol.h"
 
 #define MB		   (1024L * 1024L)
 #define RSS_PER_EXECUTOR   (64 * MB)
@@ -262,24 +263,35 @@ static void hostile_results_not_followed(void **state)
 	itest_teardown(&t);
 }
 
-/* At its start a worker removes the kept results volumes of workers the database does not
+/* At its start a worker removes the kept results volumes of workers its database does not
  * list as active or draining and those an earlier process of its own id left (killed ones),
- * and leaves those of live workers alone. */
+ * and leaves those of live workers and of another database's workers alone. */
 static void kept_volumes_of_dead_workers_swept(void **state)
 {
 	(void)state;
 	struct itest t;
 	itest_setup(&t, "wdata_sweep");
-	static const char *const make[] = {
-	    "docker volume create --label fuzzforge.results-slot=0badc0de --label "
-	    "fuzzforge.worker=it-sweep-dead ff-it-sweep-dead >/dev/null",
-	    "docker volume create --label fuzzforge.results-slot=0badc0de --label "
-	    "fuzzforge.worker=it-sweep-self ff-it-sweep-self >/dev/null",
-	    "docker volume create --label fuzzforge.results-slot=0badc0de --label "
-	    "fuzzforge.worker=it-sweep-live ff-it-sweep-live >/dev/null",
+	/* volumes as workers sharing this database would have left them, and one of another
+	 * database's worker, which this database cannot tell alive or dead */
+	struct rvol_owner here, elsewhere;
+	rvol_owner_init(&here, "", t.db_url);
+	rvol_owner_init(&elsewhere, "", "postgresql://elsewhere/other");
+	const struct {
+		const char *name, *worker, *database;
+	} planted[] = {
+	    {"ff-it-sweep-dead", "it-sweep-dead", here.database},
+	    {"ff-it-sweep-self", "it-sweep-self", here.database},
+	    {"ff-it-sweep-live", "it-sweep-live", here.database},
+	    {"ff-it-sweep-other", "it-sweep-dead", elsewhere.database},
 	};
-	for (int i = 0; i < 3; i++)
-		assert_int_equal(system(make[i]), 0);
+	for (size_t i = 0; i < sizeof(planted) / sizeof(planted[0]); i++) {
+		char cmd[512];
+		snprintf(cmd, sizeof(cmd),
+			 "docker volume create --label fuzzforge.results-slot=0badc0de --label "
+			 "fuzzforge.worker=%s --label fuzzforge.database=%s %s >/dev/null",
+			 planted[i].worker, planted[i].database, planted[i].name);
+		assert_int_equal(system(cmd), 0);
+	}
 	itest_start_controller(&t, NULL); /* the schema, for the workers row */
 	PGresult *res =
 	    PQexec(itest_pg(&t), "INSERT INTO workers (id, host, pool, concurrency, state) VALUES "
@@ -296,7 +308,9 @@ static void kept_volumes_of_dead_workers_swept(void **state)
 		itest_pause_ms(REL_POLL_MS);
 	}
 	assert_int_equal(rel_shell_lines("docker volume ls -q --filter name=ff-it-sweep-live"), 1);
-	assert_int_equal(system("docker volume rm ff-it-sweep-live >/dev/null"), 0);
+	assert_int_equal(rel_shell_lines("docker volume ls -q --filter name=ff-it-sweep-other"), 1);
+	assert_int_equal(system("docker volume rm ff-it-sweep-live ff-it-sweep-other >/dev/null"),
+			 0);
 	itest_teardown(&t);
 }
 
