@@ -1,6 +1,7 @@
 /* ff_db — PostgreSQL connection and migrations; see ff_db.h. */
 #include "ff_db.h"
 #include "ff_metrics.h"
+#include "ff_util.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -41,20 +42,12 @@ static void forget_statements(struct ff_db *db)
 	db->nstmts = 0;
 }
 
-static uint64_t fnv1a(const char *s)
-{
-	uint64_t h = 1469598103934665603ULL;
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-	return h;
-}
-
 /* The name sql is prepared under on this connection ("ff<i>"), preparing it if need be;
  * false when it cannot be (the cache is full, or the server refused: the caller runs it
  * unprepared and gets the server's error, if any, from that). */
 static bool prepared(struct ff_db *db, const char *sql, int n, char name[16])
 {
-	uint64_t h = fnv1a(sql);
+	uint64_t h = ff_fnv1a64(sql);
 	for (int i = 0; i < db->nstmts; i++)
 		if (db->stmts[i].hash == h && strcmp(db->stmts[i].sql, sql) == 0) {
 			snprintf(name, 16, "ff%d", i);

@@ -87,6 +87,14 @@ void ff_sha256_free(struct ff_sha256 *h)
 	EVP_MD_CTX_free((EVP_MD_CTX *)h);
 }
 
+uint64_t ff_fnv1a64(const char *s)
+{
+	uint64_t h = 14695981039346656037ULL; /* the FNV offset basis */
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	return h;
+}
+
 bool ff_sha256_hex_valid(const char *s)
 {
 	size_t n = 0;

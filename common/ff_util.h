@@ -17,6 +17,8 @@ bool ff_uuid_valid(const char *s);
 void ff_sha256_hex(const void *buf, size_t len, char out[FF_SHA256_HEX_LEN + 1]);
 /* True for 64 lowercase hex characters. */
 bool ff_sha256_hex_valid(const char *s);
+/* 64-bit FNV-1a of a string: a fast, stable hash for names and keys (not for secrets). */
+uint64_t ff_fnv1a64(const char *s);
 /* The same digest over data that arrives in pieces: new (NULL on no memory), update as it
  * comes, then final writes the hex and frees. */
 struct ff_sha256;

@@ -166,6 +166,17 @@ static int open_beneath(int dirfd, const char *name, int flags)
 	return (int)syscall(SYS_openat2, dirfd, name, &how, sizeof(how));
 }
 
+/* A listing of the directory dfd, on a descriptor of its own (closedir closes that one,
+ * not dfd). */
+static DIR *list_dir(int dfd)
+{
+	int fd = fcntl(dfd, F_DUPFD_CLOEXEC, 0);
+	DIR *dir = fd >= 0 ? fdopendir(fd) : NULL;
+	if (!dir && fd >= 0)
+		close(fd);
+	return dir;
+}
+
 /* Why an entry could not be opened beneath the root, for the run's history. */
 static const char *refused(int dirfd, const char *name, int open_errno)
 {
@@ -221,13 +232,9 @@ static int walk_dir(struct dwalk *w, int dfd, int depth)
 	if (depth > RESULTS_MAX_DEPTH)
 		return ff_err_set(r->err, FF_ETOOBIG, "/results is nested deeper than %d",
 				  RESULTS_MAX_DEPTH);
-	int dup_fd = fcntl(dfd, F_DUPFD_CLOEXEC, 0);
-	DIR *dir = dup_fd >= 0 ? fdopendir(dup_fd) : NULL;
-	if (!dir) {
-		if (dup_fd >= 0)
-			close(dup_fd);
+	DIR *dir = list_dir(dfd);
+	if (!dir)
 		return ff_err_set(r->err, FF_EINTERNAL, "cannot list %s", w->path);
-	}
 	struct dirent *de;
 	while (rc == 0 && (de = readdir(dir))) {
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
@@ -282,13 +289,9 @@ static int empty_dir(int dfd, int depth, struct ff_err *err)
 	if (depth > RESULTS_EMPTY_MAX_DEPTH)
 		return ff_err_set(err, FF_ETOOBIG, "nested deeper than %d",
 				  RESULTS_EMPTY_MAX_DEPTH);
-	int dup_fd = fcntl(dfd, F_DUPFD_CLOEXEC, 0);
-	DIR *dir = dup_fd >= 0 ? fdopendir(dup_fd) : NULL;
-	if (!dir) {
-		if (dup_fd >= 0)
-			close(dup_fd);
+	DIR *dir = list_dir(dfd);
+	if (!dir)
 		return ff_err_set(err, FF_EINTERNAL, "cannot list: %s", strerror(errno));
-	}
 	int rc = 0;
 	struct dirent *de;
 	while (rc == 0 && (de = readdir(dir))) {

@@ -14,29 +14,22 @@
 #define SLOT_LABEL     "fuzzforge.results-slot"
 #define DATABASE_LABEL "fuzzforge.database"
 
-static unsigned long long fnv1a(const char *s)
-{
-	unsigned long long h = 1469598103934665603ULL;
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-	return h;
-}
-
 void rvol_owner_init(struct rvol_owner *o, const char *worker_id, const char *database_url)
 {
 	char uuid[FF_UUID_LEN + 1];
 	ff_uuid_new(uuid);
 	o->worker_id = worker_id;
 	snprintf(o->nonce, sizeof(o->nonce), "%.8s", uuid);
-	snprintf(o->database, sizeof(o->database), "%016llx", fnv1a(database_url));
+	snprintf(o->database, sizeof(o->database), "%016llx",
+		 (unsigned long long)ff_fnv1a64(database_url));
 }
 
 void rvol_init(struct rvol *v, const struct rvol_owner *owner, int slot)
 {
 	*v = (struct rvol){.owner = owner};
 	/* a worker id may hold any byte; a volume name may not */
-	snprintf(v->name, sizeof(v->name), "ff-results-%016llx-%s-%d", fnv1a(owner->worker_id),
-		 owner->nonce, slot);
+	snprintf(v->name, sizeof(v->name), "ff-results-%016llx-%s-%d",
+		 (unsigned long long)ff_fnv1a64(owner->worker_id), owner->nonce, slot);
 }
 
 /* Empty and world-writable (sticky), as a run's /results starts. */
