@@ -539,11 +539,6 @@ static int is_terminal(const char *s)
 
 cJSON *itest_wait_terminal(struct itest *t, const char *id, int timeout_ms)
 {
-	return itest_wait_terminal_every(t, id, timeout_ms, POLL_MS);
-}
-
-cJSON *itest_wait_terminal_every(struct itest *t, const char *id, int timeout_ms, int poll_ms)
-{
 	int64_t deadline = itest_now_ms() + timeout_ms;
 	for (;;) {
 		cJSON *run = get_run(t, id);
@@ -553,7 +548,7 @@ cJSON *itest_wait_terminal_every(struct itest *t, const char *id, int timeout_ms
 		cJSON_Delete(run);
 		if (itest_now_ms() > deadline)
 			fail_msg("run %s not terminal within %d ms", id, timeout_ms);
-		itest_pause_ms(poll_ms);
+		itest_pause_ms(POLL_MS);
 	}
 }
 

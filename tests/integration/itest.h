@@ -88,8 +88,6 @@ long itest_submit_idempotent(struct itest *t, const char *key, const char *json,
 /* Polls GET /api/v1/runs/{id} until a terminal state or timeout_ms; returns the run JSON
  * (caller deletes) or fails the test. */
 cJSON *itest_wait_terminal(struct itest *t, const char *id, int timeout_ms);
-/* The same, looking every poll_ms (itest_wait_terminal: every 20 ms). */
-cJSON *itest_wait_terminal_every(struct itest *t, const char *id, int timeout_ms, int poll_ms);
 /* Waits until the run is in state, or fails the test. */
 void itest_wait_state(struct itest *t, const char *id, const char *state, int timeout_ms);
 
