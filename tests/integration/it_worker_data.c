@@ -214,21 +214,21 @@ static void hostile_case(struct itest *t, const char *target, const char *mode, 
 	"docker volume ls -q --filter label=fuzzforge.results-slot --filter "                      \
 	"label=fuzzforge.worker=" KEPT_WORKER
 
-/* Waits until the kept results volume (there is one, its worker having one executor) holds
- * nothing: it is emptied just after the run's result is recorded. */
-static void wait_kept_volume_empty(int timeout_ms)
+/* Waits until cmd prints no line, or fails saying what within 30 s. */
+static void wait_no_lines(const char *cmd, const char *what)
 {
-	char cmd[512];
-	snprintf(cmd, sizeof(cmd),
-		 "ls -A \"$(docker volume inspect -f '{{.Mountpoint}}' $(" KEPT_VOLUMES "))\"");
-	int64_t deadline = itest_now_ms() + timeout_ms;
+	int64_t deadline = itest_now_ms() + 30000;
 	while (rel_shell_lines(cmd) != 0) {
 		if (itest_now_ms() > deadline)
-			fail_msg("the kept results volume is not empty after %d s",
-				 timeout_ms / 1000);
+			fail_msg("%s after 30 s", what);
 		itest_pause_ms(REL_POLL_MS);
 	}
 }
+
+/* The kept results volume (there is one, its worker having one executor), emptied just
+ * after the run's result is recorded. */
+#define KEPT_VOLUME_LISTING                                                                        \
+	"ls -A \"$(docker volume inspect -f '{{.Mountpoint}}' $(" KEPT_VOLUMES "))\""
 
 /* Both ways of reading /results, one executor each. Read straight from the engine's
  * directory, the runs share the executor's kept results volume (rvol.h), emptied between
@@ -254,7 +254,8 @@ static void hostile_results_not_followed(void **state)
 			hostile_case(&t, target, modes[m], w == 0);
 			assert_int_equal(rel_shell_lines(KEPT_VOLUMES), w == 0 ? 1 : 0);
 			if (w == 0)
-				wait_kept_volume_empty(30000);
+				wait_no_lines(KEPT_VOLUME_LISTING,
+					      "the kept results volume is not empty");
 		}
 		assert_int_equal(itest_stop(&t, pid, SIGTERM, 30000), 0);
 		assert_int_equal(rel_shell_lines(KEPT_VOLUMES), 0);
@@ -300,13 +301,10 @@ static void kept_volumes_of_dead_workers_swept(void **state)
 	PQclear(res);
 	const char *wenv[] = {"FF_WORKER_ID=it-sweep-self", NULL};
 	itest_start_worker(&t, wenv);
-	int64_t deadline = itest_now_ms() + 30000;
-	while (rel_shell_lines("docker volume ls -q --filter name=ff-it-sweep-dead") != 0 ||
-	       rel_shell_lines("docker volume ls -q --filter name=ff-it-sweep-self") != 0) {
-		if (itest_now_ms() > deadline)
-			fail_msg("a dead worker's kept results volume is still there after 30 s");
-		itest_pause_ms(REL_POLL_MS);
-	}
+	wait_no_lines("docker volume ls -q --filter name=ff-it-sweep-dead",
+		      "a dead worker's kept results volume is still there");
+	wait_no_lines("docker volume ls -q --filter name=ff-it-sweep-self",
+		      "an earlier process's kept results volume is still there");
 	assert_int_equal(rel_shell_lines("docker volume ls -q --filter name=ff-it-sweep-live"), 1);
 	assert_int_equal(rel_shell_lines("docker volume ls -q --filter name=ff-it-sweep-other"), 1);
 	assert_int_equal(system("docker volume rm ff-it-sweep-live ff-it-sweep-other >/dev/null"),
