@@ -426,6 +426,7 @@ static void handle_delivery(struct shared *sh, struct ff_amqp *amqp, unsigned ge
 	if (!accepting) {
 		/* Surplus that arrived before our cancel took effect: back to the queue, where
 		 * priorities still order it. */
+		wmetrics_delivery_returned();
 		if (ff_amqp_nack(amqp, d->tag, 1, &err) < 0)
 			ff_warn("handing back a delivery: %s", err.msg);
 		return;
@@ -634,7 +635,12 @@ int consumer_run(const struct consumer_config *cfg, volatile sig_atomic_t *stop)
 		pthread_mutex_unlock(&sh.lock);
 		int accepting = !drain_deadline && busy < cfg->concurrency && !engine_down;
 		if (accepting && !consuming) {
-			if (ff_amqp_consume(amqp, cfg->pool, cfg->concurrency, &err) < 0)
+			/* No more deliveries than free executors: a message is acked once its
+			 * run has started, so a consumer allowed `concurrency` unacked
+			 * messages was sent that many again each time one executor freed, and
+			 * handed all but one back after its cancel (16 surplus deliveries and
+			 * requeues for 40 runs at 4 slots, bench_runs). */
+			if (ff_amqp_consume(amqp, cfg->pool, cfg->concurrency - busy, &err) < 0)
 				goto broker_lost;
 			consuming = 1;
 			if (announced != generation)

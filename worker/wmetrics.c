@@ -29,6 +29,7 @@ struct series {
 static struct {
 	pthread_mutex_t mu;
 	atomic_int busy, total;
+	atomic_ulong returned;
 	struct series runs[MAX_SERIES], durations[MAX_SERIES], calls[MAX_SERIES], pulls[MAX_SERIES];
 	int nruns, ndurations, ncalls, npulls;
 	pthread_t thread;
@@ -40,6 +41,11 @@ void wmetrics_slots(int busy, int total)
 {
 	atomic_store(&m.busy, busy);
 	atomic_store(&m.total, total);
+}
+
+void wmetrics_delivery_returned(void)
+{
+	atomic_fetch_add(&m.returned, 1);
 }
 
 /* Under mu: the series named (name, outcome) in tab, made if there is room, else NULL. */
@@ -156,6 +162,10 @@ void wmetrics_render(struct ff_buf *b)
 	ff_metrics_sample(b, "fuzzforge_worker_slots", "state=\"busy\"", busy);
 	ff_metrics_sample(b, "fuzzforge_worker_slots", "state=\"free\"",
 			  total > busy ? total - busy : 0);
+	ff_metrics_family(b, "fuzzforge_worker_deliveries_returned_total", "counter",
+			  "Deliveries handed back to the queue unstarted: no executor was free.");
+	ff_metrics_sample(b, "fuzzforge_worker_deliveries_returned_total", NULL,
+			  (double)atomic_load(&m.returned));
 	ff_metrics_connections(b);
 	ff_metrics_process(b);
 }

@@ -1,9 +1,9 @@
 /* wmetrics — a worker's figures, in Prometheus' text format (ff_metrics.h), served by a
  * small listener of its own on FF_METRICS_LISTEN (GET /metrics; off when unset): runs
  * finished by workflow and outcome with their duration per workflow, Engine API calls'
- * latency and failures by call, image pulls by outcome, slots busy and free, database and broker
- * reconnects, the process. Counters are atomics or under one mutex: executors, the broker thread
- * and the listener all touch them. */
+ * latency and failures by call, image pulls by outcome, slots busy and free, deliveries handed
+ * back unstarted, database and broker reconnects, the process. Counters are atomics or under one
+ * mutex: executors, the broker thread and the listener all touch them. */
 #ifndef WMETRICS_H
 #define WMETRICS_H
 
@@ -17,6 +17,8 @@ int wmetrics_listen(const char *listen, struct ff_err *err);
 void wmetrics_stop(void);
 
 void wmetrics_slots(int busy, int total);
+/* A delivery handed back to the queue unstarted: it came when no executor was free. */
+void wmetrics_delivery_returned(void);
 /* An attempt an executor finished: its workflow, outcome name and time. */
 void wmetrics_run(const char *workflow, const char *outcome, double seconds);
 /* An Engine API call: its method and path (ids are folded away), time, and whether it

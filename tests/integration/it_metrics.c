@@ -3,7 +3,9 @@
  * hold what the run did: the submit counted by route and status, the run by state, the
  * worker's attempt by workflow and outcome with its duration, its Engine calls by call, its
  * slots all free again, the result cache's hit. Anything but GET /metrics on the worker's
- * listener is 404. */
+ * listener is 404. A backlog deeper than the worker's executors is taken without a delivery
+ * handed back unstarted (its consumer is allowed no more unacked messages than it has free
+ * executors). */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -131,8 +133,55 @@ static void metrics(void **state)
 	itest_teardown(&t);
 }
 
+/* Two executors and a backlog: a run sleeping 2 s holds one while five quick runs go through
+ * the other, one after another. Each time that one frees, the worker takes one more job, and
+ * no job is sent to it only to be handed back (with the consumer allowed 2 unacked
+ * messages, each free executor was sent 2). */
+static void backlog_without_returns(void **state)
+{
+	(void)state;
+	struct itest t;
+	char target[65], ids[6][37], body[256], env_listen[64];
+	int wport = itest_free_port();
+	snprintf(env_listen, sizeof(env_listen), "FF_METRICS_LISTEN=127.0.0.1:%d", wport);
+	const char *wenv[] = {env_listen, "FF_WORKER_CONCURRENCY=2", NULL};
+	itest_setup(&t, "metrics_backlog");
+	itest_start_controller(&t, NULL);
+	const char *files[] = {"a.txt", "x\n", NULL};
+	itest_upload(&t, files, target);
+	/* queued before the worker is there, in this order (one priority: first in, first out) */
+	assert_int_equal(
+	    itest_submit(&t,
+			 rel_body(body, sizeof(body), "test-sleep", target, "{\"seconds\":2}", 0),
+			 ids[0]),
+	    202);
+	for (int i = 1; i < 6; i++)
+		assert_int_equal(
+		    itest_submit(&t, rel_body(body, sizeof(body), "test-noop", target, NULL, 0),
+				 ids[i]),
+		    202);
+	itest_start_worker(&t, wenv);
+	for (int i = 0; i < 6; i++)
+		cJSON_Delete(itest_wait_terminal(&t, ids[i], 120000));
+	char *reply;
+	int64_t deadline = itest_now_ms() + 10000;
+	while (!(reply = fetch(wport, "/metrics")) ||
+	       !strstr(reply, "fuzzforge_worker_slots{state=\"busy\"} 0\n")) {
+		if (itest_now_ms() > deadline)
+			fail_msg("the worker's slots never came free:\n%s", reply);
+		free(reply);
+		itest_pause_ms(50);
+	}
+	const char *m = checked_body(reply, "worker");
+	expect(m, "fuzzforge_worker_runs_total{workflow=\"test-noop\",outcome=\"done\"} 5\n");
+	assert_int_equal(value_of(m, "fuzzforge_worker_deliveries_returned_total "), 0);
+	free(reply);
+	itest_teardown(&t);
+}
+
 int main(void)
 {
-	const struct CMUnitTest tests[] = {cmocka_unit_test(metrics)};
+	const struct CMUnitTest tests[] = {cmocka_unit_test(metrics),
+					   cmocka_unit_test(backlog_without_returns)};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
