@@ -20,6 +20,7 @@ struct ff_amqp {
 	amqp_connection_state_t conn;
 	int channel_open;
 	uint64_t publish_seq; /* delivery tag of the last publish, for confirms */
+	int prefetch;	      /* the channel's basic.qos for new consumers; 0: none sent */
 	char consumer_tag[64];
 	struct pools {
 		char *name[MAX_POOLS];
@@ -104,6 +105,7 @@ static int open_channel(struct ff_amqp *a, struct ff_err *err)
 		return rc;
 	a->channel_open = 1;
 	a->publish_seq = 0;
+	a->prefetch = 0;
 	amqp_confirm_select(a->conn, 1);
 	return reply_error(amqp_get_rpc_reply(a->conn), "confirm.select", err);
 }
@@ -466,10 +468,15 @@ int ff_amqp_consume(struct ff_amqp *a, const char *pool, int prefetch, struct ff
 	int rc = ff_amqp_declare_pool(a, pool, err);
 	if (rc < 0)
 		return rc;
-	amqp_basic_qos(a->conn, 1, 0, (uint16_t)prefetch, 0);
-	rc = reply_error(amqp_get_rpc_reply(a->conn), "basic.qos", err);
-	if (rc < 0)
-		return rc;
+	/* A worker consumes again each time an executor frees, mostly with the same prefetch:
+	 * the channel keeps it for new consumers, so it is sent only when it changes. */
+	if (prefetch != a->prefetch) {
+		amqp_basic_qos(a->conn, 1, 0, (uint16_t)prefetch, 0);
+		rc = reply_error(amqp_get_rpc_reply(a->conn), "basic.qos", err);
+		if (rc < 0)
+			return rc;
+		a->prefetch = prefetch;
+	}
 	snprintf(queue, sizeof(queue), FF_AMQP_JOBS_EXCHANGE ".%s", pool);
 	amqp_basic_consume_ok_t *ok = amqp_basic_consume(
 	    a->conn, 1, amqp_cstring_bytes(queue), amqp_empty_bytes, 0, 0, 0, amqp_empty_table);
