@@ -4,6 +4,7 @@
 
 #include <amqp.h>
 #include <amqp_tcp_socket.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -503,11 +504,20 @@ void ff_amqp_delivery_release(struct ff_amqp_delivery *d)
 	memset(d, 0, sizeof(*d));
 }
 
-int ff_amqp_next(struct ff_amqp *a, int timeout_ms, struct ff_amqp_delivery *d, struct ff_err *err)
+int ff_amqp_next(struct ff_amqp *a, int timeout_ms, int wake_fd, struct ff_amqp_delivery *d,
+		 struct ff_err *err)
 {
 	struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
 	amqp_envelope_t env;
 	amqp_maybe_release_buffers(a->conn);
+	if (wake_fd >= 0 && !amqp_frames_enqueued(a->conn) && !amqp_data_in_buffer(a->conn)) {
+		struct pollfd p[2] = {{.fd = amqp_get_sockfd(a->conn), .events = POLLIN},
+				      {.fd = wake_fd, .events = POLLIN}};
+		/* Woken, or nothing came: the library is still entered, without waiting, so
+		 * that it sends and checks heartbeats as in any wait. */
+		if (poll(p, 2, timeout_ms) <= 0 || !p[0].revents)
+			tv = (struct timeval){0, 0};
+	}
 	amqp_rpc_reply_t r = amqp_consume_message(a->conn, &env, &tv, 0);
 	if (r.reply_type == AMQP_RESPONSE_NORMAL) {
 		d->tag = env.delivery_tag;

@@ -87,9 +87,11 @@ struct ff_amqp_delivery {
 };
 void ff_amqp_delivery_release(struct ff_amqp_delivery *d);
 
-/* Waits up to timeout_ms for the next delivery. 0 with *d filled, FF_ETIMEOUT when none
- * came, FF_EUNAVAIL when the connection or channel is gone. */
-int ff_amqp_next(struct ff_amqp *a, int timeout_ms, struct ff_amqp_delivery *d, struct ff_err *err);
+/* Waits up to timeout_ms for the next delivery, or until wake_fd (-1: none) is readable
+ * (it is left for the caller to drain). 0 with *d filled, FF_ETIMEOUT when none came (or the
+ * wait was woken), FF_EUNAVAIL when the connection or channel is gone. */
+int ff_amqp_next(struct ff_amqp *a, int timeout_ms, int wake_fd, struct ff_amqp_delivery *d,
+		 struct ff_err *err);
 
 int ff_amqp_ack(struct ff_amqp *a, uint64_t tag, struct ff_err *err);
 /* requeue 0: the message is dead-lettered to ff.dead. */

@@ -6,9 +6,11 @@
 #include "consumer.h"
 
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include "ff_amqp.h"
@@ -44,6 +46,7 @@ struct shared {
 	pthread_cond_t hb_wake;	       /* the heartbeat: closing */
 	struct task *todo, *todo_tail; /* decoded jobs for the executors */
 	struct task *reports;	       /* started or finished tasks for the broker thread */
+	int reported_fd;	       /* eventfd: a report is waiting (wakes the broker thread) */
 	int closing;		       /* executors and heartbeat exit */
 	int draining;
 	int engine_down; /* the engine did not answer the heartbeat's ping: take no jobs */
@@ -64,12 +67,15 @@ struct executor {
 	struct task *current;
 };
 
+/* The broker thread settles reports as soon as they come: a freed executor takes its next
+ * job, and a started run is acked, without waiting for the end of a CONSUME_POLL_MS wait. */
 static void report(struct shared *sh, struct task *t)
 {
 	pthread_mutex_lock(&sh->lock);
 	t->next = sh->reports;
 	sh->reports = t;
 	pthread_mutex_unlock(&sh->lock);
+	(void)!write(sh->reported_fd, &(uint64_t){1}, sizeof(uint64_t));
 }
 
 /* exec_env.on_started: the ack goes out while the run goes on. The task is reported a
@@ -574,7 +580,8 @@ int consumer_run(const struct consumer_config *cfg, volatile sig_atomic_t *stop)
 			    .wake = PTHREAD_COND_INITIALIZER,
 			    .hb_wake = PTHREAD_COND_INITIALIZER,
 			    .nslots = cfg->concurrency,
-			    .cfg = cfg};
+			    .cfg = cfg,
+			    .reported_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)};
 	struct executor *xs = calloc((size_t)cfg->concurrency, sizeof(*xs));
 	struct heartbeat hb = {0};
 	wmetrics_slots(0, sh.nslots);
@@ -589,7 +596,7 @@ int consumer_run(const struct consumer_config *cfg, volatile sig_atomic_t *stop)
 	sh.slots = calloc((size_t)cfg->concurrency, sizeof(*sh.slots));
 	sh.tcache = tcache_new(cfg->exec->target_cache_bytes);
 	sh.images = images_new(cfg->exec->registry);
-	if (!xs || !sh.slots || !sh.tcache || !sh.images) {
+	if (!xs || !sh.slots || !sh.tcache || !sh.images || sh.reported_fd < 0) {
 		ff_error("worker not started: out of memory");
 		goto out;
 	}
@@ -611,6 +618,7 @@ int consumer_run(const struct consumer_config *cfg, volatile sig_atomic_t *stop)
 			ff_info("draining: no new jobs, %d running, up to %ld s", busy_count(&sh),
 				cfg->drain_s);
 		}
+		(void)!read(sh.reported_fd, &(uint64_t){0}, sizeof(uint64_t));
 		settle_reports(&sh, amqp, &pub, db, generation);
 		int busy = busy_count(&sh);
 		if (drain_deadline && busy == 0)
@@ -653,7 +661,7 @@ int consumer_run(const struct consumer_config *cfg, volatile sig_atomic_t *stop)
 			consuming = 0;
 		}
 		struct ff_amqp_delivery d = {0};
-		rc = ff_amqp_next(amqp, CONSUME_POLL_MS, &d, &err);
+		rc = ff_amqp_next(amqp, CONSUME_POLL_MS, sh.reported_fd, &d, &err);
 		if (rc == 0) {
 			handle_delivery(&sh, amqp, generation, &d, accepting);
 			ff_amqp_delivery_release(&d);
@@ -677,6 +685,8 @@ out:
 	free(xs);
 	free(sh.slots);
 	tcache_free(sh.tcache);
+	if (sh.reported_fd >= 0)
+		close(sh.reported_fd);
 	images_free(sh.images);
 	return rc;
 }

@@ -5,8 +5,10 @@
  * come back as ok[i] = 0 with the call still 0; a bad message id fails before anything is
  * sent; after the broker drops the connection a batch fails with FF_EUNAVAIL and every ok[i]
  * is 0; a new pool's queue is a classic queue of version 2, and a queue an older FuzzForge
- * declared without that argument is used as it is. What landed is read on a connection of the
- * test's own (rabbitmq-c directly). */
+ * declared without that argument is used as it is. A consumer's wait for its next delivery
+ * (ff_amqp_next) ends when its wake fd is readable, still takes deliveries, and keeps a
+ * connection with heartbeats up while it waits in short steps. What landed is read on a
+ * connection of the test's own (rabbitmq-c directly). */
 #include <amqp.h>
 #include <amqp_tcp_socket.h>
 #include <setjmp.h>
@@ -16,6 +18,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -360,6 +364,50 @@ static int setup(void **state)
 	return 0;
 }
 
+/* --- waiting for a delivery -------------------------------------------------------------- */
+
+static void next_wakes_delivers_and_keeps_heartbeats(void **state)
+{
+	(void)state;
+	struct ff_amqp *pub = connect_or_fail(), *con = NULL;
+	struct ff_amqp_delivery d = {0};
+	struct ff_err err;
+	if (ff_amqp_connect(T.amqp_url, 1, &con, &err) < 0) /* heartbeats every second */
+		fail_msg("rabbitmq: %s", err.msg);
+	int wake = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	assert_true(wake >= 0);
+	assert_int_equal(ff_amqp_consume(con, "wake", 1, &err), 0);
+
+	/* woken: back long before the 20 s asked for, with nothing */
+	assert_int_equal(write(wake, &(uint64_t){1}, sizeof(uint64_t)), sizeof(uint64_t));
+	int64_t t0 = itest_now_ms();
+	assert_int_equal(ff_amqp_next(con, 20000, wake, &d, &err), FF_ETIMEOUT);
+	assert_true(itest_now_ms() - t0 < 10000);
+	assert_int_equal(read(wake, &(uint64_t){0}, sizeof(uint64_t)), sizeof(uint64_t));
+
+	/* 4 s of short waits with nothing sent: the connection, with heartbeats every second,
+	 * stays up (the broker closes one whose peer is silent for two) */
+	for (int64_t until = itest_now_ms() + 4000; itest_now_ms() < until;)
+		assert_int_equal(ff_amqp_next(con, 100, wake, &d, &err), FF_ETIMEOUT);
+
+	/* a delivery still comes through the wait */
+	assert_int_equal(ff_amqp_publish(pub, "wake", "{}", 2, 0, "w-1", &err), 0);
+	int rc;
+	int64_t deadline = itest_now_ms() + 10000;
+	while ((rc = ff_amqp_next(con, 100, wake, &d, &err)) == FF_ETIMEOUT &&
+	       itest_now_ms() < deadline)
+		;
+	if (rc != 0)
+		fail_msg("no delivery: %d %s", rc, err.msg);
+	assert_int_equal(d.len, 2);
+	assert_memory_equal(d.body, "{}", 2);
+	assert_int_equal(ff_amqp_ack(con, d.tag, &err), 0);
+	ff_amqp_delivery_release(&d);
+	close(wake);
+	ff_amqp_free(con);
+	ff_amqp_free(pub);
+}
+
 static int teardown(void **state)
 {
 	(void)state;
@@ -378,6 +426,7 @@ int main(void)
 	    cmocka_unit_test(queue_version_2_and_older_queues),
 	    cmocka_unit_test(long_message_id_fails_before_sending),
 	    cmocka_unit_test(batch_after_connection_drop_fails),
+	    cmocka_unit_test(next_wakes_delivers_and_keeps_heartbeats),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
