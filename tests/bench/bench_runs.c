@@ -37,6 +37,7 @@
 
 #define IMAGE	"fuzzforge/test-busybox:1"
 #define BLOCK	8 /* runs per turn (two per slot at 4 at a time) */
+#define SLOTS	4 /* the worker's FF_WORKER_CONCURRENCY */
 #define NGROUPS 5
 
 struct series {
@@ -298,6 +299,33 @@ static double one_at_a_time(struct itest *t, const char *body, char (*ids)[37], 
 	return wall_ms;
 }
 
+/* At 4 at a time, how long a freed slot stays empty: the k-th finished_at of a block to its
+ * (SLOTS + k)-th started_at (the worker's broker thread taking the next job, the start
+ * transition), in ms. The floor's threads start their next container at once. */
+static double *handoff_ms;
+static int nhandoffs;
+
+static int cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+	return (x > y) - (x < y);
+}
+
+static void add_handoffs(const int64_t *started_us, const int64_t *finished_us, int total)
+{
+	int64_t s[BLOCK], f[BLOCK];
+	memcpy(s, started_us, sizeof(*s) * (size_t)total);
+	memcpy(f, finished_us, sizeof(*f) * (size_t)total);
+	qsort(s, (size_t)total, sizeof(*s), cmp_i64);
+	qsort(f, (size_t)total, sizeof(*f), cmp_i64);
+	double *h = realloc(handoff_ms, (size_t)(nhandoffs + total) * sizeof(double));
+	if (!h)
+		exit(1);
+	handoff_ms = h;
+	for (int k = 0; k + SLOTS < total; k++)
+		handoff_ms[nhandoffs++] = (double)(s[k + SLOTS] - f[k]) / 1000.0;
+}
+
 /* All submitted at once; returns first POST to last finished_at. */
 static double all_at_once(struct itest *t, const char *body, char (*ids)[37], double *ms, int total)
 {
@@ -308,6 +336,7 @@ static double all_at_once(struct itest *t, const char *body, char (*ids)[37], do
 			exit(1);
 	wait_ended(t, ids, total, 250);
 	ended_at(t, ids, total, started_us, finished_us);
+	add_handoffs(started_us, finished_us, total);
 	for (int k = 0; k < total; k++) {
 		ms[k] = (double)(finished_us[k] - started_us[k]) / 1000.0;
 		double since_first = (double)(finished_us[k] - first_us) / 1000.0;
@@ -354,6 +383,10 @@ static void phase_breakdown(struct itest *t, int runs)
 	};
 	for (size_t i = 0; i < 2; i++)
 		printf("  %-50s %ld\n", q[i][0], itest_sql_long(t, q[i][1], n));
+	bench_sort(handoff_ms, nhandoffs);
+	printf("  %-50s p50 %.1f, p95 %.1f (n=%d)\n", "a freed slot's next start (4 at a time)",
+	       bench_pct(handoff_ms, nhandoffs, 50), bench_pct(handoff_ms, nhandoffs, 95),
+	       nhandoffs);
 }
 
 static int per_series = 40;
@@ -369,7 +402,9 @@ static void bench(void **state)
 	char target[65];
 	itest_setup(&t, "bench");
 	pid_t controller = itest_start_controller(&t, NULL);
-	const char *env1[] = {"FF_WORKER_CONCURRENCY=4", NULL};
+	char concurrency[48];
+	snprintf(concurrency, sizeof(concurrency), "FF_WORKER_CONCURRENCY=%d", SLOTS);
+	const char *env1[] = {concurrency, NULL};
 	pid_t worker = itest_start_worker(&t, env1);
 	have_groups = bench_group_join("ff-bench-controller", controller) &&
 		      bench_group_join("ff-bench-worker", worker);
@@ -383,7 +418,7 @@ static void bench(void **state)
 		run_platform(&t, target, &p1, BLOCK, false);
 	}
 	for (int done = 0; done < per_series; done += BLOCK) {
-		run_floor(&f4, BLOCK, 4);
+		run_floor(&f4, BLOCK, SLOTS);
 		run_platform(&t, target, &p4, BLOCK, true);
 	}
 
