@@ -597,7 +597,8 @@ int consumer_run(const struct consumer_config *cfg, volatile sig_atomic_t *stop)
 	sh.tcache = tcache_new(cfg->exec->target_cache_bytes);
 	sh.images = images_new(cfg->exec->registry);
 	if (!xs || !sh.slots || !sh.tcache || !sh.images || sh.reported_fd < 0) {
-		ff_error("worker not started: out of memory");
+		ff_error("worker not started: %s",
+			 sh.reported_fd < 0 ? "no eventfd for its broker thread" : "out of memory");
 		goto out;
 	}
 	if (ff_db_connect(cfg->database_url, &db, &err) < 0 && !db) {
