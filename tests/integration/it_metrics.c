@@ -76,6 +76,22 @@ static double value_of(const char *body, const char *name_labels)
 	return strtod(strstr(body, line) + strlen(line), NULL);
 }
 
+/* The worker's reply to GET /metrics once all its slots are free (it counts an attempt once
+ * it has settled it), within 10 s; the caller frees it. */
+static char *worker_idle_metrics(int wport)
+{
+	char *reply;
+	int64_t deadline = itest_now_ms() + 10000;
+	while (!(reply = fetch(wport, "/metrics")) ||
+	       !strstr(reply, "fuzzforge_worker_slots{state=\"busy\"} 0\n")) {
+		if (itest_now_ms() > deadline)
+			fail_msg("the worker's slots never came free:\n%s", reply);
+		free(reply);
+		itest_pause_ms(50);
+	}
+	return reply;
+}
+
 static void metrics(void **state)
 {
 	(void)state;
@@ -110,14 +126,7 @@ static void metrics(void **state)
 	free(reply);
 
 	/* the worker counts the attempt once it settled: wait for it */
-	int64_t deadline = itest_now_ms() + 10000;
-	while (!(reply = fetch(wport, "/metrics")) ||
-	       !strstr(reply, "fuzzforge_worker_slots{state=\"busy\"} 0\n")) {
-		if (itest_now_ms() > deadline)
-			fail_msg("the worker's slot never came free:\n%s", reply);
-		free(reply);
-		itest_pause_ms(50);
-	}
+	reply = worker_idle_metrics(wport);
 	m = checked_body(reply, "worker");
 	expect(m, "fuzzforge_worker_runs_total{workflow=\"test-noop\",outcome=\"done\"} 1\n");
 	expect(m, "fuzzforge_run_duration_seconds_count{workflow=\"test-noop\"} 1\n");
@@ -163,15 +172,7 @@ static void backlog_without_returns(void **state)
 	itest_start_worker(&t, wenv);
 	for (int i = 0; i < 6; i++)
 		cJSON_Delete(itest_wait_terminal(&t, ids[i], 120000));
-	char *reply;
-	int64_t deadline = itest_now_ms() + 10000;
-	while (!(reply = fetch(wport, "/metrics")) ||
-	       !strstr(reply, "fuzzforge_worker_slots{state=\"busy\"} 0\n")) {
-		if (itest_now_ms() > deadline)
-			fail_msg("the worker's slots never came free:\n%s", reply);
-		free(reply);
-		itest_pause_ms(50);
-	}
+	char *reply = worker_idle_metrics(wport);
 	const char *m = checked_body(reply, "worker");
 	expect(m, "fuzzforge_worker_runs_total{workflow=\"test-noop\",outcome=\"done\"} 5\n");
 	assert_int_equal(value_of(m, "fuzzforge_worker_deliveries_returned_total "), 0);
