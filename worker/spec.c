@@ -2,6 +2,7 @@
 #include "spec.h"
 
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 #define NOFILE_LIMIT 4096
@@ -70,6 +71,11 @@ cJSON *spec_analysis(const struct ff_job *j, const struct spec_names *n,
 	cJSON_AddStringToObject(spec, "User", cfg->container_user);
 	cJSON_AddStringToObject(spec, "WorkingDir", "/target");
 	cJSON_AddItemToObject(spec, "Labels", spec_labels(j->run_id, cfg->worker_id));
+	/* No network: the engine still gives the container a network namespace of its own
+	 * (loopback only), but without libnetwork, whose prestart hook re-executes the whole
+	 * dockerd binary for every container (docs/worker-data-plane.md § No network). */
+	if (!strcmp(j->network, "none"))
+		cJSON_AddBoolToObject(spec, "NetworkDisabled", 1);
 
 	cJSON *hc = cJSON_AddObjectToObject(spec, "HostConfig");
 	cJSON_AddItemToObject(hc, "Binds", binds(n, 1));

@@ -53,6 +53,19 @@ double bench_machine_cpu_ms(void)
 	return ticks * 1000.0 / (double)sysconf(_SC_CLK_TCK) - own;
 }
 
+double bench_process_cpu_ms(pid_t pid)
+{
+	char path[64];
+	unsigned long long ns = 0;
+	snprintf(path, sizeof(path), "/proc/%d/schedstat", (int)pid);
+	FILE *f = fopen(path, "r");
+	if (f && fscanf(f, "%llu", &ns) != 1)
+		ns = 0;
+	if (f)
+		fclose(f);
+	return (double)ns / 1e6;
+}
+
 /* A group's directory: cgroup v1's cpuacct hierarchy, else the v2 unified one. */
 static bool group_dir(const char *group, char *dir, size_t len, bool *v2)
 {

@@ -17,6 +17,9 @@ double bench_pct(const double *sorted, int n, int pct);
  * steal; 10 ms ticks) less this process's own (getrusage), in ms: what the engine, the
  * platform's processes and the services used between two calls. */
 double bench_machine_cpu_ms(void);
+/* The CPU time, in ms, process pid has used (/proc/<pid>/schedstat, ns), or 0 when it cannot
+ * be read: what a PostgreSQL backend serving the bench itself costs. */
+double bench_process_cpu_ms(pid_t pid);
 /* The CPU time, in ms, of the processes in an accounting group that tests/bench/cpu_groups.sh
  * made (cgroup v1 cpuacct or v2), or -1 when there is no such group. */
 double bench_group_cpu_ms(const char *group);

@@ -52,7 +52,7 @@ for ((i = 0; i < rounds; i++)); do
 	post helper-create "/containers/create?name=$n-copy" "{\"Image\":\"$image\",\"Entrypoint\":[\"/nonexistent\"],\"HostConfig\":{\"Binds\":[\"$n-t:/target\",\"$n-r:/results\"],\"NetworkMode\":\"none\"}}"
 	call archive-put -X PUT -H 'Content-Type: application/x-tar' --data-binary "@$tmp/target.tar" "$api/containers/$n-copy/archive?path=/"
 	call helper-remove -X DELETE "$api/containers/$n-copy?force=1"
-	post create "/containers/create?name=$n" "{\"Image\":\"$image\",\"Cmd\":[\"/bin/true\"],\"HostConfig\":{\"Binds\":[\"$n-t:/target:ro\",\"$n-r:/results\"],\"NetworkMode\":\"none\",\"ReadonlyRootfs\":true,\"CapDrop\":[\"ALL\"]}}"
+	post create "/containers/create?name=$n" "{\"Image\":\"$image\",\"Cmd\":[\"/bin/true\"],\"NetworkDisabled\":true,\"HostConfig\":{\"Binds\":[\"$n-t:/target:ro\",\"$n-r:/results\"],\"NetworkMode\":\"none\",\"ReadonlyRootfs\":true,\"CapDrop\":[\"ALL\"]}}"
 	call start -X POST "$api/containers/$n/start"
 	call wait -X POST "$api/containers/$n/wait"
 	call archive-get "$api/containers/$n/archive?path=/results"

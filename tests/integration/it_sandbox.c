@@ -1,5 +1,6 @@
 /* it_sandbox — the sandbox's limits seen from a workflow, against the real worker and
- * engine: /tmp is an executable tmpfs (builds run there, not on the results volume); a
+ * engine: /tmp is an executable tmpfs (builds run there, not on the results volume); the
+ * network of a run without one is loopback only, in a namespace of its own; a
  * workflow that writes past FF_RESULTS_MAX_MB, or that stops making progress (no output for
  * FF_WORKER_STALL_S), is stopped and its run fails saying so, long before its timeout, with
  * nothing left on the engine. */
@@ -7,25 +8,37 @@
 
 static const char *const target_files[] = {"a.c", "int a;\n", NULL};
 
-static void tmp_is_executable(void **state)
+/* A test-sandbox run in the given mode succeeds: what it checks from inside held. */
+static void sandbox_mode_succeeds(const char *scope, const char *params)
 {
-	(void)state;
 	struct itest t;
 	char target[65], body[256], id[37], v[512];
-	itest_setup(&t, "sandbox_tmp");
+	itest_setup(&t, scope);
 	itest_start_controller(&t, NULL);
 	itest_start_worker(&t, NULL);
 	itest_upload(&t, target_files, target);
-	assert_int_equal(itest_submit(&t,
-				      rel_body(body, sizeof(body), "test-sandbox", target,
-					       "{\"mode\":\"tmp-exec\"}", 0),
-				      id),
-			 202);
+	assert_int_equal(
+	    itest_submit(&t, rel_body(body, sizeof(body), "test-sandbox", target, params, 0), id),
+	    202);
 	cJSON_Delete(itest_wait_terminal(&t, id, 60000));
 	rel_sql_text(&t, "SELECT state || ' ' || coalesce(error, '') FROM runs WHERE id = $1", id,
 		     v, sizeof(v));
 	assert_string_equal(v, "succeeded ");
 	itest_teardown(&t);
+}
+
+static void tmp_is_executable(void **state)
+{
+	(void)state;
+	sandbox_mode_succeeds("sandbox_tmp", "{\"mode\":\"tmp-exec\"}");
+}
+
+/* Network "none" is made without libnetwork (NetworkDisabled): the container must still
+ * have a network namespace of its own, with loopback only, not the host's. */
+static void network_is_loopback_only(void **state)
+{
+	(void)state;
+	sandbox_mode_succeeds("sandbox_net", "{\"mode\":\"net\"}");
 }
 
 static void results_cap_stops_the_workflow(void **state)
@@ -78,6 +91,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(tmp_is_executable),
+	    cmocka_unit_test(network_is_loopback_only),
 	    cmocka_unit_test(results_cap_stops_the_workflow),
 	    cmocka_unit_test(silent_workflow_is_stopped),
 	};

@@ -279,6 +279,19 @@ static void analysis_spec_is_hardened(void **state)
 	assert_non_null(strstr(env, "\"FF_PARAM_DEPTH=3\""));
 	assert_non_null(strstr(env, "\"FF_TIMEOUT_S=9\""));
 	free(env);
+	/* no network: a namespace of its own without libnetwork (and its per-container hook) */
+	assert_true(cJSON_IsTrue(cJSON_GetObjectItem(spec, "NetworkDisabled")));
+	cJSON_Delete(spec);
+	/* a network the operator allows is the engine's to set up */
+	char *none = job->network;
+	job->network = "bridge";
+	spec = spec_analysis(job, &n, &cfg);
+	assert_null(cJSON_GetObjectItem(spec, "NetworkDisabled"));
+	assert_string_equal(
+	    cJSON_GetObjectItem(cJSON_GetObjectItem(spec, "HostConfig"), "NetworkMode")
+		->valuestring,
+	    "bridge");
+	job->network = none;
 	cJSON_Delete(spec);
 
 	/* the helper: root, both volumes writable, no network, never started */
