@@ -35,6 +35,8 @@ struct task {
 	uint64_t tag;
 	unsigned generation; /* the broker connection the delivery came on */
 	int started;	     /* the executor took the run: ack the message */
+	int exited;	     /* a copy: the run's container has ended, its slot is free */
+	int released;	     /* this task's slot was freed before it finished */
 	int finished;
 	struct exec_result result;
 	struct task *next;
@@ -51,8 +53,9 @@ struct shared {
 	int draining;
 	int engine_down; /* the engine did not answer the heartbeat's ping: take no jobs */
 	int busy;	 /* tasks handed to executors, not yet settled */
+	int holding;	 /* of those, tasks whose container may still run: <= concurrency */
 	struct exec_slot *slots;
-	int nslots;
+	int nslots; /* executors: one more than FF_WORKER_CONCURRENCY (consumer.h) */
 	const struct consumer_config *cfg;
 	struct tcache *tcache;	      /* the cached target volumes, shared by the executors */
 	struct images *images;	      /* pulls from FF_REGISTRY, shared by the executors */
@@ -92,6 +95,19 @@ static void on_started(void *ctx)
 	report(x->sh, ack);
 }
 
+/* exec_env.on_exited: the container slot is free while this executor records the result
+ * and removes the container; the spare executor can start the next run meanwhile. */
+static void on_exited(void *ctx)
+{
+	struct executor *x = ctx;
+	struct task *freed = calloc(1, sizeof(*freed));
+	if (!freed)
+		return; /* the slot frees when the task finishes */
+	x->current->released = 1;
+	freed->exited = 1;
+	report(x->sh, freed);
+}
+
 static void *executor_main(void *arg)
 {
 	struct executor *x = arg;
@@ -129,7 +145,8 @@ static void push_todo(struct shared *sh, struct task *t)
 		sh->todo = t;
 	sh->todo_tail = t;
 	sh->busy++;
-	wmetrics_slots(sh->busy, sh->nslots);
+	sh->holding++;
+	wmetrics_slots(sh->busy, sh->cfg->concurrency);
 	pthread_cond_signal(&sh->wake);
 	pthread_mutex_unlock(&sh->lock);
 }
@@ -199,6 +216,11 @@ static void settle_reports(struct shared *sh, struct ff_amqp *amqp, struct ff_am
 			if (live && ff_amqp_ack(amqp, t->tag, &err) < 0)
 				ff_warn("ack: %s", err.msg);
 			free(t);
+		} else if (t->exited) {
+			pthread_mutex_lock(&sh->lock);
+			sh->holding--;
+			pthread_mutex_unlock(&sh->lock);
+			free(t);
 		} else {
 			enum exec_outcome o = t->result.outcome;
 			/* skip: done with; requeue: back to the queue; refuse: to ff.dead */
@@ -211,7 +233,9 @@ static void settle_reports(struct shared *sh, struct ff_amqp *amqp, struct ff_am
 				publish_followup(pub, sh->cfg->amqp_url, db, t);
 			pthread_mutex_lock(&sh->lock);
 			sh->busy--;
-			wmetrics_slots(sh->busy, sh->nslots);
+			if (!t->released)
+				sh->holding--;
+			wmetrics_slots(sh->busy, sh->cfg->concurrency);
 			pthread_mutex_unlock(&sh->lock);
 			ff_job_free(t->job);
 			free(t);
@@ -385,7 +409,7 @@ static void *heartbeat_main(void *arg)
 		pthread_mutex_lock(&sh->lock);
 		int closing = sh->closing, busy = sh->busy, draining = sh->draining;
 		pthread_mutex_unlock(&sh->lock);
-		char ids[64 * 40]; /* FF_WORKER_CONCURRENCY is at most 64 */
+		char ids[65 * 40]; /* FF_WORKER_CONCURRENCY is at most 64, plus the spare */
 		slot_runs(sh, ids, sizeof(ids));
 		heartbeat_register(hb,
 				   closing    ? "stopped"
@@ -492,7 +516,7 @@ static int start_threads(const struct consumer_config *cfg, struct shared *sh, s
 {
 	struct ff_err err = {0};
 	rvol_owner_init(&sh->rvol_owner, cfg->exec->worker_id, cfg->database_url);
-	for (int i = 0; i < cfg->concurrency; i++) {
+	for (int i = 0; i < sh->nslots; i++) {
 		xs[i].sh = sh;
 		xs[i].env.cfg = cfg->exec;
 		xs[i].env.tcache = sh->tcache;
@@ -501,6 +525,7 @@ static int start_threads(const struct consumer_config *cfg, struct shared *sh, s
 		rvol_init(&xs[i].rvol, &sh->rvol_owner, i);
 		xs[i].env.rvol = &xs[i].rvol;
 		xs[i].env.on_started = on_started;
+		xs[i].env.on_exited = on_exited;
 		xs[i].env.ctx = &xs[i];
 		sh->slots[i].lock = &sh->lock;
 		if (docker_new(cfg->docker_host, &xs[i].env.docker, &err) < 0)
@@ -574,17 +599,26 @@ static int busy_count(struct shared *sh)
 	return busy;
 }
 
+/* How many jobs the worker can take now: a container slot free and an executor for it. */
+static int free_slots(struct shared *sh)
+{
+	pthread_mutex_lock(&sh->lock);
+	int slots = sh->cfg->concurrency - sh->holding, executors = sh->nslots - sh->busy;
+	pthread_mutex_unlock(&sh->lock);
+	return slots < executors ? slots : executors;
+}
+
 int consumer_run(const struct consumer_config *cfg, volatile sig_atomic_t *stop)
 {
 	struct shared sh = {.lock = PTHREAD_MUTEX_INITIALIZER,
 			    .wake = PTHREAD_COND_INITIALIZER,
 			    .hb_wake = PTHREAD_COND_INITIALIZER,
-			    .nslots = cfg->concurrency,
+			    .nslots = cfg->concurrency + 1,
 			    .cfg = cfg,
 			    .reported_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)};
-	struct executor *xs = calloc((size_t)cfg->concurrency, sizeof(*xs));
+	struct executor *xs = calloc((size_t)sh.nslots, sizeof(*xs));
 	struct heartbeat hb = {0};
-	wmetrics_slots(0, sh.nslots);
+	wmetrics_slots(0, cfg->concurrency);
 	struct ff_amqp *amqp = NULL, *pub = NULL;
 	struct ff_db *db = NULL;
 	struct ff_err err;
@@ -593,7 +627,7 @@ int consumer_run(const struct consumer_config *cfg, volatile sig_atomic_t *stop)
 	int64_t drain_deadline = 0;
 	int rc = FF_ENOMEM;
 
-	sh.slots = calloc((size_t)cfg->concurrency, sizeof(*sh.slots));
+	sh.slots = calloc((size_t)sh.nslots, sizeof(*sh.slots));
 	sh.tcache = tcache_new(cfg->exec->target_cache_bytes);
 	sh.images = images_new(cfg->exec->registry);
 	if (!xs || !sh.slots || !sh.tcache || !sh.images || sh.reported_fd < 0) {
@@ -642,18 +676,19 @@ int consumer_run(const struct consumer_config *cfg, volatile sig_atomic_t *stop)
 		pthread_mutex_lock(&sh.lock);
 		int engine_down = sh.engine_down;
 		pthread_mutex_unlock(&sh.lock);
-		int accepting = !drain_deadline && busy < cfg->concurrency && !engine_down;
+		int takes = free_slots(&sh);
+		int accepting = !drain_deadline && takes > 0 && !engine_down;
 		if (accepting && !consuming) {
-			/* No more deliveries than free executors: a message is acked once its
+			/* No more deliveries than free slots: a message is acked once its
 			 * run has started, so a consumer allowed `concurrency` unacked
 			 * messages was sent that many again each time one executor freed, and
 			 * handed all but one back after its cancel (16 surplus deliveries and
 			 * requeues for 40 runs at 4 slots, bench_runs). */
-			if (ff_amqp_consume(amqp, cfg->pool, cfg->concurrency - busy, &err) < 0)
+			if (ff_amqp_consume(amqp, cfg->pool, takes, &err) < 0)
 				goto broker_lost;
 			consuming = 1;
 			if (announced != generation)
-				ff_info("consuming ff.jobs.%s with %d executors", cfg->pool,
+				ff_info("consuming ff.jobs.%s with %d slots", cfg->pool,
 					cfg->concurrency);
 			announced = generation;
 		} else if (!accepting && consuming) {
@@ -678,7 +713,7 @@ int consumer_run(const struct consumer_config *cfg, volatile sig_atomic_t *stop)
 	}
 	rc = 0;
 out:
-	stop_threads(&sh, xs, xs ? cfg->concurrency : 0, &hb);
+	stop_threads(&sh, xs, xs ? sh.nslots : 0, &hb);
 	settle_reports(&sh, amqp, &pub, db, generation);
 	ff_amqp_free(amqp);
 	ff_amqp_free(pub);

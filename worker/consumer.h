@@ -1,14 +1,17 @@
 /* consumer — the worker's broker side and its threads.
  *
- * One thread owns the broker connection. It takes a delivery only when an executor is free
- * (it stops consuming while all are busy and hands back any surplus), so the broker's
- * priority order decides what runs next. An executor marks the run running under a lease and
- * the message is acked right away: from then on the lease, renewed by the heartbeat thread,
- * keeps the run alive however long it takes, with no broker consumer timeout to fear.
- * Failed attempts are published to a delay queue for their retry, or to the dead-letter
- * exchange past their last attempt. Poison messages are rejected to the dead-letter queue.
- * The heartbeat thread also registers the worker, and kills the containers of cancelled runs
- * and, when a drain runs out of time, of the runs it hands back. */
+ * One thread owns the broker connection. It takes a delivery only when one of the
+ * `concurrency` container slots is free (it stops consuming while all are busy and hands
+ * back any surplus), so the broker's priority order decides what runs next. There is one
+ * executor more than slots: a run's slot frees when its container ends, and the spare
+ * executor starts the next run while the last one's result is recorded and its container
+ * removed. An executor marks the run running under a lease and the message is acked right
+ * away: from then on the lease, renewed by the heartbeat thread, keeps the run alive however
+ * long it takes, with no broker consumer timeout to fear. Failed attempts are published to a
+ * delay queue for their retry, or to the dead-letter exchange past their last attempt.
+ * Poison messages are rejected to the dead-letter queue. The heartbeat thread also registers
+ * the worker, and kills the containers of cancelled runs and, when a drain runs out of time,
+ * of the runs it hands back. */
 #ifndef CONSUMER_H
 #define CONSUMER_H
 
@@ -21,8 +24,8 @@ struct consumer_config {
 	const char *database_url;
 	const char *docker_host;
 	const char *pool;
-	int concurrency;
-	long drain_s; /* on stop, how long running runs may go on before they are handed back */
+	int concurrency; /* containers at a time (FF_WORKER_CONCURRENCY) */
+	long drain_s;	 /* on stop, how long running runs may go on before they are handed back */
 	const struct exec_config *exec;
 };
 

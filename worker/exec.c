@@ -595,6 +595,8 @@ static struct exec_result run_attempt(struct attempt *a)
 		if (rc == 0)
 			rc = run_container(a, &err);
 	}
+	if (a->env->on_exited)
+		a->env->on_exited(a->env->ctx);
 	enum exec_stop stop = slot_stop(a);
 	if (stop == EXEC_STOP_RESULTS) {
 		rc = ff_err_set(&err, FF_ETOOBIG,

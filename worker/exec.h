@@ -68,6 +68,9 @@ struct exec_env {
 	struct rvol *rvol; /* this executor's kept results volume (rvol.h); NULL: one per run */
 	/* Called once the run is ours (marked running): the broker message can be acked. */
 	void (*on_started)(void *ctx);
+	/* Called once its container has ended, before the result is recorded and the container
+	 * removed: the next run may start meanwhile. Not called for a job never started. */
+	void (*on_exited)(void *ctx);
 	void *ctx;
 };
 

@@ -158,7 +158,8 @@ void wmetrics_render(struct ff_buf *b)
 	pthread_mutex_unlock(&m.mu);
 	int busy = atomic_load(&m.busy), total = atomic_load(&m.total);
 	ff_metrics_family(b, "fuzzforge_worker_slots", "gauge",
-			  "Executor slots (FF_WORKER_CONCURRENCY), busy or free.");
+			  "Runs held against FF_WORKER_CONCURRENCY, busy or free (busy may exceed "
+			  "it by one: a run still recording while the next one starts).");
 	ff_metrics_sample(b, "fuzzforge_worker_slots", "state=\"busy\"", busy);
 	ff_metrics_sample(b, "fuzzforge_worker_slots", "state=\"free\"",
 			  total > busy ? total - busy : 0);
