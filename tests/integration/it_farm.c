@@ -245,7 +245,7 @@ static void farm(void **state)
 	}
 
 	/* 1: a stream of runs spreads over the three workers; the empty engines pull. Two
-	 * targets, so that an engine's two executors start at once (one target's fill is
+	 * targets, so that an engine's two slots start at once (one target's fill is
 	 * serialised) and need the image together: one pull serves both. */
 	const char *files[] = {"a.txt", "farm\n", NULL}, *files2[] = {"b.txt", "farm 2\n", NULL};
 	char target2[65];

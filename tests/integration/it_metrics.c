@@ -3,9 +3,9 @@
  * hold what the run did: the submit counted by route and status, the run by state, the
  * worker's attempt by workflow and outcome with its duration, its Engine calls by call, its
  * slots all free again, the result cache's hit. Anything but GET /metrics on the worker's
- * listener is 404. A backlog deeper than the worker's executors is taken without a delivery
+ * listener is 404. A backlog deeper than the worker's slots is taken without a delivery
  * handed back unstarted (its consumer is allowed no more unacked messages than it has free
- * executors). */
+ * slots). */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -142,10 +142,10 @@ static void metrics(void **state)
 	itest_teardown(&t);
 }
 
-/* Two executors and a backlog: a run sleeping 2 s holds one while five quick runs go through
+/* Two slots and a backlog: a run sleeping 2 s holds one while five quick runs go through
  * the other, one after another. Each time that one frees, the worker takes one more job, and
  * no job is sent to it only to be handed back (with the consumer allowed 2 unacked
- * messages, each free executor was sent 2). */
+ * messages, each free slot was sent 2). */
 static void backlog_without_returns(void **state)
 {
 	(void)state;
