@@ -595,7 +595,9 @@ static struct exec_result run_attempt(struct attempt *a)
 		if (rc == 0)
 			rc = run_container(a, &err);
 	}
-	if (a->env->on_exited)
+	/* Its slot frees now only when its container is known to have ended (or never
+	 * existed); after an engine error it may still run, until the cleanup removes it. */
+	if (a->env->on_exited && (rc == 0 || !a->container[0]))
 		a->env->on_exited(a->env->ctx);
 	enum exec_stop stop = slot_stop(a);
 	if (stop == EXEC_STOP_RESULTS) {

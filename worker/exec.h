@@ -68,8 +68,9 @@ struct exec_env {
 	struct rvol *rvol; /* this executor's kept results volume (rvol.h); NULL: one per run */
 	/* Called once the run is ours (marked running): the broker message can be acked. */
 	void (*on_started)(void *ctx);
-	/* Called once its container has ended, before the result is recorded and the container
-	 * removed: the next run may start meanwhile. Not called for a job never started. */
+	/* Called once its container has ended (or none was made), before the result is recorded
+	 * and the container removed: the next run may start meanwhile. Not called for a job
+	 * never started, nor while an engine error leaves the container's state unknown. */
 	void (*on_exited)(void *ctx);
 	void *ctx;
 };

@@ -73,7 +73,8 @@ cJSON *spec_analysis(const struct ff_job *j, const struct spec_names *n,
 	cJSON_AddItemToObject(spec, "Labels", spec_labels(j->run_id, cfg->worker_id));
 	/* No network: the engine still gives the container a network namespace of its own
 	 * (loopback only), but without libnetwork, whose prestart hook re-executes the whole
-	 * dockerd binary for every container (docs/worker-data-plane.md § No network). */
+	 * dockerd binary for every container (docs/worker-data-plane.md § A run without
+	 * network). */
 	if (!strcmp(j->network, "none"))
 		cJSON_AddBoolToObject(spec, "NetworkDisabled", 1);
 
