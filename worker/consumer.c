@@ -81,16 +81,25 @@ static void report(struct shared *sh, struct task *t)
 	(void)!write(sh->reported_fd, &(uint64_t){1}, sizeof(uint64_t));
 }
 
-/* exec_env.on_started: the ack goes out while the run goes on. The task is reported a
- * second time when it finishes, so the broker thread gets a copy here. */
+/* A report made while the run goes on: the task itself is reported when it finishes, so the
+ * broker thread gets a copy of its delivery. NULL when out of memory. */
+static struct task *current_copy(struct executor *x)
+{
+	struct task *copy = calloc(1, sizeof(*copy));
+	if (copy) {
+		copy->tag = x->current->tag;
+		copy->generation = x->current->generation;
+	}
+	return copy;
+}
+
+/* exec_env.on_started: the ack goes out while the run goes on. */
 static void on_started(void *ctx)
 {
 	struct executor *x = ctx;
-	struct task *ack = calloc(1, sizeof(*ack));
+	struct task *ack = current_copy(x);
 	if (!ack)
 		return; /* the message stays unacked; a redelivery is skipped by the guard */
-	ack->tag = x->current->tag;
-	ack->generation = x->current->generation;
 	ack->started = 1;
 	report(x->sh, ack);
 }
@@ -100,7 +109,7 @@ static void on_started(void *ctx)
 static void on_exited(void *ctx)
 {
 	struct executor *x = ctx;
-	struct task *freed = calloc(1, sizeof(*freed));
+	struct task *freed = current_copy(x);
 	if (!freed)
 		return; /* the slot frees when the task finishes */
 	x->current->released = 1;

@@ -16,7 +16,6 @@
 #define MAX_INFLIGHT	24
 #define FINISH_WAIT_MS	300000
 #define SUBMIT_WAIT_MS	(20 * 60 * 1000)
-#define TERMINAL	"('succeeded', 'failed', 'timed_out', 'cancelled')"
 #define SOAK_WORKER_TAG "soak-w"
 
 struct fleet {
@@ -148,8 +147,9 @@ static void soak(void **state)
 			broker_restarts++;
 		}
 		char inflight[32];
-		if (rel_sql_try_text(&t, "SELECT count(*) FROM runs WHERE state NOT IN " TERMINAL,
-				     NULL, inflight, sizeof(inflight)) < 0 ||
+		if (rel_sql_try_text(
+			&t, "SELECT count(*) FROM runs WHERE state NOT IN " REL_TERMINAL_STATES,
+			NULL, inflight, sizeof(inflight)) < 0 ||
 		    strtol(inflight, NULL, 10) >= MAX_INFLIGHT) {
 			itest_pause_ms(REL_POLL_MS);
 			continue;
@@ -172,8 +172,8 @@ static void soak(void **state)
 
 	int64_t deadline = itest_now_ms() + FINISH_WAIT_MS;
 	long open_runs;
-	while ((open_runs = sql(&t, "SELECT count(*) FROM runs WHERE state NOT IN " TERMINAL)) >
-		   0 &&
+	while ((open_runs = sql(
+		    &t, "SELECT count(*) FROM runs WHERE state NOT IN " REL_TERMINAL_STATES)) > 0 &&
 	       itest_now_ms() < deadline)
 		itest_pause_ms(REL_POLL_MS);
 	int64_t wall_ms = itest_now_ms() - t0;
@@ -186,13 +186,14 @@ static void soak(void **state)
 	long duplicated =
 	    sql(&t, "SELECT count(*) FROM runs r WHERE (SELECT count(*) FROM "
 		    "run_results x WHERE x.run_id = r.id) > 1 OR (SELECT count(*) "
-		    "FROM run_events e WHERE e.run_id = r.id AND e.state IN " TERMINAL ") > 1");
+		    "FROM run_events e WHERE e.run_id = r.id AND e.state IN " REL_TERMINAL_STATES
+		    ") > 1");
 	long p50 = sql(&t, "SELECT coalesce(percentile_cont(0.5) WITHIN GROUP (ORDER BY "
 			   "extract(epoch FROM finished_at - created_at) * 1000), 0)::bigint "
-			   "FROM runs WHERE state IN " TERMINAL);
+			   "FROM runs WHERE state IN " REL_TERMINAL_STATES);
 	long p99 = sql(&t, "SELECT coalesce(percentile_cont(0.99) WITHIN GROUP (ORDER BY "
 			   "extract(epoch FROM finished_at - created_at) * 1000), 0)::bigint "
-			   "FROM runs WHERE state IN " TERMINAL);
+			   "FROM runs WHERE state IN " REL_TERMINAL_STATES);
 	long requeued = sql(&t, "SELECT count(*) FROM run_events WHERE message LIKE "
 				"'lease expired on worker %: requeued'");
 	long gave_up = sql(&t, "SELECT count(*) FROM runs WHERE error LIKE 'lost its worker%'");

@@ -88,12 +88,13 @@ static inline void rel_wait_container_started(struct itest *t, const char *id, i
 		     id, 1, timeout_ms);
 }
 
+/* A run's terminal states, as a SQL list. */
+#define REL_TERMINAL_STATES "('succeeded', 'failed', 'timed_out', 'cancelled')"
+
 /* Waits until the run is in a terminal state, by SQL (the API may be down meanwhile). */
 static inline void rel_wait_terminal_sql(struct itest *t, const char *id, int timeout_ms)
 {
-	rel_wait_sql(t,
-		     "SELECT count(*) FROM runs WHERE id = $1 AND state IN ('succeeded', 'failed', "
-		     "'timed_out', 'cancelled')",
+	rel_wait_sql(t, "SELECT count(*) FROM runs WHERE id = $1 AND state IN " REL_TERMINAL_STATES,
 		     id, 1, timeout_ms);
 }
 

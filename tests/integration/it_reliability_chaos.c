@@ -4,7 +4,6 @@
  * and database, so the teardown brings them back even when a test fails. */
 #include "it_reliability.h"
 
-#define TERMINAL	 "('succeeded', 'failed', 'timed_out', 'cancelled')"
 #define MAX_SUBMITS	 400
 #define STREAM_GAP_POLLS 3 /* between two submits of the stream */
 
@@ -52,7 +51,8 @@ static void submit_during(struct stream *s, const char *cmd, int min)
 static void assert_all_once(struct itest *t, long accepted)
 {
 	assert_int_equal(itest_sql_long(t, "SELECT count(*) FROM runs", NULL), accepted);
-	rel_wait_sql(t, "SELECT count(*) FROM runs WHERE state NOT IN " TERMINAL, NULL, 0, 180000);
+	rel_wait_sql(t, "SELECT count(*) FROM runs WHERE state NOT IN " REL_TERMINAL_STATES, NULL,
+		     0, 180000);
 	assert_int_equal(
 	    itest_sql_long(t, "SELECT count(*) FROM runs WHERE state = 'succeeded'", NULL),
 	    accepted);
@@ -60,7 +60,8 @@ static void assert_all_once(struct itest *t, long accepted)
 	assert_int_equal(
 	    itest_sql_long(t,
 			   "SELECT count(*) FROM runs r WHERE (SELECT count(*) FROM "
-			   "run_events e WHERE e.run_id = r.id AND e.state IN " TERMINAL ") <> 1",
+			   "run_events e WHERE e.run_id = r.id AND e.state IN " REL_TERMINAL_STATES
+			   ") <> 1",
 			   NULL),
 	    0);
 	assert_int_equal(itest_sql_long(t,
