@@ -453,16 +453,20 @@ int ff_run_progress(struct ff_db *db, const char *id, int pct, const char *text,
 			  4, p, err);
 }
 
-int ff_run_note(struct ff_db *db, const struct ff_run_ref *ref, const char *message,
+int ff_run_note(struct ff_db *db, const struct ff_run_ref *ref, const char *message, long age_ms,
 		struct ff_err *err)
 {
-	char attempt[16];
+	char attempt[16], age[24];
 	snprintf(attempt, sizeof(attempt), "%d", ref->attempt);
-	const char *p[] = {ref->id, attempt, message, name(FF_RUN_RUNNING)};
+	snprintf(age, sizeof(age), "%ld", age_ms > 0 ? age_ms : 0);
+	const char *p[] = {ref->id, attempt, message, name(FF_RUN_RUNNING), age};
+	/* dated by the database's clock, less an age measured on the writer's: a note written
+	 * late keeps its time, and no clock skew between hosts reorders a run's history */
 	return ff_db_exec(db,
-			  "INSERT INTO run_events (run_id, state, attempt, message) "
-			  "VALUES ($1, $4, $2::int, $3)",
-			  4, p, err);
+			  "INSERT INTO run_events (run_id, state, attempt, message, ts) "
+			  "VALUES ($1, $4, $2::int, $3, "
+			  "clock_timestamp() - $5::bigint * interval '1 millisecond')",
+			  5, p, err);
 }
 
 int ff_run_log_piece(struct ff_db *db, const struct ff_run_ref *ref, size_t at, const char *data,

@@ -125,7 +125,8 @@ int ff_run_outbox_prune(struct ff_db *db, struct ff_err *err);
  * for the runs a worker's executors hold (ids: a uuid[] literal). 0 or an FF_E* code. */
 int ff_run_progress(struct ff_db *db, const char *id, int pct, const char *text,
 		    struct ff_err *err);
-int ff_run_note(struct ff_db *db, const struct ff_run_ref *ref, const char *message,
+/* The note happened age_ms ago: one held back for a later write keeps its time. */
+int ff_run_note(struct ff_db *db, const struct ff_run_ref *ref, const char *message, long age_ms,
 		struct ff_err *err);
 /* A piece of the attempt's output as it runs: bytes [at, at + len) of its log (migration
  * 009), for the followers of its logs. */

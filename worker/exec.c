@@ -34,6 +34,8 @@
 #include "tcache.h"
 
 #define STOP_WAIT_MS 30000 /* a killed container's exit, and a finished one's status */
+#define NOTES_HELD   4	   /* notes held back for the attempt's next write (note_later) */
+#define NOTE_HOLD_MS 1000  /* ... for this long at most, while the container runs */
 
 /* One attempt in progress; released by attempt_release(). */
 struct attempt {
@@ -53,6 +55,8 @@ struct attempt {
 	bool cleaned_up;       /* cleanup_docker has run */
 	bool timed_out;
 	int exit_code;
+	struct store_note notes[NOTES_HELD]; /* held back, oldest first (note_later) */
+	int nnotes;
 };
 
 static void attempt_release(struct attempt *a)
@@ -80,12 +84,40 @@ static void on_log_piece(void *ctx, size_t at, const char *data, size_t len)
 		ff_run_warn(a->job->run_id, "live log not recorded: %s", err.msg);
 }
 
-/* An event within the running state (no transition), for the run's history. */
-static void note(struct attempt *a, const char *message)
+static void write_note(struct attempt *a, const char *message, long age_ms)
 {
 	struct ff_err err;
-	if (ff_run_note(a->env->db, &a->ref, message, &err) < 0)
+	if (ff_run_note(a->env->db, &a->ref, message, age_ms, &err) < 0)
 		ff_run_warn(a->job->run_id, "event not recorded: %s", err.msg);
+}
+
+/* The notes held back, each with the time it happened, in order. */
+static void notes_flush(struct attempt *a)
+{
+	for (int i = 0; i < a->nnotes; i++)
+		write_note(a, a->notes[i].message, (long)(ff_now_ms() - a->notes[i].at_ms));
+	a->nnotes = 0;
+}
+
+/* An event within the running state (no transition), for the run's history, written now
+ * (after those held back). */
+static void note(struct attempt *a, const char *message)
+{
+	notes_flush(a);
+	write_note(a, message, 0);
+}
+
+/* The same, held back for the attempt's next write: the transaction that records its end
+ * takes it without a commit of its own (a short run's events cost one transaction fewer),
+ * and while the container runs, its output's next tick writes it once NOTE_HOLD_MS have
+ * passed. It keeps the time it happened. */
+static void note_later(struct attempt *a, const char *message)
+{
+	if (a->nnotes == NOTES_HELD)
+		notes_flush(a);
+	struct store_note *n = &a->notes[a->nnotes++];
+	snprintf(n->message, sizeof(n->message), "%s", message);
+	n->at_ms = ff_now_ms();
 }
 
 /* --- containers ---------------------------------------------------------------------- */
@@ -459,6 +491,8 @@ static void on_output(void *ctx, int stream, const char *data, size_t len)
 {
 	struct attempt *a = ctx;
 	struct exec_slot *slot = a->env->slot;
+	if (a->nnotes && ff_now_ms() - a->notes[0].at_ms >= NOTE_HOLD_MS)
+		notes_flush(a);
 	if (slot && stream != 0) {
 		pthread_mutex_lock(slot->lock);
 		slot->output_ms = ff_now_ms();
@@ -510,7 +544,7 @@ static int run_container(struct attempt *a, struct ff_err *err)
 		docker_container_kill(d, a->container, &ignored);
 	slot_watch(a);
 	ff_run_info(a->job->run_id, "container %.12s started", a->container);
-	note(a, "container started");
+	note_later(a, "container started");
 
 	long timeout_ms = a->job->timeout_s * 1000;
 	int64_t started = ff_now_ms();
@@ -634,7 +668,7 @@ static struct exec_result run_attempt(struct attempt *a)
 						     &err);
 		}
 		if (a->res.skipped[0])
-			note(a, a->res.skipped);
+			note_later(a, a->res.skipped);
 	}
 
 	int sarif_ok = 0;
@@ -650,7 +684,7 @@ static struct exec_result run_attempt(struct attempt *a)
 		snprintf(msg, sizeof(msg),
 			 "%zu findings point outside the target: kept without their path",
 			 findings.paths_outside);
-		note(a, msg);
+		note_later(a, msg);
 	}
 	if (!sarif_ok && a->res.sarif) {
 		/* a refused log is not kept: the run's error says why */
@@ -684,8 +718,10 @@ static struct exec_result run_attempt(struct attempt *a)
 
 	struct exec_result result = {EXEC_DONE, 0};
 	if (o.transition == FF_RUN_CANCEL) {
+		notes_flush(a);
 		ff_run_info(job->run_id, "cancelled: container stopped");
 	} else if (o.transition == FF_RUN_HAND_BACK) {
+		notes_flush(a);
 		cleanup_docker(a); /* before the run is another worker's, same names and all */
 		rc = ff_run_hand_back(a->env->db, &a->ref, hand_back_why, &err);
 		if (rc <= 0)
@@ -700,11 +736,17 @@ static struct exec_result run_attempt(struct attempt *a)
 						.out = &a->out,
 						.res = &a->res,
 						.findings = sarif_ok ? &findings : NULL,
+						.notes = a->notes,
+						.nnotes = a->nnotes,
 						.on_unavailable = cleanup_on_unavailable,
 						.ctx = a};
 		struct outcome recorded;
 		rc =
 		    store_attempt_end(a->env->db, &s, a->env->cfg->lease_s * 1000, &recorded, &err);
+		if (rc == 0)
+			a->nnotes = 0; /* recorded with the end */
+		else
+			notes_flush(a); /* the history keeps them even when the end is not ours */
 		result = performed(a, &recorded, rc, &err);
 	}
 	cleanup_docker(a);

@@ -253,6 +253,17 @@ static int insert_artifacts(struct ff_db *db, const char *id, const struct resul
 	return 0;
 }
 
+static int insert_notes(struct ff_db *db, const struct store_attempt *a, struct ff_err *err)
+{
+	for (int i = 0; i < a->nnotes; i++) {
+		int rc = ff_run_note(db, a->ref, a->notes[i].message,
+				     (long)(ff_now_ms() - a->notes[i].at_ms), err);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
 static int end_transition(struct ff_db *db, const struct store_attempt *a, const char *summary,
 			  struct ff_err *err)
 {
@@ -279,7 +290,7 @@ static int record_once(struct ff_db *db, const struct store_attempt *a, struct f
 	int rc = ff_db_begin(db, err);
 	if (rc < 0)
 		goto out;
-	if ((rc = insert_output(db, a, err)) < 0 ||
+	if ((rc = insert_output(db, a, err)) < 0 || (rc = insert_notes(db, a, err)) < 0 ||
 	    (!retrying && a->findings && a->findings->n &&
 	     (rc = insert_findings(db, id, a->findings, err)) < 0) ||
 	    (!retrying && a->res && (rc = insert_artifacts(db, id, a->res, err)) < 0) ||

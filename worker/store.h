@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "ff_db.h"
 #include "ff_run.h"
@@ -51,6 +52,13 @@ int store_job_trusted(struct ff_db *db, const struct ff_job *msg, struct store_t
 
 /* What an attempt leaves behind for the database. findings: the SARIF log's, NULL when it
  * had none or an invalid one. res: NULL keeps no SARIF log and no artifacts. */
+/* An event of the attempt held back for a later write (exec.c's note_later): its message
+ * and when it happened (ff_now_ms). */
+struct store_note {
+	char message[320];
+	int64_t at_ms;
+};
+
 struct store_attempt {
 	const struct ff_run_ref *ref;
 	const struct outcome *o; /* FF_RUN_FINISH, FF_RUN_RETRY or FF_RUN_DEAD_LETTER */
@@ -58,6 +66,9 @@ struct store_attempt {
 	const struct output *out;
 	const struct results *res;
 	const struct ff_findings *findings;
+	/* Written in the same transaction, before the attempt's last event. */
+	const struct store_note *notes;
+	int nnotes;
 	/* Called, when set, each time a try finds the database away (before any pause for it):
 	 * what the caller would rather not hold while it waits (the worker's containers). */
 	void (*on_unavailable)(void *ctx);

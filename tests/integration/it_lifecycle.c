@@ -322,6 +322,38 @@ static void outbox_prune(void **state)
 	assert_int_equal(ff_run_outbox_prune(db, &err), 0);
 }
 
+/* A note is an event of the running state with no transition; one written late (held back
+ * by the worker for its next write) is dated when it happened, by the database's clock. */
+static void note_keeps_its_time(void **state)
+{
+	(void)state;
+	struct ff_err err;
+	char id[37];
+	seed(id, FF_RUN_RUNNING);
+	const struct ff_run_ref ref = {id, 1, WORKER};
+	assert_int_equal(ff_run_note(db, &ref, "now", 0, &err), 0);
+	assert_int_equal(ff_run_note(db, &ref, "a minute ago", 60000, &err), 0);
+	assert_int_equal(state_of(id), FF_RUN_RUNNING);
+	assert_int_equal(itest_sql_long(&T,
+					"SELECT count(*) FROM run_events WHERE run_id = $1 AND "
+					"state = 'running' AND attempt = 1",
+					id),
+			 2);
+	/* in the history's order (by id) as written; their times a minute apart */
+	long apart_s = itest_sql_long(
+	    &T,
+	    "SELECT round(extract(epoch FROM max(ts) FILTER (WHERE message = 'now') - "
+	    "max(ts) FILTER (WHERE message = 'a minute ago'))) FROM run_events WHERE run_id = $1",
+	    id);
+	assert_int_equal(apart_s, 60);
+	assert_int_equal(
+	    itest_sql_long(&T,
+			   "SELECT ((array_agg(message ORDER BY id))[2] = 'a minute ago')::int "
+			   "FROM run_events WHERE run_id = $1",
+			   id),
+	    1);
+}
+
 /* Many submits in one statement: rows come back in the order given, a run whose target was
  * never uploaded has none, and text needing array-literal escapes arrives intact. */
 static void submit_many(void **state)
@@ -388,6 +420,7 @@ int main(void)
 	    cmocka_unit_test(lease_losses),
 	    cmocka_unit_test(submit_and_publish),
 	    cmocka_unit_test(outbox_prune),
+	    cmocka_unit_test(note_keeps_its_time),
 	    cmocka_unit_test(submit_many),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);

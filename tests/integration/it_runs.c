@@ -123,6 +123,11 @@ static void happy_path(void **state)
 	assert_string_equal(str(cJSON_GetArrayItem(ev, 1), "state"), "running");
 	assert_string_equal(str(cJSON_GetArrayItem(ev, 2), "message"), "container started");
 	assert_string_equal(str(cJSON_GetArrayItem(ev, 3), "state"), "succeeded");
+	/* the worker writes "container started" with the run's end; it keeps its time */
+	const char *started = str(cJSON_GetArrayItem(ev, 1), "ts"),
+		   *container = str(cJSON_GetArrayItem(ev, 2), "ts"),
+		   *ended = str(cJSON_GetArrayItem(ev, 3), "ts");
+	assert_true(strcmp(started, container) <= 0 && strcmp(container, ended) < 0);
 	itest_resp_release(&r);
 
 	/* exactly one result row, and the containers and volumes are gone */
