@@ -3,6 +3,7 @@
 #include "ff_metrics.h"
 #include "ff_util.h"
 
+#include <errno.h> /* program_invocation_short_name */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -79,9 +80,12 @@ static int db_open(struct ff_db *db, struct ff_err *err)
 	if (db->conn)
 		PQfinish(db->conn);
 	forget_statements(db);
-	/* dbname is expanded (a conninfo or URL); options given after it override the URL's */
-	const char *const keys[] = {"dbname", db->options ? "options" : NULL, NULL};
-	const char *const values[] = {db->url, db->options, NULL};
+	/* dbname is expanded (a conninfo or URL); options given after it override the URL's.
+	 * A connection is named after its program (ff-controller, ff-worker) in
+	 * pg_stat_activity, unless the URL names it. */
+	const char *const keys[] = {"dbname", "fallback_application_name",
+				    db->options ? "options" : NULL, NULL};
+	const char *const values[] = {db->url, program_invocation_short_name, db->options, NULL};
 	db->conn = PQconnectdbParams(keys, values, 1);
 	if (!db->conn)
 		return ff_err_set(err, FF_ENOMEM, "out of memory connecting to postgresql");

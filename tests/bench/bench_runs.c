@@ -17,7 +17,8 @@
  * The floor and the platform take turns, BLOCK runs at a time. Each series also prints the
  * machine's CPU per run, the bench's own left out (its process and its database backend),
  * and, when tests/bench/cpu_groups.sh has made the groups, that of each component; each
- * platform series its ratios to the floor, the rate's with its 95 % confidence interval.
+ * platform series its ratios to the floor, the rate's with its 95 % confidence interval, and
+ * PostgreSQL's CPU split by client (the controller's connections, the worker's).
  * Usage: bench_runs [runs per series, default 40] */
 #include <math.h>
 #include <pthread.h>
@@ -36,10 +37,11 @@
 #include "ff_util.h"
 #include "itest.h"
 
-#define IMAGE	"fuzzforge/test-busybox:1"
-#define BLOCK	8 /* runs per turn (two per slot at 4 at a time) */
-#define SLOTS	4 /* the worker's FF_WORKER_CONCURRENCY */
-#define NGROUPS 5
+#define IMAGE	 "fuzzforge/test-busybox:1"
+#define BLOCK	 8 /* runs per turn (two per slot at 4 at a time) */
+#define SLOTS	 4 /* the worker's FF_WORKER_CONCURRENCY */
+#define NGROUPS	 5
+#define NCLIENTS 2
 
 struct series {
 	const char *name;
@@ -50,22 +52,43 @@ struct series {
 	int nblocks;
 	double cpu_ms; /* bench_machine_cpu_ms over the series */
 	double group_ms[NGROUPS];
+	double client_ms[NCLIENTS]; /* PostgreSQL's CPU for each of clients[] */
 };
 
 /* The components' accounting groups (tests/bench/cpu_groups.sh): the controller and the
  * worker are moved into theirs when started. */
 static const char *const groups[NGROUPS] = {"engine", "postgres", "rabbitmq", "controller",
 					    "worker"};
+/* PostgreSQL's clients, by the application_name of their connections. */
+static const char *const clients[NCLIENTS] = {"ff-controller", "ff-worker"};
 static bool have_groups;
 
-/* The machine's and the groups' CPU counters, read at a series' start and its end. */
+/* The machine's and the groups' CPU counters, read at a series' start and its end, and
+ * PostgreSQL's backends' by client. */
 struct cpu_mark {
-	double machine, groups[NGROUPS];
+	double machine, groups[NGROUPS], clients[NCLIENTS];
 };
 
 /* The PostgreSQL backend of the bench's own connection: its looks for the runs' end are the
  * bench's work, left out of the machine's CPU and PostgreSQL's like the bench's process. */
 static pid_t bench_backend;
+static PGconn *bench_pg;
+
+/* The CPU of the backends serving each client so far, by their application_name (a
+ * platform connection is named after its program: ff_db_connect). */
+static void clients_cpu_ms(double out[NCLIENTS])
+{
+	memset(out, 0, sizeof(double) * NCLIENTS);
+	if (!bench_pg)
+		return;
+	PGresult *r = PQexec(bench_pg, "SELECT pid, application_name FROM pg_stat_activity "
+				       "WHERE datname = current_database()");
+	for (int i = 0; PQresultStatus(r) == PGRES_TUPLES_OK && i < PQntuples(r); i++)
+		for (int c = 0; c < NCLIENTS; c++)
+			if (!strcmp(PQgetvalue(r, i, 1), clients[c]))
+				out[c] += bench_process_cpu_ms((pid_t)atoi(PQgetvalue(r, i, 0)));
+	PQclear(r);
+}
 
 static struct cpu_mark cpu_mark(void)
 {
@@ -76,6 +99,7 @@ static struct cpu_mark cpu_mark(void)
 		snprintf(name, sizeof(name), "ff-bench-%s", groups[i]);
 		m.groups[i] = bench_group_cpu_ms(name) - (strcmp(groups[i], "postgres") ? 0 : own);
 	}
+	clients_cpu_ms(m.clients);
 	return m;
 }
 
@@ -85,6 +109,8 @@ static void cpu_add(struct series *s, const struct cpu_mark *start)
 	s->cpu_ms += end.machine - start->machine;
 	for (int i = 0; i < NGROUPS; i++)
 		s->group_ms[i] += end.groups[i] - start->groups[i];
+	for (int c = 0; c < NCLIENTS; c++)
+		s->client_ms[c] += end.clients[c] - start->clients[c];
 }
 
 static void add_block(struct series *s, double wall_ms)
@@ -131,14 +157,21 @@ static void report(const struct series *s, const struct series *floor)
 		       cpu - floor->cpu_ms / floor->n);
 	}
 	printf("\n");
-	if (!have_groups)
-		return;
-	printf("%-34s", "  cpu ms/run by component:");
-	for (int i = 0; i < NGROUPS; i++) {
-		printf(" %s %.1f", groups[i], s->group_ms[i] / s->n);
-		if (floor)
-			printf(" (%+.1f)", s->group_ms[i] / s->n - floor->group_ms[i] / floor->n);
+	if (have_groups) {
+		printf("%-34s", "  cpu ms/run by component:");
+		for (int i = 0; i < NGROUPS; i++) {
+			printf(" %s %.1f", groups[i], s->group_ms[i] / s->n);
+			if (floor)
+				printf(" (%+.1f)",
+				       s->group_ms[i] / s->n - floor->group_ms[i] / floor->n);
+		}
+		printf("\n");
 	}
+	if (!floor)
+		return;
+	printf("%-34s", "  postgres cpu ms/run by client:");
+	for (int c = 0; c < NCLIENTS; c++)
+		printf(" %s %.2f", clients[c], s->client_ms[c] / s->n);
 	printf("\n");
 }
 
@@ -418,7 +451,8 @@ static void bench(void **state)
 		      bench_group_join("ff-bench-worker", worker);
 	const char *files[] = {"a.txt", "hello\n", NULL};
 	itest_upload(&t, files, target);
-	bench_backend = PQbackendPID(itest_pg(&t));
+	bench_pg = itest_pg(&t);
+	bench_backend = PQbackendPID(bench_pg);
 	/* Floor and platform take turns, a block of BLOCK runs each: an engine getting slower
 	 * or faster meanwhile (this machine's disk and neighbours vary by the minute) moves
 	 * both alike. */
