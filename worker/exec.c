@@ -95,7 +95,7 @@ static void write_note(struct attempt *a, const char *message, long age_ms)
 static void notes_flush(struct attempt *a)
 {
 	for (int i = 0; i < a->nnotes; i++)
-		write_note(a, a->notes[i].message, (long)(ff_now_ms() - a->notes[i].at_ms));
+		write_note(a, a->notes[i].message, store_note_age_ms(&a->notes[i]));
 	a->nnotes = 0;
 }
 

@@ -253,11 +253,16 @@ static int insert_artifacts(struct ff_db *db, const char *id, const struct resul
 	return 0;
 }
 
+long store_note_age_ms(const struct store_note *n)
+{
+	return (long)(ff_now_ms() - n->at_ms);
+}
+
 static int insert_notes(struct ff_db *db, const struct store_attempt *a, struct ff_err *err)
 {
 	for (int i = 0; i < a->nnotes; i++) {
 		int rc = ff_run_note(db, a->ref, a->notes[i].message,
-				     (long)(ff_now_ms() - a->notes[i].at_ms), err);
+				     store_note_age_ms(&a->notes[i]), err);
 		if (rc < 0)
 			return rc;
 	}

@@ -50,8 +50,6 @@ struct store_trusted {
 int store_job_trusted(struct ff_db *db, const struct ff_job *msg, struct store_trusted *out,
 		      struct ff_err *err);
 
-/* What an attempt leaves behind for the database. findings: the SARIF log's, NULL when it
- * had none or an invalid one. res: NULL keeps no SARIF log and no artifacts. */
 /* An event of the attempt held back for a later write (exec.c's note_later): its message
  * and when it happened (ff_now_ms). */
 struct store_note {
@@ -59,6 +57,11 @@ struct store_note {
 	int64_t at_ms;
 };
 
+/* How long ago the note happened, for ff_run_note's age_ms. */
+long store_note_age_ms(const struct store_note *n);
+
+/* What an attempt leaves behind for the database. findings: the SARIF log's, NULL when it
+ * had none or an invalid one. res: NULL keeps no SARIF log and no artifacts. */
 struct store_attempt {
 	const struct ff_run_ref *ref;
 	const struct outcome *o; /* FF_RUN_FINISH, FF_RUN_RETRY or FF_RUN_DEAD_LETTER */
