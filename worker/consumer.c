@@ -418,7 +418,7 @@ static void *heartbeat_main(void *arg)
 		pthread_mutex_lock(&sh->lock);
 		int closing = sh->closing, busy = sh->busy, draining = sh->draining;
 		pthread_mutex_unlock(&sh->lock);
-		char ids[65 * 40]; /* FF_WORKER_CONCURRENCY is at most 64, plus the spare */
+		char ids[(CONSUMER_MAX_CONCURRENCY + 1) * 40]; /* every executor's run id */
 		slot_runs(sh, ids, sizeof(ids));
 		heartbeat_register(hb,
 				   closing    ? "stopped"

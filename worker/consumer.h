@@ -19,6 +19,8 @@
 
 #include "exec.h"
 
+#define CONSUMER_MAX_CONCURRENCY 64 /* FF_WORKER_CONCURRENCY's bound */
+
 struct consumer_config {
 	const char *amqp_url;
 	const char *database_url;

@@ -68,8 +68,9 @@ int main(int argc, char **argv)
 	    {"DOCKER_HOST", FF_CFG_STR, "unix:///var/run/docker.sock", 0, 0, &docker_host,
 	     "Docker Engine endpoint (unix:// or tcp://)"},
 	    {"FF_WORKER_POOL", FF_CFG_STR, "default", 0, 0, &pool, "pool (queue ff.jobs.<pool>)"},
-	    {"FF_WORKER_CONCURRENCY", FF_CFG_INT, "2", 1, 64, &concurrency,
-	     "runs executed at once (also the prefetch)"},
+	    {"FF_WORKER_CONCURRENCY", FF_CFG_INT, "2", 1, CONSUMER_MAX_CONCURRENCY, &concurrency,
+	     "containers at a time (one executor more starts the next run while the last "
+	     "records its result)"},
 	    {"FF_WORKER_ID", FF_CFG_STR, NULL, 0, 0, &worker_id, "worker id (default host-pid)"},
 	    {"FF_CONTAINER_USER", FF_CFG_STR, "65534:65534", 0, 0, &user,
 	     "uid:gid the workflow containers run as"},
